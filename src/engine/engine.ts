@@ -1,0 +1,59 @@
+/**
+ * The one small interface every engine implements: loss (and accuracy) over a
+ * fixed data subset, its gradient, Hessian-vector products, and the loss at many
+ * points of a plane at once. θ is always a flat vector in the model's layout.
+ */
+import type { ParamLayout, Vec } from '../model/layout.js';
+
+export interface Metrics {
+  /** Mean loss over the subset. */
+  loss: number;
+  /** Accuracy in percent (classification), NaN for regression. */
+  acc: number;
+}
+
+export interface PlaneValues {
+  loss: Float64Array;
+  acc: Float64Array;
+}
+
+export type LossKind = 'cross_entropy' | 'mse';
+export type EvalMode = 'eval' | 'train';
+
+export interface LossEngine {
+  readonly layout: ParamLayout;
+  /** Number of samples the loss averages over. */
+  readonly samples: number;
+  readonly dtype: 'float32' | 'float64';
+  /** Short description for manifests and logs, e.g. "jax-js wasm float32". */
+  readonly description: string;
+  evaluate(theta: Vec): Promise<Metrics>;
+  /** ∇L(θ) of the mean loss. */
+  gradient(theta: Vec): Promise<{ loss: number; grad: Float64Array }>;
+  /** H(θ)·v of the mean loss, exact (forward-over-reverse). */
+  hvp(theta: Vec, v: Vec): Promise<Float64Array>;
+  /**
+   * L and accuracy at θ + α·d1 + β·d2 for every point (α, β) of `points`
+   * ([α0, β0, α1, β1, …]); weights formed as θ + (α·d1 + β·d2) in float32, the
+   * reference code's order.
+   */
+  evaluatePlane(theta: Float32Array, d1: Float32Array, d2: Float32Array, points: Float64Array): Promise<PlaneValues>;
+  dispose(): void | Promise<void>;
+}
+
+/** w = θ + (α·d1 + β·d2) in float32 (the reference code's order of operations). */
+export function pointWeights(
+  theta: Float32Array,
+  d1: Float32Array,
+  d2: Float32Array,
+  a: number,
+  b: number,
+  out: Float32Array = new Float32Array(theta.length),
+): Float32Array {
+  const af = Math.fround(a);
+  const bf = Math.fround(b);
+  for (let i = 0; i < theta.length; i++) {
+    out[i] = theta[i]! + Math.fround(Math.fround(af * d1[i]!) + Math.fround(bf * d2[i]!));
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+/**
+ * A model = a parameter layout + a pure jax-js forward function over the
+ * per-tensor parameter arrays. Engines differentiate and compile it; the
+ * layout lets the core math treat θ as one flat vector.
+ */
+import type { numpy as np } from '@jax-js/jax';
+import type { ConvImpl } from './layers.js';
+import type { ParamLayout } from './layout.js';
+
+export interface ApplyOptions {
+  /** Train mode: batch statistics in batch norm, dropout active. Default eval. */
+  train?: boolean;
+  /** One 0/1 mask per dropout site, shape [N, ...site.shape] (train mode only). */
+  dropoutMasks?: np.Array[];
+  conv?: ConvImpl;
+}
+
+export interface ApplyResult {
+  /** Network output [N, outputDim] (logits for classification). */
+  out: np.Array;
+  /**
+   * Train mode only: batch mean and biased batch variance of every batch-norm
+   * layer, in the order of `Model.batchNorms`.
+   */
+  batchStats: np.Array[];
+}
+
+export interface DropoutSite {
+  p: number;
+  /** Per-sample shape of the activation the mask multiplies. */
+  shape: number[];
+}
+
+export interface BatchNormSite {
+  /** Indices into layout.entries of the running mean and running variance. */
+  mean: number;
+  var: number;
+}
+
+export interface Model {
+  /** A short description, e.g. "mlp 784-64-10 relu". */
+  name: string;
+  layout: ParamLayout;
+  inputShape: number[];
+  outputDim: number;
+  dropoutSites: DropoutSite[];
+  batchNorms: BatchNormSite[];
+  /** Fresh parameters (PyTorch's default initialization), deterministic in the seed. */
+  init(seed: number): Float32Array;
+  /**
+   * Forward pass. Consumes `params` (one array per layout entry, in order) and `x`
+   * ([N, ...inputShape]).
+   */
+  apply(params: np.Array[], x: np.Array, opts?: ApplyOptions): ApplyResult;
+}

@@ -1,0 +1,80 @@
+/**
+ * Loss surfaces: L(θ + α·δ + β·η) and accuracy over a 1-D or 2-D grid, on the
+ * evaluation subset (and optionally a test subset), resumable (see grid-job.ts).
+ */
+import type { LossEngine } from '../engine/engine.js';
+import type { GridFile } from '../store/grid-file.js';
+import type { H5Tree } from '../store/h5.js';
+import { hashBytes, hashJSON } from '../util/hash.js';
+import { formatAxis, gridPoints, type Grid } from './grid.js';
+import { runGridJob, type GridProgress } from './grid-job.js';
+
+export interface SurfaceRequest {
+  theta: Float32Array;
+  dx: Float32Array;
+  /** Absent for a 1-D slice. */
+  dy?: Float32Array;
+  grid: Grid;
+  /** Engines by split name: `train` is required (the evaluation subset), `test` optional. */
+  engines: { train: LossEngine; test?: LossEngine };
+  path: string;
+  /** Everything else the values depend on (model, data subset, mode…), for the fingerprint. */
+  context: unknown;
+  chunkSize?: number;
+  chunks?: number[];
+  fresh?: boolean;
+  saveEverySec?: number;
+  attrs?: Record<string, string | number>;
+  extra?: H5Tree;
+  onProgress?(p: GridProgress): void;
+}
+
+export const DEFAULT_CHUNK = 64;
+
+export function surfaceChannels(hasTest: boolean): string[] {
+  return hasTest ? ['train_loss', 'train_acc', 'test_loss', 'test_acc'] : ['train_loss', 'train_acc'];
+}
+
+export function surfaceFingerprint(req: Pick<SurfaceRequest, 'theta' | 'dx' | 'dy' | 'grid' | 'engines' | 'context' | 'chunkSize'>): string {
+  return hashJSON({
+    kind: 'surface',
+    theta: hashBytes(req.theta),
+    dx: hashBytes(req.dx),
+    dy: req.dy ? hashBytes(req.dy) : null,
+    x: formatAxis(req.grid.x),
+    y: req.grid.y ? formatAxis(req.grid.y) : null,
+    engines: Object.fromEntries(Object.entries(req.engines).map(([k, e]) => [k, e ? `${e.description} n=${e.samples}` : null])),
+    chunk: req.chunkSize ?? DEFAULT_CHUNK,
+    context: req.context,
+  });
+}
+
+export async function computeSurface(req: SurfaceRequest): Promise<GridFile> {
+  const chunkSize = req.chunkSize ?? DEFAULT_CHUNK;
+  const dy = req.dy ?? new Float32Array(req.dx.length);
+  const splits = (['train', 'test'] as const).filter((s) => req.engines[s]);
+  return runGridJob({
+    path: req.path,
+    grid: req.grid,
+    channels: surfaceChannels(splits.includes('test')),
+    fingerprint: surfaceFingerprint({ ...req, chunkSize }),
+    attrs: req.attrs,
+    extra: req.extra,
+    chunkSize,
+    chunks: req.chunks,
+    fresh: req.fresh,
+    saveEverySec: req.saveEverySec,
+    onProgress: req.onProgress,
+    async evaluate(start, end) {
+      const pts = gridPoints(req.grid, start, end);
+      const len = end - start;
+      const out = new Float64Array(len * 2 * splits.length);
+      for (let s = 0; s < splits.length; s++) {
+        const r = await req.engines[splits[s]!]!.evaluatePlane(req.theta, req.dx, dy, pts);
+        out.set(r.loss, 2 * s * len);
+        out.set(r.acc, (2 * s + 1) * len);
+      }
+      return out;
+    },
+  });
+}
