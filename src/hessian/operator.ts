@@ -1,0 +1,37 @@
+/**
+ * Abstract symmetric linear operator (a Hessian, or any H = Hᵀ), seen only
+ * through matrix–vector products. Engine-agnostic: no autodiff imports here.
+ */
+
+/** y = H v. Must not mutate v. */
+export type MatVec = (v: Float64Array) => Promise<Float64Array>;
+
+export interface SymOperator {
+  /** Dimension n of H (n × n). */
+  dim: number;
+  matvec: MatVec;
+}
+
+/**
+ * y = H v as a fresh array the caller owns (an engine may hand back a buffer
+ * it reuses), with the length checked.
+ */
+export async function applyOperator(op: SymOperator, v: Float64Array): Promise<Float64Array> {
+  const y = await op.matvec(v);
+  if (y.length !== op.dim) {
+    throw new Error(`matvec returned length ${y.length}, expected dim ${op.dim}`);
+  }
+  return Float64Array.from(y);
+}
+
+/** The shifted operator H − σ I (same eigenvectors, eigenvalues moved by −σ). */
+export function shiftOperator(op: SymOperator, sigma: number): SymOperator {
+  return {
+    dim: op.dim,
+    matvec: async (v) => {
+      const y = await applyOperator(op, v);
+      for (let i = 0; i < y.length; i++) y[i] -= sigma * v[i];
+      return y;
+    },
+  };
+}
