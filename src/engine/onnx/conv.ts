@@ -1,0 +1,329 @@
+/**
+ * Lowering of jax-js `conv`, `pool` and `pool_transpose`.
+ *
+ * conv (lax.conv_general_dilated): lhs [*V, N, C, ...spatial], rhs [*V, O, C, ...kernel],
+ * params { vmapDims V, strides, padding [lo, hi] (may be negative), lhsDilation, rhsDilation }.
+ * - vmap dims: folded into the batch (only lhs batched), into the output channels (only rhs
+ *   batched) or into channel groups (both batched, `group` = prod(V)).
+ * - negative padding: Slice of the input; positive padding: Conv pads.
+ * - lhsDilation > 1 (input gradients of strided convs): ConvTranspose when the conv has unit
+ *   strides and non-negative equivalent pads, else explicit zero insertion + Conv.
+ * - weight-gradient convs (batch and channels swapped by jax-js's transpose rule) are plain
+ *   convs for ONNX.
+ *
+ * pool { window, strides }: x [..., spatial] -> [..., out..., window...]: Reshape/Transpose when
+ * windows do not overlap, strided Slices + Concat otherwise. pool_transpose is its adjoint.
+ */
+
+import type { ElemType } from './graph-builder.js';
+import { type Eqn, type Lowering, type TensorRef, type Val, ZERO, dtypeOf, prod, shapeOf } from './lowering.js';
+
+interface ConvParams {
+  vmapDims: number;
+  strides: number[];
+  padding: [number, number][];
+  lhsDilation: number[];
+  rhsDilation: number[];
+}
+
+export function lowerConv(L: Lowering, eqn: Eqn): Val {
+  const [xa, wa] = eqn.inputs;
+  const out = eqn.outBinders[0];
+  const dtype = dtypeOf(out);
+  const p = eqn.params as ConvParams;
+  const V = p.vmapDims;
+  const xVal = L.valOf(xa);
+  const wVal = L.valOf(wa);
+  if (xVal.kind === 'zero' || wVal.kind === 'zero') return ZERO;
+  const outShape = shapeOf(out);
+  const xs = shapeOf(xa);
+  const ws = shapeOf(wa);
+  const vShape = outShape.slice(0, V);
+  const Vp = prod(vShape);
+  const [N, C] = xs.slice(V, V + 2);
+  const O = ws[V];
+  const sp = xs.slice(V + 2);
+  const ks = ws.slice(V + 2);
+  const outSp = outShape.slice(V + 2);
+
+  const xt = L.aligned(L.tensor(xVal, dtypeOf(xa), dtype), xs.length, dtype);
+  const wt = L.aligned(L.tensor(wVal, dtypeOf(wa), dtype), ws.length, dtype);
+  const xBatched = V > 0 && xt.ashape.slice(0, V).some((d) => d > 1);
+  const wBatched = V > 0 && wt.ashape.slice(0, V).some((d) => d > 1);
+  const xInner = [...xs.slice(V)];
+  const wInner = [...ws.slice(V)];
+  const fullX = (withV: boolean) =>
+    L.full(xt, withV ? [...vShape, ...xInner] : [...xt.ashape.slice(0, V), ...xInner], dtype);
+  const fullW = (withV: boolean) =>
+    L.full(wt, withV ? [...vShape, ...wInner] : [...wt.ashape.slice(0, V), ...wInner], dtype);
+
+  let y: TensorRef;
+  if (!xBatched && !wBatched) {
+    const x4 = L.reshape(fullX(false), [N, C, ...sp], dtype);
+    const w4 = L.reshape(fullW(false), [O, C, ...ks], dtype);
+    const r = convCore(L, x4, w4, 1, p, [N, C, ...sp], [O, C, ...ks], dtype);
+    const ashape = [...Array(V).fill(1), N, O, ...outSp];
+    y = { name: L.reshape(r, ashape, dtype), ashape };
+  } else if (xBatched && !wBatched) {
+    const x4 = L.reshape(fullX(true), [Vp * N, C, ...sp], dtype);
+    const w4 = L.reshape(fullW(false), [O, C, ...ks], dtype);
+    const r = convCore(L, x4, w4, 1, p, [Vp * N, C, ...sp], [O, C, ...ks], dtype);
+    y = { name: L.reshape(r, outShape, dtype), ashape: outShape };
+  } else {
+    // Output channels carry the vmap dims: [N, Vp*O, ...] -> [Vp, N, O, ...].
+    let x4: string;
+    let group = 1;
+    let cin = C;
+    if (xBatched) {
+      const xv = L.reshape(fullX(true), [Vp, N, C, ...sp], dtype);
+      const xtT = L.transpose({ name: xv, ashape: [Vp, N, C, ...sp] }, [1, 0, 2, ...sp.map((_, i) => i + 3)], dtype);
+      x4 = L.reshape(xtT.name, [N, Vp * C, ...sp], dtype);
+      group = Vp;
+      cin = Vp * C;
+    } else {
+      x4 = L.reshape(fullX(false), [N, C, ...sp], dtype);
+    }
+    const w4 = L.reshape(fullW(true), [Vp * O, C, ...ks], dtype);
+    const r = convCore(L, x4, w4, group, p, [N, cin, ...sp], [Vp * O, C, ...ks], dtype);
+    const r5 = L.reshape(r, [N, Vp, O, ...outSp], dtype);
+    const rt = L.transpose({ name: r5, ashape: [N, Vp, O, ...outSp] }, [1, 0, 2, ...outSp.map((_, i) => i + 3)], dtype);
+    y = { name: L.reshape(rt.name, outShape, dtype), ashape: outShape };
+  }
+  return { kind: 'tensor', ...y };
+}
+
+/**
+ * x [N, C, ...sp], w [O, C/group, ...k] -> [N, O, ...out] for the given jax-js conv params
+ * (vmapDims ignored).
+ */
+function convCore(
+  L: Lowering,
+  x: string,
+  w: string,
+  group: number,
+  p: ConvParams,
+  xShape: number[],
+  wShape: number[],
+  dtype: ElemType,
+): string {
+  const sp = xShape.slice(2);
+  const ks = wShape.slice(2);
+  const dk = ks.map((k, i) => (k - 1) * p.rhsDilation[i] + 1);
+  const outSp = sp.map((n, i) => {
+    const dilated = Math.max((n - 1) * p.lhsDilation[i] + 1, 0);
+    const inSize = dilated + p.padding[i][0] + p.padding[i][1];
+    return Math.ceil((inSize - dk[i] + 1) / p.strides[i]);
+  });
+  const outShape = [xShape[0], wShape[0], ...outSp];
+  let xt: TensorRef = { name: x, ashape: xShape };
+  let pads = p.padding.map(([lo, hi]) => [lo, hi]);
+
+  if (p.lhsDilation.some((d) => d !== 1)) {
+    // ConvTranspose: y[i*s + j*d - pb] += x[i] * W[j]; equivalent pads pb = dk-1-lo, pe = dk-1-hi.
+    const pb = pads.map(([lo], i) => dk[i] - 1 - lo);
+    const pe = pads.map(([, hi], i) => dk[i] - 1 - hi);
+    const canTranspose =
+      p.strides.every((s) => s === 1) &&
+      pb.every((v) => v >= 0) &&
+      pe.every((v) => v >= 0) &&
+      pb.every((v, i) => v < dk[i]) &&
+      pe.every((v, i) => v < dk[i]);
+    if (canTranspose) {
+      const [O, Cg] = wShape;
+      const Og = O / group;
+      // W_T [C, O/g, ...k] = flip(transpose of w's per-group (O, C) axes).
+      const w5 = L.reshape(w, [group, Og, Cg, ...ks], dtype);
+      const wT = L.transpose(
+        { name: w5, ashape: [group, Og, Cg, ...ks] },
+        [0, 2, 1, ...ks.map((_, i) => i + 3)],
+        dtype,
+      );
+      const w3 = L.reshape(wT.name, [group * Cg, Og, ...ks], dtype);
+      const axes = ks.map((_, i) => i + 2).filter((ax) => wShape[ax] > 1);
+      const flipped = L.slice(
+        { name: w3, ashape: [group * Cg, Og, ...ks] },
+        axes,
+        axes.map((ax) => wShape[ax] - 1),
+        axes.map((ax) => -wShape[ax] - 1),
+        dtype,
+        axes.map(() => -1),
+      );
+      return L.b.op('ConvTranspose', [x, flipped.name], outShape, dtype, {
+        strides: p.lhsDilation,
+        pads: [...pb, ...pe],
+        dilations: p.rhsDilation,
+        group,
+        kernel_shape: ks,
+      });
+    }
+    xt = L.dilate(xt, [1, 1, ...p.lhsDilation], dtype);
+  }
+
+  // Negative padding: slice the input.
+  if (pads.some(([lo, hi]) => lo < 0 || hi < 0)) {
+    const axes = sp.map((_, i) => i + 2);
+    xt = L.slice(
+      xt,
+      axes,
+      pads.map(([lo]) => Math.max(0, -lo)),
+      pads.map(([, hi], i) => xt.ashape[i + 2] - Math.max(0, -hi)),
+      dtype,
+    );
+    pads = pads.map(([lo, hi]) => [Math.max(0, lo), Math.max(0, hi)]);
+  }
+  return L.b.op('Conv', [xt.name, w], outShape, dtype, {
+    strides: p.strides,
+    pads: [...pads.map(([lo]) => lo), ...pads.map(([, hi]) => hi)],
+    dilations: p.rhsDilation,
+    group,
+    kernel_shape: ks,
+  });
+}
+
+export function lowerPool(L: Lowering, eqn: Eqn): Val {
+  const [xa] = eqn.inputs;
+  const val = L.valOf(xa);
+  if (val.kind === 'zero') return ZERO;
+  const out = eqn.outBinders[0];
+  const dtype = dtypeOf(out);
+  const { window, strides } = eqn.params as { window: number[]; strides: number[] };
+  const xs = shapeOf(xa);
+  const nw = window.length;
+  const lead = xs.slice(0, xs.length - nw);
+  const sp = xs.slice(xs.length - nw);
+  const o = sp.map((n, i) => Math.ceil((n - window[i] + 1) / strides[i]));
+  const outShape = shapeOf(out);
+  const x: TensorRef = { name: L.fullOfAtom(xa, dtype), ashape: xs };
+  const nl = lead.length;
+
+  if (window.every((k, i) => k <= strides[i])) {
+    // Non-overlapping: pad/shrink to o*s, split each dim into (o, s), keep the first k of s.
+    const axes = sp.map((_, i) => nl + i);
+    let t = L.slice(
+      x,
+      axes,
+      axes.map(() => 0),
+      sp.map((n, i) => Math.min(n, o[i] * strides[i])),
+      dtype,
+    );
+    t = L.pad(
+      t,
+      xs.map(() => 0),
+      xs.map((n, i) => (i < nl ? 0 : Math.max(0, o[i - nl] * strides[i - nl] - n))),
+      dtype,
+    );
+    const splitShape = [...lead, ...o.flatMap((oi, i) => [oi, strides[i]])];
+    t = { name: L.reshape(t.name, splitShape, dtype), ashape: splitShape };
+    const winAxes = o.map((_, i) => nl + 2 * i + 1);
+    t = L.slice(
+      t,
+      winAxes,
+      winAxes.map(() => 0),
+      window,
+      dtype,
+    );
+    const perm = [...lead.map((_, i) => i), ...o.map((_, i) => nl + 2 * i), ...winAxes];
+    t = L.transpose(t, perm, dtype);
+    return { kind: 'tensor', name: L.reshape(t.name, outShape, dtype), ashape: outShape };
+  }
+
+  // Overlapping windows: one strided slice per window offset, stacked on a new last axis.
+  const pieces: string[] = [];
+  const offsets = cartesian(window);
+  const pieceShape = [...lead, ...o, 1];
+  for (const off of offsets) {
+    const axes = sp.map((_, i) => nl + i);
+    const s = L.slice(
+      x,
+      axes,
+      off,
+      off.map((j, i) => j + (o[i] - 1) * strides[i] + 1),
+      dtype,
+      strides,
+    );
+    pieces.push(L.reshape(s.name, pieceShape, dtype));
+  }
+  const catShape = [...lead, ...o, offsets.length];
+  const cat = L.b.op('Concat', pieces, catShape, dtype, { axis: catShape.length - 1 });
+  return { kind: 'tensor', name: L.reshape(cat, outShape, dtype), ashape: outShape };
+}
+
+export function lowerPoolTranspose(L: Lowering, eqn: Eqn): Val {
+  const [ca] = eqn.inputs;
+  const val = L.valOf(ca);
+  if (val.kind === 'zero') return ZERO;
+  const out = eqn.outBinders[0];
+  const dtype = dtypeOf(out);
+  const { inShape, window, strides } = eqn.params as { inShape: number[]; window: number[]; strides: number[] };
+  const cs = shapeOf(ca);
+  const nw = window.length;
+  const lead = cs.slice(0, cs.length - 2 * nw);
+  const o = cs.slice(lead.length, lead.length + nw);
+  const sp = inShape.slice(inShape.length - nw);
+  const nl = lead.length;
+  const ct: TensorRef = { name: L.fullOfAtom(ca, dtype), ashape: cs };
+
+  if (window.every((k, i) => k <= strides[i])) {
+    // Interleave (o, k), pad k up to s, merge, then pad/shrink to the input size.
+    const perm = [...lead.map((_, i) => i), ...o.flatMap((_, i) => [nl + i, nl + nw + i])];
+    let t = L.transpose(ct, perm, dtype);
+    t = L.pad(
+      t,
+      t.ashape.map(() => 0),
+      t.ashape.map((_, j) => (j >= nl && (j - nl) % 2 === 1 ? strides[(j - nl - 1) / 2] - window[(j - nl - 1) / 2] : 0)),
+      dtype,
+    );
+    const merged = [...lead, ...o.map((oi, i) => oi * strides[i])];
+    t = { name: L.reshape(t.name, merged, dtype), ashape: merged };
+    const axes = sp.map((_, i) => nl + i);
+    t = L.slice(
+      t,
+      axes,
+      axes.map(() => 0),
+      sp.map((n, i) => Math.min(n, merged[nl + i])),
+      dtype,
+    );
+    t = L.pad(
+      t,
+      t.ashape.map(() => 0),
+      t.ashape.map((d, j) => (j < nl ? 0 : sp[j - nl] - d)),
+      dtype,
+    );
+    return { kind: 'tensor', name: t.name, ashape: t.ashape };
+  }
+
+  // Overlapping windows: scatter each window offset back with zero insertion, then sum.
+  const terms: string[] = [];
+  for (const off of cartesian(window)) {
+    const axes = off.map((_, i) => nl + nw + i);
+    let t = L.slice(
+      ct,
+      axes,
+      off,
+      off.map((j) => j + 1),
+      dtype,
+    );
+    const shape = [...lead, ...o];
+    t = { name: L.reshape(t.name, shape, dtype), ashape: shape };
+    t = L.dilate(t, [...lead.map(() => 1), ...strides], dtype);
+    t = L.pad(
+      t,
+      t.ashape.map((_, j) => (j < nl ? 0 : off[j - nl])),
+      t.ashape.map((d, j) => (j < nl ? 0 : sp[j - nl] - off[j - nl] - d)),
+      dtype,
+    );
+    terms.push(t.name);
+  }
+  const name = terms.length === 1 ? terms[0] : L.b.op('Sum', terms, inShape, dtype);
+  return { kind: 'tensor', name, ashape: inShape };
+}
+
+function cartesian(sizes: number[]): number[][] {
+  let acc: number[][] = [[]];
+  for (const n of sizes) {
+    const next: number[][] = [];
+    for (const a of acc) for (let j = 0; j < n; j++) next.push([...a, j]);
+    acc = next;
+  }
+  return acc;
+}

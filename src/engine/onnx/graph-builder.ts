@@ -1,0 +1,284 @@
+/**
+ * A small ONNX graph builder: nodes with memoized (CSE) creation, typed
+ * initializers, cached scalar / int64 constants, dead-node pruning and
+ * serialization to ModelProto bytes (opset 18).
+ *
+ * Tensor names are generated (`t0`, `t1`, …); the caller names graph inputs
+ * and outputs. Everything here is independent of jax-js.
+ */
+
+import { create, toBinary } from '@bufbuild/protobuf';
+import {
+  AttributeProtoSchema,
+  AttributeProto_AttributeType,
+  GraphProtoSchema,
+  ModelProtoSchema,
+  NodeProtoSchema,
+  OperatorSetIdProtoSchema,
+  TensorProtoSchema,
+  TensorProto_DataType,
+  TensorShapeProtoSchema,
+  TensorShapeProto_DimensionSchema,
+  TypeProtoSchema,
+  TypeProto_TensorSchema,
+  ValueInfoProtoSchema,
+  type AttributeProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from 'onnx-buf';
+
+/** Element types this translator handles (jax-js dtype names, plus int64 for ONNX shapes). */
+export type ElemType = 'float32' | 'float64' | 'float16' | 'int32' | 'uint32' | 'bool' | 'int64';
+
+export const ONNX_OPSET = 18;
+
+const ONNX_DTYPE: Record<ElemType, TensorProto_DataType> = {
+  float32: TensorProto_DataType.FLOAT,
+  float64: TensorProto_DataType.DOUBLE,
+  float16: TensorProto_DataType.FLOAT16,
+  int32: TensorProto_DataType.INT32,
+  uint32: TensorProto_DataType.UINT32,
+  bool: TensorProto_DataType.BOOL,
+  int64: TensorProto_DataType.INT64,
+};
+
+export function onnxDtype(t: ElemType): TensorProto_DataType {
+  const d = ONNX_DTYPE[t];
+  if (d === undefined) throw new Error(`jaxprToOnnx: unsupported dtype ${t}`);
+  return d;
+}
+
+/** Attribute values: numbers are INT unless listed in `floats`; arrays of numbers are INTS. */
+export type AttrValue = number | number[] | string | { float: number } | { floats: number[] };
+
+/** Encode `values` (a scalar or array) as little-endian raw bytes of `dtype`. */
+export function encodeRaw(dtype: ElemType, values: ArrayLike<number> | ArrayLike<bigint>): Uint8Array {
+  const n = values.length;
+  switch (dtype) {
+    case 'float32':
+      return bytesOf(Float32Array.from(values as ArrayLike<number>));
+    case 'float64':
+      return bytesOf(Float64Array.from(values as ArrayLike<number>));
+    case 'int32':
+      return bytesOf(Int32Array.from(values as ArrayLike<number>));
+    case 'uint32':
+      return bytesOf(Uint32Array.from(values as ArrayLike<number>));
+    case 'int64': {
+      const a = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) a[i] = BigInt(values[i] as number | bigint);
+      return bytesOf(a);
+    }
+    case 'bool': {
+      const a = new Uint8Array(n);
+      for (let i = 0; i < n; i++) a[i] = values[i] ? 1 : 0;
+      return a;
+    }
+    case 'float16': {
+      const a = new Uint16Array(n);
+      for (let i = 0; i < n; i++) a[i] = toHalf(Number(values[i]));
+      return bytesOf(a);
+    }
+  }
+}
+
+function bytesOf(a: ArrayBufferView): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function toHalf(v: number): number {
+  const f = new Float32Array([v]);
+  const x = new Uint32Array(f.buffer)[0];
+  const sign = (x >>> 16) & 0x8000;
+  let exp = ((x >>> 23) & 0xff) - 127 + 15;
+  let mant = x & 0x7fffff;
+  if (((x >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  if (exp >= 0x1f) return sign | 0x7c00;
+  if (exp <= 0) {
+    if (exp < -10) return sign;
+    mant = (mant | 0x800000) >> (1 - exp);
+    return sign | ((mant + 0x1000) >> 13);
+  }
+  const h = sign | (exp << 10) | (mant >> 13);
+  return (mant & 0x1000) !== 0 ? h + 1 : h;
+}
+
+interface PendingNode {
+  opType: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Record<string, AttrValue>;
+  domain?: string;
+}
+
+export class GraphBuilder {
+  #nodes: PendingNode[] = [];
+  #initializers = new Map<string, TensorProto>();
+  #inputs: ValueInfoProto[] = [];
+  #outputs: ValueInfoProto[] = [];
+  #memo = new Map<string, string[]>();
+  #constCache = new Map<string, string>();
+  #counter = 0;
+  /** Static shapes of every tensor the builder knows (inputs, initializers, node outputs set by the caller). */
+  readonly shapes = new Map<string, number[]>();
+  readonly dtypes = new Map<string, ElemType>();
+
+  fresh(prefix = 't'): string {
+    return `${prefix}${this.#counter++}`;
+  }
+
+  addInput(name: string, dtype: ElemType, shape: number[]): void {
+    this.#inputs.push(valueInfo(name, dtype, shape));
+    this.shapes.set(name, shape);
+    this.dtypes.set(name, dtype);
+  }
+
+  addOutput(name: string, dtype: ElemType, shape: number[]): void {
+    this.#outputs.push(valueInfo(name, dtype, shape));
+  }
+
+  /** Add an initializer with raw data; returns its name. */
+  addInitializer(dtype: ElemType, shape: number[], raw: Uint8Array, name?: string): string {
+    const n = name ?? this.fresh('c');
+    this.#initializers.set(
+      n,
+      create(TensorProtoSchema, {
+        name: n,
+        dataType: onnxDtype(dtype),
+        dims: shape.map(BigInt),
+        rawData: copyBytes(raw),
+      }),
+    );
+    this.shapes.set(n, shape);
+    this.dtypes.set(n, dtype);
+    return n;
+  }
+
+  /** A cached constant tensor (scalar when `shape` is []), filled with `values`. */
+  constant(dtype: ElemType, values: number[], shape: number[] = values.length === 1 ? [] : [values.length]): string {
+    const raw = encodeRaw(dtype, values);
+    // Key on the encoded bytes so that e.g. 0.1 as float32 and its rounded double agree.
+    const key = `${dtype}|${shape.join(',')}|${Buffer.from(raw).toString('base64')}`;
+    let n = this.#constCache.get(key);
+    if (n === undefined) {
+      n = this.addInitializer(dtype, shape, raw);
+      this.#constCache.set(key, n);
+    }
+    return n;
+  }
+
+  scalar(dtype: ElemType, value: number): string {
+    return this.constant(dtype, [value], []);
+  }
+
+  int64s(values: number[]): string {
+    return this.constant('int64', values, [values.length]);
+  }
+
+  /**
+   * Add a node (or reuse an identical earlier one) and return its output names.
+   * `outShape`/`outDtype` record the static type of the first output for later lowering steps.
+   */
+  node(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, nOutputs = 1): string[] {
+    const key = `${opType}(${inputs.join(',')})${JSON.stringify(attrs)}#${nOutputs}`;
+    const hit = this.#memo.get(key);
+    if (hit) return hit;
+    const outputs = Array.from({ length: nOutputs }, () => this.fresh());
+    this.#nodes.push({ opType, inputs, outputs, attrs });
+    this.#memo.set(key, outputs);
+    return outputs;
+  }
+
+  /** Single-output node with its static shape and dtype recorded. */
+  op(opType: string, inputs: string[], shape: number[], dtype: ElemType, attrs: Record<string, AttrValue> = {}): string {
+    const [out] = this.node(opType, inputs, attrs);
+    this.shapes.set(out, shape);
+    this.dtypes.set(out, dtype);
+    return out;
+  }
+
+  /** Node writing to a caller-chosen output name (graph outputs). Not memoized. */
+  namedNode(opType: string, inputs: string[], output: string, attrs: Record<string, AttrValue> = {}): void {
+    this.#nodes.push({ opType, inputs, outputs: [output], attrs });
+  }
+
+  /** Serialize, dropping nodes and initializers that no graph output depends on. */
+  toModel(graphName: string, producer = 'losscape'): Uint8Array {
+    const needed = new Set<string>(this.#outputs.map((o) => o.name));
+    const live: PendingNode[] = [];
+    for (let i = this.#nodes.length - 1; i >= 0; i--) {
+      const nd = this.#nodes[i];
+      if (nd.outputs.some((o) => needed.has(o))) {
+        live.push(nd);
+        for (const x of nd.inputs) if (x) needed.add(x);
+      }
+    }
+    live.reverse();
+    const graph = create(GraphProtoSchema, {
+      name: graphName,
+      node: live.map(toNodeProto),
+      initializer: [...this.#initializers.values()].filter((t) => needed.has(t.name)),
+      input: this.#inputs,
+      output: this.#outputs,
+    });
+    const model = create(ModelProtoSchema, {
+      irVersion: 8n,
+      producerName: producer,
+      opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(ONNX_OPSET) })],
+      graph,
+    });
+    return toBinary(ModelProtoSchema, model);
+  }
+}
+
+function copyBytes(raw: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(raw.byteLength);
+  out.set(raw);
+  return out;
+}
+
+function valueInfo(name: string, dtype: ElemType, shape: number[]): ValueInfoProto {
+  return create(ValueInfoProtoSchema, {
+    name,
+    type: create(TypeProtoSchema, {
+      value: {
+        case: 'tensorType',
+        value: create(TypeProto_TensorSchema, {
+          elemType: onnxDtype(dtype),
+          shape: create(TensorShapeProtoSchema, {
+            dim: shape.map((d) =>
+              create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(d) } }),
+            ),
+          }),
+        }),
+      },
+    }),
+  });
+}
+
+function toNodeProto(nd: PendingNode): NodeProto {
+  const attribute: AttributeProto[] = Object.entries(nd.attrs).map(([name, v]) => {
+    if (typeof v === 'number') {
+      return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(v) });
+    }
+    if (typeof v === 'string') {
+      return create(AttributeProtoSchema, {
+        name,
+        type: AttributeProto_AttributeType.STRING,
+        s: new TextEncoder().encode(v) as Uint8Array<ArrayBuffer>,
+      });
+    }
+    if (Array.isArray(v)) {
+      return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INTS, ints: v.map(BigInt) });
+    }
+    if ('float' in v) return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOAT, f: v.float });
+    return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOATS, floats: v.floats });
+  });
+  return create(NodeProtoSchema, {
+    opType: nd.opType,
+    input: nd.inputs,
+    output: nd.outputs,
+    attribute,
+    domain: nd.domain ?? '',
+  });
+}

@@ -1,0 +1,250 @@
+/**
+ * Shared state and helpers for lowering one jaxpr to an ONNX graph.
+ *
+ * Every jaxpr variable maps to a `Val`:
+ * - `zero`: a symbolic zero (all-zero tangent consts, `x * 0`, …); nothing is emitted for it
+ *   until something needs a real tensor, then it becomes a scalar 0 broadcast by ONNX.
+ * - `tensor`: an ONNX tensor whose actual shape `ashape` is *broadcastable* to the variable's
+ *   logical shape (right-aligned, numpy rules). jax-js `broadcast` only inserts size-1 dims
+ *   and leaves the expansion to the consumer; elementwise ops broadcast natively in ONNX, so
+ *   large broadcast tensors are only materialized (Expand) where an op really needs them.
+ * The tensor's element type always equals the variable's dtype (literals: the literal's).
+ */
+
+import { GraphBuilder, type ElemType } from './graph-builder.js';
+
+/** Structural views of jax-js's jaxpr classes (Var, Lit, JaxprEqn), which it does not export. */
+export interface Aval {
+  readonly shape: number[];
+  readonly dtype: string;
+  readonly weakType?: boolean;
+}
+export interface Var {
+  readonly id: number;
+  readonly aval: Aval;
+}
+export interface Lit {
+  readonly value: number;
+  readonly aval: Aval;
+}
+export type Atom = Var | Lit;
+export interface Eqn {
+  readonly primitive: string;
+  readonly inputs: Atom[];
+  readonly params: Record<string, any>;
+  readonly outBinders: Var[];
+}
+
+export type Val =
+  | { kind: 'zero' }
+  | { kind: 'tensor'; name: string; ashape: number[]; lit?: number };
+
+/** A concrete ONNX tensor reference with its actual shape. */
+export interface TensorRef {
+  name: string;
+  ashape: number[];
+}
+
+export const ZERO: Val = { kind: 'zero' };
+
+export function prod(xs: readonly number[]): number {
+  let p = 1;
+  for (const x of xs) p *= x;
+  return p;
+}
+
+export function arraysEqual(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+export function isLit(a: Atom): a is Lit {
+  return 'value' in a && !('id' in a);
+}
+
+export function dtypeOf(a: Atom): ElemType {
+  return a.aval.dtype as ElemType;
+}
+
+export function shapeOf(a: Atom): number[] {
+  return a.aval.shape;
+}
+
+/** numpy broadcast of shapes (right-aligned). */
+export function broadcastShapes(...shapes: number[][]): number[] {
+  const r = Math.max(0, ...shapes.map((s) => s.length));
+  const out: number[] = [];
+  for (let i = 0; i < r; i++) {
+    let d = 1;
+    for (const s of shapes) {
+      const k = s.length - r + i;
+      const v = k >= 0 ? s[k] : 1;
+      if (v !== 1) {
+        if (d !== 1 && d !== v) throw new Error(`jaxprToOnnx: cannot broadcast shapes ${JSON.stringify(shapes)}`);
+        d = v;
+      }
+    }
+    out.push(d);
+  }
+  return out;
+}
+
+/** True if permuting `shape` by `perm` keeps all non-unit dims in order (so a Reshape suffices). */
+export function transposeIsReshape(shape: readonly number[], perm: readonly number[]): boolean {
+  let last = -1;
+  for (const p of perm) {
+    if (shape[p] === 1) continue;
+    if (p < last) return false;
+    last = p;
+  }
+  return true;
+}
+
+/** Stringify params for error messages on one line (nested jaxprs abbreviated). */
+export function paramsString(params: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(params, (_k, v) =>
+      v && typeof v === 'object' && 'eqns' in v && 'inBinders' in v ? '<jaxpr>' : typeof v === 'bigint' ? String(v) : v,
+    );
+  } catch {
+    return String(params);
+  }
+}
+
+export class Lowering {
+  readonly b = new GraphBuilder();
+  readonly vals = new Map<Var, Val>();
+  readonly producers = new Map<Var, Eqn>();
+
+  valOf(a: Atom): Val {
+    if (isLit(a)) {
+      const value = Number(a.value);
+      if (value === 0) return ZERO;
+      return { kind: 'tensor', name: this.b.scalar(dtypeOf(a), value), ashape: [], lit: value };
+    }
+    const v = this.vals.get(a as Var);
+    if (!v) throw new Error(`jaxprToOnnx: internal error, variable used before definition`);
+    return v;
+  }
+
+  /**
+   * A (lazily broadcast) tensor for `val`, converted from element type `from` to `to`.
+   * Zeros and literals become scalar constants of `to`.
+   */
+  tensor(val: Val, from: ElemType, to: ElemType = from): TensorRef {
+    if (val.kind === 'zero') return { name: this.b.scalar(to, 0), ashape: [] };
+    if (val.lit !== undefined) return { name: this.b.scalar(to, val.lit), ashape: [] };
+    if (from === to) return { name: val.name, ashape: val.ashape };
+    return { name: this.b.op('Cast', [val.name], val.ashape, to, { to: castCode(to) }), ashape: val.ashape };
+  }
+
+  tensorOfAtom(a: Atom, to: ElemType = dtypeOf(a)): TensorRef {
+    return this.tensor(this.valOf(a), dtypeOf(a), to);
+  }
+
+  /** Reshape (collapsing chains of reshapes onto the first source). */
+  reshape(name: string, shape: number[], dtype: ElemType): string {
+    const src = this.#reshapeSource.get(name) ?? name;
+    const cur = this.b.shapes.get(src);
+    if (cur && arraysEqual(cur, shape)) return src;
+    const out = this.b.op('Reshape', [src, this.b.int64s(shape)], shape, dtype);
+    this.#reshapeSource.set(out, src);
+    return out;
+  }
+  #reshapeSource = new Map<string, string>();
+
+  /** Insert leading unit dims so the tensor has exactly `rank` dims. */
+  aligned(t: TensorRef, rank: number, dtype: ElemType): TensorRef {
+    if (t.ashape.length === rank) return t;
+    if (t.ashape.length > rank) throw new Error(`jaxprToOnnx: internal error, rank ${t.ashape.length} > ${rank}`);
+    const ashape = [...Array(rank - t.ashape.length).fill(1), ...t.ashape];
+    return { name: this.reshape(t.name, ashape, dtype), ashape };
+  }
+
+  /** Materialize `t` at exactly `shape` (Reshape when only unit dims differ, else Expand). */
+  full(t: TensorRef, shape: number[], dtype: ElemType): string {
+    if (arraysEqual(t.ashape, shape)) return t.name;
+    if (prod(t.ashape) === prod(shape)) return this.reshape(t.name, shape, dtype);
+    return this.b.op('Expand', [t.name, this.b.int64s(shape)], shape, dtype);
+  }
+
+  /** Full tensor for an atom at its logical shape, in element type `to`. */
+  fullOfAtom(a: Atom, to: ElemType = dtypeOf(a)): string {
+    return this.full(this.tensorOfAtom(a, to), shapeOf(a), to);
+  }
+
+  transpose(t: TensorRef, perm: number[], dtype: ElemType): TensorRef {
+    const ashape = perm.map((p) => t.ashape[p]);
+    if (perm.every((p, i) => p === i)) return t;
+    if (transposeIsReshape(t.ashape, perm)) return { name: this.reshape(t.name, ashape, dtype), ashape };
+    return { name: this.b.op('Transpose', [t.name], ashape, dtype, { perm }), ashape };
+  }
+
+  /** Slice along `axes` (all steps 1 unless given). */
+  slice(t: TensorRef, axes: number[], starts: number[], ends: number[], dtype: ElemType, steps?: number[]): TensorRef {
+    const ashape = [...t.ashape];
+    const keep: number[] = [];
+    axes.forEach((ax, i) => {
+      const step = steps?.[i] ?? 1;
+      const n = t.ashape[ax];
+      if (step === 1 && starts[i] === 0 && ends[i] === n) return;
+      keep.push(i);
+      if (step > 0) ashape[ax] = Math.max(0, Math.ceil((Math.min(ends[i], n) - starts[i]) / step));
+      else ashape[ax] = n; // only full reversals are used
+    });
+    if (keep.length === 0) return t;
+    const inputs = [
+      t.name,
+      this.b.int64s(keep.map((i) => starts[i])),
+      this.b.int64s(keep.map((i) => ends[i])),
+      this.b.int64s(keep.map((i) => axes[i])),
+    ];
+    if (steps) inputs.push(this.b.int64s(keep.map((i) => steps[i])));
+    return { name: this.b.op('Slice', inputs, ashape, dtype), ashape };
+  }
+
+  /** Constant zero-padding with non-negative `lo`/`hi` per dim. */
+  pad(t: TensorRef, lo: number[], hi: number[], dtype: ElemType): TensorRef {
+    if (lo.every((x) => x === 0) && hi.every((x) => x === 0)) return t;
+    const ashape = t.ashape.map((d, i) => d + lo[i] + hi[i]);
+    const name = this.b.op('Pad', [t.name, this.b.int64s([...lo, ...hi])], ashape, dtype, { mode: 'constant' });
+    return { name, ashape };
+  }
+
+  /** Zero insertion: dims with factor s > 1 become (n-1)*s+1 long with s-1 zeros between elements. */
+  dilate(t: TensorRef, factors: number[], dtype: ElemType): TensorRef {
+    if (factors.every((f) => f === 1)) return t;
+    const inter: number[] = [];
+    const padHi: number[] = [];
+    const merged: number[] = [];
+    t.ashape.forEach((d, i) => {
+      inter.push(d, 1);
+      padHi.push(0, factors[i] - 1);
+      merged.push(d * factors[i]);
+    });
+    let r: TensorRef = { name: this.reshape(t.name, inter, dtype), ashape: inter };
+    r = this.pad(r, inter.map(() => 0), padHi, dtype);
+    r = { name: this.reshape(r.name, merged, dtype), ashape: merged };
+    const axes = t.ashape.map((_, i) => i).filter((i) => factors[i] > 1);
+    return this.slice(
+      r,
+      axes,
+      axes.map(() => 0),
+      axes.map((i) => (t.ashape[i] - 1) * factors[i] + 1),
+      dtype,
+    );
+  }
+}
+
+const CAST_CODES: Record<ElemType, number> = {
+  float32: 1,
+  uint32: 12,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+  float64: 11,
+};
+
+export function castCode(t: ElemType): number {
+  return CAST_CODES[t];
+}

@@ -1,0 +1,89 @@
+/** Shared helpers for the ONNX engine tests: seeded data, reference evaluation, error metrics. */
+import { jit, numpy as np, tree, type Array as JArray } from '@jax-js/jax';
+import { compileToOnnx, type CompileOptions } from '../../../src/engine/onnx/compile.js';
+import { OrtFunction, type TypedArray } from '../../../src/engine/onnx/runner.js';
+import { summarizeModel, type ModelSummary } from '../../../src/engine/onnx/inspect.js';
+
+/** Deterministic uniform [0, 1) generator (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard-normal-ish array (sum of uniforms) scaled by `scale`. */
+export function randn(
+  r: () => number,
+  shape: number[],
+  scale = 1,
+  dtype: 'float32' | 'float64' = 'float32',
+): JArray {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = (r() + r() + r() - 1.5) * 2 * scale;
+  // float64 arrays are built from float32 data (jax-js's array() needs Float16Array for float64 input on Node 20).
+  const a = np.array(data, { shape });
+  return dtype === 'float64' ? a.astype(np.float64) : a;
+}
+
+/** One-hot float labels [n, classes]. */
+export function oneHotLabels(r: () => number, n: number, classes: number, dtype: 'float32' | 'float64' = 'float32'): JArray {
+  const data = new Float32Array(n * classes);
+  for (let i = 0; i < n; i++) data[i * classes + Math.floor(r() * classes)] = 1;
+  const a = np.array(data, { shape: [n, classes] });
+  return dtype === 'float64' ? a.astype(np.float64) : a;
+}
+
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Number(a[i]) - Number(b[i]);
+    num += d * d;
+    den += Number(b[i]) * Number(b[i]);
+  }
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
+}
+
+export async function leavesData(t: unknown): Promise<TypedArray[]> {
+  const leaves = tree.leaves(t as any) as JArray[];
+  return Promise.all(leaves.map(async (a) => (await a.data()) as TypedArray));
+}
+
+export interface Comparison {
+  errors: number[];
+  ref: TypedArray[];
+  ort: TypedArray[];
+  fn: OrtFunction;
+  summary: ModelSummary;
+  model: Uint8Array;
+}
+
+/**
+ * Evaluate `f(...args)` with jax-js `jit` and with the ONNX translation in onnxruntime.
+ * `args` are not consumed.
+ */
+export async function compareWithJit(
+  f: (...args: any[]) => any,
+  args: unknown[],
+  opts: CompileOptions & { threads?: number; keep?: boolean } = {},
+): Promise<Comparison> {
+  const inputs = await leavesData(tree.ref(args as any));
+  const jf = jit(f);
+  const refOut = jf(...(tree.ref(args as any) as unknown[]));
+  const ref = await leavesData(refOut);
+  jf.dispose();
+  const c = compileToOnnx(f, args, opts);
+  const fn = await OrtFunction.create(c.model, { threads: opts.threads ?? 1 });
+  const ort = await fn.run(inputs);
+  const errors = ref.map((r, i) => relErr(ort[i] as ArrayLike<number>, r as ArrayLike<number>));
+  if (!opts.keep) await fn.dispose();
+  return { errors, ref, ort, fn, summary: summarizeModel(c.model), model: c.model };
+}
+
