@@ -121,13 +121,15 @@ function convCore(
   if (p.lhsDilation.some((d) => d !== 1)) {
     // ConvTranspose: y[i*s + j*d - pb] += x[i] * W[j]; equivalent pads pb = dk-1-lo, pe = dk-1-hi.
     const pb = pads.map(([lo], i) => dk[i] - 1 - lo);
-    const pe = pads.map(([, hi], i) => dk[i] - 1 - hi);
+    const pe0 = pads.map(([, hi], i) => dk[i] - 1 - hi);
+    // A negative end pad becomes output_padding (rows past every contribution, i.e. zeros).
+    const pe = pe0.map((v) => Math.max(0, v));
+    const outPad = pe0.map((v) => Math.max(0, -v));
     const canTranspose =
       p.strides.every((s) => s === 1) &&
-      pb.every((v) => v >= 0) &&
-      pe.every((v) => v >= 0) &&
-      pb.every((v, i) => v < dk[i]) &&
-      pe.every((v, i) => v < dk[i]);
+      pb.every((v, i) => v >= 0 && v < dk[i]) &&
+      pe.every((v, i) => v < dk[i]) &&
+      outPad.every((v, i) => v < p.lhsDilation[i]);
     if (canTranspose) {
       const [O, Cg] = wShape;
       const Og = O / group;
@@ -154,6 +156,7 @@ function convCore(
         dilations: p.rhsDilation,
         group,
         kernel_shape: ks,
+        ...(outPad.some((v) => v > 0) ? { output_padding: outPad } : {}),
       });
     }
     xt = L.dilate(xt, [1, 1, ...p.lhsDilation], dtype);

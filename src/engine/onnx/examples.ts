@@ -95,18 +95,22 @@ export function correctCount(logits: Array, y: Array): Array {
 }
 
 /**
- * Losses at K grid points: `plane(params, d1, d2, alphas [K], betas [K], ...data)` returns [K]
- * with entry k = loss(params + alphas[k] d1 + betas[k] d2, ...data). `loss` must consume its
- * params and data once.
+ * A function over a plane of K grid points: `overPlane(f)(params, d1, d2, alphas [K], betas [K],
+ * ...data)` evaluates `f(w_k, ...data)` for w_k = params + (alphas[k] d1 + betas[k] d2) (the
+ * reference code's order of operations) with `vmap`, so every output gains a leading K axis.
+ * `f` must consume its params and data once; it may return one array or a list.
  */
-export function planeLosses(
-  loss: (params: Array[], ...data: Array[]) => Array,
-): (params: Array[], d1: Array[], d2: Array[], alphas: Array, betas: Array, ...data: Array[]) => Array {
+export function overPlane<R extends Array | Array[]>(
+  f: (params: Array[], ...data: Array[]) => R,
+): (params: Array[], d1: Array[], d2: Array[], alphas: Array, betas: Array, ...data: Array[]) => R {
   return (params, d1, d2, alphas, betas, ...data) =>
     vmap((a: Array, b: Array) => {
-      const w = params.map((p, i) => np.add(np.add(p, np.multiply(a.ref, d1[i])), np.multiply(b.ref, d2[i])));
+      const w = params.map((p, i) => np.add(p, np.add(np.multiply(a.ref, d1[i]), np.multiply(b.ref, d2[i]))));
       a.dispose();
       b.dispose();
-      return loss(w, ...data);
-    })(alphas, betas);
+      return f(w, ...data);
+    })(alphas, betas) as R;
 }
+
+/** Losses at K grid points (see `overPlane`). */
+export const planeLosses = (loss: (params: Array[], ...data: Array[]) => Array) => overPlane(loss);

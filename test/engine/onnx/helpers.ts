@@ -39,7 +39,8 @@ export function oneHotLabels(r: () => number, n: number, classes: number, dtype:
   return dtype === 'float64' ? a.astype(np.float64) : a;
 }
 
-export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+/** ‖a − b‖₂ / max(‖b‖₂, floor). */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-30): number {
   if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
   let num = 0;
   let den = 0;
@@ -48,7 +49,13 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
     num += d * d;
     den += Number(b[i]) * Number(b[i]);
   }
-  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), floor);
+}
+
+function norm(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Number(a[i]) * Number(a[i]);
+  return Math.sqrt(s);
 }
 
 export async function leavesData(t: unknown): Promise<TypedArray[]> {
@@ -57,7 +64,13 @@ export async function leavesData(t: unknown): Promise<TypedArray[]> {
 }
 
 export interface Comparison {
+  /**
+   * Per output: ‖ort − ref‖ / ‖ref‖, or ‖ort − ref‖ / ‖all outputs‖ for outputs that are zero up
+   * to rounding (‖ref‖ < 1e-4 ‖all outputs‖, e.g. the gradient of a bias followed by batch norm).
+   */
   errors: number[];
+  /** Relative L2 error of all outputs concatenated. */
+  flatError: number;
   ref: TypedArray[];
   ort: TypedArray[];
   fn: OrtFunction;
@@ -82,8 +95,22 @@ export async function compareWithJit(
   const c = compileToOnnx(f, args, opts);
   const fn = await OrtFunction.create(c.model, { threads: opts.threads ?? 1 });
   const ort = await fn.run(inputs);
-  const errors = ref.map((r, i) => relErr(ort[i] as ArrayLike<number>, r as ArrayLike<number>));
+  const total = Math.hypot(...ref.map((r) => norm(r as ArrayLike<number>)));
+  const errors = ref.map((r, i) => {
+    const a = ort[i] as ArrayLike<number>;
+    const b = r as ArrayLike<number>;
+    // Outputs that are zero up to rounding (‖ref‖ < 1e-4 of the total) are measured against the total.
+    return norm(b) < 1e-4 * total ? relErr(a, b, total) : relErr(a, b);
+  });
+  let num = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const a = ort[i] as ArrayLike<number>;
+    const b = ref[i] as ArrayLike<number>;
+    for (let j = 0; j < b.length; j++) num += (Number(a[j]) - Number(b[j])) ** 2;
+  }
+  const flatError = Math.sqrt(num) / Math.max(total, 1e-30);
+  if (process.env.ONNX_TEST_VERBOSE) console.log({ errors, flatError, norms: ref.map((r) => norm(r as ArrayLike<number>)) });
   if (!opts.keep) await fn.dispose();
-  return { errors, ref, ort, fn, summary: summarizeModel(c.model), model: c.model };
+  return { errors, flatError, ref, ort, fn, summary: summarizeModel(c.model), model: c.model };
 }
 
