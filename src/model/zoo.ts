@@ -46,8 +46,9 @@ function mlp(spec: MlpSpec, inputShape: number[], outputDim: number): Model {
 
 function cnn(spec: CnnSpec, inputShape: number[], outputDim: number): Model {
   const b = new NetBuilder();
-  let [c, h, w] = imageShape(inputShape);
-  const steps: Step[] = [(_f, x) => x.reshape([x.shape[0]!, c, h, w])];
+  const img = imageShape(inputShape);
+  let [c, h, w] = img;
+  const steps: Step[] = [(_f, x) => x.reshape([x.shape[0]!, ...img])];
   const pad = spec.padding === 'same' ? Math.floor(spec.kernel / 2) : 0;
   spec.channels.forEach((o, i) => {
     steps.push(b.conv(`conv${i + 1}`, c, o, spec.kernel, pad));
@@ -61,9 +62,10 @@ function cnn(spec: CnnSpec, inputShape: number[], outputDim: number): Model {
     w = Math.floor(w / 2);
     c = o;
   });
-  let d = c * h * w;
-  steps.push((_f, x) => x.reshape([x.shape[0]!, d]));
-  steps.push(b.dropout(spec.dropout, [d]));
+  const flat = c * h * w;
+  let d = flat;
+  steps.push((_f, x) => x.reshape([x.shape[0]!, flat]));
+  steps.push(b.dropout(spec.dropout, [flat]));
   spec.dense.forEach((u, i) => {
     steps.push(b.dense(`fc${i + 1}`, d, u));
     steps.push(b.activation(spec.activation as Activation));

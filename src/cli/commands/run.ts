@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { loadConfigFile, type RunConfig } from '../../run/config.js';
+import { runPipeline } from '../../run/pipeline.js';
+import { contextOf, type CliContext } from '../context.js';
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .summary('train a model and compute its landscape movie from a config file')
+    .description(
+      'Train the model a config (JSON or YAML) describes and compute one 2-D landscape per checkpoint.\n' +
+        'Rerunning the same command resumes where it stopped; a different config in the same folder is refused\n' +
+        '(use --fresh to discard the old run).',
+    )
+    .argument('<config>', 'config file (.json, .yaml or .yml)')
+    .option('--out <dir>', 'run folder (default: runs/<name>)')
+    .option('--fresh', 'discard an existing run with a different config in the output folder')
+    .action(async (configPath: string, o: { out?: string; fresh?: boolean }, cmd: Command) => {
+      const cfg = loadConfigFile(configPath);
+      await runAndReport(cfg, o.out ?? `runs/${cfg.name}`, Boolean(o.fresh), contextOf(cmd));
+    });
+}
+
+export async function runAndReport(cfg: RunConfig, outDir: string, fresh: boolean, ctx: CliContext): Promise<void> {
+  const m = await runPipeline(cfg, outDir, { fresh, progress: ctx.progress });
+  const last = m.checkpoints[m.checkpoints.length - 1];
+  const g = cfg.surface;
+  ctx.progress.log(
+    `${m.model.name}: ${m.checkpoints.length} checkpoints, final train loss ${last?.train_loss.toFixed(4)} / acc ${last?.train_acc.toFixed(1)}%` +
+      (last?.test_loss !== undefined ? `, test loss ${last.test_loss.toFixed(4)} / acc ${last.test_acc!.toFixed(1)}%` : ''),
+  );
+  ctx.progress.log(`${m.frames.length} landscapes (${g.x}${g.y ? ` × ${g.y}` : ''}) on ${m.data.subset.size} samples`);
+  ctx.out(`run: ${resolve(outDir)}`);
+  ctx.progress.log(`view it:   npx losscape view ${outDir}`);
+  ctx.progress.log(`report:    npx losscape report ${outDir}    video: npx losscape video ${outDir}`);
+}

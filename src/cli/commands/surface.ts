@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import { createEngine } from '../../engine/factory.js';
+import type { LossEngine } from '../../engine/engine.js';
+import { writeDirectionFile } from '../../store/direction-file.js';
+import { gridSize } from '../../surface/grid.js';
+import { computeSurface } from '../../surface/surface.js';
+import { contextOf } from '../context.js';
+import { choiceFlag, numberFlag, UsageError } from '../errors.js';
+import { addInputOptions, gridFromFlags, resolveInputs, type InputFlags } from '../inputs.js';
+
+interface SurfaceFlags extends InputFlags {
+  x?: string;
+  y?: string;
+  out?: string;
+  mode?: string;
+  backend?: string;
+  chunk?: string;
+  saveDirections?: string;
+  fresh?: boolean;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('surface')
+    .summary('one loss landscape (1-D or 2-D) around a checkpoint or an ONNX model')
+    .description(
+      'Evaluate L(θ + x·δ + y·η) and the accuracy on a grid. Grids use the reference code\'s form min:max:n.\n' +
+        'Examples:\n' +
+        '  losscape surface runs/demo --checkpoint 3 --x -1:1:51 --y -1:1:51 --out s.h5\n' +
+        '  losscape surface --model model.onnx --data data.h5 --directions directions.h5 --x -1:1:21 --y -1:1:21 --out s.h5\n' +
+        'Output: HDF5 with xcoordinates, ycoordinates, train_loss, train_acc [ny, nx] (element [i, j] = (x[j], y[i])).\n' +
+        'Interrupted runs resume when rerun with the same arguments.',
+    );
+  addInputOptions(cmd)
+    .option('--x <min:max:n>', 'x axis', '-1:1:51')
+    .option('--y <min:max:n>', 'y axis (omit for a 1-D slice)')
+    .requiredOption('--out <file.h5>', 'output surface file')
+    .option('--mode <mode>', 'eval (running BN stats, no dropout) or train (batch stats, fixed dropout masks)', 'eval')
+    .option('--backend <name>', 'auto, jax or onnx', 'auto')
+    .option('--chunk <n>', 'points per resumable chunk', '64')
+    .option('--save-directions <file.h5>', 'also write the directions used (reference layout)')
+    .option('--fresh', 'overwrite an existing output computed with other settings')
+    .action(async (run: string | undefined, f: SurfaceFlags, c: Command) => {
+      const ctx = contextOf(c);
+      const grid = gridFromFlags(f.x, f.y);
+      const mode = choiceFlag(f.mode, '--mode', ['eval', 'train'] as const) ?? 'eval';
+      const backend = choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const) ?? 'auto';
+      const chunk = numberFlag(f.chunk, '--chunk', { integer: true, min: 1 }) ?? 64;
+      if (!f.out!.endsWith('.h5')) throw new UsageError(`--out ${f.out}: the surface file must end in .h5`);
+      const inp = await resolveInputs(run, f, Boolean(grid.y));
+      const engines: { train: LossEngine; test?: LossEngine } = {
+        train: await createEngine(inp.model, inp.data, { backend, mode }),
+      };
+      if (inp.test) engines.test = await createEngine(inp.model, inp.test, { backend, mode });
+      if (f.saveDirections) await writeDirectionFile(f.saveDirections, inp.model.layout, inp.dx, inp.dy, { source: inp.directionSource });
+      const task = ctx.progress.task('surface', gridSize(grid), 'points');
+      const center = await engines.train.evaluate(inp.theta);
+      const gf = await computeSurface({
+        theta: inp.theta,
+        dx: inp.dx,
+        dy: inp.dy,
+        grid,
+        engines,
+        path: f.out!,
+        context: { ...inp.context, mode },
+        chunkSize: chunk,
+        fresh: f.fresh,
+        attrs: {
+          dir_file: f.directions ?? f.saveDirections ?? '',
+          directions: inp.directionSource,
+          cosine: inp.cosine,
+          center_loss: center.loss,
+          center_acc: center.acc,
+          mode,
+          ...(inp.checkpoint !== undefined ? { checkpoint: inp.checkpoint } : {}),
+        },
+        onProgress: (p) => task.update(p.done, p.resumed ? `${p.resumed} resumed` : undefined),
+      });
+      task.end();
+      for (const e of [engines.train, engines.test]) await e?.dispose();
+      const loss = gf.values['train_loss']!;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of loss) if (Number.isFinite(v)) ((lo = Math.min(lo, v)), (hi = Math.max(hi, v)));
+      ctx.progress.log(`loss at the centre ${center.loss.toPrecision(6)} (acc ${center.acc.toFixed(1)}%), range ${lo.toPrecision(4)} … ${hi.toPrecision(4)}; cos(δ, η) = ${inp.cosine.toFixed(4)}`);
+      ctx.out(`surface: ${f.out}`);
+    });
+}

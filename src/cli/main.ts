@@ -1,0 +1,46 @@
+/**
+ * The `losscape` command line: a thin shell over the library. Every failure a
+ * user can cause is one line on stderr and a non-zero exit; stack traces only
+ * with LOSSCAPE_DEBUG=1.
+ */
+import { Command, CommanderError } from 'commander';
+import { ownVersion } from '../run/versions.js';
+import { register as registerDemo } from './commands/demo.js';
+import { register as registerRun } from './commands/run.js';
+import { register as registerSurface } from './commands/surface.js';
+import { UsageError } from './errors.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('losscape')
+    .description('Loss-landscape movies, Hessian maps and studies for neural networks.')
+    .version(ownVersion())
+    .option('-q, --quiet', 'no progress output (results only)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
+  registerDemo(program);
+  registerRun(program);
+  registerSurface(program);
+  for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version exit 0; commander already printed its one-line error
+      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
+    }
+    const err = e as Error;
+    const msg = (err?.message ?? String(e)).trim() || String(e);
+    if (process.env['LOSSCAPE_DEBUG']) process.stderr.write(`${err?.stack ?? msg}\n`);
+    else process.stderr.write(`losscape: ${msg}\n`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}

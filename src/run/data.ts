@@ -1,0 +1,52 @@
+/** Builds the datasets a run config describes: train/test split and the fixed evaluation subsets. */
+import { take, validateDataset, type Dataset } from '../data/dataset.js';
+import { loadMnist } from '../data/mnist.js';
+import { splitIndices, subsetIndices } from '../data/subset.js';
+import { synthetic, type SyntheticKind } from '../data/synthetic.js';
+import type { SubsetInfo } from '../store/run-store.js';
+import type { DataSpec } from './config.js';
+
+export interface RunData {
+  all: Dataset;
+  train: Dataset;
+  test: Dataset;
+  /** The fixed evaluation subset (of the train split) every landscape point uses. */
+  evalSubset: Dataset;
+  testSubset?: Dataset;
+  subset: SubsetInfo;
+  testSubsetInfo?: SubsetInfo;
+}
+
+export async function loadSource(spec: DataSpec): Promise<Dataset> {
+  if (spec.source === 'mnist') return loadMnist();
+  if (spec.source === 'file') {
+    const { loadDataFile } = (await import('../interop/data-files.js')) as {
+      loadDataFile(path: string): Promise<Dataset> | Dataset;
+    };
+    return loadDataFile(spec.path!);
+  }
+  return synthetic({ kind: spec.source as SyntheticKind, n: spec.n, noise: spec.noise, seed: spec.splitSeed });
+}
+
+export async function prepareData(spec: DataSpec): Promise<RunData> {
+  const all = await loadSource(spec);
+  validateDataset(all);
+  const [trIdx, teIdx] = splitIndices(all, spec.testFraction, spec.splitSeed);
+  let train = take(all, trIdx, `${all.name}-train`);
+  if (spec.trainSize !== 'all') train = take(train, subsetIndices(train, { size: spec.trainSize, seed: spec.splitSeed }), train.name);
+  const test = take(all, teIdx, `${all.name}-test`);
+  const sIdx = subsetIndices(train, spec.subset);
+  const out: RunData = {
+    all,
+    train,
+    test,
+    evalSubset: take(train, sIdx, `${all.name}-subset`),
+    subset: { seed: spec.subset.seed, size: sIdx.length, indices: [...sIdx] },
+  };
+  if (spec.testSubset) {
+    const tIdx = subsetIndices(test, spec.testSubset);
+    out.testSubset = take(test, tIdx, `${all.name}-test-subset`);
+    out.testSubsetInfo = { seed: spec.testSubset.seed, size: tIdx.length, indices: [...tIdx] };
+  }
+  return out;
+}

@@ -1,0 +1,240 @@
+/**
+ * Ride along the minimizer: train with checkpoints, and at every checkpoint
+ * compute the 2-D landscape around the current θ on the fixed evaluation subset
+ * (same seeded directions re-normalized to each checkpoint, or fresh ones).
+ * The sequence of landscapes is the movie. Everything is resumable: a rerun of
+ * the same config continues where the last one stopped; another config is refused.
+ */
+import { rmSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomPlane, type Normalization } from '../directions/directions.js';
+import { createEngine } from '../engine/factory.js';
+import type { LossEngine } from '../engine/engine.js';
+import { layoutToJSON } from '../model/layout.js';
+import type { Model } from '../model/model.js';
+import { buildModel } from '../model/zoo.js';
+import { writeDirectionFile } from '../store/direction-file.js';
+import { frameFile, RunStore, RUN_FORMAT, type Manifest } from '../store/run-store.js';
+import { gridSize, parseAxis, type Grid } from '../surface/grid.js';
+import { computeSurface } from '../surface/surface.js';
+import { checkpointSteps, stepsPerEpoch, train, type Checkpoint, type TrainState } from '../train/train.js';
+import { canonicalJSON, hashJSON } from '../util/hash.js';
+import { silent, type ProgressSink } from '../util/progress.js';
+import type { RunConfig } from './config.js';
+import { prepareData, type RunData } from './data.js';
+import { versions } from './versions.js';
+
+export interface PipelineOptions {
+  /** Discard an existing run with another config instead of refusing. */
+  fresh?: boolean;
+  progress?: ProgressSink;
+  saveEverySec?: number;
+}
+
+export class ConfigMismatchError extends Error {}
+
+export function surfaceGrid(s: { x: string; y: string | null }): Grid {
+  const g: Grid = { x: parseAxis(s.x, 'x') };
+  if (s.y) g.y = parseAxis(s.y, 'y');
+  return g;
+}
+
+/** Top-level config sections that differ (for the refusal message). */
+function differingSections(a: unknown, b: unknown): string[] {
+  const ka = (a ?? {}) as Record<string, unknown>;
+  const kb = (b ?? {}) as Record<string, unknown>;
+  return [...new Set([...Object.keys(ka), ...Object.keys(kb)])].filter((k) => canonicalJSON(ka[k]) !== canonicalJSON(kb[k]));
+}
+
+export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOptions = {}): Promise<Manifest> {
+  const progress = opts.progress ?? silent;
+  const store = new RunStore(dir);
+  const configHash = hashJSON(cfg);
+  if (store.exists()) {
+    const old = store.readManifest();
+    if (old.configHash !== configHash) {
+      if (!opts.fresh) {
+        const diff = differingSections(old.config, cfg);
+        throw new ConfigMismatchError(
+          `${dir} holds a run with a different config (${diff.join(', ') || 'details'} differ); rerun with --fresh to discard it, or use another --out`,
+        );
+      }
+      for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
+    }
+  }
+  store.ensureDirs();
+  const t0 = Date.now();
+  const data = await prepareData(cfg.data);
+  const model = buildModel(cfg.model, data.train.inputShape, data.train.outputDim);
+  let manifest: Manifest = store.exists() ? store.readManifest() : newManifest(cfg, configHash, model, data);
+  if (!store.exists()) store.writeManifest(manifest);
+  else progress.log(`resuming the run in ${dir}`);
+  manifest.status = 'running';
+  delete manifest.error;
+
+  const engineOpts = {
+    backend: cfg.engine.backend,
+    threads: cfg.engine.threads,
+    device: cfg.engine.device,
+    mode: cfg.surface.mode,
+    dropoutSeed: cfg.surface.dropoutSeed,
+    batchSize: cfg.surface.batchSize,
+  };
+  const engines: { train: LossEngine; test?: LossEngine } = {
+    train: await createEngine(model, data.evalSubset, engineOpts),
+  };
+  if (data.testSubset) engines.test = await createEngine(model, data.testSubset, engineOpts);
+  const grid = surfaceGrid(cfg.surface);
+  const nTrain = data.train.y.length;
+  const allSteps = checkpointSteps(cfg.train, nTrain);
+  const lastIndex = allSteps.length - 1;
+  const wantsSurface = (i: number) => i % cfg.surface.every === 0 || i === lastIndex;
+  const thetas = await store.readCheckpoints();
+
+  const surfaceFor = async (index: number, theta: Float32Array) => {
+    const frameIdx = manifest.frames.findIndex((f) => f.checkpoint === index);
+    if (frameIdx >= 0 && manifest.frames[frameIdx]!.surface) return;
+    const d = cfg.directions;
+    const seed = d.perCheckpoint === 'fresh' ? d.seed + 2 * index : d.seed;
+    const plane = randomPlane(theta, model.layout, {
+      seed,
+      norm: d.norm as Normalization,
+      ignore: d.ignore,
+      include: d.include,
+      orthogonal: d.orthogonal,
+    });
+    const dirFile = frameFile('directions', index);
+    await writeDirectionFile(store.path(dirFile), model.layout, plane.dx, grid.y ? plane.dy : undefined, {
+      norm: d.norm,
+      ignore: d.ignore,
+      include: d.include,
+      seed,
+      cosine: plane.cosine,
+    });
+    const ck = manifest.checkpoints.find((c) => c.index === index)!;
+    const surfFile = frameFile('surfaces', index);
+    const task = progress.task(`landscape ${index + 1}/${lastIndex + 1}`, gridSize(grid), 'points');
+    const center = await engines.train.evaluate(theta);
+    const gf = await computeSurface({
+      theta,
+      dx: plane.dx,
+      dy: grid.y ? plane.dy : undefined,
+      grid,
+      engines,
+      path: store.path(surfFile),
+      context: { configHash, checkpoint: index },
+      chunkSize: cfg.surface.chunk,
+      saveEverySec: opts.saveEverySec,
+      attrs: {
+        checkpoint: index,
+        step: ck.step,
+        epoch: ck.epoch,
+        dir_file: dirFile,
+        center_loss: center.loss,
+        center_acc: center.acc,
+      },
+      onProgress: (p) => task.update(p.done, p.resumed ? `${p.resumed} resumed` : undefined),
+    });
+    task.end();
+    warnNonFinite(gf.values['train_loss']!, index, progress);
+    const frame = {
+      checkpoint: index,
+      surface: surfFile,
+      directions: dirFile,
+      center_loss: center.loss,
+      center_acc: center.acc,
+      cosine: plane.cosine,
+    };
+    manifest.frames = [...manifest.frames.filter((f) => f.checkpoint !== index), frame].sort((a, b) => a.checkpoint - b.checkpoint);
+    store.writeManifest(manifest);
+  };
+
+  const tSurf = { ms: 0 };
+  const timed = async (fn: () => Promise<void>) => {
+    const s = Date.now();
+    await fn();
+    tSurf.ms += Date.now() - s;
+  };
+
+  // 1. finish landscapes of checkpoints that were saved before an interruption
+  for (const [index, c] of [...thetas].sort((a, b) => a[0] - b[0])) {
+    if (wantsSurface(index)) await timed(() => surfaceFor(index, c.theta));
+  }
+
+  // 2. train (or continue training), one landscape per checkpoint
+  const lastSaved = thetas.size ? Math.max(...thetas.keys()) : -1;
+  if (lastSaved < lastIndex) {
+    let resume: TrainState | undefined;
+    if (lastSaved >= 0) {
+      const st = await store.readTrainState();
+      if (!st || st.nextIndex !== lastSaved + 1) throw new Error(`${dir}: the training state is missing or inconsistent; rerun with --fresh`);
+      resume = { step: st.step, theta: thetas.get(lastSaved)!.theta, optState: st.optState, nextIndex: st.nextIndex };
+      progress.log(`continuing training from checkpoint ${lastSaved} (step ${st.step})`);
+    }
+    const total = stepsPerEpoch(nTrain, cfg.train.batchSize) * cfg.train.epochs;
+    const task = progress.task('training', total, 'steps');
+    const tTrain = Date.now();
+    await train({
+      model,
+      train: data.train,
+      test: data.test,
+      spec: cfg.train,
+      resume,
+      onStep: (s, _t, loss) => task.update(s, `loss ${loss.toFixed(4)}`),
+      onCheckpoint: async (c: Checkpoint, state: TrainState) => {
+        thetas.set(c.index, { theta: c.theta, step: c.step, epoch: c.epoch });
+        await store.writeCheckpoints(layoutToJSON(model.layout), thetas);
+        await store.writeTrainState(state.step, state.nextIndex, state.optState);
+        const info = { index: c.index, step: c.step, epoch: c.epoch, ...c.metrics };
+        manifest.checkpoints = [...manifest.checkpoints.filter((x) => x.index !== c.index), info];
+        manifest.history = [...manifest.history.filter((x) => x.step !== c.step), { step: c.step, epoch: c.epoch, ...c.metrics }];
+        store.writeManifest(manifest);
+        if (wantsSurface(c.index)) await timed(() => surfaceFor(c.index, c.theta));
+      },
+    });
+    task.end();
+    manifest.timings['train_s'] = (manifest.timings['train_s'] ?? 0) + (Date.now() - tTrain - tSurf.ms) / 1000;
+  }
+  manifest.timings['surfaces_s'] = (manifest.timings['surfaces_s'] ?? 0) + tSurf.ms / 1000;
+  manifest.timings['total_s'] = (manifest.timings['total_s'] ?? 0) + (Date.now() - t0) / 1000;
+  manifest.status = 'complete';
+  store.writeManifest(manifest);
+  await engines.train.dispose();
+  await engines.test?.dispose();
+  return manifest;
+}
+
+function warnNonFinite(loss: Float64Array, index: number, progress: ProgressSink): void {
+  let bad = 0;
+  for (const v of loss) if (!Number.isFinite(v)) bad++;
+  if (bad) progress.warn(`checkpoint ${index}: ${bad} grid points have a non-finite loss (stored as NaN/Inf; the grid may reach too far)`);
+}
+
+function newManifest(cfg: RunConfig, configHash: string, model: Model, data: RunData): Manifest {
+  const now = new Date().toISOString();
+  return {
+    format: RUN_FORMAT,
+    name: cfg.name,
+    created: now,
+    updated: now,
+    status: 'running',
+    versions: versions(),
+    config: cfg,
+    configHash,
+    model: { name: model.name, params: model.layout.size, layout: layoutToJSON(model.layout) },
+    data: {
+      name: data.all.name,
+      train: data.train.y.length,
+      test: data.test.y.length,
+      inputShape: data.train.inputShape,
+      classes: data.train.outputDim,
+      task: data.train.task,
+      subset: data.subset,
+      testSubset: data.testSubsetInfo,
+    },
+    history: [],
+    checkpoints: [],
+    frames: [],
+    timings: {},
+  };
+}
