@@ -7,7 +7,9 @@
  *   batched) or into channel groups (both batched, `group` = prod(V)).
  * - negative padding: Slice of the input; positive padding: Conv pads.
  * - lhsDilation > 1 (input gradients of strided convs): ConvTranspose when the conv has unit
- *   strides and non-negative equivalent pads, else explicit zero insertion + Conv.
+ *   strides and non-negative equivalent pads, else explicit zero insertion + Conv. Unit-stride
+ *   convs padded beyond 'same' (input gradients of stride-1 convs) also become ConvTranspose,
+ *   which onnxruntime runs 3-6x faster than the equivalent padded Conv.
  * - weight-gradient convs (batch and channels swapped by jax-js's transpose rule) are plain
  *   convs for ONNX.
  *
@@ -118,7 +120,11 @@ function convCore(
   let xt: TensorRef = { name: x, ashape: xShape };
   let pads = p.padding.map(([lo, hi]) => [lo, hi]);
 
-  if (p.lhsDilation.some((d) => d !== 1)) {
+  // Input-gradient convs (unit strides, padding beyond 'same', e.g. the full padding k-1 of a
+  // transposed conv) run several times faster as ConvTranspose in onnxruntime.
+  const wideUnitStride =
+    p.strides.every((s) => s === 1) && pads.every(([lo, hi], i) => lo >= 0 && hi >= 0 && lo + hi > dk[i] - 1);
+  if (p.lhsDilation.some((d) => d !== 1) || wideUnitStride) {
     // ConvTranspose: y[i*s + j*d - pb] += x[i] * W[j]; equivalent pads pb = dk-1-lo, pe = dk-1-hi.
     const pb = pads.map(([lo], i) => dk[i] - 1 - lo);
     const pe0 = pads.map(([, hi], i) => dk[i] - 1 - hi);

@@ -10,6 +10,12 @@
  *   batch (real in both), M (real in x only), N (real in y only), trivial (real in neither),
  * and the dot becomes  [B, M, K] @ [B, K, N]  -> reshape/transpose to the output order, with
  * trivial dims left lazily broadcast. No [.., M, N, K] product is ever materialized.
+ *
+ * Linear splitting: when an operand is a sum / scaled sum whose terms have fewer real dims than
+ * the sum (the plane's weights w + a_k d1 + b_k d2 with a grid axis k), the dot is distributed:
+ * x (W + a D1 + b D2) = xW + a (x D1) + b (x D2), with coefficients that are constant along the
+ * contracted dim moved to the output. A small cost model (MatMul flops + elementwise work on the
+ * output) decides; full-size tangent sums in gradients are never split.
  */
 
 import type { ElemType } from './graph-builder.js';
@@ -21,6 +27,7 @@ import {
   type Val,
   type Var,
   ZERO,
+  broadcastShapes,
   dtypeOf,
   isLit,
   prod,
@@ -33,10 +40,10 @@ interface OperandView {
   map: number[];
 }
 
-/** Trace an operand back to its source variable; `map` indexes the source's logical dims. */
-function traceBack(L: Lowering, a: Atom): { src: Atom; map: number[] } {
+/** Trace an operand back through movement ops; `map[i]` = source dim of operand dim i, or -1. */
+function traceBack(L: Lowering, a: Atom, map0?: number[]): { src: Atom; map: number[] } {
   let src: Atom = a;
-  let map = shapeOf(a).map((d, i) => (d === 1 ? -1 : i));
+  let map = map0 ?? shapeOf(a).map((d, i) => (d === 1 ? -1 : i));
   for (;;) {
     if (isLit(src)) break;
     const eqn: Eqn | undefined = L.producers.get(src as Var);
@@ -76,20 +83,128 @@ function traceBack(L: Lowering, a: Atom): { src: Atom; map: number[] } {
   return { src, map };
 }
 
-function operandView(L: Lowering, a: Atom, to: ElemType, trace: boolean): OperandView | 'zero' {
-  const traced = trace ? traceBack(L, a) : { src: a, map: shapeOf(a).map((d, i) => (d === 1 ? -1 : i)) };
-  const val: Val = L.valOf(traced.src);
-  if (val.kind === 'zero') return 'zero';
-  const rank = shapeOf(traced.src).length;
-  const src = L.aligned(L.tensor(val, dtypeOf(traced.src), to), rank, to);
-  return { src, map: traced.map.map((m) => (m === -1 || src.ashape[m] === 1 ? -1 : m)) };
+/** The view of an operand of an elementwise op (numpy right-aligned broadcasting) under `map`. */
+function alignMap(map: number[], outRank: number, operand: Atom): number[] {
+  const us = shapeOf(operand);
+  const off = outRank - us.length;
+  return map.map((m) => (m === -1 || m - off < 0 || us[m - off] === 1 ? -1 : m - off));
 }
 
-/** Materialized view of an operand (used when the contracted dim is broadcast in an operand). */
-function fullView(L: Lowering, a: Atom, to: ElemType): OperandView {
-  const shape = shapeOf(a);
-  const name = L.fullOfAtom(a, to);
-  return { src: { name, ashape: shape }, map: shape.map((d, i) => (d === 1 ? -1 : i)) };
+/** Actual (lazy-aware) tensor of a traced source plus its map restricted to real dims. */
+function viewOfSource(L: Lowering, src: Atom, map: number[], to: ElemType): OperandView | 'zero' {
+  const val: Val = L.valOf(src);
+  if (val.kind === 'zero') return 'zero';
+  const t = L.aligned(L.tensor(val, dtypeOf(src), to), shapeOf(src).length, to);
+  return { src: t, map: map.map((m) => (m === -1 || t.ashape[m] === 1 ? -1 : m)) };
+}
+
+/** Which operand dims (all r+1 of them) are real for a traced source, using its Val's laziness. */
+function realMask(L: Lowering, src: Atom, map: number[]): boolean[] | 'zero' {
+  const val = L.valOf(src);
+  if (val.kind === 'zero') return 'zero';
+  const rank = shapeOf(src).length;
+  const ashape = val.ashape.length === rank ? val.ashape : [...Array(rank - val.ashape.length).fill(1), ...val.ashape];
+  return map.map((m) => m !== -1 && ashape[m] > 1);
+}
+
+interface Coef {
+  src: Atom;
+  map: number[];
+}
+interface Term {
+  src: Atom;
+  map: number[];
+  sign: number;
+  coefs: Coef[];
+}
+interface Plan {
+  cost: number;
+  terms: Term[];
+}
+
+/** Flops-equivalent overhead of one extra MatMul node. */
+const NODE_COST = 2e5;
+
+interface SplitContext {
+  r: number;
+  K: number;
+  outShape: number[];
+  dtype: ElemType;
+  /** Real output dims of the other operand. */
+  other: boolean[];
+  /** Elements of the unsplit dot's (real) output: the cost of one elementwise op on it. */
+  outElems: number;
+}
+
+function matmulCost(ctx: SplitContext, mask: boolean[]): number {
+  let p = ctx.K;
+  for (let i = 0; i < ctx.r; i++) if (mask[i] || ctx.other[i]) p *= ctx.outShape[i];
+  return p + NODE_COST;
+}
+
+function bestPlan(L: Lowering, a: Atom, map0: number[], ctx: SplitContext, depth: number): Plan {
+  const { src, map } = traceBack(L, a, map0);
+  const mask = realMask(L, src, map);
+  if (mask === 'zero') return { cost: 0, terms: [] };
+  const base: Plan = {
+    cost: mask[ctx.r] ? matmulCost(ctx, mask) : Infinity,
+    terms: [{ src, map, sign: 1, coefs: [] }],
+  };
+  if (depth <= 0 || isLit(src)) return base;
+  const eqn = L.producers.get(src as Var);
+  if (!eqn || dtypeOf(eqn.outBinders[0]) !== ctx.dtype) return base;
+  const rank = shapeOf(src).length;
+  const [u, w] = eqn.inputs;
+  let best = base;
+  const consider = (p: Plan) => {
+    if (p.cost < best.cost) best = p;
+  };
+  switch (eqn.primitive as string) {
+    case 'add': {
+      if (eqn.inputs.some((x) => dtypeOf(x) !== ctx.dtype)) break;
+      const pu = bestPlan(L, u, alignMap(map, rank, u), ctx, depth - 1);
+      const pw = bestPlan(L, w, alignMap(map, rank, w), ctx, depth - 1);
+      const terms = [...pu.terms, ...pw.terms];
+      consider({ cost: pu.cost + pw.cost + (terms.length > 1 ? ctx.outElems : 0), terms });
+      break;
+    }
+    case 'neg': {
+      const pu = bestPlan(L, u, alignMap(map, rank, u), ctx, depth - 1);
+      consider({ cost: pu.cost, terms: pu.terms.map((t) => ({ ...t, sign: -t.sign })) });
+      break;
+    }
+    case 'mul': {
+      if (eqn.inputs.some((x) => dtypeOf(x) !== ctx.dtype)) break;
+      for (const [c, d] of [
+        [u, w],
+        [w, u],
+      ]) {
+        const cm = alignMap(map, rank, c);
+        if (cm[ctx.r] !== -1) continue; // the coefficient must be constant along the contraction
+        const pd = bestPlan(L, d, alignMap(map, rank, d), ctx, depth - 1);
+        consider({
+          cost: pd.cost + pd.terms.length * ctx.outElems,
+          terms: pd.terms.map((t) => ({ ...t, coefs: [...t.coefs, { src: c, map: cm }] })),
+        });
+      }
+      break;
+    }
+  }
+  return best;
+}
+
+/** Coefficient tensor in output coordinates (size 1 where the coefficient is broadcast). */
+function coefTensor(L: Lowering, c: Coef, r: number, dtype: ElemType): TensorRef {
+  const rank = shapeOf(c.src).length;
+  const t = L.aligned(L.tensorOfAtom(c.src, dtype), rank, dtype);
+  const operandOf = t.ashape.map(() => Infinity);
+  c.map.forEach((m, i) => {
+    if (m !== -1 && i < r) operandOf[m] = i;
+  });
+  const perm = t.ashape.map((_, j) => j).sort((p, q) => operandOf[p] - operandOf[q]);
+  const tt = L.transpose(t, perm, dtype);
+  const shape = Array.from({ length: r }, (_, i) => (c.map[i] !== -1 ? t.ashape[c.map[i]] : 1));
+  return { name: L.reshape(tt.name, shape, dtype), ashape: shape };
 }
 
 export function lowerDot(L: Lowering, eqn: Eqn): Val {
@@ -100,35 +215,154 @@ export function lowerDot(L: Lowering, eqn: Eqn): Val {
   const r = outShape.length;
   const K = shapeOf(xa)[shapeOf(xa).length - 1];
 
-  let xv = operandView(L, xa, dtype, true);
-  let yv = operandView(L, ya, dtype, true);
-  if (xv === 'zero' || yv === 'zero') return ZERO;
-
   if (K === 1) {
     // Contraction over a single element: an elementwise product.
-    const xt = L.tensorOfAtom(xa, dtype);
-    const yt = L.tensorOfAtom(ya, dtype);
-    const xr = L.aligned(xt, r + 1, dtype);
-    const yr = L.aligned(yt, r + 1, dtype);
+    if (L.valOf(xa).kind === 'zero' || L.valOf(ya).kind === 'zero') return ZERO;
+    const xr = L.aligned(L.tensorOfAtom(xa, dtype), r + 1, dtype);
+    const yr = L.aligned(L.tensorOfAtom(ya, dtype), r + 1, dtype);
     const ashape = xr.ashape.map((d, i) => Math.max(d, yr.ashape[i]));
     const prodName = L.b.op('Mul', [xr.name, yr.name], ashape, dtype);
     const dropped = ashape.slice(0, r);
     return { kind: 'tensor', name: L.reshape(prodName, dropped, dtype), ashape: dropped };
   }
 
-  // Align operand maps to the output rank (+1 for the contracted dim).
-  const pad = (v: OperandView): number[] => [...Array(r + 1 - v.map.length).fill(-1), ...v.map];
-  let mx = pad(xv);
-  let my = pad(yv);
-  if (mx[r] === -1) {
-    xv = fullView(L, xa, dtype);
-    mx = pad(xv);
-  }
-  if (my[r] === -1) {
-    yv = fullView(L, ya, dtype);
-    my = pad(yv);
-  }
+  const pad = (map: number[]): number[] => [...Array(r + 1 - map.length).fill(-1), ...map];
+  const xt = traceBack(L, xa);
+  const yt = traceBack(L, ya);
+  const xMap = pad(xt.map);
+  const yMap = pad(yt.map);
+  const xMask = realMask(L, xt.src, xMap);
+  const yMask = realMask(L, yt.src, yMap);
+  if (xMask === 'zero' || yMask === 'zero') return ZERO;
 
+  // Plans: unsplit, split y (x as is), split x (y as is).
+  let outElems = 1;
+  for (let i = 0; i < r; i++) if (xMask[i] || yMask[i]) outElems *= outShape[i];
+  const ctxY: SplitContext = { r, K, outShape, dtype, other: xMask, outElems };
+  const ctxX: SplitContext = { r, K, outShape, dtype, other: yMask, outElems };
+  const baseCost = matmulCost(ctxY, yMask);
+  const identity = (a: Atom) => pad(shapeOf(a).map((d, i) => (d === 1 ? -1 : i)));
+  const planY = bestPlan(L, ya, identity(ya), ctxY, 8);
+  const planX = bestPlan(L, xa, identity(xa), ctxX, 8);
+  const padTerm = (t: Term): Term => ({ ...t, map: pad(t.map), coefs: t.coefs.map((c) => ({ ...c, map: pad(c.map) })) });
+
+  let pairs: { x: Term | null; y: Term | null; sign: number; coefs: Coef[] }[];
+  if (planY.cost < baseCost && planY.cost <= planX.cost) {
+    pairs = planY.terms.map(padTerm).map((t) => ({ x: null, y: t, sign: t.sign, coefs: t.coefs }));
+  } else if (planX.cost < baseCost) {
+    pairs = planX.terms.map(padTerm).map((t) => ({ x: t, y: null, sign: t.sign, coefs: t.coefs }));
+  } else {
+    pairs = [{ x: null, y: null, sign: 1, coefs: [] }];
+  }
+  if (pairs.length === 0) return ZERO;
+
+  const baseView = (a: Atom, traced: { src: Atom; map: number[] }): OperandView => {
+    const v = viewOfSource(L, traced.src, pad(traced.map), dtype) as OperandView;
+    // The contracted dim is broadcast in this operand: materialize it.
+    return v.map[r] === -1 ? fullView(L, a, dtype) : v;
+  };
+  const parts = pairs.map((pr) => {
+    const xv = pr.x ? (viewOfSource(L, pr.x.src, pr.x.map, dtype) as OperandView) : baseView(xa, xt);
+    const yv = pr.y ? (viewOfSource(L, pr.y.src, pr.y.map, dtype) as OperandView) : baseView(ya, yt);
+    return {
+      t: matmulDot(L, xv, yv, outShape, K, dtype),
+      sign: pr.sign,
+      coefs: pr.coefs.map((c) => coefTensor(L, c, r, dtype)),
+    };
+  });
+  const stacked = stackedCombination(L, parts, outShape, dtype);
+  if (stacked) return { kind: 'tensor', ...stacked };
+
+  let acc: TensorRef | null = null;
+  let accSign = 1;
+  for (const pr of parts) {
+    let t = pr.t;
+    for (const ct of pr.coefs) {
+      const ashape = broadcastShapes(t.ashape, ct.ashape);
+      t = { name: L.b.op('Mul', [t.name, ct.name], ashape, dtype), ashape };
+    }
+    if (!acc) {
+      acc = t;
+      accSign = pr.sign;
+    } else {
+      const ashape = broadcastShapes(acc.ashape, t.ashape);
+      const op = pr.sign === accSign ? 'Add' : 'Sub';
+      acc = { name: L.b.op(op, [acc.name, t.name], ashape, dtype), ashape };
+    }
+  }
+  const res = acc!;
+  if (accSign < 0) return { kind: 'tensor', name: L.b.op('Neg', [res.name], res.ashape, dtype), ashape: res.ashape };
+  return { kind: 'tensor', name: res.name, ashape: res.ashape };
+}
+
+/**
+ * Σ_j sign_j c_j T_j as one MatMul when every term T_j has the same shape S and the coefficients
+ * vary only along dims G where S has size 1 (the grid axis of a plane): C [G, J] @ T [J, S] gives
+ * the result with the G dims first, written once, instead of J broadcast Mul/Add passes.
+ */
+function stackedCombination(
+  L: Lowering,
+  parts: { t: TensorRef; sign: number; coefs: TensorRef[] }[],
+  outShape: number[],
+  dtype: ElemType,
+): TensorRef | null {
+  const r = outShape.length;
+  if (parts.length < 2) return null;
+  const S = parts[0].t.ashape;
+  if (S.length !== r || parts.some((p) => p.t.ashape.length !== r || p.t.ashape.some((d, i) => d !== S[i]))) return null;
+  const G = outShape.map((_, i) => parts.some((p) => p.coefs.some((c) => c.ashape[c.ashape.length - r + i] > 1)));
+  if (!G.some(Boolean) || G.some((g, i) => g && S[i] > 1)) return null;
+  const gDims = outShape.map((_, i) => i).filter((i) => G[i]);
+  const sDims = outShape.map((_, i) => i).filter((i) => S[i] > 1);
+  const Gp = prod(gDims.map((i) => outShape[i]));
+  const P = prod(S);
+  const J = parts.length;
+  const b = L.b;
+  const gShape = outShape.map((d, i) => (G[i] ? d : 1));
+  const rows: string[] = [];
+  const cols: string[] = [];
+  for (const p of parts) {
+    rows.push(L.reshape(p.t.name, [1, P], dtype));
+    let c: TensorRef = { name: b.scalar(dtype, p.sign), ashape: [] };
+    for (const ct of p.coefs) {
+      const ashape = broadcastShapes(c.ashape, ct.ashape);
+      c = { name: b.op('Mul', [c.name, ct.name], ashape, dtype), ashape };
+    }
+    cols.push(L.reshape(L.full(L.aligned(c, r, dtype), gShape, dtype), [1, Gp], dtype));
+  }
+  const T = b.op('Concat', rows, [J, P], dtype, { axis: 0 });
+  const C = b.op('Concat', cols, [J, Gp], dtype, { axis: 0 });
+  const Ct = L.transpose({ name: C, ashape: [J, Gp] }, [1, 0], dtype);
+  const mm = b.op('MatMul', [Ct.name, T], [Gp, P], dtype);
+  const order = [...gDims, ...sDims];
+  const split = order.map((i) => outShape[i]);
+  const splitName = L.reshape(mm, split, dtype);
+  const positions = order.slice().sort((p, q) => p - q);
+  const t = L.transpose({ name: splitName, ashape: split }, positions.map((i) => order.indexOf(i)), dtype);
+  const ashape = outShape.map((d, i) => (G[i] || S[i] > 1 ? d : 1));
+  return { name: L.reshape(t.name, ashape, dtype), ashape };
+}
+
+/** Materialized view of an operand (used when the contracted dim is broadcast in an operand). */
+function fullView(L: Lowering, a: Atom, to: ElemType): OperandView {
+  const shape = shapeOf(a);
+  const name = L.fullOfAtom(a, to);
+  return { src: { name, ashape: shape }, map: shape.map((d, i) => (d === 1 ? -1 : i)) };
+}
+
+/** One MatMul for operand views with maps of length r+1 (last = contracted dim). */
+function matmulDot(
+  L: Lowering,
+  xv: OperandView,
+  yv: OperandView,
+  outShape: number[],
+  K: number,
+  dtype: ElemType,
+): TensorRef {
+  const r = outShape.length;
+  const pad = (m: number[]): number[] => [...Array(r + 1 - m.length).fill(-1), ...m];
+  const mx = pad(xv.map);
+  const my = pad(yv.map);
   const B: number[] = [];
   const M: number[] = [];
   const N: number[] = [];
@@ -147,8 +381,7 @@ export function lowerDot(L: Lowering, eqn: Eqn): Val {
   const arrange = (v: OperandView, m: number[], order: number[], shape3: number[]): string => {
     const used = order.map((i) => m[i]);
     const rest = v.src.ashape.map((_, j) => j).filter((j) => !used.includes(j));
-    const perm = [...used, ...rest];
-    const t = L.transpose(v.src, perm, dtype);
+    const t = L.transpose(v.src, [...used, ...rest], dtype);
     return L.reshape(t.name, shape3, dtype);
   };
   const hasB = B.length > 0;
@@ -164,5 +397,5 @@ export function lowerDot(L: Lowering, eqn: Eqn): Val {
   const perm = positions.map((i) => order.indexOf(i));
   const t = L.transpose({ name: splitName, ashape: split }, perm, dtype);
   const ashape = outShape.map((d, i) => (order.includes(i) ? d : 1));
-  return { kind: 'tensor', name: L.reshape(t.name, ashape, dtype), ashape };
+  return { name: L.reshape(t.name, ashape, dtype), ashape };
 }

@@ -202,6 +202,51 @@ export class GraphBuilder {
     this.#nodes.push({ opType, inputs, outputs: [output], attrs });
   }
 
+  /**
+   * Convs / ConvTransposes (group 1, no bias) that read the same input with the same attributes
+   * run as one over concatenated weights, followed by a Split: the input is unfolded (im2col)
+   * once. In an HVP the weight-gradient convs of the primal and the tangent share their input.
+   */
+  #fuseSiblingConvs(nodes: PendingNode[]): PendingNode[] {
+    const groups = new Map<string, PendingNode[]>();
+    for (const nd of nodes) {
+      if ((nd.opType !== 'Conv' && nd.opType !== 'ConvTranspose') || nd.inputs.length !== 2) continue;
+      if ((nd.attrs.group ?? 1) !== 1) continue;
+      const key = `${nd.opType}|${nd.inputs[0]}|${JSON.stringify(nd.attrs)}`;
+      const g = groups.get(key);
+      if (g) g.push(nd);
+      else groups.set(key, [nd]);
+    }
+    const removed = new Set<PendingNode>();
+    const added: PendingNode[] = [];
+    for (const members of groups.values()) {
+      if (members.length < 2) continue;
+      const conv = members[0].opType === 'Conv';
+      const wAxis = conv ? 0 : 1;
+      const wShapes = members.map((m) => this.shapes.get(m.inputs[1]));
+      const yShapes = members.map((m) => this.shapes.get(m.outputs[0]));
+      const dtype = this.dtypes.get(members[0].outputs[0]);
+      if (!dtype || wShapes.some((w) => !w) || yShapes.some((y) => !y)) continue;
+      const w0 = wShapes[0]!;
+      if (wShapes.some((w) => w!.length !== w0.length || w!.some((d, i) => i !== wAxis && d !== w0[i]))) continue;
+      const sizes = yShapes.map((y) => y![1]);
+      const wcat = this.fresh();
+      const ycat = this.fresh();
+      const wShape = w0.map((d, i) => (i === wAxis ? wShapes.reduce((acc, w) => acc + w![wAxis], 0) : d));
+      const yShape = yShapes[0]!.map((d, i) => (i === 1 ? sizes.reduce((a, b) => a + b, 0) : d));
+      this.shapes.set(wcat, wShape);
+      this.shapes.set(ycat, yShape);
+      added.push(
+        { opType: 'Concat', inputs: members.map((m) => m.inputs[1]), outputs: [wcat], attrs: { axis: wAxis } },
+        { opType: members[0].opType, inputs: [members[0].inputs[0], wcat], outputs: [ycat], attrs: members[0].attrs },
+        { opType: 'Split', inputs: [ycat, this.int64s(sizes)], outputs: members.map((m) => m.outputs[0]), attrs: { axis: 1 } },
+      );
+      for (const m of members) removed.add(m);
+    }
+    if (added.length === 0) return nodes;
+    return [...nodes.filter((n) => !removed.has(n)), ...added];
+  }
+
   /** Serialize, dropping nodes and initializers that no graph output depends on. */
   toModel(graphName: string, producer = 'losscape'): Uint8Array {
     const needed = new Set<string>(this.#outputs.map((o) => o.name));
@@ -214,10 +259,15 @@ export class GraphBuilder {
       }
     }
     live.reverse();
+    const nodes = topoSort(this.#fuseSiblingConvs(live), [
+      ...this.#inputs.map((i) => i.name),
+      ...this.#initializers.keys(),
+    ]);
+    const used = new Set(nodes.flatMap((n) => n.inputs));
     const graph = create(GraphProtoSchema, {
       name: graphName,
-      node: live.map(toNodeProto),
-      initializer: [...this.#initializers.values()].filter((t) => needed.has(t.name)),
+      node: nodes.map(toNodeProto),
+      initializer: [...this.#initializers.values()].filter((t) => used.has(t.name)),
       input: this.#inputs,
       output: this.#outputs,
     });
@@ -229,6 +279,28 @@ export class GraphBuilder {
     });
     return toBinary(ModelProtoSchema, model);
   }
+}
+
+/** Stable topological order (nodes keep their relative order where dependencies allow). */
+function topoSort(nodes: PendingNode[], available: string[]): PendingNode[] {
+  const have = new Set(available);
+  have.add('');
+  const out: PendingNode[] = [];
+  let rest = nodes;
+  while (rest.length > 0) {
+    const next: PendingNode[] = [];
+    for (const nd of rest) {
+      if (nd.inputs.every((x) => have.has(x))) {
+        out.push(nd);
+        for (const o of nd.outputs) have.add(o);
+      } else {
+        next.push(nd);
+      }
+    }
+    if (next.length === rest.length) throw new Error('GraphBuilder: the graph has a cycle or an undefined input');
+    rest = next;
+  }
+  return out;
 }
 
 function copyBytes(raw: Uint8Array): Uint8Array<ArrayBuffer> {

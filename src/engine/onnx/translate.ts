@@ -224,10 +224,11 @@ function lowerEqn(L: Lowering, eqn: Eqn): Val[] {
       const xv = L.valOf(x);
       const yv = L.valOf(y);
       if (xv.kind === 'zero' && yv.kind === 'zero') return [ZERO];
-      const ct = L.tensorOfAtom(c, 'bool');
-      const xt = L.tensorOfAtom(x, dtype);
-      const yt = L.tensorOfAtom(y, dtype);
-      const ashape = broadcastShapes(ct.ashape, xt.ashape, yt.ashape);
+      const ct0 = L.tensorOfAtom(c, 'bool');
+      const xt0 = L.tensorOfAtom(x, dtype);
+      const yt0 = L.tensorOfAtom(y, dtype);
+      const ashape = broadcastShapes(ct0.ashape, xt0.ashape, yt0.ashape);
+      const [ct, xt, yt] = L.elementwiseInputs([ct0, xt0, yt0], ashape, ['bool', dtype, dtype]);
       return [tensorVal(b.op('Where', [ct.name, xt.name, yt.name], ashape, dtype), ashape)];
     }
 
@@ -420,9 +421,10 @@ function lowerBinary(L: Lowering, eqn: Eqn): Val {
     if (yv.kind === 'zero') return asVal(L.tensor(xv, dtypeOf(x), dtype));
   }
   if (prim === 'mul' && (xv.kind === 'zero' || yv.kind === 'zero')) return ZERO;
-  const xt = L.tensor(xv, dtypeOf(x), dtype);
-  const yt = L.tensor(yv, dtypeOf(y), dtype);
-  const ashape = broadcastShapes(xt.ashape, yt.ashape);
+  const xt0 = L.tensor(xv, dtypeOf(x), dtype);
+  const yt0 = L.tensor(yv, dtypeOf(y), dtype);
+  const ashape = broadcastShapes(xt0.ashape, yt0.ashape);
+  const [xt, yt] = L.elementwiseInputs([xt0, yt0], ashape, [dtype, dtype]);
   const bin = (op: string, attrs = {}) => tensorVal(b.op(op, [xt.name, yt.name], ashape, dtype, attrs), ashape);
   const isBool = dtype === 'bool';
   const isFloat = dtype === 'float32' || dtype === 'float64' || dtype === 'float16';
@@ -455,9 +457,10 @@ function lowerCompare(L: Lowering, eqn: Eqn): Val {
   let ct = commonDtype(x, y);
   const op = eqn.params.op as string;
   if (ct === 'bool' && op !== 'equal' && op !== 'not_equal') ct = 'int32';
-  const xt = L.tensorOfAtom(x, ct);
-  const yt = L.tensorOfAtom(y, ct);
-  const ashape = broadcastShapes(xt.ashape, yt.ashape);
+  const xt0 = L.tensorOfAtom(x, ct);
+  const yt0 = L.tensorOfAtom(y, ct);
+  const ashape = broadcastShapes(xt0.ashape, yt0.ashape);
+  const [xt, yt] = L.elementwiseInputs([xt0, yt0], ashape, [ct, ct]);
   const b = L.b;
   const cmp = (o: string) => b.op(o, [xt.name, yt.name], ashape, 'bool');
   let name: string;
@@ -508,7 +511,10 @@ function lowerReduce(L: Lowering, eqn: Eqn): Val {
   const ashape = t.ashape.filter((_, i) => !axis.includes(i));
   const realAxes = axis.filter((ax) => t.ashape[ax] !== 1);
   let name: string;
-  if (realAxes.length === 0) {
+  const pooled = factor === 1 && dtype !== 'bool' ? reduceByPool(L, t, axis, op, ashape, work) : null;
+  if (pooled) {
+    name = pooled;
+  } else if (realAxes.length === 0) {
     name = L.reshape(t.name, ashape, work);
   } else {
     name = b.op(onnx, [t.name, b.int64s([...axis].sort((p, q) => p - q))], ashape, work, { keepdims: 0 });
@@ -516,6 +522,46 @@ function lowerReduce(L: Lowering, eqn: Eqn): Val {
   if (factor !== 1) name = b.op('Mul', [name, b.scalar(work, factor)], ashape, work);
   if (dtype === 'bool') name = b.op('Cast', [name], ashape, 'bool', { to: castCode('bool') });
   return tensorVal(name, ashape);
+}
+
+/**
+ * Max / sum over small interleaved window axes ([..., H, 2, W, 2] reduced over the 2s: pooling
+ * written as reshape + reduce) as MaxPool / AveragePool, which onnxruntime runs ~4x faster than
+ * ReduceMax / ReduceSum over non-trailing axes. Sums use power-of-two windows only, so that
+ * average × count is exactly the sum.
+ */
+function reduceByPool(L: Lowering, t: TensorRef, axis: number[], op: string, outAshape: number[], dtype: ElemType): string | null {
+  if (op !== 'Max' && op !== 'Add') return null;
+  if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'float16') return null;
+  if (prod(t.ashape) < 16384) return null;
+  const groups: { reduced: boolean; size: number }[] = [];
+  t.ashape.forEach((d, i) => {
+    if (d === 1) return;
+    const reduced = axis.includes(i);
+    const last = groups[groups.length - 1];
+    if (last && last.reduced === reduced) last.size *= d;
+    else groups.push({ reduced, size: d });
+  });
+  const pattern = groups.map((g) => (g.reduced ? 'X' : 'K')).join('');
+  let inShape: number[];
+  let kernel: number[];
+  if (pattern === 'KXKX' && groups[1].size <= 16 && groups[3].size <= 16) {
+    inShape = [1, 1, groups[0].size * groups[1].size, groups[2].size * groups[3].size];
+    kernel = [groups[1].size, groups[3].size];
+  } else if (pattern === 'KX' && groups[1].size <= 16) {
+    inShape = [1, 1, groups[0].size, groups[1].size];
+    kernel = [1, groups[1].size];
+  } else {
+    return null;
+  }
+  const count = kernel[0] * kernel[1];
+  if (op === 'Add' && (count & (count - 1)) !== 0) return null;
+  const b = L.b;
+  const x = L.reshape(t.name, inShape, dtype);
+  const poolShape = [1, 1, inShape[2] / kernel[0], inShape[3] / kernel[1]];
+  let y = b.op(op === 'Max' ? 'MaxPool' : 'AveragePool', [x], poolShape, dtype, { kernel_shape: kernel, strides: kernel });
+  if (op === 'Add') y = b.op('Mul', [y, b.scalar(dtype, count)], poolShape, dtype);
+  return L.reshape(y, outAshape, dtype);
 }
 
 function lowerGather(L: Lowering, eqn: Eqn): Val {
