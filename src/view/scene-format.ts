@@ -1,0 +1,77 @@
+/**
+ * The scene: everything the viewer draws, as one JSON document. The Node side
+ * builds it from run folders (`loadScene`), the server serves it as
+ * `scene.json`, the report inlines it. The browser never reads HDF5 itself, so
+ * there is one code path for the live viewer, the report, the video and the
+ * snapshot.
+ *
+ * This file has no imports and no Node APIs: the browser bundle uses it too.
+ * Float arrays travel as base64 of little-endian float32 (NaN = unfinished).
+ */
+
+export const SCENE_FORMAT = 'losscape-scene/1';
+
+export interface Axis {
+  min: number;
+  max: number;
+  n: number;
+}
+
+/** Values over a 2-D grid; each channel is row-major [ny, nx], element [i, j] = (x[j], y[i]). */
+export interface FieldSet {
+  x: Axis;
+  y: Axis;
+  /** channel name (train_loss, train_acc, test_loss, test_acc, eig_ratio, …) → base64 float32. */
+  channels: Record<string, string>;
+}
+
+/** One row of training history (any field may be missing). */
+export interface MetricRow {
+  step: number;
+  epoch?: number;
+  train_loss?: number;
+  train_acc?: number;
+  test_loss?: number;
+  test_acc?: number;
+}
+
+export interface FrameScene {
+  /** Index into the run's checkpoints. */
+  checkpoint: number;
+  step?: number;
+  epoch?: number;
+  surface: FieldSet;
+  /** Eigenvalue maps (eig_ratio = |λmin/λmax|, max_eig, min_eig); its grid may be coarser. */
+  hessian?: FieldSet;
+}
+
+export interface PcaScene {
+  /** The loss over the PCA plane of the trajectory (absent if not computed). */
+  surface?: FieldSet;
+  /** Checkpoint k's position in the plane, in the same order as `checkpoints`. */
+  path: [number, number][];
+  /** Fraction of variance explained by the two components. */
+  explained?: [number, number];
+}
+
+export interface RunScene {
+  name: string;
+  /** The folder as given on the command line (for messages). */
+  source: string;
+  status?: string;
+  model?: string;
+  data?: string;
+  history: MetricRow[];
+  checkpoints: (MetricRow & { index: number })[];
+  frames: FrameScene[];
+  pca?: PcaScene;
+  /** Things that were skipped but did not stop the run from showing. */
+  warnings: string[];
+  /** Set when the run cannot be shown at all (missing, corrupt, no frames). */
+  error?: string;
+}
+
+export interface Scene {
+  format: typeof SCENE_FORMAT;
+  runs: RunScene[];
+}

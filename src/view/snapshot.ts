@@ -1,0 +1,47 @@
+/** `losscape snapshot`: one frame of the movie renderer as a PNG. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ViewArgumentError } from './errors.js';
+import { openStage } from './stage.js';
+
+export interface SnapshotOptions {
+  run: string;
+  out: string;
+  width: number;
+  height: number;
+  /** Frame index (0-based, fractional allowed); default: the last frame. */
+  frame?: number;
+  log?: boolean;
+  colormap?: string;
+  layer?: 'loss' | 'accuracy' | 'hessian';
+  plane?: 'frames' | 'pca';
+  azimuth?: number;
+}
+
+export async function renderSnapshot(o: SnapshotOptions): Promise<{ path: string; frame: number; frames: number }> {
+  checkSize(o.width, o.height, false);
+  const checkFrame = (frames: number) => {
+    const f = o.frame ?? frames - 1;
+    if (!(f >= 0 && f <= frames - 1)) throw new ViewArgumentError(`--frame ${f} is out of range: the run has frames 0 to ${frames - 1}`);
+  };
+  const stage = await openStage(o.run, o, checkFrame);
+  try {
+    checkFrame(stage.frames);
+    const frame = o.frame ?? stage.frames - 1;
+    const still = { width: o.width, height: o.height, t: frame, log: o.log ?? true, colormap: o.colormap, layer: o.layer, plane: o.plane, azimuth: o.azimuth };
+    const url = (await stage.browser.page.evaluate(`window.losscape.still(${JSON.stringify(still)})`)) as string;
+    const png = Buffer.from(url.slice(url.indexOf(',') + 1), 'base64');
+    mkdirSync(dirname(o.out), { recursive: true });
+    writeFileSync(o.out, png);
+    return { path: o.out, frame, frames: stage.frames };
+  } finally {
+    await stage.close();
+  }
+}
+
+export function checkSize(width: number, height: number, even: boolean): void {
+  for (const [name, v] of [['width', width], ['height', height]] as const) {
+    if (!Number.isInteger(v) || v < 16 || v > 4096) throw new ViewArgumentError(`--${name} must be a whole number of pixels between 16 and 4096, got ${v}`);
+    if (even && v % 2) throw new ViewArgumentError(`--${name} must be even for video encoding, got ${v}`);
+  }
+}
