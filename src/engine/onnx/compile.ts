@@ -48,6 +48,8 @@ export interface CompileOptions {
   /** Names for the flattened outputs (default out0, out1, …). */
   outputNames?: string[];
   graphName?: string;
+  /** See `JaxprToOnnxOptions.distribute` (default true). */
+  distribute?: boolean;
 }
 
 export function compileToOnnx(
@@ -64,7 +66,7 @@ export function compileToOnnx(
   const inputNames = opts.inputNames ?? binders.map((_, i) => `in${i}`);
   const outputNames = opts.outputNames ?? closed.jaxpr.outs.map((_, i) => `out${i}`);
   try {
-    const model = jaxprToOnnx(closed, { inputNames, outputNames, graphName: opts.graphName });
+    const model = jaxprToOnnx(closed, { inputNames, outputNames, graphName: opts.graphName, distribute: opts.distribute });
     return {
       model,
       inputs: binders.map((v, i) => ({ name: inputNames[i], shape: [...v.aval.shape], dtype: v.aval.dtype })),

@@ -18,7 +18,21 @@
  */
 
 import type { ElemType } from './graph-builder.js';
-import { type Eqn, type Lowering, type TensorRef, type Val, ZERO, dtypeOf, prod, shapeOf } from './lowering.js';
+import { NODE_COST, stackedCombination } from './dot.js';
+import {
+  type Atom,
+  type Eqn,
+  type Lowering,
+  type TensorRef,
+  type Val,
+  type Var,
+  ZERO,
+  broadcastShapes,
+  dtypeOf,
+  isLit,
+  prod,
+  shapeOf,
+} from './lowering.js';
 
 interface ConvParams {
   vmapDims: number;
@@ -40,6 +54,150 @@ export function lowerConv(L: Lowering, eqn: Eqn): Val {
   const outShape = shapeOf(out);
   const xs = shapeOf(xa);
   const ws = shapeOf(wa);
+  const xt = L.aligned(L.tensor(xVal, dtypeOf(xa), dtype), xs.length, dtype);
+  const conv = (wt: TensorRef) => convWith(L, xt, wt, xs, ws, outShape, p, dtype);
+
+  if (V > 0 && L.options.distribute) {
+    const plan = planConvSplit(L, xt, wa, ws, outShape, p, dtype);
+    if (plan) {
+      const parts = plan.map((t) => ({
+        t: conv(L.aligned(L.tensorOfAtom(t.src, dtype), ws.length, dtype)),
+        sign: t.sign,
+        coefs: t.coefs.map((c) => {
+          const ct = L.aligned(L.tensorOfAtom(c, dtype), ws.length, dtype);
+          const ashape = [...ct.ashape.slice(0, V), 1, ct.ashape[V], ...outShape.slice(V + 2).map(() => 1)];
+          return { name: L.reshape(ct.name, ashape, dtype), ashape };
+        }),
+      }));
+      if (parts.length === 0) return ZERO;
+      const stacked = stackedCombination(L, parts, outShape, dtype);
+      if (stacked) return { kind: 'tensor', ...stacked };
+      return { kind: 'tensor', ...sumTerms(L, parts, dtype) };
+    }
+  }
+  const wt = L.aligned(L.tensor(wVal, dtypeOf(wa), dtype), ws.length, dtype);
+  return { kind: 'tensor', ...conv(wt) };
+}
+
+interface ConvTerm {
+  src: Atom;
+  sign: number;
+  coefs: Atom[];
+}
+
+/**
+ * Distribute a vmapped conv over a kernel that is a (scaled) sum whose terms are not batched
+ * over the vmap dims (the plane's K + a_k D1 + b_k D2): conv(x, K) + a_k conv(x, D1) + …, with
+ * coefficients varying only along the vmap dims and output channels. Null when not cheaper.
+ */
+function planConvSplit(
+  L: Lowering,
+  xt: TensorRef,
+  wa: Atom,
+  ws: number[],
+  outShape: number[],
+  p: ConvParams,
+  dtype: ElemType,
+): ConvTerm[] | null {
+  const V = p.vmapDims;
+  const wRank = ws.length;
+  const xReal = xt.ashape.slice(0, V).map((d) => d > 1);
+  const inner = prod(outShape.slice(V)) * prod(ws.slice(V + 1));
+  const outInner = prod(outShape.slice(V));
+  const vmapMask = (a: Atom): boolean[] | 'zero' => {
+    const v = L.valOf(a);
+    if (v.kind === 'zero') return 'zero';
+    const sh = shapeOf(a);
+    const off = wRank - sh.length;
+    const act = v.ashape.length === sh.length ? v.ashape : [...Array(sh.length - v.ashape.length).fill(1), ...v.ashape];
+    return Array.from({ length: V }, (_, i) => i - off >= 0 && act[i - off] > 1);
+  };
+  const cost = (mask: boolean[]) => {
+    let c = inner;
+    for (let i = 0; i < V; i++) if (mask[i] || xReal[i]) c *= outShape[i];
+    return c + NODE_COST;
+  };
+  const wMask = vmapMask(wa);
+  if (wMask === 'zero') return null;
+  let outElems = outInner;
+  for (let i = 0; i < V; i++) if (wMask[i] || xReal[i]) outElems *= outShape[i];
+  const baseCost = cost(wMask);
+
+  const plan = (a: Atom, depth: number): { cost: number; terms: ConvTerm[] } => {
+    const mask = vmapMask(a);
+    if (mask === 'zero') return { cost: 0, terms: [] };
+    let best = { cost: cost(mask), terms: [{ src: a, sign: 1, coefs: [] as Atom[] }] };
+    if (depth <= 0 || isLit(a)) return best;
+    const eqn = L.producers.get(a as Var);
+    if (!eqn || dtypeOf(eqn.outBinders[0]) !== dtype || eqn.inputs.some((x) => dtypeOf(x) !== dtype)) return best;
+    const [u, w] = eqn.inputs;
+    const consider = (c: { cost: number; terms: ConvTerm[] }) => {
+      if (c.cost < best.cost) best = c;
+    };
+    if (eqn.primitive === 'add') {
+      const pu = plan(u, depth - 1);
+      const pw = plan(w, depth - 1);
+      const terms = [...pu.terms, ...pw.terms];
+      consider({ cost: pu.cost + pw.cost + (terms.length > 1 ? outElems : 0), terms });
+    } else if (eqn.primitive === 'neg') {
+      const pu = plan(u, depth - 1);
+      consider({ cost: pu.cost, terms: pu.terms.map((t) => ({ ...t, sign: -t.sign })) });
+    } else if (eqn.primitive === 'mul') {
+      for (const [c, d] of [
+        [u, w],
+        [w, u],
+      ]) {
+        // The coefficient may vary along the vmap dims and the output channels only.
+        const cs = shapeOf(c);
+        const off = wRank - cs.length;
+        if (!cs.every((n, j) => n === 1 || j + off <= V)) continue;
+        const pd = plan(d, depth - 1);
+        consider({
+          cost: pd.cost + pd.terms.length * outElems,
+          terms: pd.terms.map((t) => ({ ...t, coefs: [...t.coefs, c] })),
+        });
+      }
+    }
+    return best;
+  };
+  const best = plan(wa, 8);
+  if (best.terms.length === 0) return [];
+  return best.cost < baseCost ? best.terms : null;
+}
+
+function sumTerms(L: Lowering, parts: { t: TensorRef; sign: number; coefs: TensorRef[] }[], dtype: ElemType): TensorRef {
+  let acc: TensorRef | null = null;
+  let accSign = 1;
+  for (const pr of parts) {
+    let t = pr.t;
+    for (const ct of pr.coefs) {
+      const ashape = broadcastShapes(t.ashape, ct.ashape);
+      t = { name: L.b.op('Mul', [t.name, ct.name], ashape, dtype), ashape };
+    }
+    if (!acc) {
+      acc = t;
+      accSign = pr.sign;
+    } else {
+      const ashape = broadcastShapes(acc.ashape, t.ashape);
+      acc = { name: L.b.op(pr.sign === accSign ? 'Add' : 'Sub', [acc.name, t.name], ashape, dtype), ashape };
+    }
+  }
+  const res = acc!;
+  return accSign < 0 ? { name: L.b.op('Neg', [res.name], res.ashape, dtype), ashape: res.ashape } : res;
+}
+
+/** conv for aligned (possibly lazily broadcast) operand tensors. */
+function convWith(
+  L: Lowering,
+  xt: TensorRef,
+  wt: TensorRef,
+  xs: number[],
+  ws: number[],
+  outShape: number[],
+  p: ConvParams,
+  dtype: ElemType,
+): TensorRef {
+  const V = p.vmapDims;
   const vShape = outShape.slice(0, V);
   const Vp = prod(vShape);
   const [N, C] = xs.slice(V, V + 2);
@@ -47,9 +205,6 @@ export function lowerConv(L: Lowering, eqn: Eqn): Val {
   const sp = xs.slice(V + 2);
   const ks = ws.slice(V + 2);
   const outSp = outShape.slice(V + 2);
-
-  const xt = L.aligned(L.tensor(xVal, dtypeOf(xa), dtype), xs.length, dtype);
-  const wt = L.aligned(L.tensor(wVal, dtypeOf(wa), dtype), ws.length, dtype);
   const xBatched = V > 0 && xt.ashape.slice(0, V).some((d) => d > 1);
   const wBatched = V > 0 && wt.ashape.slice(0, V).some((d) => d > 1);
   const xInner = [...xs.slice(V)];
@@ -59,39 +214,37 @@ export function lowerConv(L: Lowering, eqn: Eqn): Val {
   const fullW = (withV: boolean) =>
     L.full(wt, withV ? [...vShape, ...wInner] : [...wt.ashape.slice(0, V), ...wInner], dtype);
 
-  let y: TensorRef;
   if (!xBatched && !wBatched) {
     const x4 = L.reshape(fullX(false), [N, C, ...sp], dtype);
     const w4 = L.reshape(fullW(false), [O, C, ...ks], dtype);
     const r = convCore(L, x4, w4, 1, p, [N, C, ...sp], [O, C, ...ks], dtype);
     const ashape = [...Array(V).fill(1), N, O, ...outSp];
-    y = { name: L.reshape(r, ashape, dtype), ashape };
-  } else if (xBatched && !wBatched) {
+    return { name: L.reshape(r, ashape, dtype), ashape };
+  }
+  if (xBatched && !wBatched) {
     const x4 = L.reshape(fullX(true), [Vp * N, C, ...sp], dtype);
     const w4 = L.reshape(fullW(false), [O, C, ...ks], dtype);
     const r = convCore(L, x4, w4, 1, p, [Vp * N, C, ...sp], [O, C, ...ks], dtype);
-    y = { name: L.reshape(r, outShape, dtype), ashape: outShape };
-  } else {
-    // Output channels carry the vmap dims: [N, Vp*O, ...] -> [Vp, N, O, ...].
-    let x4: string;
-    let group = 1;
-    let cin = C;
-    if (xBatched) {
-      const xv = L.reshape(fullX(true), [Vp, N, C, ...sp], dtype);
-      const xtT = L.transpose({ name: xv, ashape: [Vp, N, C, ...sp] }, [1, 0, 2, ...sp.map((_, i) => i + 3)], dtype);
-      x4 = L.reshape(xtT.name, [N, Vp * C, ...sp], dtype);
-      group = Vp;
-      cin = Vp * C;
-    } else {
-      x4 = L.reshape(fullX(false), [N, C, ...sp], dtype);
-    }
-    const w4 = L.reshape(fullW(true), [Vp * O, C, ...ks], dtype);
-    const r = convCore(L, x4, w4, group, p, [N, cin, ...sp], [Vp * O, C, ...ks], dtype);
-    const r5 = L.reshape(r, [N, Vp, O, ...outSp], dtype);
-    const rt = L.transpose({ name: r5, ashape: [N, Vp, O, ...outSp] }, [1, 0, 2, ...outSp.map((_, i) => i + 3)], dtype);
-    y = { name: L.reshape(rt.name, outShape, dtype), ashape: outShape };
+    return { name: L.reshape(r, outShape, dtype), ashape: outShape };
   }
-  return { kind: 'tensor', ...y };
+  // Output channels carry the vmap dims: [N, Vp*O, ...] -> [Vp, N, O, ...].
+  let x4: string;
+  let group = 1;
+  let cin = C;
+  if (xBatched) {
+    const xv = L.reshape(fullX(true), [Vp, N, C, ...sp], dtype);
+    const xtT = L.transpose({ name: xv, ashape: [Vp, N, C, ...sp] }, [1, 0, 2, ...sp.map((_, i) => i + 3)], dtype);
+    x4 = L.reshape(xtT.name, [N, Vp * C, ...sp], dtype);
+    group = Vp;
+    cin = Vp * C;
+  } else {
+    x4 = L.reshape(fullX(false), [N, C, ...sp], dtype);
+  }
+  const w4 = L.reshape(fullW(true), [Vp * O, C, ...ks], dtype);
+  const r = convCore(L, x4, w4, group, p, [N, cin, ...sp], [Vp * O, C, ...ks], dtype);
+  const r5 = L.reshape(r, [N, Vp, O, ...outSp], dtype);
+  const rt = L.transpose({ name: r5, ashape: [N, Vp, O, ...outSp] }, [1, 0, 2, ...outSp.map((_, i) => i + 3)], dtype);
+  return { name: L.reshape(rt.name, outShape, dtype), ashape: outShape };
 }
 
 /**
@@ -180,13 +333,16 @@ function convCore(
     );
     pads = pads.map(([lo, hi]) => [Math.max(0, lo), Math.max(0, hi)]);
   }
-  return L.b.op('Conv', [xt.name, w], outShape, dtype, {
+  const attrs = {
     strides: p.strides,
     pads: [...pads.map(([lo]) => lo), ...pads.map(([, hi]) => hi)],
     dilations: p.rhsDilation,
     group,
     kernel_shape: ks,
-  });
+  };
+  const y = L.b.op('Conv', [xt.name, w], outShape, dtype, attrs);
+  L.convNodes.set(y, { x: xt.name, w, attrs, outShape });
+  return y;
 }
 
 export function lowerPool(L: Lowering, eqn: Eqn): Val {

@@ -123,7 +123,7 @@ interface Plan {
 }
 
 /** Flops-equivalent overhead of one extra MatMul node. */
-const NODE_COST = 2e5;
+export const NODE_COST = 2e5;
 
 interface SplitContext {
   r: number;
@@ -242,8 +242,9 @@ export function lowerDot(L: Lowering, eqn: Eqn): Val {
   const ctxX: SplitContext = { r, K, outShape, dtype, other: yMask, outElems };
   const baseCost = matmulCost(ctxY, yMask);
   const identity = (a: Atom) => pad(shapeOf(a).map((d, i) => (d === 1 ? -1 : i)));
-  const planY = bestPlan(L, ya, identity(ya), ctxY, 8);
-  const planX = bestPlan(L, xa, identity(xa), ctxX, 8);
+  const depth = L.options.distribute ? 8 : 0;
+  const planY = bestPlan(L, ya, identity(ya), ctxY, depth);
+  const planX = bestPlan(L, xa, identity(xa), ctxX, depth);
   const padTerm = (t: Term): Term => ({ ...t, map: pad(t.map), coefs: t.coefs.map((c) => ({ ...c, map: pad(c.map) })) });
 
   let pairs: { x: Term | null; y: Term | null; sign: number; coefs: Coef[] }[];
@@ -300,7 +301,7 @@ export function lowerDot(L: Lowering, eqn: Eqn): Val {
  * vary only along dims G where S has size 1 (the grid axis of a plane): C [G, J] @ T [J, S] gives
  * the result with the G dims first, written once, instead of J broadcast Mul/Add passes.
  */
-function stackedCombination(
+export function stackedCombination(
   L: Lowering,
   parts: { t: TensorRef; sign: number; coefs: TensorRef[] }[],
   outShape: number[],

@@ -110,10 +110,26 @@ export function paramsString(params: Record<string, unknown>): string {
   }
 }
 
+export interface LoweringOptions {
+  /**
+   * Distribute dots / vmapped convs over sums of unbatched terms (plane weights
+   * w + a_k d1 + b_k d2) when the cost model says it is cheaper. Default true. Changes the
+   * order of floating-point operations (results agree to rounding).
+   */
+  distribute: boolean;
+}
+
 export class Lowering {
   readonly b = new GraphBuilder();
+  constructor(readonly options: LoweringOptions = { distribute: true }) {}
   readonly vals = new Map<Var, Val>();
   readonly producers = new Map<Var, Eqn>();
+  /** How many times each variable is used (eqn inputs and graph outputs). */
+  readonly uses = new Map<Var, number>();
+  /** Bias-free Conv nodes by output name (a following per-channel add becomes the Conv's bias). */
+  readonly convNodes = new Map<string, { x: string; w: string; attrs: Record<string, number | number[]>; outShape: number[] }>();
+  /** Inputs of the Concat nodes emitted for `concatenate` (to flatten chains). */
+  readonly concatSource = new Map<string, { inputs: string[]; axis: number }>();
 
   valOf(a: Atom): Val {
     if (isLit(a)) {
@@ -192,7 +208,7 @@ export class Lowering {
     const pattern = groups.map((g) => g.kind).join('');
     let inShape: number[];
     let outShape: number[];
-    if (pattern === 'RB' && groups[1].size <= 16) {
+    if (pattern === 'RB' && groups[1].size <= 8) {
       inShape = [1, 1, groups[0].size, 1];
       outShape = [1, 1, groups[0].size, groups[1].size];
     } else if (pattern === 'RBRB' && groups[3].size <= 16) {

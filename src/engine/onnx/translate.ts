@@ -53,6 +53,11 @@ export interface JaxprToOnnxOptions {
   /** Names of the graph outputs, one per jaxpr output. */
   outputNames: string[];
   graphName?: string;
+  /**
+   * Distribute dots and vmapped convs over sums whose terms lack the vmap (grid) axis, e.g.
+   * X (W + a_k D1 + b_k D2) = XW + a_k XD1 + b_k XD2, when cheaper (default true).
+   */
+  distribute?: boolean;
 }
 
 export function jaxprToOnnx(closed: ClosedJaxpr, opts: JaxprToOnnxOptions): Uint8Array {
@@ -68,7 +73,7 @@ export function jaxprToOnnx(closed: ClosedJaxpr, opts: JaxprToOnnxOptions): Uint
   if (jaxpr.outs.length !== opts.outputNames.length) {
     throw new Error(`jaxprToOnnx: ${jaxpr.outs.length} outputs in the jaxpr but ${opts.outputNames.length} outputNames`);
   }
-  const L = new Lowering();
+  const L = new Lowering({ distribute: opts.distribute ?? true });
   const b = L.b;
 
   for (let i = 0; i < nConsts; i++) L.vals.set(binders[i], constVal(L, binders[i], closed.consts[i]));
@@ -78,6 +83,9 @@ export function jaxprToOnnx(closed: ClosedJaxpr, opts: JaxprToOnnxOptions): Uint
     L.vals.set(v, { kind: 'tensor', name, ashape: shapeOf(v) });
   });
 
+  for (const a of [...jaxpr.eqns.flatMap((e) => e.inputs), ...jaxpr.outs]) {
+    if (!isLit(a)) L.uses.set(a as Var, (L.uses.get(a as Var) ?? 0) + 1);
+  }
   for (const eqn of jaxpr.eqns) {
     for (const o of eqn.outBinders) L.producers.set(o, eqn);
     const outs = lowerEqn(L, eqn);
@@ -350,8 +358,15 @@ function lowerEqn(L: Lowering, eqn: Eqn): Val[] {
 
     case 'concatenate': {
       const axis = eqn.params.axis as number;
-      const names = ins.map((a) => L.fullOfAtom(a, dtype));
-      return [tensorVal(b.op('Concat', names, shapeOf(out), dtype, { axis }), shapeOf(out))];
+      // jax-js concatenates many arrays as a chain of concats: flatten it into one Concat.
+      const names = ins.flatMap((a) => {
+        const n = L.fullOfAtom(a, dtype);
+        const inner = L.concatSource.get(n);
+        return inner && inner.axis === axis ? inner.inputs : [n];
+      });
+      const name = b.op('Concat', names, shapeOf(out), dtype, { axis });
+      L.concatSource.set(name, { inputs: names, axis });
+      return [tensorVal(name, shapeOf(out))];
     }
 
     case 'split': {
@@ -421,6 +436,16 @@ function lowerBinary(L: Lowering, eqn: Eqn): Val {
     if (yv.kind === 'zero') return asVal(L.tensor(xv, dtypeOf(x), dtype));
   }
   if (prim === 'mul' && (xv.kind === 'zero' || yv.kind === 'zero')) return ZERO;
+  const isFloatOut = dtype === 'float32' || dtype === 'float64' || dtype === 'float16';
+  if (prim === 'max' && isFloatOut && (xv.kind === 'zero' || yv.kind === 'zero')) {
+    // max(x, 0): Relu (fuses into a preceding Conv in onnxruntime).
+    const t = xv.kind === 'zero' ? L.tensor(yv, dtypeOf(y), dtype) : L.tensor(xv, dtypeOf(x), dtype);
+    return tensorVal(b.op('Relu', [t.name], t.ashape, dtype), t.ashape);
+  }
+  if (prim === 'add' && isFloatOut) {
+    const fused = foldConvBias(L, x, y, dtype) ?? foldConvBias(L, y, x, dtype);
+    if (fused) return fused;
+  }
   const xt0 = L.tensor(xv, dtypeOf(x), dtype);
   const yt0 = L.tensor(yv, dtypeOf(y), dtype);
   const ashape = broadcastShapes(xt0.ashape, yt0.ashape);
@@ -450,6 +475,25 @@ function lowerBinary(L: Lowering, eqn: Eqn): Val {
     }
   }
   throw unsupported(eqn);
+}
+
+/** conv(x, w) + bias[1, O, 1, …] → Conv(x, w, bias) when the conv result has no other use. */
+function foldConvBias(L: Lowering, convAtom: Atom, biasAtom: Atom, dtype: ElemType): Val | null {
+  if (isLit(convAtom) || L.uses.get(convAtom as Var) !== 1) return null;
+  const cv = L.valOf(convAtom);
+  if (cv.kind !== 'tensor' || dtypeOf(convAtom) !== dtype || dtypeOf(biasAtom) !== dtype) return null;
+  const conv = L.convNodes.get(cv.name);
+  if (!conv || !arraysEqual(cv.ashape, conv.outShape)) return null;
+  const bv = L.valOf(biasAtom);
+  if (bv.kind !== 'tensor') return null;
+  const rank = conv.outShape.length;
+  if (bv.ashape.length > rank) return null;
+  const bt = L.aligned({ name: bv.name, ashape: bv.ashape }, rank, dtype);
+  const O = conv.outShape[1];
+  if (!bt.ashape.every((d, i) => (i === 1 ? d === O : d === 1))) return null;
+  const bias = L.reshape(bt.name, [O], dtype);
+  const y = L.b.op('Conv', [conv.x, conv.w, bias], conv.outShape, dtype, conv.attrs);
+  return tensorVal(y, conv.outShape);
 }
 
 function lowerCompare(L: Lowering, eqn: Eqn): Val {
@@ -543,17 +587,10 @@ function reduceByPool(L: Lowering, t: TensorRef, axis: number[], op: string, out
     else groups.push({ reduced, size: d });
   });
   const pattern = groups.map((g) => (g.reduced ? 'X' : 'K')).join('');
-  let inShape: number[];
-  let kernel: number[];
-  if (pattern === 'KXKX' && groups[1].size <= 16 && groups[3].size <= 16) {
-    inShape = [1, 1, groups[0].size * groups[1].size, groups[2].size * groups[3].size];
-    kernel = [groups[1].size, groups[3].size];
-  } else if (pattern === 'KX' && groups[1].size <= 16) {
-    inShape = [1, 1, groups[0].size, groups[1].size];
-    kernel = [1, groups[1].size];
-  } else {
-    return null;
-  }
+  // (a reduction over trailing axes only is fast as it is)
+  if (pattern !== 'KXKX' || groups[1].size > 16 || groups[3].size > 16) return null;
+  const inShape = [1, 1, groups[0].size * groups[1].size, groups[2].size * groups[3].size];
+  const kernel = [groups[1].size, groups[3].size];
   const count = kernel[0] * kernel[1];
   if (op === 'Add' && (count & (count - 1)) !== 0) return null;
   const b = L.b;

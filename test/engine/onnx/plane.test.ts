@@ -82,8 +82,28 @@ describe('plane of grid points (vmap over alpha, beta)', () => {
     const x = randn(r, [1000, 784]);
     const y = oneHotLabels(r, 1000, 10);
     const s = await checkPlane('MLP', mlpLogits, mlpShapes(), x, y, 16, 12);
-    // Every dot is one MatMul; no [K, N, ...] products reduced with ReduceSum over the contraction.
-    expect(s.ops.MatMul).toBeGreaterThanOrEqual(2);
+    // First layer distributed: X W, X D1, X D2 once + one combining MatMul; second layer batched.
+    expect(s.ops.MatMul).toBe(5);
+    expect(s.ops.ReduceSum ?? 0).toBeLessThanOrEqual(4); // only the loss reductions
+  });
+
+  it('distribute: false gives one batched MatMul per layer and the same losses', async () => {
+    const r = rng(17);
+    const x = randn(r, [200, 784]);
+    const y = oneHotLabels(r, 200, 10);
+    const mk = () => mlpShapes().map((sh) => randn(r, sh, sh.length === 1 ? 0.02 : 0.2 / Math.sqrt(sh[0]!)));
+    const args = [mk(), mk(), mk(), np.array(new Float32Array([-1, 0, 0.5, 1])), np.array(new Float32Array([1, -0.5, 0, 1])), x, y];
+    const f = overPlane(metrics(mlpLogits));
+    const data = await leavesData(tree.ref(args as any));
+    const outs: Float32Array[] = [];
+    for (const distribute of [true, false]) {
+      const c = compileToOnnx(f, args, { distribute });
+      expect(summarizeModel(c.model).ops.MatMul).toBe(distribute ? 5 : 2);
+      const fn = await OrtFunction.create(c.model, { threads: 1 });
+      outs.push((await fn.run(data))[0] as Float32Array);
+      await fn.dispose();
+    }
+    expect(relErr(outs[0]!, outs[1]!)).toBeLessThan(1e-6);
   });
 
   it('CNN (lax conv) on 64 samples, 8 points', async () => {
@@ -91,7 +111,9 @@ describe('plane of grid points (vmap over alpha, beta)', () => {
     const x = randn(r, [64, 1, 28, 28]);
     const y = oneHotLabels(r, 64, 10);
     const s = await checkPlane('CNN lax', (p, x) => cnnLogits(p, x, 'lax'), cnnShapes(), x, y, 8, 14);
-    expect(s.ops.Conv).toBeGreaterThanOrEqual(2);
+    // conv1 distributed over K + a D1 + b D2: the three convs share x and run as one Conv + Split
+    expect(s.ops.Conv).toBe(2);
+    expect(s.ops.Split).toBe(1);
   });
 
   it('CNN (im2col conv) on 32 samples, 8 points', async () => {

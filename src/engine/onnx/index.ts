@@ -1,0 +1,23 @@
+/**
+ * Native-speed evaluation of jax-js functions: trace with `makeJaxpr`, translate the jaxpr to an
+ * ONNX graph (opset 18) and run it with onnxruntime-node.
+ *
+ * ```ts
+ * import { compileToOnnx, OrtFunction } from './engine/onnx/index.js';
+ * const hvp = (p, v, x, y) => jvp((q) => grad(loss)(q, x, y), [p], [v])[1];
+ * const c = compileToOnnx(hvp, [params, params, x, y]);   // c.inputs / c.outputs: flat leaves
+ * const f = await OrtFunction.create(c.model, { threads: 1 });
+ * const hv = await f.run([...paramArrays, ...vArrays, xData, yData]);   // Float32Array[]
+ * ```
+ *
+ * - translate.ts  jaxprToOnnx(closedJaxpr, { inputNames, outputNames, graphName?, distribute? })
+ * - compile.ts    compileToOnnx(fn, exampleArgs, opts?) -> { model, inputs, outputs, outTree }
+ * - runner.ts     OrtFunction.create(model, { threads?, device? }) -> run(typedArrays) / dispose()
+ * - inspect.ts    summarizeModel(model) -> op counts and a node listing
+ * - examples.ts   the reference MLP / CNN in jax-js and `overPlane` (vmap over grid points)
+ */
+
+export { jaxprToOnnx, type JaxprToOnnxOptions } from './translate.js';
+export { ArgSpec, compileToOnnx, type CompileOptions, type CompiledOnnx, type TensorSpec } from './compile.js';
+export { OrtFunction, type OrtFunctionOptions, type OrtIO, type TypedArray } from './runner.js';
+export { summarizeModel, type ModelSummary } from './inspect.js';
