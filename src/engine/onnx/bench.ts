@@ -2,9 +2,11 @@
  * Bench (not a test): jax-js jit vs onnxruntime (via compileToOnnx) for the MLP 784-64-10 and
  * the small CNN: loss, gradient, HVP (jvp of grad), and the batched 64-point plane.
  *
- * Run:
+ * Run (after `npm run build`: `node dist/engine/onnx/bench.js [--quick]`), or without a build:
  *   npx esbuild src/engine/onnx/bench.ts --bundle --platform=node --format=esm \
  *     --packages=external --outfile=/tmp/onnx-bench.mjs && node /tmp/onnx-bench.mjs [--quick]
+ * The first row (one 1000x784x64 GEMM) calibrates: ~0.5 ms on an idle core of the 2-core
+ * machine, 1.2-1.4 ms when other jobs share it.
  *
  * Prints median milliseconds per call (inputs prepared once; ORT times include the feeds and
  * reading the outputs, jax-js times include reading the outputs back).
@@ -101,6 +103,10 @@ async function bench(name: string, f: (...a: any[]) => any, args: unknown[], opt
 async function main(): Promise<void> {
   await init('wasm');
   console.log(`cores: ${availableParallelism()}, reps: ${REPS}`);
+  // Calibration: one 1000x784 @ 784x64 GEMM (the MLP's first layer) shows how loaded the machine is.
+  await bench('calibration GEMM 1000x784x64', (a: Array, b: Array) => np.matmul(a, b), [randn([1000, 784]), randn([784, 64])], {
+    jax: false,
+  });
 
   // MLP 784-64-10 on 1000 samples.
   const mk = (s: number[][]) => s.map((sh) => randn(sh, sh.length === 2 ? 1 / Math.sqrt(sh[0]) : 0.1));
@@ -120,14 +126,15 @@ async function main(): Promise<void> {
   const al = randn([K]);
   const be = randn([K]);
   const plane = planeLosses((w, xx, yy) => mlpLoss(w, xx, yy));
+  // (jax-js's jit(vmap) of this is very slow; its per-point cost is the MLP loss row above)
   const row = await bench(`MLP plane, ${K} points batched`, plane, [p, d1, d2, al, be, x, y], {
-    jax: !quick,
+    jax: false,
     reps: quick ? 3 : 10,
   });
   console.log(
     `  per point: ${Object.entries(row.ort)
       .map(([t, ms]) => `${t} thr ${(ms / K).toFixed(3)} ms`)
-      .join(', ')}${row.jax ? `; jax-js ${(row.jax / K).toFixed(2)} ms` : ''}`,
+      .join(', ')}`,
   );
 
   // CNN on 64 samples.
@@ -144,6 +151,24 @@ async function main(): Promise<void> {
     const hvp = (pp: Array[], t: Array[], xx: Array, yy: Array) =>
       jvp((q: Array[]) => grad(loss)(q, xx, yy), [pp], [t])[1];
     await bench(`CNN(${conv}) HVP`, hvp, [cp, cv, cx, cy], { jax: !quick || conv === 'im2col', reps: quick ? 3 : 10 });
+  }
+
+  // CNN plane on 1000 samples, 8 points batched (lax conv).
+  {
+    const KC = 8;
+    const cp = [mk(cnnShapes()), mk(cnnShapes()), mk(cnnShapes())];
+    const cx = randn([1000, 1, 28, 28]);
+    const cy = oneHot(1000, 10);
+    const cplane = planeLosses((w, xx, yy) => cnnLoss(w, xx, yy, 'lax'));
+    const crow = await bench(`CNN(lax) plane N=1000, ${KC} points`, cplane, [...cp, randn([KC]), randn([KC]), cx, cy], {
+      jax: false,
+      reps: 3,
+    });
+    console.log(
+      `  per point: ${Object.entries(crow.ort)
+        .map(([t, ms]) => `${t} thr ${(ms / KC).toFixed(2)} ms`)
+        .join(', ')}`,
+    );
   }
 }
 

@@ -9,14 +9,21 @@
  * - Graph inputs are the jaxpr's non-const binders, in order, named by `inputNames`; graph
  *   outputs are `jaxpr.outs`, named by `outputNames`. Shapes are static (the traced ones).
  * - Consts: all-zero consts (the tangents jax-js materializes for symbolic zeros) are folded
- *   away; consts holding one repeated value become scalars; others become initializers.
+ *   away (x·0 = 0, x+0 = x, dot/conv with 0 = 0, …); consts holding one repeated value become
+ *   scalars; others become initializers.
  * - Nested `jit` is inlined (`Jaxpr.flatten()`).
  * - Element types follow the jaxpr exactly (float32 / float64 / int32 / uint32 / bool);
  *   literals take the dtype of the op they feed (ONNX does not promote).
- * - `dot` always becomes one MatMul (see dot.ts); `conv` becomes Conv / ConvTranspose
- *   (see conv.ts).
- * - An unsupported primitive throws `Error("jaxprToOnnx: unsupported primitive <name> <params>")`;
- *   `random_bits` throws a specific error (pass random masks in as inputs instead).
+ * - `broadcast` stays lazy (a size-1 dim) until an op needs the data; elementwise ops broadcast
+ *   natively.
+ * - `dot` always becomes one MatMul (dot.ts), `conv` Conv / ConvTranspose (conv.ts).
+ * - Speed rewrites (all exact up to float rounding): dots and vmapped convs distributed over
+ *   plane weights w + a_k d1 + b_k d2 (`distribute`, default on); max(x, 0) → Relu and a
+ *   per-channel add after a Conv → the Conv's bias (onnxruntime then fuses Conv+bias+Relu);
+ *   pooling written as reshape + max/sum over window axes → MaxPool / AveragePool; interleaved
+ *   broadcasts materialized by nearest Resize; sibling Convs on one input fused (graph-builder).
+ * - An unsupported primitive throws `Error("jaxprToOnnx: unsupported primitive <name> <params>")`
+ *   (one line); `random_bits` throws a specific error (pass random masks in as inputs instead).
  *
  * Covered primitives: add mul idiv mod min max neg reciprocal floor ceil stop_gradient cast sin cos
  * asin atan exp log erf erfc sqrt reduce(Add/Mul/Min/Max) dot conv pool pool_transpose compare
