@@ -80,7 +80,9 @@ export class App {
     const runs = m.scene.runs;
     const compare = runs.length > 1;
     const title = compare ? runs.map((r) => r.name).join('  vs  ') : runs[0]?.name ?? 'losscape';
-    const sub = compare ? `${runs.length} runs, side by side` : [runs[0]?.model, runs[0]?.data].filter(Boolean).join(' · ');
+    const running = runs.some((r) => r.status === 'running');
+    const sub = (compare ? `${runs.length} runs, side by side` : [runs[0]?.model, runs[0]?.data].filter(Boolean).join(' · ')) +
+      (running ? ' · still running: reload for new frames' : '');
     document.title = `${title} · losscape`;
 
     const select = (name: string, options: [string, string][], value: string) =>
@@ -293,7 +295,8 @@ export class App {
   }
 
   private onKey(e: KeyboardEvent): void {
-    if ((e.target as HTMLElement).tagName === 'SELECT') return;
+    // let form controls handle their own keys (space on a focused button would toggle twice)
+    if (['INPUT', 'SELECT', 'BUTTON', 'TEXTAREA', 'SUMMARY'].includes((e.target as HTMLElement).tagName)) return;
     const n = this.model.frameCount;
     if (e.key === ' ') {
       e.preventDefault();
@@ -346,10 +349,8 @@ export class App {
       this.dirtyPanels = false;
       this.drawPanels();
     }
-    if (this.waiters.length) {
-      this.root.dataset['ready'] = '1';
-      for (const w of this.waiters.splice(0)) w();
-    } else this.root.dataset['ready'] = '1';
+    this.root.dataset['ready'] = '1';
+    for (const w of this.waiters.splice(0)) w();
   }
 
   private viewLabel(i: number): string {
@@ -385,7 +386,7 @@ export class App {
       const bits = [
         st ? `checkpoint ${st.checkpoint}` : '',
         st?.epoch !== undefined ? `epoch ${st.epoch}` : '',
-        st ? `step ${Math.round(st.step)}` : '',
+        st ? `step ${st.nearStep}` : '',
         mt?.train_loss !== undefined ? `loss ${fmt(mt.train_loss)}` : '',
         mt?.train_acc !== undefined ? `acc ${fmt(mt.train_acc)}%` : '',
       ].filter(Boolean);

@@ -266,16 +266,17 @@ export function bilinear(f: Pick<Field, 'x' | 'y' | 'nx' | 'ny'>, v: ArrayLike<n
   return best;
 }
 
-/** Step (and epoch) of the timeline position, interpolated like the surfaces. */
-export function stepAt(run: RunData, t: number): { step: number; epoch?: number; checkpoint: number } | null {
+/** Step of the timeline position, interpolated like the surfaces; checkpoint, epoch and nearStep of the nearer frame. */
+export function stepAt(run: RunData, t: number): { step: number; nearStep: number; epoch?: number; checkpoint: number } | null {
   if (run.frames.length === 0) return null;
   const p = framePos(run.frames.length, t);
   const a = run.frames[p.a]!.meta;
   const b = run.frames[p.b]!.meta;
   const sa = a.step ?? a.checkpoint;
   const sb = b.step ?? b.checkpoint;
-  const out: { step: number; epoch?: number; checkpoint: number } = {
+  const out: { step: number; nearStep: number; epoch?: number; checkpoint: number } = {
     step: sa + (sb - sa) * p.w,
+    nearStep: p.w < 0.5 ? sa : sb,
     checkpoint: p.w < 0.5 ? a.checkpoint : b.checkpoint,
   };
   const ep = p.w < 0.5 ? a.epoch : b.epoch;

@@ -65,7 +65,8 @@ export class Stage {
     const H = o.height;
     const u = H / 720; // HUD unit
     const bottom = Math.round(150 * u);
-    const glH = H - bottom;
+    const glTop = Math.round(36 * u);
+    const glH = H - bottom - glTop;
     const key = `${W}x${H}`;
     if (key !== this.size) {
       this.canvas.width = W;
@@ -93,7 +94,7 @@ export class Stage {
     bg.addColorStop(1, '#07090f');
     ctx.fillStyle = bg;
     ctx.fillRect(0, 0, W, H);
-    const glow = ctx.createRadialGradient(W / 2, glH * 0.55, 0, W / 2, glH * 0.55, Math.max(W, H) * 0.55);
+    const glow = ctx.createRadialGradient(W / 2, glTop + glH * 0.55, 0, W / 2, glTop + glH * 0.55, Math.max(W, H) * 0.55);
     glow.addColorStop(0, 'rgba(90,110,170,0.16)');
     glow.addColorStop(1, 'rgba(90,110,170,0)');
     ctx.fillStyle = glow;
@@ -103,10 +104,13 @@ export class Stage {
       this.view.orbit(((o.azimuth ?? 0) * Math.PI) / 180);
       this.view.show({ ...look, exaggeration: opts.exaggeration, cmap, contours: 12 });
       this.view.render();
-      ctx.drawImage(this.gl, 0, 0, W, glH);
+      ctx.drawImage(this.gl, 0, glTop, W, glH);
 
       const theme = { ...DARK, scale: u };
-      // title
+      // title (with a soft shadow where it crosses the surface)
+      ctx.save();
+      ctx.shadowColor = 'rgba(4,6,12,0.85)';
+      ctx.shadowBlur = 8 * u;
       ctx.textBaseline = 'alphabetic';
       ctx.textAlign = 'left';
       ctx.fillStyle = DARK.text;
@@ -128,15 +132,16 @@ export class Stage {
       else if (st) ctx.fillText(`checkpoint ${st.checkpoint}`, W - 32 * u, 48 * u);
       ctx.font = `${14 * u}px ${DARK.font}`;
       ctx.fillStyle = DARK.muted;
-      const line2 = [st?.epoch !== undefined ? `epoch ${st.epoch}` : '', st ? `step ${Math.round(st.step)}` : ''].filter(Boolean).join(' · ');
+      const line2 = [st?.epoch !== undefined ? `epoch ${st.epoch}` : '', st ? `step ${st.nearStep}` : ''].filter(Boolean).join(' · ');
       ctx.fillText(line2, W - 32 * u, 72 * u);
       const line3 = [mt?.train_loss !== undefined ? `train loss ${fmt(mt.train_loss)}` : '', mt?.train_acc !== undefined ? `acc ${fmt(mt.train_acc)}%` : ''].filter(Boolean).join(' · ');
       if (line3) ctx.fillText(line3, W - 32 * u, 94 * u);
+      ctx.restore();
       // colour bar
       const cbH = Math.min(240 * u, glH * 0.5);
-      drawColorbar(ctx, { x: W - 78 * u, y: glH / 2 - cbH / 2 + 30 * u, w: 12 * u, h: cbH }, cmap, look.colorLo, look.colorHi, look.colorLabel, theme, look.colorTitle);
+      drawColorbar(ctx, { x: W - 78 * u, y: glTop + glH / 2 - cbH / 2 + 30 * u, w: 12 * u, h: cbH }, cmap, look.colorLo, look.colorHi, look.colorLabel, theme, look.colorTitle);
       // training curves
-      drawTrainingCurves(ctx, { x: 24 * u, y: glH, w: W - 48 * u, h: bottom - 18 * u }, run, opts, theme, 'rgba(20,26,41,0.85)');
+      drawTrainingCurves(ctx, { x: 24 * u, y: glTop + glH, w: W - 48 * u, h: bottom - 18 * u }, run, opts, theme, 'rgba(20,26,41,0.85)');
     } else {
       ctx.fillStyle = DARK.text;
       ctx.font = `${20 * u}px ${DARK.font}`;
@@ -163,6 +168,14 @@ export class Stage {
   }
 
   async movie(o: MovieOptions): Promise<MovieResult> {
+    try {
+      return await this.encode(o);
+    } catch (e) {
+      return { ok: false, reason: (e as Error).message ?? String(e) };
+    }
+  }
+
+  private async encode(o: MovieOptions): Promise<MovieResult> {
     const host = window as unknown as Host;
     if (typeof VideoEncoder === 'undefined') return { ok: false, reason: 'WebCodecs (VideoEncoder) is not available in this browser' };
     const codec = o.format === 'webm' ? 'vp9' : 'avc';

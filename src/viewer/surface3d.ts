@@ -42,7 +42,7 @@ export interface CameraState {
   target: [number, number, number];
 }
 
-export const DEFAULT_CAMERA: CameraState = { position: [1.98, 1.62, 2.34], target: [0, 0.12, 0] };
+export const DEFAULT_CAMERA: CameraState = { position: [2.14, 1.74, 2.53], target: [0, 0.1, 0] };
 
 export class SurfaceView {
   readonly renderer: THREE.WebGLRenderer;

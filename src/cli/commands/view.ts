@@ -44,6 +44,7 @@ export function register(program: Command): void {
         else throw e;
       }
       ctx.out(`viewer: ${server.url}`);
+      if (!['127.0.0.1', 'localhost', '::1'].includes(o.host)) ctx.progress.warn(`listening on ${o.host}: other machines on the network can read these runs`);
       if (o.open && !openInBrowser(server.url)) ctx.progress.log('open the address above in a browser');
       ctx.progress.log('Ctrl-C to stop');
       await new Promise<void>((resolve) => {
