@@ -8,6 +8,10 @@ import { ownVersion } from '../run/versions.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerSurface } from './commands/surface.js';
+import { register as registerView } from './commands/view.js';
+import { register as registerReport } from './commands/report.js';
+import { register as registerVideo } from './commands/video.js';
+import { register as registerSnapshot } from './commands/snapshot.js';
 import { UsageError } from './errors.js';
 
 export function buildProgram(): Command {
@@ -23,6 +27,10 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerRun(program);
   registerSurface(program);
+  registerView(program);
+  registerReport(program);
+  registerVideo(program);
+  registerSnapshot(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
   return program;
 }
