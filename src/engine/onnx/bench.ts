@@ -5,8 +5,8 @@
  * Run (after `npm run build`: `node dist/engine/onnx/bench.js [--quick]`), or without a build:
  *   npx esbuild src/engine/onnx/bench.ts --bundle --platform=node --format=esm \
  *     --packages=external --outfile=/tmp/onnx-bench.mjs && node /tmp/onnx-bench.mjs [--quick]
- * The first row (one 1000x784x64 GEMM) calibrates: ~0.5 ms on an idle core of the 2-core
- * machine, 1.2-1.4 ms when other jobs share it.
+ * The first row (one 1000x784x64 GEMM, 100 MFLOP) calibrates: ~0.5 ms at the 212 GF/s an earlier
+ * study measured on an idle core; 1.1-1.5 ms was measured while other jobs shared the 2 cores.
  *
  * Prints median milliseconds per call (inputs prepared once; ORT times include the feeds and
  * reading the outputs, jax-js times include reading the outputs back).
