@@ -389,8 +389,9 @@ function initLike(layout: ReturnType<typeof makeLayout>, graph: GraphProto, seed
   };
   for (const e of layout.entries) {
     const out = theta.subarray(e.offset, e.offset + e.size);
-    if (e.role === 'bn_scale' || e.role === 'running_var') out.fill(1);
-    else if (e.role === 'bn_shift' || e.role === 'running_mean') out.fill(0);
+    const norm = (consumers.get(e.name) ?? []).find((u) => u.node.opType === 'LayerNormalization' || u.node.opType === 'InstanceNormalization');
+    if (e.role === 'bn_scale' || e.role === 'running_var' || norm?.slot === 1) out.fill(1);
+    else if (e.role === 'bn_shift' || e.role === 'running_mean' || norm?.slot === 2) out.fill(0);
     else {
       const fan = e.role === 'weight' ? fanInOfWeight(e.name) : fanInOfBias(e.name);
       if (fan === null) out.fill(0);

@@ -327,6 +327,38 @@ describe('ONNX op semantics agree with onnxruntime-node', () => {
     expect(err / scale).toBeLessThan(1e-6);
   });
 
+  it('ops delegated to @jax-js/onnx (Selu, Tile with a static input, Softsign, HardSigmoid) work under jit in the engine', async () => {
+    const g = new GraphBuilder().input('x', ['N', 6]).output('y');
+    g.init('w', [4, 6], randoms(24, 1));
+    g.init('b', [4], randoms(4, 2));
+    let h = g.node('Selu', [g.node('Gemm', ['x', 'w', 'b'], { transB: 1 })]);
+    h = g.node('Softsign', [g.node('Tile', [h, g.ints('reps', [1, 2])])]);
+    g.node('HardSigmoid', [h], {}, ['y']);
+    const { err, scale, imp } = await vsOnnxruntime(g.bytes(), [6], 5);
+    expect(err / scale).toBeLessThan(1e-6);
+    expect(imp.model.outputDim).toBe(8);
+    const ds = { name: 'r', inputShape: [6], x: randoms(5 * 6, 7, 2), y: Int32Array.from([0, 1, 2, 3, 7]), task: 'classification' as const, outputDim: 8 };
+    const e = await JaxEngine.create(imp.model, ds);
+    const first = await e.gradient(imp.theta);
+    const again = await e.gradient(imp.theta);
+    const h1 = await e.hvp(imp.theta, imp.theta);
+    e.dispose();
+    expect(again.grad).toEqual(first.grad);
+    expect(first.grad.every(Number.isFinite) && first.grad.some((v) => v !== 0)).toBe(true);
+    expect(h1.every(Number.isFinite)).toBe(true);
+    // the engine's loss equals the cross-entropy of onnxruntime's logits (the same x as vsOnnxruntime: seed 7, scale 2)
+    const s = await ort.InferenceSession.create(imp.graphBytes);
+    const logits = (await s.run({ x: new ort.Tensor('float32', ds.x, [5, 6]), w: new ort.Tensor('float32', imp.theta.slice(0, 24), [4, 6]), b: new ort.Tensor('float32', imp.theta.slice(24), [4]) }))['y']!.data as Float32Array;
+    let ce = 0;
+    for (let n = 0; n < 5; n++) {
+      const z = Array.from(logits.slice(8 * n, 8 * n + 8));
+      const m = Math.max(...z);
+      ce += m + Math.log(z.reduce((a, v) => a + Math.exp(v - m), 0)) - z[ds.y[n]!]!;
+    }
+    // (relative 1e-5: jax-js's float32 exp/log inside the loss)
+    expect(Math.abs(first.loss - ce / 5) / (ce / 5)).toBeLessThan(1e-5);
+  });
+
   it('drops a final Softmax (the losses want logits) and says so', async () => {
     const g = new GraphBuilder().input('x', ['N', 4]).output('probs');
     g.init('w', [3, 4], randoms(12, 9));
