@@ -28,7 +28,6 @@ for (const conv of ['lax', 'im2col'] as ConvKind[]) {
 
     it('grad', async () => {
       const c = await compareWithJit((p: any, x: any, y: any) => grad(loss)(p, x, y), [params, x, y]);
-      console.log(conv, 'grad', c.errors, c.summary.ops);
       expect(c.errors).toHaveLength(6);
       for (const e of c.errors) expect(e).toBeLessThan(1e-5);
     });
@@ -36,7 +35,6 @@ for (const conv of ['lax', 'im2col'] as ConvKind[]) {
     it('hvp (jvp of grad)', async () => {
       const hvp = (p: any, t: any, x: any, y: any) => jvp((pp: any) => grad(loss)(pp, x, y), [p], [t])[1];
       const c = await compareWithJit(hvp, [params, v, x, y]);
-      console.log(conv, 'hvp', c.errors, c.summary.ops);
       expect(c.errors).toHaveLength(6);
       for (const e of c.errors) expect(e).toBeLessThan(1e-5);
     });
