@@ -123,6 +123,9 @@ export async function importRun(source: string, opts: ImportOptions): Promise<Im
   const ck: LoadedCheckpoints = await loadCheckpoints(source, { weights: opts.weights, manifest: opts.manifest, onnx: opts.onnx });
   const model = ck.model;
   progress.log(`${model.name}: ${model.layout.size.toLocaleString('en-US')} parameters in ${model.layout.entries.length} tensors, ${ck.thetas.length} checkpoint(s) (${ck.format})`);
+  const roles = new Map<string, number>();
+  for (const e of model.layout.entries) roles.set(e.role, (roles.get(e.role) ?? 0) + 1);
+  progress.log(`parameter tensors: ${[...roles].map(([r, n]) => `${n} ${r}`).join(', ')} (first: ${model.layout.entries[0]!.name})`);
   for (const n of ck.onnx.notes) progress.log(n);
 
   // the run folder
