@@ -16,6 +16,8 @@ export interface SnapshotOptions {
   layer?: 'loss' | 'accuracy' | 'hessian';
   plane?: 'frames' | 'pca';
   azimuth?: number;
+  /** Scale heights and colours to this frame instead of the whole run. */
+  fit?: boolean;
 }
 
 export async function renderSnapshot(o: SnapshotOptions): Promise<{ path: string; frame: number; frames: number }> {
@@ -28,7 +30,7 @@ export async function renderSnapshot(o: SnapshotOptions): Promise<{ path: string
   try {
     checkFrame(stage.frames);
     const frame = o.frame ?? stage.frames - 1;
-    const still = { width: o.width, height: o.height, t: frame, log: o.log ?? true, colormap: o.colormap, layer: o.layer, plane: o.plane, azimuth: o.azimuth };
+    const still = { width: o.width, height: o.height, t: frame, log: o.log ?? true, colormap: o.colormap, layer: o.layer, plane: o.plane, azimuth: o.azimuth, fit: o.fit };
     const url = (await stage.browser.page.evaluate(`window.losscape.still(${JSON.stringify(still)})`)) as string;
     const png = Buffer.from(url.slice(url.indexOf(',') + 1), 'base64');
     mkdirSync(dirname(o.out), { recursive: true });

@@ -29,6 +29,8 @@ export interface VideoOptions {
   format: 'mp4' | 'webm';
   colormap?: string;
   layer?: 'loss' | 'accuracy' | 'hessian';
+  /** Scale heights and colours to each frame instead of the whole run. */
+  fit?: boolean;
   /** auto: WebCodecs, ffmpeg if that fails. */
   encoder?: 'auto' | 'webcodecs' | 'ffmpeg';
   onStart?: (frames: number) => void;
@@ -74,6 +76,7 @@ export async function renderVideo(o: VideoOptions): Promise<VideoResult> {
       log: o.log,
       ...(o.colormap ? { colormap: o.colormap } : {}),
       ...(o.layer ? { layer: o.layer } : {}),
+      ...(o.fit ? { fit: true } : {}),
     };
     o.onStart?.(frames);
     mkdirSync(dirname(o.out) || '.', { recursive: true });

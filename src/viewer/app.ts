@@ -53,7 +53,8 @@ export class App {
   private el: Record<string, HTMLElement> = {};
 
   constructor(private root: HTMLElement, private model: Model) {
-    this.opts.t = 0;
+    // open on the last checkpoint (the trained model); play starts from the first
+    this.opts.t = model.frameCount - 1;
     this.build();
     this.loop = this.loop.bind(this);
     requestAnimationFrame(this.loop);
@@ -111,6 +112,8 @@ export class App {
       h('label', {}, 'Layer', select('layer', layers, this.opts.layer)),
       h('label', {}, 'Colours', select('colormap', COLORMAPS.map((c) => [c, c]), this.opts.colormap)),
       h('label', { class: 'ls-check' }, log, 'log scale'),
+      h('label', { class: 'ls-check', title: 'scale heights and colours to the frame on screen instead of the whole run' },
+        h('input', { type: 'checkbox', 'data-ctl': 'fit', onchange: (e) => this.onControl('fit', (e.target as HTMLInputElement).checked ? '1' : '') }), 'fit frame'),
       h('label', {}, 'Z clip', range('clip', 0.05, 1, 0.01, this.opts.clip)),
       h('label', {}, 'Height', range('exaggeration', 0.1, 4, 0.05, this.opts.exaggeration)),
       h('button', { class: 'ls-btn', title: 'Reset camera (R)', onclick: () => this.resetCamera() }, '⟲'),
@@ -177,7 +180,7 @@ export class App {
       min: 0,
       max: Math.max(n - 1, 0),
       step: 0.01,
-      value: 0,
+      value: this.opts.t,
       oninput: (e) => {
         this.setPlaying(false);
         this.update({ t: Number((e.target as HTMLInputElement).value) });
@@ -226,6 +229,8 @@ export class App {
         return this.update({ plane: value as Plane });
       case 'log':
         return this.update({ log: value === '1' });
+      case 'fit':
+        return this.update({ fit: value === '1' });
       case 'clip':
         return this.update({ clip: Number(value) });
       case 'exaggeration':
@@ -244,6 +249,7 @@ export class App {
       else if (document.activeElement !== c || name === 't') c.value = String(v);
     };
     if (o.log !== undefined) set('log', o.log);
+    if (o.fit !== undefined) set('fit', o.fit);
     if (o.layer !== undefined) set('layer', o.layer);
     if (o.colormap !== undefined) set('colormap', o.colormap);
     if (o.plane !== undefined) set('plane', o.plane);
@@ -428,7 +434,7 @@ export class App {
       const ctx = this.hess.context();
       const ratio = look?.ratio;
       if (ratio && look && !pca) {
-        const [lo, hi] = this.model.ratioRange();
+        const [lo, hi] = o.fit ? [0, Math.max(...ratio.filter(Number.isFinite), 1e-9)] : this.model.ratioRange();
         drawHeatmap(ctx, { x: 0, y: 0, w: this.hess.canvas.width, h: this.hess.canvas.height }, {
           field: look.grid, values: ratio, lo, hi, cmap, contours: 6, xLabel: 'α', yLabel: 'β', probe: this.probe ?? centre(look),
         }, { ...DARK, scale: this.hess.ratio });

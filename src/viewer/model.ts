@@ -32,9 +32,15 @@ export interface Options {
   layer: Layer;
   colormap: string;
   plane: Plane;
+  /**
+   * Scale heights and colours to the frame on screen instead of the whole run
+   * (the whole-run range shows the landscape sinking; fitting shows the shape
+   * of flat early frames).
+   */
+  fit: boolean;
 }
 
-export const DEFAULTS: Options = { t: 0, log: true, clip: 1, exaggeration: 1, layer: 'loss', colormap: 'viridis', plane: 'frames' };
+export const DEFAULTS: Options = { t: 0, log: true, clip: 1, exaggeration: 1, layer: 'loss', colormap: 'viridis', plane: 'frames', fit: false };
 
 export interface RunLook {
   grid: Field;
@@ -148,7 +154,7 @@ export class Model {
     const run = this.runs[index];
     if (!run) return null;
     const buf = this.buffers[index]!;
-    const s = this.scale(o.plane, o.log);
+    const runScale = this.scale(o.plane, o.log);
     let grid: Field;
     let heights: Float32Array;
     let acc: Float32Array | undefined;
@@ -159,12 +165,12 @@ export class Model {
       grid = run.pca.field;
       const raw = grid.channels['train_loss'];
       if (!raw) return null;
-      heights = transformedValues(raw, s);
+      heights = transformedValues(raw, runScale);
       acc = grid.channels['train_acc'];
       path = run.pca.path;
       marker = pathPointAt(run, o.t);
     } else {
-      const h = sampleChannel(run, o.t, 'train_loss', s, buf.heights);
+      const h = sampleChannel(run, o.t, 'train_loss', runScale, buf.heights);
       if (!h) return null;
       grid = h.grid;
       heights = buf.heights = h.values;
@@ -174,15 +180,20 @@ export class Model {
       if (ratio && ratio.length === heights.length) buf.ratio = ratio;
       else ratio = undefined;
     }
+    let s = runScale;
+    if (o.fit) {
+      const [lo, hi] = finiteRange(heights);
+      s = { ...runScale, lo, hi: hi > lo ? hi : lo + 1e-9 };
+    }
     const cap = s.lo + Math.max(0.02, Math.min(1, o.clip)) * (s.hi - s.lo);
     const lossLabel = (v: number) => fmt(untransform(s, v));
     const base = { grid, heights, lo: s.lo, cap, scale: s, acc, ratio, path, marker };
     if (o.layer === 'accuracy' && acc) {
-      const [lo, hi] = this.accRange(o.plane);
+      const [lo, hi] = o.fit ? finiteRange(acc) : this.accRange(o.plane);
       return { ...base, layer: 'accuracy', colors: acc, colorLo: lo, colorHi: hi, colorTitle: 'train acc %', colorLabel: (v) => fmt(v) };
     }
     if (o.layer === 'hessian' && ratio) {
-      const [lo, hi] = this.ratioRange();
+      const [lo, hi] = o.fit ? [0, Math.max(finiteRange(ratio)[1], 1e-9)] : this.ratioRange();
       return { ...base, layer: 'hessian', colors: ratio, colorLo: lo, colorHi: hi, colorTitle: '|λmin/λmax|', colorLabel: (v) => fmt(v) };
     }
     return {

@@ -3,7 +3,7 @@
  * ticks, optional log axis (log10(v + shift)), a marker line. Drawn into a
  * rectangle of any 2-D context so the app panels and the movie HUD share it.
  */
-import { fmt, logTicks, niceTicks } from './ticks.js';
+import { logTicks, niceTicks, tickLabels } from './ticks.js';
 
 export interface Theme {
   text: string;
@@ -66,7 +66,7 @@ export interface Rect {
 interface Mapped {
   pos: (v: number) => number;
   ticks: number[];
-  fmt: (v: number) => string;
+  labels: string[];
 }
 
 function mapAxis(a: PlotAxis, lo: number, hi: number, from: number, to: number): Mapped {
@@ -81,10 +81,11 @@ function mapAxis(a: PlotAxis, lo: number, hi: number, from: number, to: number):
     h += pad;
   }
   const ticks = log ? logTicks(lo + shift, hi + shift).map((t) => t - shift) : niceTicks(lo, hi, 4);
+  const shown = ticks.filter((t) => f(t) >= l - 1e-9 && f(t) <= h + 1e-9);
   return {
     pos: (v) => from + ((f(v) - l) / (h - l)) * (to - from),
-    ticks: ticks.filter((t) => f(t) >= l - 1e-9 && f(t) <= h + 1e-9),
-    fmt: a.format ?? fmt,
+    ticks: shown,
+    labels: a.format ? shown.map(a.format) : tickLabels(shown),
   };
 }
 
@@ -136,28 +137,28 @@ export function drawLinePlot(ctx: CanvasRenderingContext2D, r: Rect, p: LinePlot
   ctx.fillStyle = theme.muted;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
-  for (const t of L.ticks) {
+  L.ticks.forEach((t, i) => {
     const y = Math.round(L.pos(t)) + 0.5;
     ctx.beginPath();
     ctx.moveTo(left, y);
     ctx.lineTo(right, y);
     ctx.stroke();
-    ctx.fillText(L.fmt(t), left - 6 * s, y);
-  }
+    ctx.fillText(L.labels[i]!, left - 6 * s, y);
+  });
   if (R) {
     ctx.textAlign = 'left';
-    for (const t of R.ticks) ctx.fillText(R.fmt(t), right + 6 * s, R.pos(t));
+    R.ticks.forEach((t, i) => ctx.fillText(R.labels[i]!, right + 6 * s, R.pos(t)));
   }
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
-  for (const t of X.ticks) {
+  X.ticks.forEach((t, i) => {
     const x = Math.round(X.pos(t)) + 0.5;
     ctx.beginPath();
     ctx.moveTo(x, bottom);
     ctx.lineTo(x, bottom + 4 * s);
     ctx.stroke();
-    ctx.fillText(X.fmt(t), x, bottom + 6 * s);
-  }
+    ctx.fillText(X.labels[i]!, x, bottom + 6 * s);
+  });
   ctx.strokeStyle = 'rgba(150,160,185,0.35)';
   ctx.beginPath();
   ctx.moveTo(left, bottom + 0.5);

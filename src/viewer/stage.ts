@@ -25,6 +25,8 @@ export interface StillOptions {
   plane?: Options['plane'];
   exaggeration?: number;
   clip?: number;
+  /** Scale to each frame instead of the whole run. */
+  fit?: boolean;
   /** Camera rotation about the vertical axis, in degrees. */
   azimuth?: number;
   run?: number;
@@ -85,6 +87,7 @@ export class Stage {
       ...(o.plane ? { plane: o.plane } : {}),
       ...(o.exaggeration ? { exaggeration: o.exaggeration } : {}),
       ...(o.clip ? { clip: o.clip } : {}),
+      ...(o.fit ? { fit: true } : {}),
     };
     const look = this.model.look(runIndex, opts);
     const cmap = colormap(opts.colormap);

@@ -42,7 +42,7 @@ export interface CameraState {
   target: [number, number, number];
 }
 
-export const DEFAULT_CAMERA: CameraState = { position: [2.14, 1.74, 2.53], target: [0, 0.1, 0] };
+export const DEFAULT_CAMERA: CameraState = { position: [2.27, 1.84, 2.68], target: [0, 0.1, 0] };
 
 export class SurfaceView {
   readonly renderer: THREE.WebGLRenderer;

@@ -50,19 +50,28 @@ describe('viewer', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     expect(await open([join(dir, 'a')])).toBeNull();
     expect(await page.locator('canvas.ls-gl').count()).toBe(1);
-    const [first] = await canvasPixels(page, 'canvas.ls-gl');
-    expect(first!.std).toBeGreaterThan(BLANK);
+    const [opened] = await canvasPixels(page, 'canvas.ls-gl');
+    expect(opened!.std).toBeGreaterThan(BLANK);
     const [heat] = await canvasPixels(page, 'canvas.ls-heat');
     expect(heat!.std).toBeGreaterThan(BLANK);
 
-    // scrub to the last checkpoint with the timeline slider
-    await page.locator('[data-ctl="t"]').fill('2');
-    await settled(page);
+    // it opens on the last checkpoint; scrub back to the first with the timeline slider
     expect(await page.evaluate('window.losscape.app.state().t')).toBe(2);
-    expect(await page.locator('.ls-frame-label').textContent()).toContain('checkpoint 2');
-    const [last] = await canvasPixels(page, 'canvas.ls-gl');
-    expect(last!.std).toBeGreaterThan(BLANK);
-    expect(pixelDiff(first!, last!)).toBeGreaterThan(3);
+    await page.locator('[data-ctl="t"]').fill('0');
+    await settled(page);
+    expect(await page.evaluate('window.losscape.app.state().t')).toBe(0);
+    expect(await page.locator('.ls-frame-label').textContent()).toContain('checkpoint 0');
+    const [scrubbed] = await canvasPixels(page, 'canvas.ls-gl');
+    expect(scrubbed!.std).toBeGreaterThan(BLANK);
+    expect(pixelDiff(opened!, scrubbed!)).toBeGreaterThan(3);
+
+    // fitting the range to the frame rescales the picture
+    await page.locator('[data-ctl="fit"]').check();
+    await settled(page);
+    const [fitted] = await canvasPixels(page, 'canvas.ls-gl');
+    expect(pixelDiff(scrubbed!, fitted!)).toBeGreaterThan(3);
+    await page.locator('[data-ctl="fit"]').uncheck();
+    await settled(page);
 
     // log scale is on by default; turning it off changes heights and colours
     expect(await page.locator('[data-ctl="log"]').isChecked()).toBe(true);
@@ -70,7 +79,7 @@ describe('viewer', () => {
     await settled(page);
     expect(await page.evaluate('window.losscape.app.state().log')).toBe(false);
     const [linear] = await canvasPixels(page, 'canvas.ls-gl');
-    expect(pixelDiff(last!, linear!)).toBeGreaterThan(3);
+    expect(pixelDiff(scrubbed!, linear!)).toBeGreaterThan(3);
 
     // Hessian overlay colours the surface by |λmin/λmax|; its panel is drawn
     await page.locator('[data-ctl="layer"]').selectOption('hessian');

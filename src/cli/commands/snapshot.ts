@@ -10,6 +10,7 @@ interface SnapshotFlags {
   width: string;
   height: string;
   log: boolean;
+  fit?: boolean;
   colormap: string;
   layer: string;
   plane: string;
@@ -36,6 +37,7 @@ export function register(program: Command): void {
     .option('--height <px>', 'image height', '720')
     .option('--log', 'log-scale loss heights', true)
     .option('--no-log', 'linear loss heights')
+    .option('--fit', 'scale heights and colours to each frame (default: one range for the whole run)')
     .option('--colormap <name>', 'viridis, magma, inferno, plasma, cividis or gray', 'viridis')
     .option('--layer <layer>', 'surface colour: loss, accuracy or hessian', 'loss')
     .option('--plane <plane>', 'frames (the checkpoints\' landscapes) or pca (trajectory plane)', 'frames')
@@ -52,6 +54,7 @@ export function register(program: Command): void {
           height: numberFlag(f.height, '--height', { integer: true, min: 16 })!,
           frame: numberFlag(f.frame, '--frame', { min: 0 }),
           log: f.log,
+          fit: Boolean(f.fit),
           colormap: f.colormap,
           layer: choiceFlag(f.layer, '--layer', ['loss', 'accuracy', 'hessian'] as const)!,
           plane: choiceFlag(f.plane, '--plane', ['frames', 'pca'] as const)!,

@@ -13,6 +13,7 @@ interface VideoFlags {
   secondsPerFrame?: string;
   camera: string;
   log: boolean;
+  fit?: boolean;
   format?: string;
   colormap: string;
   layer: string;
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     .option('--log', 'log-scale loss heights', true)
     .option('--no-log', 'linear loss heights')
     .option('--format <fmt>', 'mp4 (H.264) or webm (VP9); default from --out, else mp4')
+    .option('--fit', 'scale heights and colours to each frame (default: one range for the whole run)')
     .option('--colormap <name>', 'viridis, magma, inferno, plasma, cividis or gray', 'viridis')
     .option('--layer <layer>', 'surface colour: loss, accuracy or hessian', 'loss')
     .option('--encoder <name>', 'auto, webcodecs or ffmpeg', 'auto')
@@ -70,6 +72,7 @@ export function register(program: Command): void {
           secondsPerFrame: numberFlag(f.secondsPerFrame, '--seconds-per-frame'),
           camera,
           log: f.log,
+          fit: Boolean(f.fit),
           format,
           colormap: f.colormap,
           layer,
