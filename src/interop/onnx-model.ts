@@ -265,7 +265,21 @@ export async function loadOnnxModel(source: string | Uint8Array, opts: LoadOnnxO
   {
     const params = layout.entries.map((e) => np.array(theta.slice(e.offset, e.offset + e.size), { shape: e.shape }));
     const x = np.zeros([1, ...inputShape]);
-    const r = runProgram(program, params, x, {
+    const batchDim = dims?.[0];
+    if (typeof batchDim === 'number') {
+      notes.push(`the input "${inputName}" has a fixed batch size of ${batchDim} (export with dynamic_axes={"${inputName}": {0: "batch"}}); other batch sizes are fed anyway`);
+    }
+    const probe = (f: () => ReturnType<typeof runProgram>) => {
+      try {
+        return f();
+      } catch (e) {
+        if (typeof batchDim === 'number' && batchDim !== 1) {
+          throw new Error(`${(e as Error).message} (the model was exported with a fixed batch size of ${batchDim}; export it with dynamic_axes={"${inputName}": {0: "batch"}})`);
+        }
+        throw e;
+      }
+    };
+    const r = probe(() => runProgram(program, params, x, {
       onNode(cn, inputs) {
         if (cn.node.opType !== 'Dropout') return;
         const ratioIn = inputs[1];
@@ -273,7 +287,7 @@ export async function loadOnnxModel(source: string | Uint8Array, opts: LoadOnnxO
         const shape = inputs[0] ? (isStatic(inputs[0]) ? inputs[0].shape : (inputs[0].shape as number[])) : [];
         if (p > 0) dropoutSites.push({ p, shape: shape.slice(1) });
       },
-    });
+    }));
     const shape = r.out.shape as number[];
     r.out.dispose();
     r.batchStats.forEach((a) => a.dispose());

@@ -16,7 +16,8 @@ import { readGridFile } from '../../src/store/grid-file.js';
 import { computeSurface } from '../../src/surface/surface.js';
 import { FIXTURE, fixtureData, fixtureTheta } from '../helpers/fixture.js';
 import { GraphBuilder, randoms, zooCnnGraph, zooResnetGraph } from './onnx-builder.js';
-import { TensorProto_DataType as DT } from 'onnx-buf';
+import { StringStringEntryProtoSchema, TensorProto_DataLocation, TensorProto_DataType as DT } from 'onnx-buf';
+import { create } from '@bufbuild/protobuf';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'losscape-onnx-'));
 
@@ -371,6 +372,51 @@ describe('ONNX op semantics agree with onnxruntime-node', () => {
   });
 });
 
+describe('ONNX file variants', () => {
+  it('initializers also listed as graph inputs (keep_initializers_as_inputs=True, IR < 4)', async () => {
+    const g = new GraphBuilder().input('x', ['N', 4]).input('w', [3, 4]).input('b', [3]).output('y');
+    g.init('w', [3, 4], randoms(12, 1));
+    g.init('b', [3], randoms(3, 2));
+    g.node('Gemm', ['x', 'w', 'b'], { transB: 1 }, ['y']);
+    const { err, scale, imp } = await vsOnnxruntime(g.bytes(), [4]);
+    expect(imp.inputName).toBe('x');
+    expect(imp.model.layout.entries.map((e) => e.name)).toEqual(['w', 'b']);
+    expect(err / scale).toBeLessThan(1e-6);
+  });
+
+  it('weights in an external data file (large torch exports)', async () => {
+    const dir = tmp();
+    const w = randoms(12, 1);
+    const b = randoms(3, 2);
+    const bin = new Uint8Array(64 + 48 + 12);
+    bin.set(new Uint8Array(w.buffer), 64);
+    bin.set(new Uint8Array(b.buffer), 112);
+    writeFileSync(join(dir, 'weights.bin'), bin);
+    const g = new GraphBuilder().input('x', ['N', 4]).output('y');
+    for (const [name, shape, off, len] of [['w', [3, 4], 64, 48], ['b', [3], 112, 12]] as const) {
+      const t = makeTensor(name, DT.FLOAT, [...shape], []);
+      t.rawData = new Uint8Array(0);
+      t.dataLocation = TensorProto_DataLocation.EXTERNAL;
+      t.externalData = [
+        create(StringStringEntryProtoSchema, { key: 'location', value: 'weights.bin' }),
+        create(StringStringEntryProtoSchema, { key: 'offset', value: String(off) }),
+        create(StringStringEntryProtoSchema, { key: 'length', value: String(len) }),
+      ];
+      g.inits.push(t);
+    }
+    g.node('Gemm', ['x', 'w', 'b'], { transB: 1 }, ['y']);
+    writeFileSync(join(dir, 'm.onnx'), g.bytes());
+    const imp = await loadOnnxModel(join(dir, 'm.onnx'));
+    expect(Array.from(imp.theta)).toEqual([...w, ...b]);
+    const s = await ort.InferenceSession.create(imp.graphBytes);
+    expect(s.inputNames).toEqual(['x', 'w', 'b']);
+    // from bytes, the external file cannot be found: one line
+    await expect(loadOnnxModel(g.bytes(), { label: 'bytes.onnx' })).rejects.toThrow(
+      /^bytes\.onnx: tensor "w" is stored in an external file; load the model from its path$/,
+    );
+  });
+});
+
 describe('loadOnnxModel errors are one clear line', () => {
   const oneLine = async (p: Promise<unknown>): Promise<string> => {
     const e = await p.then(
@@ -414,6 +460,14 @@ describe('loadOnnxModel errors are one clear line', () => {
     expect(garbage).toMatch(/^g\.onnx: not a valid ONNX model/);
     expect(await oneLine(loadOnnxModel(new Uint8Array(0), { label: 'e.onnx' }))).toBe('e.onnx: empty file, not an ONNX model');
     expect(await oneLine(loadOnnxModel('/nonexistent/m.onnx'))).toBe('/nonexistent/m.onnx: cannot read the file (ENOENT)');
+  });
+
+  it('a fixed batch size baked into a Reshape is named as the likely cause', async () => {
+    const g = new GraphBuilder().input('x', [8, 2, 2]).output('y');
+    g.init('w', [3, 4], randoms(12, 9));
+    g.node('Gemm', [g.node('Reshape', ['x', g.ints('s', [8, 4])]), 'w'], { transB: 1 }, ['y']);
+    const msg = await oneLine(loadOnnxModel(g.bytes(), { label: 'fixed.onnx' }));
+    expect(msg).toMatch(/^fixed\.onnx: node "\/Reshape_0" \(Reshape\): Reshape: cannot reshape \[1,2,2\] \(4 values\) to \[8,4\] \(the model was exported with a fixed batch size of 8; export it with dynamic_axes=\{"x": \{0: "batch"\}\}\)$/);
   });
 
   it('symbolic input dims need inputShape; a wrong one is rejected', async () => {
