@@ -12,6 +12,8 @@ import { register as registerView } from './commands/view.js';
 import { register as registerReport } from './commands/report.js';
 import { register as registerVideo } from './commands/video.js';
 import { register as registerSnapshot } from './commands/snapshot.js';
+import { register as registerImport } from './commands/import.js';
+import { register as registerExport } from './commands/export.js';
 import { UsageError } from './errors.js';
 
 export function buildProgram(): Command {
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerReport(program);
   registerVideo(program);
   registerSnapshot(program);
+  registerImport(program);
+  registerExport(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
   return program;
 }
