@@ -23,7 +23,7 @@ async function losscape(...args: string[]): Promise<{ code: number; stdout: stri
 
 beforeAll(async () => {
   ensureBuilt({ cli: true });
-  dir = mkdtempSync(join(tmpdir(), 'losscape-cli-'));
+  dir = mkdtempSync(join(tmpdir(), 'losscape-viewer-cli-'));
   await makeRun(join(dir, 'run'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -10,7 +10,7 @@ import { bowl, makeRun } from './fixture.js';
 
 let dir: string;
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'losscape-scene-'));
+  dir = mkdtempSync(join(tmpdir(), 'losscape-viewer-scene-'));
   await makeRun(join(dir, 'bowl'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

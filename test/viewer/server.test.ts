@@ -26,7 +26,7 @@ function get(path: string): Promise<{ status: number; body: Buffer; type: string
 
 beforeAll(async () => {
   ensureBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'losscape-server-'));
+  dir = mkdtempSync(join(tmpdir(), 'losscape-viewer-server-'));
   await makeRun(join(dir, 'run'));
   writeFileSync(join(dir, 'secret.txt'), 'outside the run');
   symlinkSync(join(dir, 'secret.txt'), join(dir, 'run', 'link.txt'));
