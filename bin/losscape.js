@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { main } from '../dist/cli/main.js';
 
-main(process.argv).then((code) => {
-  process.exitCode = code;
-});
+// exit explicitly: no stray timer (progress bars, worker pools) may keep a finished command alive
+main(process.argv).then((code) => process.exit(code));

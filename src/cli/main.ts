@@ -15,6 +15,7 @@ import { register as registerSnapshot } from './commands/snapshot.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerExport } from './commands/export.js';
 import { UsageError } from './errors.js';
+import { closeAllProgress } from './progress.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (e) {
+    closeAllProgress();
     if (e instanceof CommanderError) {
       // help and version exit 0; commander already printed its one-line error
       return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;

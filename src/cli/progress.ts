@@ -10,6 +10,14 @@ function eta(seconds: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
+const openAreas = new Set<cliProgress.MultiBar>();
+
+/** Stop every bar (on errors: no timer may keep the process alive or print after the message). */
+export function closeAllProgress(): void {
+  for (const m of openAreas) m.stop();
+  openAreas.clear();
+}
+
 /** Bars share one multi-bar area, so a long task (training) stays visible while sub-tasks run. */
 export function terminalProgress(): ProgressSink {
   const stream = process.stderr;
@@ -28,13 +36,18 @@ export function terminalProgress(): ProgressSink {
         autopadding: true,
       },
       cliProgress.Presets.shades_classic,
-    ));
+    )).on('stop', () => multi && openAreas.delete(multi));
+  const register = () => {
+    const m = area();
+    openAreas.add(m);
+    return m;
+  };
   return {
     task(label: string, total: number, unit = ''): ProgressTask {
       const start = Date.now();
       let startDone = -1;
       open++;
-      const bar = area().create(total, 0, { label: label.padEnd(18), unit, info: '', rate: '', eta_h: '–' });
+      const bar = register().create(total, 0, { label: label.padEnd(18), unit, info: '', rate: '', eta_h: '–' });
       return {
         update(done: number, info?: string) {
           if (startDone < 0) startDone = done;

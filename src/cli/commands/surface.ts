@@ -4,6 +4,7 @@ import type { LossEngine } from '../../engine/engine.js';
 import { writeDirectionFile } from '../../store/direction-file.js';
 import { gridSize } from '../../surface/grid.js';
 import { computeSurface } from '../../surface/surface.js';
+import type { ProgressTask } from '../../util/progress.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag, UsageError } from '../errors.js';
 import { addInputOptions, gridFromFlags, resolveInputs, type InputFlags } from '../inputs.js';
@@ -53,7 +54,9 @@ export function register(program: Command): void {
       };
       if (inp.test) engines.test = await createEngine(inp.model, inp.test, { backend, mode });
       if (f.saveDirections) await writeDirectionFile(f.saveDirections, inp.model.layout, inp.dx, inp.dy, { source: inp.directionSource });
-      const task = ctx.progress.task('surface', gridSize(grid), 'points');
+      // the bar starts with the first progress report, i.e. after the output file was checked
+      const bar: { task?: ProgressTask } = {};
+      let last = { computed: 0, resumed: 0 };
       const center = await engines.train.evaluate(inp.theta);
       const gf = await computeSurface({
         theta: inp.theta,
@@ -74,9 +77,14 @@ export function register(program: Command): void {
           mode,
           ...(inp.checkpoint !== undefined ? { checkpoint: inp.checkpoint } : {}),
         },
-        onProgress: (p) => task.update(p.done, p.resumed ? `${p.resumed} resumed` : undefined),
+        onProgress: (p) => {
+          last = p;
+          bar.task ??= ctx.progress.task('surface', gridSize(grid), 'points');
+          bar.task.update(p.done, p.resumed ? `${p.resumed} resumed` : undefined);
+        },
       });
-      task.end();
+      bar.task?.end();
+      ctx.progress.log(`${last.computed} points computed, ${last.resumed} resumed from an earlier run`);
       for (const e of [engines.train, engines.test]) await e?.dispose();
       const loss = gf.values['train_loss']!;
       let lo = Infinity;
