@@ -6,6 +6,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import type { LossEngine } from './engine.js';
 import { JaxEngine, type EngineOptions } from './jax-engine.js';
+import { OrtEngine } from './ort-engine.js';
 
 export type Backend = 'auto' | 'jax' | 'onnx';
 
@@ -15,8 +16,24 @@ export interface FactoryOptions extends EngineOptions {
   device?: 'cpu' | 'cuda';
 }
 
-export async function createEngine(model: Model, data: Dataset, opts: FactoryOptions = {}): Promise<LossEngine> {
+/**
+ * auto: onnxruntime (native speed), falling back to jax-js with a warning when the
+ * model's graph cannot be translated; jax / onnx: exactly that engine.
+ */
+export async function createEngine(
+  model: Model,
+  data: Dataset,
+  opts: FactoryOptions = {},
+  warn: (line: string) => void = () => {},
+): Promise<LossEngine> {
   const backend = opts.backend ?? 'auto';
-  if (backend === 'onnx') throw new Error('the onnxruntime engine is not available in this build; use --backend jax');
-  return JaxEngine.create(model, data, opts);
+  if (backend === 'jax') return JaxEngine.create(model, data, opts);
+  try {
+    return await OrtEngine.create(model, data, opts);
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0];
+    if (backend === 'onnx') throw new Error(`the onnxruntime engine cannot run this model: ${why}`);
+    warn(`onnxruntime cannot run this model (${why}); using jax-js, which is slower`);
+    return JaxEngine.create(model, data, opts);
+  }
 }

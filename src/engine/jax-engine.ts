@@ -3,7 +3,7 @@
  * wasm). Loss, gradient and HVP are jitted once per batch shape; the mean over
  * the subset is accumulated in float64 from per-batch sums.
  */
-import { grad, jit, jvp, numpy as np } from '@jax-js/jax';
+import { jit, numpy as np } from '@jax-js/jax';
 import { count, sampleSize, type Dataset } from '../data/dataset.js';
 import type { ConvImpl } from '../model/layers.js';
 import type { ParamLayout, Vec } from '../model/layout.js';
@@ -11,7 +11,7 @@ import type { Model } from '../model/model.js';
 import { Rng } from '../util/rng.js';
 import { pointWeights, type EvalMode, type LossEngine, type LossKind, type Metrics, type PlaneValues } from './engine.js';
 import { ensureJax } from './jax.js';
-import { correctCount, lossSum, sampleLosses } from './loss.js';
+import { objective } from './objective.js';
 
 type Arr = np.Array;
 
@@ -79,28 +79,11 @@ export class JaxEngine implements LossEngine {
     const conv = opts.conv ?? 'im2col';
     this.description = `jax-js wasm ${this.dtype}${train ? ' train-mode' : ''}`;
 
-    const forward = (params: Arr[], x: Arr, masks: Arr[]): Arr => {
-      const r = model.apply(params, x, { train, dropoutMasks: masks, conv });
-      r.batchStats.forEach((a) => a.dispose());
-      return r.out;
-    };
-    const lossOnly = (params: Arr[], x: Arr, t: Arr, masks: Arr[]): Arr => lossSum(forward(params, x, masks), t, kind);
-    this.lossFn = jit((params: Arr[], x: Arr, t: Arr, masks: Arr[]): Arr[] => {
-      const out = forward(params, x, masks);
-      const l = sampleLosses(out.ref, t.ref, kind);
-      return [l, this.isClassifier ? correctCount(out, t) : (out.dispose(), t.dispose(), np.zeros([]))];
-    });
-    this.gradFn = jit((params: Arr[], x: Arr, t: Arr, masks: Arr[]) => grad(lossOnly)(params, x, t, masks));
+    const obj = objective(model, { kind, train, conv, classify: this.isClassifier });
+    this.lossFn = jit(obj.metrics);
+    this.gradFn = jit(obj.lossGrad);
     // Forward-over-reverse: H v = d/dε ∇L(θ + ε v) (jvp of grad; grad-of-grad was wrong in float32).
-    this.hvpFn = jit((params: Arr[], v: Arr[], x: Arr, t: Arr, masks: Arr[]) => {
-      const g = (p: Arr[]) => grad(lossOnly)(p, x.ref, t.ref, masks.map((m) => m.ref));
-      const [primal, tangent] = jvp(g, [params], [v]);
-      (primal as Arr[]).forEach((a) => a.dispose());
-      x.dispose();
-      t.dispose();
-      masks.forEach((m) => m.dispose());
-      return tangent as Arr[];
-    });
+    this.hvpFn = jit(obj.hvp);
 
     const d = sampleSize(data);
     const c = data.task === 'regression' ? data.outputDim : data.outputDim;

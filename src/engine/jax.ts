@@ -4,6 +4,12 @@
  */
 import { defaultDevice, init, type Device } from '@jax-js/jax';
 
+// Node 20 has no Float16Array; jax-js's np.array(Float64Array) checks `instanceof Float16Array`.
+// An empty class makes that check false (no value is ever an instance) without changing anything else.
+if (typeof (globalThis as { Float16Array?: unknown }).Float16Array === 'undefined') {
+  (globalThis as { Float16Array?: unknown }).Float16Array = class Float16Array {};
+}
+
 let ready: Promise<Device[]> | null = null;
 
 export function ensureJax(): Promise<Device[]> {

@@ -1,0 +1,236 @@
+/**
+ * The onnxruntime engine: the same jax-js objective (objective.ts), traced once
+ * per batch shape, translated to ONNX (engine/onnx) and run natively. Exact
+ * autodiff (the HVP graph is jvp of grad) at native speed; values equal the
+ * jax-js engine to float32 rounding.
+ *
+ * Plane evaluation runs K grid points per call (weights with a leading grid axis;
+ * the translator computes the first layer's X·W, X·D1, X·D2 once per call and
+ * combines them per point). K is chosen so that a call's intermediates stay
+ * within a memory budget.
+ */
+import { makeJaxpr, type DType, type numpy as np } from "@jax-js/jax";
+import { count, sampleSize, type Dataset } from '../data/dataset.js';
+import type { ParamLayout, Vec } from '../model/layout.js';
+import type { Model } from '../model/model.js';
+import type { LossEngine, Metrics, PlaneValues } from './engine.js';
+import { dropoutMasks, targetMatrix, type EngineOptions } from './jax-engine.js';
+import { ensureJax } from './jax.js';
+import { objective, type Objective } from './objective.js';
+import { ArgSpec, compileToOnnx } from './onnx/compile.js';
+import { OrtFunction, type TypedArray } from './onnx/runner.js';
+
+export interface OrtEngineOptions extends EngineOptions {
+  threads?: number;
+  device?: 'cpu' | 'cuda';
+  /** Grid points per plane call (default: as many as fit `planeMemoryMB`, at most 64). */
+  planeBatch?: number;
+  planeMemoryMB?: number;
+}
+
+interface Batch {
+  n: number;
+  x: Float32Array | Float64Array;
+  t: Float32Array | Float64Array;
+  masks: (Float32Array | Float64Array)[];
+}
+
+type FnName = 'metrics' | 'lossGrad' | 'hvp' | 'plane';
+
+export class OrtEngine implements LossEngine {
+  readonly layout: ParamLayout;
+  readonly samples: number;
+  readonly dtype: 'float32' | 'float64';
+  readonly description: string;
+  readonly planeBatch: number;
+  private readonly batches: Batch[];
+  private readonly obj: Objective;
+  private readonly fns = new Map<string, Promise<OrtFunction>>();
+  private readonly isClassifier: boolean;
+  /** The compiled ONNX graphs by name (for workers and inspection). */
+  readonly graphs = new Map<string, Uint8Array>();
+
+  private constructor(
+    readonly model: Model,
+    data: Dataset,
+    readonly opts: OrtEngineOptions,
+  ) {
+    this.layout = model.layout;
+    this.samples = count(data);
+    this.dtype = opts.dtype ?? 'float32';
+    this.isClassifier = data.task === 'classification';
+    const train = (opts.mode ?? 'eval') === 'train';
+    this.obj = objective(model, {
+      kind: opts.loss ?? (data.task === 'regression' ? 'mse' : 'cross_entropy'),
+      train,
+      conv: 'lax',
+      classify: this.isClassifier,
+    });
+    const d = sampleSize(data);
+    const c = data.outputDim;
+    const targets = targetMatrix(data);
+    const masks = dropoutMasks(model, this.samples, opts.dropoutSeed ?? 0);
+    const bs = Math.max(1, Math.min(opts.batchSize ?? Math.min(this.samples, 1000), this.samples));
+    const F = this.dtype === 'float64' ? Float64Array : Float32Array;
+    this.batches = [];
+    for (let s = 0; s < this.samples; s += bs) {
+      const n = Math.min(bs, this.samples - s);
+      this.batches.push({
+        n,
+        x: F.from(data.x.subarray(s * d, (s + n) * d)),
+        t: F.from(targets.subarray(s * c, (s + n) * c)),
+        masks: masks.map((m) => {
+          const per = m.length / this.samples;
+          return F.from(m.subarray(s * per, (s + n) * per));
+        }),
+      });
+    }
+    this.planeBatch = opts.planeBatch ?? this.choosePlaneBatch(opts.planeMemoryMB ?? 512);
+    this.description = `onnxruntime ${opts.device ?? 'cpu'} ${this.dtype}${train ? ' train-mode' : ''}`;
+  }
+
+  /** Creates the engine and compiles its metrics graph (so a model it cannot translate fails here). */
+  static async create(model: Model, data: Dataset, opts: OrtEngineOptions = {}): Promise<OrtEngine> {
+    await ensureJax();
+    if (data.task === 'classification' && data.outputDim !== model.outputDim) {
+      throw new Error(`the data has ${data.outputDim} classes but the model has ${model.outputDim} outputs`);
+    }
+    const e = new OrtEngine(model, data, opts);
+    await e.fn('metrics', e.batches[0]!.n);
+    return e;
+  }
+
+  private spec(shape: number[]): ArgSpec {
+    return new ArgSpec(shape, this.dtype as DType);
+  }
+
+  private dataSpecs(n: number): [ArgSpec, ArgSpec, ArgSpec[]] {
+    const c = this.model.outputDim;
+    return [
+      this.spec([n, ...this.model.inputShape]),
+      this.spec([n, c]),
+      this.model.dropoutSites.map((s) => this.spec([n, ...s.shape])),
+    ];
+  }
+
+  private paramSpecs(): ArgSpec[] {
+    return this.layout.entries.map((e) => this.spec(e.shape));
+  }
+
+  /** Bytes of intermediates of one forward evaluation of the first batch. */
+  private choosePlaneBatch(budgetMB: number): number {
+    const n = this.batches[0]!.n;
+    const { jaxpr } = makeJaxpr(this.obj.metrics as (...a: unknown[]) => np.Array[])(this.paramSpecs(), ...this.dataSpecs(n));
+    let elems = 0;
+    for (const e of jaxpr.jaxpr.eqns) for (const o of e.outBinders) elems += o.aval.size;
+    jaxpr.dispose();
+    const bytes = elems * (this.dtype === 'float64' ? 8 : 4);
+    return Math.max(1, Math.min(64, Math.floor((budgetMB * 2 ** 20) / Math.max(1, bytes))));
+  }
+
+  private fn(name: FnName, n: number): Promise<OrtFunction> {
+    const key = `${name}:${n}`;
+    let f = this.fns.get(key);
+    if (!f) {
+      const p = this.paramSpecs();
+      const data = this.dataSpecs(n);
+      const k = this.spec([this.planeBatch]);
+      const args: Record<FnName, unknown[]> = {
+        metrics: [p, ...data],
+        lossGrad: [p, ...data],
+        hvp: [p, p, ...data],
+        plane: [p, p, p, k, k, ...data],
+      };
+      const compiled = compileToOnnx(this.obj[name] as (...a: unknown[]) => unknown, args[name], { graphName: key });
+      this.graphs.set(key, compiled.model);
+      f = OrtFunction.create(compiled.model, { threads: this.opts.threads, device: this.opts.device });
+      this.fns.set(key, f);
+    }
+    return f;
+  }
+
+  private views(theta: Vec): TypedArray[] {
+    const F = this.dtype === 'float64' ? Float64Array : Float32Array;
+    const t = theta instanceof F ? theta : F.from(theta);
+    return this.layout.entries.map((e) => t.subarray(e.offset, e.offset + e.size) as TypedArray);
+  }
+
+  private dataInputs(b: Batch): TypedArray[] {
+    return [b.x, b.t, ...b.masks];
+  }
+
+  async evaluate(theta: Vec): Promise<Metrics> {
+    let loss = 0;
+    let correct = 0;
+    const p = this.views(theta);
+    for (const b of this.batches) {
+      const [l, c] = await (await this.fn('metrics', b.n)).run([...p, ...this.dataInputs(b)]);
+      for (const v of l!) loss += v as number;
+      correct += c![0] as number;
+    }
+    return { loss: loss / this.samples, acc: this.isClassifier ? (100 * correct) / this.samples : Number.NaN };
+  }
+
+  private async accumulate(name: 'lossGrad' | 'hvp', inputs: TypedArray[]): Promise<Float64Array> {
+    const out = new Float64Array(this.layout.size);
+    for (const b of this.batches) {
+      const parts = await (await this.fn(name, b.n)).run([...inputs, ...this.dataInputs(b)]);
+      this.layout.entries.forEach((e, k) => {
+        const d = parts[k]!;
+        for (let i = 0; i < e.size; i++) out[e.offset + i]! += d[i] as number;
+      });
+    }
+    for (let i = 0; i < out.length; i++) out[i]! /= this.samples;
+    return out;
+  }
+
+  async gradient(theta: Vec): Promise<{ loss: number; grad: Float64Array }> {
+    const grad = await this.accumulate('lossGrad', this.views(theta));
+    return { loss: (await this.evaluate(theta)).loss, grad };
+  }
+
+  async hvp(theta: Vec, v: Vec): Promise<Float64Array> {
+    return this.accumulate('hvp', [...this.views(theta), ...this.views(v)]);
+  }
+
+  async evaluatePlane(theta: Float32Array, d1: Float32Array, d2: Float32Array, points: Float64Array): Promise<PlaneValues> {
+    const total = points.length / 2;
+    const loss = new Float64Array(total);
+    const correct = new Float64Array(total);
+    const K = this.planeBatch;
+    const F = this.dtype === 'float64' ? Float64Array : Float32Array;
+    const p = [...this.views(theta), ...this.views(d1), ...this.views(d2)];
+    for (let s = 0; s < total; s += K) {
+      const m = Math.min(K, total - s);
+      // the last group is padded with its final point (results discarded)
+      const a = new F(K);
+      const b = new F(K);
+      for (let k = 0; k < K; k++) {
+        const q = s + Math.min(k, m - 1);
+        a[k] = points[2 * q]!;
+        b[k] = points[2 * q + 1]!;
+      }
+      for (const batch of this.batches) {
+        const [l, c] = await (await this.fn('plane', batch.n)).run([...p, a, b, ...this.dataInputs(batch)]);
+        // l: [K, n] per-sample losses, summed in float64
+        for (let k = 0; k < m; k++) {
+          let sum = 0;
+          for (let i = 0; i < batch.n; i++) sum += l![k * batch.n + i] as number;
+          loss[s + k]! += sum;
+          correct[s + k]! += c![k] as number;
+        }
+      }
+    }
+    const acc = new Float64Array(total);
+    for (let k = 0; k < total; k++) {
+      loss[k]! /= this.samples;
+      acc[k] = this.isClassifier ? (100 * correct[k]!) / this.samples : Number.NaN;
+    }
+    return { loss, acc };
+  }
+
+  async dispose(): Promise<void> {
+    for (const f of this.fns.values()) await (await f).dispose();
+    this.fns.clear();
+  }
+}
