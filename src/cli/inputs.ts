@@ -9,7 +9,7 @@ import { take, type Dataset } from '../data/dataset.js';
 import { subsetIndices } from '../data/subset.js';
 import { randomPlane, NORMALIZATIONS, type Normalization } from '../directions/directions.js';
 import type { Model } from '../model/model.js';
-import { buildModel } from '../model/zoo.js';
+import { resolveModel } from '../run/model.js';
 import { resolveConfig } from '../run/config.js';
 import { prepareData } from '../run/data.js';
 import { readDirectionFile } from '../store/direction-file.js';
@@ -47,6 +47,15 @@ export interface InputFlags {
   orthogonal?: boolean;
   subset?: string;
   subsetSeed?: string;
+  inputShape?: string;
+}
+
+function parseShape(text: string): number[] {
+  const dims = text.split(/[x×,]/).map((d) => Number(d.trim()));
+  if (!dims.length || dims.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw new UsageError(`--input-shape "${text}" must be positive integers like 1x28x28`);
+  }
+  return dims;
 }
 
 export function addInputOptions(cmd: Command): Command {
@@ -55,6 +64,7 @@ export function addInputOptions(cmd: Command): Command {
     .option('--checkpoint <k>', 'checkpoint index of the run (default: the last)')
     .option('--model <file.onnx>', 'an ONNX model (torch.onnx.export); its initializers are the parameters')
     .option('--data <file>', 'data file for --model: HDF5 (X, y), NPY/NPZ, IDX or CSV')
+    .option('--input-shape <dims>', 'per-sample input shape for --model, e.g. 1x28x28 (when the graph does not fix it)')
     .option('--test-data <file>', 'also evaluate on this test data file')
     .option('--directions <file.h5>', "direction file (the reference code's layout: xdirection/k, ydirection/k)")
     .option('--dir-seed <n>', 'seed of random directions (when no --directions)', '123')
@@ -111,7 +121,7 @@ export async function resolveInputs(run: string | undefined, f: InputFlags, twoD
     const c = thetas.get(checkpoint);
     if (!c) throw new UsageError(`${run} has no checkpoint ${checkpoint} (it has ${[...thetas.keys()].join(', ')})`);
     const d = await prepareData(cfg.data);
-    model = buildModel(cfg.model, d.train.inputShape, d.train.outputDim);
+    model = (await resolveModel(cfg.model, d.train.inputShape, d.train.outputDim)).model;
     theta = c.theta;
     data = subset === undefined ? d.evalSubset : take(d.train, subsetIndices(d.train, { size: subset, seed: subsetSeed }));
     test = d.testSubset;
@@ -120,12 +130,14 @@ export async function resolveInputs(run: string | undefined, f: InputFlags, twoD
     if (!f.data) throw new UsageError('--model needs --data (the samples to evaluate the loss on)');
     const { loadOnnxModel } = await import('../interop/onnx-model.js');
     const { loadDataFile, fitToModelInput } = await import('../interop/data-files.js');
-    const imp = await loadOnnxModel(f.model!);
+    const inputShape = f.inputShape ? parseShape(f.inputShape) : undefined;
+    const imp = await loadOnnxModel(f.model!, { inputShape });
     model = imp.model;
     theta = imp.theta;
-    const all = fitToModelInput(await loadDataFile(f.data), model.inputShape);
+    const classes = model.outputDim;
+    const all = fitToModelInput(await loadDataFile(f.data, { classes }), model.inputShape);
     data = subset === undefined || subset === 'all' ? all : take(all, subsetIndices(all, { size: subset, seed: subsetSeed }));
-    if (f.testData) test = fitToModelInput(await loadDataFile(f.testData), model.inputShape);
+    if (f.testData) test = fitToModelInput(await loadDataFile(f.testData, { classes }), model.inputShape);
     Object.assign(context, {
       model: hashBytes(imp.graphBytes),
       data: hashBytes(data.x, data.y),

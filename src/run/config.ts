@@ -4,6 +4,7 @@
  * Accepts JSON or YAML; every mistake is reported as one line "path: problem".
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SYNTHETIC_KINDS } from '../data/synthetic.js';
@@ -33,6 +34,14 @@ export const DataSpec = z
     /** Held-out test fraction (stratified). */
     testFraction: z.number().gt(0).lt(1).default(0.2),
     splitSeed: z.number().int().min(0).default(0),
+    /** Data files: dataset/key/column names and shapes (see docs/interop.md). */
+    x: z.string().optional(),
+    y: z.string().optional(),
+    labels: z.string().optional(),
+    inputShape: z.array(z.number().int().positive()).optional(),
+    scale: z.number().positive().optional(),
+    classes: z.number().int().positive().optional(),
+    task: z.enum(['classification', 'regression']).optional(),
     /** Use only this many (or this fraction of) training samples for training (stratified); default all. */
     trainSize: SubsetSize.default('all'),
     /** The fixed evaluation subset every landscape point uses: a count, a fraction or 'all'. */
@@ -50,6 +59,20 @@ export const DataSpec = z
   .superRefine((d, ctx) => {
     if (d.source === 'file' && !d.path) ctx.addIssue({ code: 'custom', path: ['path'], message: 'source "file" needs a path' });
   });
+
+/** A model from an ONNX file (torch.onnx.export); its initializers are the parameters. */
+export const OnnxModelSpec = z
+  .object({
+    type: z.literal('onnx'),
+    path: z.string(),
+    /** Per-sample input shape, for graphs with symbolic dims besides the batch. */
+    inputShape: z.array(z.number().int().positive()).optional(),
+    /** Start from the file's weights (default) or from a fresh initialization. */
+    init: z.enum(['file', 'random']).default('file'),
+  })
+  .strict();
+
+export const RunModelSpec = z.union([ModelSpec, OnnxModelSpec]);
 
 export const DirectionSpec = z
   .object({
@@ -105,7 +128,7 @@ export const RunConfig = z
   .object({
     name: z.string().regex(/^[\w.-]+$/, 'use letters, digits, ".", "_" or "-"').default('run'),
     data: DataSpec.prefault({}),
-    model: ModelSpec.prefault({ type: 'mlp' }),
+    model: RunModelSpec.prefault({ type: 'mlp' }),
     train: TrainSpec.prefault({}),
     directions: DirectionSpec.prefault({}),
     surface: SurfaceSpec.prefault({}),
@@ -146,5 +169,11 @@ export function loadConfigFile(path: string): RunConfig {
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
     throw new ConfigError(`${path}: the config must be a mapping of sections (name, data, model, train, …)`);
   }
-  return resolveConfig(raw, path);
+  const cfg = resolveConfig(raw, path);
+  // file paths in a config are relative to the config file
+  const base = dirname(resolve(path));
+  if (cfg.data.path) cfg.data.path = resolve(base, cfg.data.path);
+  if (cfg.data.labels) cfg.data.labels = resolve(base, cfg.data.labels);
+  if (cfg.model.type === 'onnx') cfg.model.path = resolve(base, cfg.model.path);
+  return cfg;
 }

@@ -20,10 +20,16 @@ export interface RunData {
 export async function loadSource(spec: DataSpec): Promise<Dataset> {
   if (spec.source === 'mnist') return loadMnist();
   if (spec.source === 'file') {
-    const { loadDataFile } = (await import('../interop/data-files.js')) as {
-      loadDataFile(path: string): Promise<Dataset> | Dataset;
-    };
-    return loadDataFile(spec.path!);
+    const { loadDataFile } = await import('../interop/data-files.js');
+    return loadDataFile(spec.path!, {
+      x: spec.x,
+      y: spec.y,
+      labels: spec.labels,
+      inputShape: spec.inputShape,
+      scale: spec.scale,
+      classes: spec.classes,
+      task: spec.task,
+    });
   }
   return synthetic({ kind: spec.source as SyntheticKind, n: spec.n, noise: spec.noise, seed: spec.splitSeed });
 }

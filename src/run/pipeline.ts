@@ -12,7 +12,6 @@ import { createEngine } from '../engine/factory.js';
 import type { LossEngine } from '../engine/engine.js';
 import { layoutToJSON } from '../model/layout.js';
 import type { Model } from '../model/model.js';
-import { buildModel } from '../model/zoo.js';
 import { writeDirectionFile } from '../store/direction-file.js';
 import { frameFile, RunStore, RUN_FORMAT, type Manifest } from '../store/run-store.js';
 import { gridSize, parseAxis, type Grid } from '../surface/grid.js';
@@ -22,6 +21,7 @@ import { canonicalJSON, hashJSON } from '../util/hash.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import type { RunConfig } from './config.js';
 import { prepareData, type RunData } from './data.js';
+import { resolveModel } from './model.js';
 import { versions } from './versions.js';
 
 export interface PipelineOptions {
@@ -65,7 +65,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
   store.ensureDirs();
   const t0 = Date.now();
   const data = await prepareData(cfg.data);
-  const model = buildModel(cfg.model, data.train.inputShape, data.train.outputDim);
+  const { model, theta: initTheta } = await resolveModel(cfg.model, data.train.inputShape, data.train.outputDim);
   let manifest: Manifest = store.exists() ? store.readManifest() : newManifest(cfg, configHash, model, data);
   if (!store.exists()) store.writeManifest(manifest);
   else progress.log(`resuming the run in ${dir}`);
@@ -81,9 +81,9 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
     batchSize: cfg.surface.batchSize,
   };
   const engines: { train: LossEngine; test?: LossEngine } = {
-    train: await createEngine(model, data.evalSubset, engineOpts),
+    train: await createEngine(model, data.evalSubset, engineOpts, progress.warn),
   };
-  if (data.testSubset) engines.test = await createEngine(model, data.testSubset, engineOpts);
+  if (data.testSubset) engines.test = await createEngine(model, data.testSubset, engineOpts, progress.warn);
   const grid = surfaceGrid(cfg.surface);
   const nTrain = data.train.y.length;
   const allSteps = checkpointSteps(cfg.train, nTrain);
@@ -180,6 +180,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
       test: data.test,
       spec: cfg.train,
       resume,
+      initTheta,
       onStep: (s, _t, loss) => task.update(s, `loss ${loss.toFixed(4)}`),
       onCheckpoint: async (c: Checkpoint, state: TrainState) => {
         thetas.set(c.index, { theta: c.theta, step: c.step, epoch: c.epoch });

@@ -62,6 +62,8 @@ export interface TrainOptions {
   test?: Dataset;
   spec: TrainSpec;
   resume?: TrainState;
+  /** Start from these weights instead of `model.init(seed)`. */
+  initTheta?: Float32Array;
   /** Called for every checkpoint, with the optimizer state to save for resuming. */
   onCheckpoint(c: Checkpoint, state: TrainState): Promise<void>;
   onStep?(step: number, totalSteps: number, loss: number): void;
@@ -155,7 +157,7 @@ export async function train(opts: TrainOptions): Promise<void> {
   const metricsOf = await SplitMetrics.create(model, opts.train, opts.test);
   let stepNo = opts.resume?.step ?? 0;
   let index = opts.resume?.nextIndex ?? 0;
-  const theta0 = opts.resume?.theta ?? model.init(spec.seed);
+  const theta0 = opts.resume?.theta ?? opts.initTheta ?? model.init(spec.seed);
   let params = layout.entries.map((e) => np.array(theta0.slice(e.offset, e.offset + e.size)).reshape(e.shape));
   let state: Arr[] = opts.resume
     ? opts.resume.optState.map((s, i) => np.array(s.slice()).reshape(layout.entries[Math.floor(i / slots)]!.shape))
