@@ -8,12 +8,14 @@ import { ownVersion } from '../run/versions.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerSurface } from './commands/surface.js';
+import { register as registerInterpolate } from './commands/interpolate.js';
 import { register as registerView } from './commands/view.js';
 import { register as registerReport } from './commands/report.js';
 import { register as registerVideo } from './commands/video.js';
 import { register as registerSnapshot } from './commands/snapshot.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerExport } from './commands/export.js';
+import { register as registerPca } from './commands/pca.js';
 import { UsageError } from './errors.js';
 import { closeAllProgress } from './progress.js';
 
@@ -30,12 +32,14 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerRun(program);
   registerSurface(program);
+  registerInterpolate(program);
   registerView(program);
   registerReport(program);
   registerVideo(program);
   registerSnapshot(program);
   registerImport(program);
   registerExport(program);
+  registerPca(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
   return program;
 }
