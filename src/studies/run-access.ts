@@ -1,0 +1,91 @@
+/**
+ * A finished (or partly finished) run folder opened for a study: its resolved
+ * config, data (the same split and evaluation subset the run used), model,
+ * checkpoints, and engines built the way the run builds them.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { randomPlane, type Normalization, type Plane } from '../directions/directions.js';
+import type { LossEngine } from '../engine/engine.js';
+import { createEngine } from '../engine/factory.js';
+import type { Model } from '../model/model.js';
+import { buildModel } from '../model/zoo.js';
+import { resolveConfig, type RunConfig } from '../run/config.js';
+import { prepareData, type RunData } from '../run/data.js';
+import { RunStore, type Manifest } from '../store/run-store.js';
+import { StudyError } from './common.js';
+
+export interface OpenedRun {
+  dir: string;
+  store: RunStore;
+  manifest: Manifest;
+  cfg: RunConfig;
+  data: RunData;
+  model: Model;
+  thetas: Map<number, { theta: Float32Array; step: number; epoch: number }>;
+}
+
+export async function openRun(dir: string): Promise<OpenedRun> {
+  const store = new RunStore(dir);
+  if (!store.exists()) throw new StudyError(`${dir} is not a run folder (no manifest.json)`);
+  const manifest = store.readManifest();
+  const cfg = resolveConfig(manifest.config, `${dir}/manifest.json`);
+  const thetas = await store.readCheckpoints();
+  if (thetas.size === 0) throw new StudyError(`${dir} has no checkpoints yet`);
+  const data = await prepareData(cfg.data);
+  const model = buildModel(cfg.model, data.train.inputShape, data.train.outputDim);
+  return { dir, store, manifest, cfg, data, model, thetas };
+}
+
+/** Checkpoint `k` (default: the last). */
+export function checkpointOf(run: OpenedRun, k?: number): { index: number; theta: Float32Array; step: number; epoch: number } {
+  const index = k ?? Math.max(...run.thetas.keys());
+  const c = run.thetas.get(index);
+  if (!c) throw new StudyError(`${run.dir} has no checkpoint ${index} (it has ${[...run.thetas.keys()].sort((a, b) => a - b).join(', ')})`);
+  return { index, ...c };
+}
+
+/** Checkpoints in index order. */
+export function orderedCheckpoints(run: OpenedRun): { index: number; theta: Float32Array; step: number; epoch: number }[] {
+  return [...run.thetas].sort((a, b) => a[0] - b[0]).map(([index, c]) => ({ index, ...c }));
+}
+
+export interface EngineChoice {
+  mode?: 'eval' | 'train';
+  dtype?: 'float32' | 'float64';
+  backend?: 'auto' | 'jax' | 'onnx';
+}
+
+/** An engine over `data` with the run's engine settings (mode: the run's surface mode unless given). */
+export function runEngine(run: OpenedRun, data: Dataset, o: EngineChoice = {}, warn?: (l: string) => void): Promise<LossEngine> {
+  return createEngine(
+    run.model,
+    data,
+    {
+      backend: o.backend ?? run.cfg.engine.backend,
+      threads: run.cfg.engine.threads,
+      device: run.cfg.engine.device,
+      mode: o.mode ?? run.cfg.surface.mode,
+      dropoutSeed: run.cfg.surface.dropoutSeed,
+      batchSize: run.cfg.surface.batchSize,
+      dtype: o.dtype,
+    },
+    warn,
+  );
+}
+
+/** The run's direction settings applied at θ with a given seed (y uses seed + 1). */
+export function runPlane(run: OpenedRun, theta: Float32Array, seed = run.cfg.directions.seed): Plane {
+  const d = run.cfg.directions;
+  return randomPlane(theta, run.model.layout, {
+    seed,
+    norm: d.norm as Normalization,
+    ignore: d.ignore,
+    include: d.include,
+    orthogonal: d.orthogonal,
+  });
+}
+
+export function directionAttrs(run: OpenedRun, seed = run.cfg.directions.seed): Record<string, string | number> {
+  const d = run.cfg.directions;
+  return { norm: d.norm, ignore: d.ignore, include: d.include, seed, orthogonal: d.orthogonal ? 1 : 0 };
+}
