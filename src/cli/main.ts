@@ -16,6 +16,7 @@ import { register as registerSnapshot } from './commands/snapshot.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerExport } from './commands/export.js';
 import { register as registerPca } from './commands/pca.js';
+import { register as registerTaylor } from './commands/taylor.js';
 import { UsageError } from './errors.js';
 import { closeAllProgress } from './progress.js';
 
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerImport(program);
   registerExport(program);
   registerPca(program);
+  registerTaylor(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
   return program;
 }
