@@ -17,6 +17,7 @@ import { register as registerImport } from './commands/import.js';
 import { register as registerExport } from './commands/export.js';
 import { register as registerPca } from './commands/pca.js';
 import { register as registerTaylor } from './commands/taylor.js';
+import { register as registerFidelity } from './commands/fidelity.js';
 import { UsageError } from './errors.js';
 import { closeAllProgress } from './progress.js';
 
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerExport(program);
   registerPca(program);
   registerTaylor(program);
+  registerFidelity(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
   return program;
 }

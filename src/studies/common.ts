@@ -51,7 +51,7 @@ export function toMarkdown<R>(cols: Column<R>[], rows: R[]): string {
     if (typeof v === 'number') return (c.fmt ?? ((x: number) => fmtNumber(x)))(v);
     return v.replace(/\|/g, '\\|');
   };
-  const head = `| ${cols.map((c) => c.title ?? c.key).join(' | ')} |`;
+  const head = `| ${cols.map((c) => (c.title ?? c.key).replace(/\|/g, "\\|")).join(" | ")} |`;
   const sep = `|${cols.map((c) => (typeof c.value(rows[0]!) === 'string' ? ' --- ' : ' ---: ')).join('|')}|`;
   return [head, sep, ...rows.map((r) => `| ${cols.map((c) => cell(c, r)).join(' | ')} |`)].join('\n') + '\n';
 }
