@@ -50,9 +50,9 @@ export function register(program: Command): void {
       if (!f.out!.endsWith('.h5')) throw new UsageError(`--out ${f.out}: the surface file must end in .h5`);
       const inp = await resolveInputs(run, f, Boolean(grid.y));
       const engines: { train: LossEngine; test?: LossEngine } = {
-        train: await createEngine(inp.model, inp.data, { backend, mode }),
+        train: await createEngine(inp.model, inp.data, { backend, mode }, ctx.progress.warn),
       };
-      if (inp.test) engines.test = await createEngine(inp.model, inp.test, { backend, mode });
+      if (inp.test) engines.test = await createEngine(inp.model, inp.test, { backend, mode }, ctx.progress.warn);
       if (f.saveDirections) await writeDirectionFile(f.saveDirections, inp.model.layout, inp.dx, inp.dy, { source: inp.directionSource });
       // the bar starts with the first progress report, i.e. after the output file was checked
       const bar: { task?: ProgressTask } = {};
