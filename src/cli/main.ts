@@ -18,6 +18,7 @@ import { register as registerExport } from './commands/export.js';
 import { register as registerPca } from './commands/pca.js';
 import { register as registerTaylor } from './commands/taylor.js';
 import { register as registerFidelity } from './commands/fidelity.js';
+import { register as registerPrune } from './commands/prune.js';
 import { UsageError } from './errors.js';
 import { closeAllProgress } from './progress.js';
 
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerPca(program);
   registerTaylor(program);
   registerFidelity(program);
+  registerPrune(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
   return program;
 }

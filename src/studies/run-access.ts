@@ -7,6 +7,7 @@ import type { Dataset } from '../data/dataset.js';
 import { randomPlane, type Normalization, type Plane } from '../directions/directions.js';
 import type { LossEngine } from '../engine/engine.js';
 import { createEngine } from '../engine/factory.js';
+import { sharpness, type SharpnessResult } from '../hessian/sharpness.js';
 import type { Model } from '../model/model.js';
 import { buildModel } from '../model/zoo.js';
 import { resolveConfig, type RunConfig } from '../run/config.js';
@@ -88,4 +89,21 @@ export function runPlane(run: OpenedRun, theta: Float32Array, seed = run.cfg.dir
 export function directionAttrs(run: OpenedRun, seed = run.cfg.directions.seed): Record<string, string | number> {
   const d = run.cfg.directions;
   return { norm: d.norm, ignore: d.ignore, include: d.include, seed, orthogonal: d.orthogonal ? 1 : 0 };
+}
+
+/** Options of the sharpness measures in study tables (see src/hessian/sharpness.ts); false skips them. */
+export interface StudySharpness {
+  epsilon?: number;
+  traceProbes?: number;
+  tol?: number;
+  params?: 'all' | 'ndim>1';
+  seed?: number;
+}
+
+export const DEFAULT_STUDY_SHARPNESS: StudySharpness = { epsilon: 1e-3, traceProbes: 30, tol: 1e-4, params: 'all', seed: 0 };
+
+/** λmax, λmin, trace, ε-sharpness of θ on the engine's data (eval mode engines in the studies). */
+export async function measureSharpness(engine: LossEngine, theta: Float32Array, opts: StudySharpness | false): Promise<SharpnessResult | null> {
+  if (opts === false) return null;
+  return sharpness(engine, theta, { ...DEFAULT_STUDY_SHARPNESS, ...opts });
 }
