@@ -16,7 +16,7 @@ function expectCleanFailure(args: string[], pattern: RegExp, lines = 1) {
   const r = cli(args, { cwd: dir });
   expect(r.code).not.toBe(0);
   const err = errorLines(r);
-  expect(err.length).toBe(lines);
+  expect(err.length, r.stderr).toBe(lines);
   expect(err.join('\n')).toMatch(pattern);
   expect(r.stderr).not.toMatch(/\n\s+at /);
   return r;
