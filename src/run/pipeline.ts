@@ -15,7 +15,7 @@ import type { Model } from '../model/model.js';
 import { writeDirectionFile } from '../store/direction-file.js';
 import { frameFile, RunStore, RUN_FORMAT, type Manifest } from '../store/run-store.js';
 import { gridSize, parseAxis, type Grid } from '../surface/grid.js';
-import { computeSurface } from '../surface/surface.js';
+import { checkCentre, computeSurface } from '../surface/surface.js';
 import { checkpointSteps, stepsPerEpoch, train, type Checkpoint, type TrainState } from '../train/train.js';
 import { canonicalJSON, hashJSON } from '../util/hash.js';
 import { silent, type ProgressSink } from '../util/progress.js';
@@ -115,6 +115,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
     const surfFile = frameFile('surfaces', index);
     const task = progress.task(`landscape ${index + 1}/${lastIndex + 1}`, gridSize(grid), 'points');
     const center = await engines.train.evaluate(theta);
+    checkCentre(center, `checkpoint ${index}`);
     const gf = await computeSurface({
       theta,
       dx: plane.dx,

@@ -31,6 +31,13 @@ export interface SurfaceRequest {
 
 export const DEFAULT_CHUNK = 64;
 
+/** A landscape needs a finite loss at its centre; NaN/Inf there means broken weights or data. */
+export function checkCentre(m: { loss: number }, what: string): void {
+  if (!Number.isFinite(m.loss)) {
+    throw new Error(`the loss at ${what} is ${m.loss}: the weights or the data contain NaN/Inf (or the model diverged); nothing was computed`);
+  }
+}
+
 export function surfaceChannels(hasTest: boolean): string[] {
   return hasTest ? ['train_loss', 'train_acc', 'test_loss', 'test_acc'] : ['train_loss', 'train_acc'];
 }

@@ -59,3 +59,24 @@ describe('PyTorch quick start', () => {
     expect(Math.abs(s0.values['train_loss']![12]! / m.frames[0]!.center_loss! - 1)).toBeLessThan(1e-6);
   });
 });
+
+describe('non-finite losses', () => {
+  it('a model with NaN weights: one clear line, non-zero exit, nothing written', async () => {
+    const { fromBinary, toBinary } = await import('@bufbuild/protobuf');
+    const { ModelProtoSchema } = await import('onnx-buf');
+    const { readFileSync, existsSync } = await import('node:fs');
+    const m = fromBinary(ModelProtoSchema, readFileSync(FIXTURE + 'model.onnx'));
+    const bias = m.graph!.initializer.find((t) => t.name === 'fc2.bias')!;
+    const raw = new Uint8Array(bias.rawData);
+    new DataView(raw.buffer).setFloat32(0, Number.NaN, true);
+    bias.rawData = raw;
+    const bad = join(dir, 'nan.onnx');
+    writeFileSync(bad, toBinary(ModelProtoSchema, m));
+    const out = join(dir, 'nan.h5');
+    const r = cli(['surface', '--model', bad, '--data', FIXTURE + 'data.h5', '--x', '-1:1:3', '--y', '-1:1:3', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/loss at the model's weights is NaN/);
+    expect(existsSync(out)).toBe(false);
+  });
+});

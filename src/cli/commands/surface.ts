@@ -3,7 +3,7 @@ import { createEngine } from '../../engine/factory.js';
 import type { LossEngine } from '../../engine/engine.js';
 import { writeDirectionFile } from '../../store/direction-file.js';
 import { gridSize } from '../../surface/grid.js';
-import { computeSurface } from '../../surface/surface.js';
+import { checkCentre, computeSurface } from '../../surface/surface.js';
 import type { ProgressTask } from '../../util/progress.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag, UsageError } from '../errors.js';
@@ -58,6 +58,7 @@ export function register(program: Command): void {
       const bar: { task?: ProgressTask } = {};
       let last = { computed: 0, resumed: 0 };
       const center = await engines.train.evaluate(inp.theta);
+      checkCentre(center, inp.checkpoint !== undefined ? `checkpoint ${inp.checkpoint}` : 'the model\'s weights');
       const gf = await computeSurface({
         theta: inp.theta,
         dx: inp.dx,
