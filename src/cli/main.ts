@@ -19,6 +19,8 @@ import { register as registerPca } from './commands/pca.js';
 import { register as registerTaylor } from './commands/taylor.js';
 import { register as registerFidelity } from './commands/fidelity.js';
 import { register as registerPrune } from './commands/prune.js';
+import { register as registerVariability } from './commands/variability.js';
+import { register as registerModes } from './commands/modes.js';
 import { UsageError } from './errors.js';
 import { closeAllProgress } from './progress.js';
 
@@ -46,6 +48,8 @@ export function buildProgram(): Command {
   registerTaylor(program);
   registerFidelity(program);
   registerPrune(program);
+  registerVariability(program);
+  registerModes(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
   return program;
 }
