@@ -17,8 +17,9 @@ import type { LossEngine, Metrics, PlaneValues } from './engine.js';
 import { dropoutMasks, targetMatrix, type EngineOptions } from './jax-engine.js';
 import { ensureJax } from './jax.js';
 import { objective, type Objective } from './objective.js';
-import { ArgSpec, compileToOnnx } from './onnx/compile.js';
+import { ArgSpec, compileToOnnx, compileToOnnxSplit } from './onnx/compile.js';
 import { OrtFunction, type TypedArray } from './onnx/runner.js';
+import { PlaneRunner, type PlaneGraphs, type PlaneProgram } from './plane-runner.js';
 
 export interface OrtEngineOptions extends EngineOptions {
   threads?: number;
@@ -26,6 +27,11 @@ export interface OrtEngineOptions extends EngineOptions {
   /** Grid points per plane call (default: as many as fit `planeMemoryMB`, at most 64). */
   planeBatch?: number;
   planeMemoryMB?: number;
+  /**
+   * Hoist what does not depend on the grid coordinates (first layer's X·W, X·D1, X·D2, …) out
+   * of the per-call plane graph: computed once per (θ, d1, d2). Default true.
+   */
+  hoist?: boolean;
 }
 
 interface Batch {
@@ -35,7 +41,7 @@ interface Batch {
   masks: (Float32Array | Float64Array)[];
 }
 
-type FnName = 'metrics' | 'lossGrad' | 'hvp' | 'plane';
+type FnName = 'metrics' | 'lossGrad' | 'hvp';
 
 export class OrtEngine implements LossEngine {
   readonly layout: ParamLayout;
@@ -134,12 +140,10 @@ export class OrtEngine implements LossEngine {
     if (!f) {
       const p = this.paramSpecs();
       const data = this.dataSpecs(n);
-      const k = this.spec([this.planeBatch]);
       const args: Record<FnName, unknown[]> = {
         metrics: [p, ...data],
         lossGrad: [p, ...data],
         hvp: [p, p, ...data],
-        plane: [p, p, p, k, k, ...data],
       };
       const compiled = compileToOnnx(this.obj[name] as (...a: unknown[]) => unknown, args[name], { graphName: key });
       this.graphs.set(key, compiled.model);
@@ -193,44 +197,56 @@ export class OrtEngine implements LossEngine {
     return this.accumulate('hvp', [...this.views(theta), ...this.views(v)]);
   }
 
-  async evaluatePlane(theta: Float32Array, d1: Float32Array, d2: Float32Array, points: Float64Array): Promise<PlaneValues> {
-    const total = points.length / 2;
-    const loss = new Float64Array(total);
-    const correct = new Float64Array(total);
-    const K = this.planeBatch;
-    const F = this.dtype === 'float64' ? Float64Array : Float32Array;
-    const p = [...this.views(theta), ...this.views(d1), ...this.views(d2)];
-    for (let s = 0; s < total; s += K) {
-      const m = Math.min(K, total - s);
-      // the last group is padded with its final point (results discarded)
-      const a = new F(K);
-      const b = new F(K);
-      for (let k = 0; k < K; k++) {
-        const q = s + Math.min(k, m - 1);
-        a[k] = points[2 * q]!;
-        b[k] = points[2 * q + 1]!;
-      }
-      for (const batch of this.batches) {
-        const [l, c] = await (await this.fn('plane', batch.n)).run([...p, a, b, ...this.dataInputs(batch)]);
-        // l: [K, n] per-sample losses, summed in float64
-        for (let k = 0; k < m; k++) {
-          let sum = 0;
-          for (let i = 0; i < batch.n; i++) sum += l![k * batch.n + i] as number;
-          loss[s + k]! += sum;
-          correct[s + k]! += c![k] as number;
+  /** The plane graphs for every batch size (compiled on first use). */
+  planeProgram(): PlaneProgram {
+    if (!this.program) {
+      const graphs: Record<number, PlaneGraphs> = {};
+      const P = this.layout.entries.length;
+      for (const b of this.batches) {
+        if (graphs[b.n]) continue;
+        const p = this.paramSpecs();
+        const k = this.spec([this.planeBatch]);
+        const args = [p, p, p, k, k, ...this.dataSpecs(b.n)];
+        const key = `plane:${b.n}`;
+        if (this.opts.hoist === false) {
+          const c = compileToOnnx(this.obj.plane as (...a: unknown[]) => unknown, args, { graphName: key });
+          this.graphs.set(key, c.model);
+          graphs[b.n] = { prefix: null, prefixInputs: [], rest: c.model, restInputs: c.inputs.map((i) => i.name) };
+        } else {
+          const c = compileToOnnxSplit(this.obj.plane as (...a: unknown[]) => unknown, args, [3 * P, 3 * P + 1], { graphName: key });
+          if (c.prefix) this.graphs.set(`${key}.prefix`, c.prefix);
+          this.graphs.set(key, c.rest);
+          graphs[b.n] = { prefix: c.prefix, prefixInputs: c.prefixInputs, rest: c.rest, restInputs: c.restInputs };
         }
       }
+      this.program = {
+        K: this.planeBatch,
+        dtype: this.dtype,
+        tensors: this.layout.entries.map((e) => [e.offset, e.size]),
+        samples: this.samples,
+        classify: this.isClassifier,
+        graphs,
+      };
     }
-    const acc = new Float64Array(total);
-    for (let k = 0; k < total; k++) {
-      loss[k]! /= this.samples;
-      acc[k] = this.isClassifier ? (100 * correct[k]!) / this.samples : Number.NaN;
-    }
-    return { loss, acc };
+    return this.program;
+  }
+  private program: PlaneProgram | null = null;
+  private runner: PlaneRunner | null = null;
+
+  /** The data batches as plain arrays (what a plane runner in another thread needs). */
+  planeBatches(): { n: number; x: Float32Array | Float64Array; t: Float32Array | Float64Array; masks: (Float32Array | Float64Array)[] }[] {
+    return this.batches.map((b) => ({ n: b.n, x: b.x, t: b.t, masks: b.masks }));
+  }
+
+  async evaluatePlane(theta: Float32Array, d1: Float32Array, d2: Float32Array, points: Float64Array): Promise<PlaneValues> {
+    this.runner ??= new PlaneRunner(this.planeProgram(), this.planeBatches(), { threads: this.opts.threads, device: this.opts.device });
+    return this.runner.evaluate(theta, d1, d2, points);
   }
 
   async dispose(): Promise<void> {
     for (const f of this.fns.values()) await (await f).dispose();
     this.fns.clear();
+    await this.runner?.dispose();
+    this.runner = null;
   }
 }

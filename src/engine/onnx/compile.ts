@@ -16,7 +16,8 @@
  */
 
 import { makeJaxpr, tree, type DType, type JsTreeDef } from '@jax-js/jax';
-import { jaxprToOnnx } from './translate.js';
+import type { SplitModels } from './graph-builder.js';
+import { jaxprToOnnx, jaxprToOnnxSplit } from './translate.js';
 
 /** Shape and dtype of an argument, usable in place of an example Array. */
 export class ArgSpec {
@@ -75,6 +76,50 @@ export function compileToOnnx(
         shape: [...a.aval.shape],
         dtype: a.aval.dtype,
       })),
+      outTree: treedef,
+    };
+  } finally {
+    closed.dispose();
+  }
+}
+
+export interface CompiledSplit extends SplitModels {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  outTree: JsTreeDef;
+}
+
+/**
+ * `compileToOnnx` with loop-invariant hoisting: everything that does not depend on the flat
+ * input leaves listed in `vary` (indices) goes into `prefix` (run it once, feed its outputs,
+ * named `frontier`, to `rest` together with the inputs named in `restInputs`).
+ */
+export function compileToOnnxSplit(
+  fn: (...args: any[]) => any,
+  exampleArgs: unknown[],
+  vary: number[],
+  opts: CompileOptions = {},
+): CompiledSplit {
+  const { jaxpr: closed, treedef } = makeJaxpr(fn)(...exampleArgs);
+  const nLeaves = tree.leaves(exampleArgs as any).length;
+  const binders = closed.jaxpr.inBinders.slice(closed.consts.length);
+  if (binders.length !== nLeaves) {
+    throw new Error(`compileToOnnx: ${nLeaves} argument leaves but the jaxpr has ${binders.length} inputs`);
+  }
+  const inputNames = opts.inputNames ?? binders.map((_, i) => `in${i}`);
+  const outputNames = opts.outputNames ?? closed.jaxpr.outs.map((_, i) => `out${i}`);
+  try {
+    const split = jaxprToOnnxSplit(closed, {
+      inputNames,
+      outputNames,
+      graphName: opts.graphName,
+      distribute: opts.distribute,
+      vary: vary.map((i) => inputNames[i]!),
+    });
+    return {
+      ...split,
+      inputs: binders.map((v, i) => ({ name: inputNames[i]!, shape: [...v.aval.shape], dtype: v.aval.dtype })),
+      outputs: closed.jaxpr.outs.map((a, i) => ({ name: outputNames[i]!, shape: [...a.aval.shape], dtype: a.aval.dtype })),
       outTree: treedef,
     };
   } finally {

@@ -18,7 +18,7 @@
  */
 
 import type { ElemType } from './graph-builder.js';
-import { NODE_COST, stackedCombination } from './dot.js';
+import { NODE_COST, rootKey, stackedCombination } from './dot.js';
 import {
   type Atom,
   type Eqn,
@@ -58,7 +58,7 @@ export function lowerConv(L: Lowering, eqn: Eqn): Val {
   const conv = (wt: TensorRef) => convWith(L, xt, wt, xs, ws, outShape, p, dtype);
 
   if (V > 0 && L.options.distribute) {
-    const plan = planConvSplit(L, xt, wa, ws, outShape, p, dtype);
+    const plan = planConvSplit(L, xa, xt, wa, ws, outShape, p, dtype);
     if (plan) {
       const parts = plan.map((t) => ({
         t: conv(L.aligned(L.tensorOfAtom(t.src, dtype), ws.length, dtype)),
@@ -68,6 +68,7 @@ export function lowerConv(L: Lowering, eqn: Eqn): Val {
           const ashape = [...ct.ashape.slice(0, V), 1, ct.ashape[V], ...outShape.slice(V + 2).map(() => 1)];
           return { name: L.reshape(ct.name, ashape, dtype), ashape };
         }),
+        roots: rootKey(L, t.coefs),
       }));
       if (parts.length === 0) return ZERO;
       const stacked = stackedCombination(L, parts, outShape, dtype);
@@ -92,6 +93,7 @@ interface ConvTerm {
  */
 function planConvSplit(
   L: Lowering,
+  xa: Atom,
   xt: TensorRef,
   wa: Atom,
   ws: number[],
@@ -112,7 +114,10 @@ function planConvSplit(
     const act = v.ashape.length === sh.length ? v.ashape : [...Array(sh.length - v.ashape.length).fill(1), ...v.ashape];
     return Array.from({ length: V }, (_, i) => i - off >= 0 && act[i - off] > 1);
   };
-  const cost = (mask: boolean[]) => {
+  const xInvariant = L.invariant(xa);
+  const cost = (mask: boolean[], term?: Atom) => {
+    // with hoisting, a conv of two invariant operands is computed once, not per call
+    if (term && xInvariant && L.invariant(term)) return NODE_COST;
     let c = inner;
     for (let i = 0; i < V; i++) if (mask[i] || xReal[i]) c *= outShape[i];
     return c + NODE_COST;
@@ -126,7 +131,7 @@ function planConvSplit(
   const plan = (a: Atom, depth: number): { cost: number; terms: ConvTerm[] } => {
     const mask = vmapMask(a);
     if (mask === 'zero') return { cost: 0, terms: [] };
-    let best = { cost: cost(mask), terms: [{ src: a, sign: 1, coefs: [] as Atom[] }] };
+    let best = { cost: cost(mask, a), terms: [{ src: a, sign: 1, coefs: [] as Atom[] }] };
     if (depth <= 0 || isLit(a)) return best;
     const eqn = L.producers.get(a as Var);
     if (!eqn || dtypeOf(eqn.outBinders[0]) !== dtype || eqn.inputs.some((x) => dtypeOf(x) !== dtype)) return best;
@@ -242,9 +247,14 @@ function convWith(
   }
   const w4 = L.reshape(fullW(true), [Vp * O, C, ...ks], dtype);
   const r = convCore(L, x4, w4, group, p, [N, cin, ...sp], [Vp * O, C, ...ks], dtype);
-  const r5 = L.reshape(r, [N, Vp, O, ...outSp], dtype);
-  const rt = L.transpose({ name: r5, ashape: [N, Vp, O, ...outSp] }, [1, 0, 2, ...outSp.map((_, i) => i + 3)], dtype);
-  return { name: L.reshape(rt.name, outShape, dtype), ashape: outShape };
+  const back = (y: string): TensorRef => {
+    const r5 = L.reshape(y, [N, Vp, O, ...outSp], dtype);
+    const rt = L.transpose({ name: r5, ashape: [N, Vp, O, ...outSp] }, [1, 0, 2, ...outSp.map((_, i) => i + 3)], dtype);
+    return { name: L.reshape(rt.name, outShape, dtype), ashape: outShape };
+  };
+  const res = back(r);
+  L.vmappedConvs.set(res.name, { conv: r, vShape, O, back });
+  return res;
 }
 
 /**

@@ -19,6 +19,7 @@
  */
 
 import type { ElemType } from './graph-builder.js';
+import type { ComboPart } from './lowering.js';
 import {
   type Atom,
   type Eqn,
@@ -41,7 +42,7 @@ interface OperandView {
 }
 
 /** Trace an operand back through movement ops; `map[i]` = source dim of operand dim i, or -1. */
-function traceBack(L: Lowering, a: Atom, map0?: number[]): { src: Atom; map: number[] } {
+export function traceBack(L: Lowering, a: Atom, map0?: number[]): { src: Atom; map: number[] } {
   let src: Atom = a;
   let map = map0 ?? shapeOf(a).map((d, i) => (d === 1 ? -1 : i));
   for (;;) {
@@ -84,7 +85,7 @@ function traceBack(L: Lowering, a: Atom, map0?: number[]): { src: Atom; map: num
 }
 
 /** The view of an operand of an elementwise op (numpy right-aligned broadcasting) under `map`. */
-function alignMap(map: number[], outRank: number, operand: Atom): number[] {
+export function alignMap(map: number[], outRank: number, operand: Atom): number[] {
   const us = shapeOf(operand);
   const off = outRank - us.length;
   return map.map((m) => (m === -1 || m - off < 0 || us[m - off] === 1 ? -1 : m - off));
@@ -132,6 +133,8 @@ interface SplitContext {
   dtype: ElemType;
   /** Real output dims of the other operand. */
   other: boolean[];
+  /** The other operand does not depend on the per-call (varying) inputs. */
+  otherInvariant: boolean;
   /** Elements of the unsplit dot's (real) output: the cost of one elementwise op on it. */
   outElems: number;
 }
@@ -146,8 +149,10 @@ function bestPlan(L: Lowering, a: Atom, map0: number[], ctx: SplitContext, depth
   const { src, map } = traceBack(L, a, map0);
   const mask = realMask(L, src, map);
   if (mask === 'zero') return { cost: 0, terms: [] };
+  // with hoisting, a product of two invariant operands is computed once, not per call
+  const hoisted = ctx.otherInvariant && L.invariant(src);
   const base: Plan = {
-    cost: mask[ctx.r] ? matmulCost(ctx, mask) : Infinity,
+    cost: mask[ctx.r] ? (hoisted ? NODE_COST : matmulCost(ctx, mask)) : Infinity,
     terms: [{ src, map, sign: 1, coefs: [] }],
   };
   if (depth <= 0 || isLit(src)) return base;
@@ -238,8 +243,8 @@ export function lowerDot(L: Lowering, eqn: Eqn): Val {
   // Plans: unsplit, split y (x as is), split x (y as is).
   let outElems = 1;
   for (let i = 0; i < r; i++) if (xMask[i] || yMask[i]) outElems *= outShape[i];
-  const ctxY: SplitContext = { r, K, outShape, dtype, other: xMask, outElems };
-  const ctxX: SplitContext = { r, K, outShape, dtype, other: yMask, outElems };
+  const ctxY: SplitContext = { r, K, outShape, dtype, other: xMask, outElems, otherInvariant: L.invariant(xt.src) };
+  const ctxX: SplitContext = { r, K, outShape, dtype, other: yMask, outElems, otherInvariant: L.invariant(yt.src) };
   const baseCost = matmulCost(ctxY, yMask);
   const identity = (a: Atom) => pad(shapeOf(a).map((d, i) => (d === 1 ? -1 : i)));
   const depth = L.options.distribute ? 8 : 0;
@@ -269,6 +274,7 @@ export function lowerDot(L: Lowering, eqn: Eqn): Val {
       t: matmulDot(L, xv, yv, outShape, K, dtype),
       sign: pr.sign,
       coefs: pr.coefs.map((c) => coefTensor(L, c, r, dtype)),
+      roots: rootKey(L, pr.coefs.map((c) => c.src)),
     };
   });
   const stacked = stackedCombination(L, parts, outShape, dtype);
@@ -303,7 +309,7 @@ export function lowerDot(L: Lowering, eqn: Eqn): Val {
  */
 export function stackedCombination(
   L: Lowering,
-  parts: { t: TensorRef; sign: number; coefs: TensorRef[] }[],
+  parts: ComboPart[],
   outShape: number[],
   dtype: ElemType,
 ): TensorRef | null {
@@ -341,7 +347,23 @@ export function stackedCombination(
   const positions = order.slice().sort((p, q) => p - q);
   const t = L.transpose({ name: splitName, ashape: split }, positions.map((i) => order.indexOf(i)), dtype);
   const ashape = outShape.map((d, i) => (G[i] || S[i] > 1 ? d : 1));
-  return { name: L.reshape(t.name, ashape, dtype), ashape };
+  const name = L.reshape(t.name, ashape, dtype);
+  if (parts.every((p) => p.roots !== null && p.roots !== undefined)) L.combos.set(name, { parts, outShape, dtype, G });
+  return { name, ashape };
+}
+
+/**
+ * Identity of a product of plane coefficients: the sorted ids of the variables the coefficient
+ * atoms are broadcasts / reshapes of (null when one is a literal or a computed value).
+ */
+export function rootKey(L: Lowering, coefs: Atom[]): string | null {
+  const ids: number[] = [];
+  for (const c of coefs) {
+    const src = traceBack(L, c).src;
+    if (isLit(src)) return null;
+    ids.push((src as Var).id);
+  }
+  return ids.sort((a, b) => a - b).join(',');
 }
 
 /** Materialized view of an operand (used when the contracted dim is broadcast in an operand). */

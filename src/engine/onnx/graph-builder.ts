@@ -247,8 +247,8 @@ export class GraphBuilder {
     return [...nodes.filter((n) => !removed.has(n)), ...added];
   }
 
-  /** Serialize, dropping nodes and initializers that no graph output depends on. */
-  toModel(graphName: string, producer = 'losscape'): Uint8Array {
+  /** Live nodes (those some graph output depends on), sibling convs fused, in topological order. */
+  #finalNodes(): PendingNode[] {
     const needed = new Set<string>(this.#outputs.map((o) => o.name));
     const live: PendingNode[] = [];
     for (let i = this.#nodes.length - 1; i >= 0; i--) {
@@ -259,17 +259,64 @@ export class GraphBuilder {
       }
     }
     live.reverse();
-    const nodes = topoSort(this.#fuseSiblingConvs(live), [
-      ...this.#inputs.map((i) => i.name),
-      ...this.#initializers.keys(),
-    ]);
+    const nodes = this.#poolBeforeRelu(this.#fuseSiblingConvs(live));
+    return topoSort(nodes, [...this.#inputs.map((i) => i.name), ...this.#initializers.keys()]);
+  }
+
+  /**
+   * MaxPool(Relu(x)) → Relu(MaxPool(x)) (also through a Reshape in between): the same values
+   * (both are monotone), with the Relu on the pooled, smaller tensor. Only where the Relu (and
+   * Reshape) output has no other reader.
+   */
+  #poolBeforeRelu(nodes: PendingNode[]): PendingNode[] {
+    const readers = new Map<string, number>();
+    for (const nd of nodes) for (const x of nd.inputs) readers.set(x, (readers.get(x) ?? 0) + 1);
+    for (const o of this.#outputs) readers.set(o.name, (readers.get(o.name) ?? 0) + 1);
+    const producer = new Map<string, PendingNode>();
+    for (const nd of nodes) for (const o of nd.outputs) producer.set(o, nd);
+    const replace = new Map<PendingNode, PendingNode[]>();
+    for (const pool of nodes) {
+      if (pool.opType !== 'MaxPool' || pool.outputs.length !== 1) continue;
+      let src = producer.get(pool.inputs[0]);
+      let reshape: PendingNode | undefined;
+      if (src?.opType === 'Reshape' && readers.get(src.outputs[0]) === 1) {
+        reshape = src;
+        src = producer.get(src.inputs[0]);
+      }
+      if (!src || src.opType !== 'Relu' || readers.get(src.outputs[0]) !== 1 || replace.has(src)) continue;
+      const dtype = this.dtypes.get(pool.outputs[0]) ?? this.dtypes.get(src.outputs[0]);
+      const pooled = this.fresh();
+      const added: PendingNode[] = [];
+      let poolIn = src.inputs[0];
+      if (reshape) {
+        const r = this.fresh();
+        added.push({ ...reshape, inputs: [src.inputs[0], reshape.inputs[1]], outputs: [r] });
+        const sh = this.shapes.get(reshape.outputs[0]);
+        if (sh) this.shapes.set(r, sh);
+        if (dtype) this.dtypes.set(r, dtype);
+        poolIn = r;
+      }
+      added.push({ ...pool, inputs: [poolIn], outputs: [pooled] });
+      const sh = this.shapes.get(pool.outputs[0]);
+      if (sh) this.shapes.set(pooled, sh);
+      if (dtype) this.dtypes.set(pooled, dtype);
+      added.push({ opType: 'Relu', inputs: [pooled], outputs: [pool.outputs[0]], attrs: {} });
+      replace.set(src, []);
+      if (reshape) replace.set(reshape, []);
+      replace.set(pool, added);
+    }
+    if (replace.size === 0) return nodes;
+    return nodes.flatMap((n) => replace.get(n) ?? [n]);
+  }
+
+  #serialize(graphName: string, nodes: PendingNode[], inputs: ValueInfoProto[], outputs: ValueInfoProto[], producer: string): Uint8Array {
     const used = new Set(nodes.flatMap((n) => n.inputs));
     const graph = create(GraphProtoSchema, {
       name: graphName,
       node: nodes.map(toNodeProto),
       initializer: [...this.#initializers.values()].filter((t) => used.has(t.name)),
-      input: this.#inputs,
-      output: this.#outputs,
+      input: inputs,
+      output: outputs,
     });
     const model = create(ModelProtoSchema, {
       irVersion: 8n,
@@ -279,6 +326,97 @@ export class GraphBuilder {
     });
     return toBinary(ModelProtoSchema, model);
   }
+
+  /** Serialize, dropping nodes and initializers that no graph output depends on. */
+  toModel(graphName: string, producer = 'losscape'): Uint8Array {
+    return this.#serialize(graphName, this.#finalNodes(), this.#inputs, this.#outputs, producer);
+  }
+
+  /**
+   * Serialize as two graphs: `prefix` computes everything that does not depend on the graph
+   * inputs named in `vary` (loop-invariant code, e.g. the first layer's X·W, X·D1, X·D2 of a
+   * plane graph, which only changes with θ and the directions); `rest` computes the outputs from
+   * the varying inputs, the invariant inputs it still needs and the prefix's outputs (`frontier`),
+   * which it takes as inputs of the same names. Nodes computing constants only stay in `rest`
+   * (onnxruntime folds them). `prefix` is null when nothing is worth hoisting.
+   */
+  toSplitModels(graphName: string, vary: readonly string[], producer = 'losscape'): SplitModels {
+    const nodes = this.#finalNodes();
+    const varying = new Set(vary);
+    const constant = new Set<string>(this.#initializers.keys());
+    constant.add('');
+    const outputNames = new Set(this.#outputs.map((o) => o.name));
+    const kind = new Map<PendingNode, 'const' | 'inv' | 'var'>();
+    for (const nd of nodes) {
+      let k: 'const' | 'inv' | 'var';
+      if (nd.outputs.some((o) => outputNames.has(o)) || nd.inputs.some((x) => varying.has(x))) k = 'var';
+      else if (nd.inputs.every((x) => constant.has(x))) k = 'const';
+      else k = 'inv';
+      kind.set(nd, k);
+      for (const o of nd.outputs) (k === 'var' ? varying : k === 'const' ? constant : null)?.add(o);
+    }
+    const invNodes = nodes.filter((n) => kind.get(n) === 'inv');
+    const invOutputs = new Set(invNodes.flatMap((n) => n.outputs));
+    const restCore = nodes.filter((n) => kind.get(n) === 'var');
+    // frontier: invariant node outputs the varying nodes read
+    const frontier: string[] = [];
+    const seen = new Set<string>();
+    for (const nd of restCore) {
+      for (const x of nd.inputs) {
+        if (invOutputs.has(x) && !seen.has(x)) {
+          seen.add(x);
+          frontier.push(x);
+        }
+      }
+    }
+    const inputOf = (name: string) => this.#inputs.find((i) => i.name === name)!;
+    /** Nodes `roots` need, among `pool` (in order). */
+    const closure = (pool: PendingNode[], roots: Iterable<string>): PendingNode[] => {
+      const need = new Set(roots);
+      const out: PendingNode[] = [];
+      for (let i = pool.length - 1; i >= 0; i--) {
+        const nd = pool[i];
+        if (nd.outputs.some((o) => need.has(o))) {
+          out.push(nd);
+          for (const x of nd.inputs) need.add(x);
+        }
+      }
+      return out.reverse();
+    };
+    const constNodes = nodes.filter((n) => kind.get(n) === 'const');
+    const restNodes = [...closure(constNodes, restCore.flatMap((n) => n.inputs)), ...restCore];
+    const restUses = new Set(restNodes.flatMap((n) => n.inputs));
+    const restInputs = this.#inputs.filter((i) => restUses.has(i.name)).map((i) => i.name);
+    if (frontier.length === 0 || frontier.some((f) => !this.shapes.has(f) || !this.dtypes.has(f))) {
+      return { prefix: null, prefixInputs: [], frontier: [], rest: this.toModel(graphName, producer), restInputs: this.#inputs.map((i) => i.name) };
+    }
+    const prefixNodes = closure([...constNodes, ...invNodes].sort((a, b) => nodes.indexOf(a) - nodes.indexOf(b)), frontier);
+    const prefixUses = new Set(prefixNodes.flatMap((n) => n.inputs));
+    const prefixInputs = this.#inputs.filter((i) => prefixUses.has(i.name)).map((i) => i.name);
+    const frontierSpecs = frontier.map((name) => ({ name, dtype: this.dtypes.get(name)!, shape: this.shapes.get(name)! }));
+    const fInfos = frontierSpecs.map((f) => valueInfo(f.name, f.dtype, f.shape));
+    const prefix = this.#serialize(`${graphName}.prefix`, topoSort(prefixNodes, [...prefixInputs, ...this.#initializers.keys()]), prefixInputs.map(inputOf), fInfos, producer);
+    const rest = this.#serialize(
+      graphName,
+      topoSort(restNodes, [...restInputs, ...frontier, ...this.#initializers.keys()]),
+      [...restInputs.map(inputOf), ...fInfos],
+      this.#outputs,
+      producer,
+    );
+    return { prefix, prefixInputs, frontier: frontierSpecs, rest, restInputs: [...restInputs, ...frontier] };
+  }
+}
+
+export interface SplitModels {
+  /** The invariant part (null when there is none); its outputs are `frontier`, in order. */
+  prefix: Uint8Array | null;
+  /** Graph inputs the prefix reads, in order. */
+  prefixInputs: string[];
+  frontier: { name: string; dtype: ElemType; shape: number[] }[];
+  /** The per-call part. */
+  rest: Uint8Array;
+  /** Inputs of `rest`, in order: the original inputs it reads, then the frontier. */
+  restInputs: string[];
 }
 
 /** Stable topological order (nodes keep their relative order where dependencies allow). */

@@ -47,6 +47,24 @@ export interface TensorRef {
 
 export const ZERO: Val = { kind: 'zero' };
 
+/** One term sign·Πcoefs·t of a linear combination (plane weights: t = X·W, X·D1, …). */
+export interface ComboPart {
+  t: TensorRef;
+  sign: number;
+  coefs: TensorRef[];
+  /** Identity of the coefficient product (see dot.ts rootKey); null when unknown. */
+  roots?: string | null;
+}
+
+/** A tensor computed as Σ_j parts_j by one stacked MatMul (dot.ts stackedCombination). */
+export interface Combo {
+  parts: ComboPart[];
+  outShape: number[];
+  dtype: ElemType;
+  /** Output dims along which the coefficients vary (the grid axis). */
+  G: boolean[];
+}
+
 export function prod(xs: readonly number[]): number {
   let p = 1;
   for (const x of xs) p *= x;
@@ -117,6 +135,8 @@ export interface LoweringOptions {
    * order of floating-point operations (results agree to rounding).
    */
   distribute: boolean;
+  /** Names of the graph inputs that change per call (the rest is hoisted); empty: no hoisting. */
+  vary?: string[];
 }
 
 export class Lowering {
@@ -128,8 +148,26 @@ export class Lowering {
   readonly uses = new Map<Var, number>();
   /** Bias-free Conv nodes by output name (a following per-channel add becomes the Conv's bias). */
   readonly convNodes = new Map<string, { x: string; w: string; attrs: Record<string, number | number[]>; outShape: number[] }>();
+  /**
+   * Vmapped convs run as one Conv with the grid axis in the output channels ([N, V·O, …]) and
+   * moved back to [V…, N, O, …] by `back`: by result name (a per-point bias add becomes the
+   * Conv's bias).
+   */
+  readonly vmappedConvs = new Map<string, { conv: string; vShape: number[]; O: number; back: (y: string) => TensorRef }>();
   /** Inputs of the Concat nodes emitted for `concatenate` (to flatten chains). */
   readonly concatSource = new Map<string, { inputs: string[]; axis: number }>();
+  /** Results of stacked linear combinations, by output name (a following add can join them). */
+  readonly combos = new Map<string, Combo>();
+  /** Variables that depend on the varying inputs (only filled when hoisting). */
+  readonly varying = new Set<Var>();
+  get hoisting(): boolean {
+    return (this.options.vary?.length ?? 0) > 0;
+  }
+
+  /** True when hoisting and `a` does not depend on the varying inputs (computed once per prefix run). */
+  invariant(a: Atom): boolean {
+    return this.hoisting && (isLit(a) || !this.varying.has(a as Var));
+  }
 
   valOf(a: Atom): Val {
     if (isLit(a)) {

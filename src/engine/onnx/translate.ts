@@ -34,8 +34,9 @@
 
 import type { ClosedJaxpr } from '@jax-js/jax';
 import { lowerConv, lowerPool, lowerPoolTranspose } from './conv.js';
+import { foldComboAdd } from './combo.js';
 import { lowerDot } from './dot.js';
-import type { ElemType } from './graph-builder.js';
+import type { ElemType, GraphBuilder, SplitModels } from './graph-builder.js';
 import {
   type Atom,
   type Eqn,
@@ -68,6 +69,19 @@ export interface JaxprToOnnxOptions {
 }
 
 export function jaxprToOnnx(closed: ClosedJaxpr, opts: JaxprToOnnxOptions): Uint8Array {
+  return lowerJaxpr(closed, opts).toModel(opts.graphName ?? 'jaxpr');
+}
+
+/**
+ * Like `jaxprToOnnx`, but hoists everything that does not depend on the inputs named in `vary`
+ * into a separate prefix graph (see `GraphBuilder.toSplitModels`): for a plane graph with
+ * `vary` = the grid coordinates, the prefix runs once per (θ, d1, d2) and the rest per call.
+ */
+export function jaxprToOnnxSplit(closed: ClosedJaxpr, opts: JaxprToOnnxOptions & { vary: string[] }): SplitModels {
+  return lowerJaxpr(closed, opts, opts.vary).toSplitModels(opts.graphName ?? 'jaxpr', opts.vary);
+}
+
+function lowerJaxpr(closed: ClosedJaxpr, opts: JaxprToOnnxOptions, vary: string[] = []): GraphBuilder {
   const flat = closed.jaxpr.flatten().simplify();
   const jaxpr = flat as unknown as { inBinders: Var[]; eqns: Eqn[]; outs: Atom[] };
   const nConsts = closed.consts.length;
@@ -80,7 +94,7 @@ export function jaxprToOnnx(closed: ClosedJaxpr, opts: JaxprToOnnxOptions): Uint
   if (jaxpr.outs.length !== opts.outputNames.length) {
     throw new Error(`jaxprToOnnx: ${jaxpr.outs.length} outputs in the jaxpr but ${opts.outputNames.length} outputNames`);
   }
-  const L = new Lowering({ distribute: opts.distribute ?? true });
+  const L = new Lowering({ distribute: opts.distribute ?? true, vary });
   const b = L.b;
 
   for (let i = 0; i < nConsts; i++) L.vals.set(binders[i], constVal(L, binders[i], closed.consts[i]));
@@ -88,6 +102,7 @@ export function jaxprToOnnx(closed: ClosedJaxpr, opts: JaxprToOnnxOptions): Uint
     const name = opts.inputNames[i];
     b.addInput(name, dtypeOf(v), shapeOf(v));
     L.vals.set(v, { kind: 'tensor', name, ashape: shapeOf(v) });
+    if (vary.includes(name)) L.varying.add(v);
   });
 
   for (const a of [...jaxpr.eqns.flatMap((e) => e.inputs), ...jaxpr.outs]) {
@@ -95,6 +110,7 @@ export function jaxprToOnnx(closed: ClosedJaxpr, opts: JaxprToOnnxOptions): Uint
   }
   for (const eqn of jaxpr.eqns) {
     for (const o of eqn.outBinders) L.producers.set(o, eqn);
+    if (eqn.inputs.some((a) => !isLit(a) && L.varying.has(a as Var))) for (const o of eqn.outBinders) L.varying.add(o);
     const outs = lowerEqn(L, eqn);
     eqn.outBinders.forEach((o, i) => L.vals.set(o, outs[i]));
   }
@@ -105,7 +121,7 @@ export function jaxprToOnnx(closed: ClosedJaxpr, opts: JaxprToOnnxOptions): Uint
     b.namedNode('Identity', [src], name);
     b.addOutput(name, dtypeOf(a), shapeOf(a));
   });
-  return b.toModel(opts.graphName ?? 'jaxpr');
+  return b;
 }
 
 interface ConstLike {
@@ -449,6 +465,10 @@ function lowerBinary(L: Lowering, eqn: Eqn): Val {
     const t = xv.kind === 'zero' ? L.tensor(yv, dtypeOf(y), dtype) : L.tensor(xv, dtypeOf(x), dtype);
     return tensorVal(b.op('Relu', [t.name], t.ashape, dtype), t.ashape);
   }
+  if (prim === 'add' && isFloatOut && L.options.distribute) {
+    const joined = foldComboAdd(L, x, y, shapeOf(out), dtype) ?? foldComboAdd(L, y, x, shapeOf(out), dtype);
+    if (joined) return joined;
+  }
   if (prim === 'add' && isFloatOut) {
     const fused = foldConvBias(L, x, y, dtype) ?? foldConvBias(L, y, x, dtype);
     if (fused) return fused;
@@ -489,6 +509,8 @@ function foldConvBias(L: Lowering, convAtom: Atom, biasAtom: Atom, dtype: ElemTy
   if (isLit(convAtom) || L.uses.get(convAtom as Var) !== 1) return null;
   const cv = L.valOf(convAtom);
   if (cv.kind !== 'tensor' || dtypeOf(convAtom) !== dtype || dtypeOf(biasAtom) !== dtype) return null;
+  const vconv = L.vmappedConvs.get(cv.name);
+  if (vconv) return foldVmappedConvBias(L, cv, vconv, biasAtom, dtype);
   const conv = L.convNodes.get(cv.name);
   if (!conv || !arraysEqual(cv.ashape, conv.outShape)) return null;
   const bv = L.valOf(biasAtom);
@@ -501,6 +523,29 @@ function foldConvBias(L: Lowering, convAtom: Atom, biasAtom: Atom, dtype: ElemTy
   const bias = L.reshape(bt.name, [O], dtype);
   const y = L.b.op('Conv', [conv.x, conv.w, bias], conv.outShape, dtype, conv.attrs);
   return tensorVal(y, conv.outShape);
+}
+
+/** The same for a vmapped conv ([V…, N, O, …]) and a per-point bias [V…, 1, O, 1, …]. */
+function foldVmappedConvBias(
+  L: Lowering,
+  cv: { name: string; ashape: number[] },
+  vconv: { conv: string; vShape: number[]; O: number; back: (y: string) => TensorRef },
+  biasAtom: Atom,
+  dtype: ElemType,
+): Val | null {
+  const conv = L.convNodes.get(vconv.conv);
+  if (!conv || conv.attrs.group !== prod(vconv.vShape)) return null;
+  const bv = L.valOf(biasAtom);
+  if (bv.kind !== 'tensor') return null;
+  const rank = cv.ashape.length;
+  if (bv.ashape.length > rank) return null;
+  const bt = L.aligned({ name: bv.name, ashape: bv.ashape }, rank, dtype);
+  const V = vconv.vShape.length;
+  const ok = bt.ashape.every((d, i) => (i < V ? d === vconv.vShape[i] : i === V + 1 ? d === vconv.O : d === 1));
+  if (!ok) return null;
+  const bias = L.reshape(bt.name, [prod(vconv.vShape) * vconv.O], dtype);
+  const y = L.b.op('Conv', [conv.x, conv.w, bias], conv.outShape, dtype, conv.attrs);
+  return { kind: 'tensor', ...vconv.back(y) };
 }
 
 function lowerCompare(L: Lowering, eqn: Eqn): Val {
