@@ -1,0 +1,124 @@
+/**
+ * The Hessian of an engine's loss at θ as a SymOperator, restricted to a
+ * selection of parameter tensors.
+ *
+ * The operator acts on the REDUCED vector of the selected coordinates: a
+ * reduced v is scattered into a full-length vector (zeros at the excluded
+ * coordinates), multiplied by H(θ) through engine.hvp, and the selected
+ * coordinates of the product are gathered back. That is exactly the principal
+ * submatrix H_SS (the excluded tensors held fixed at θ), so excluded
+ * coordinates add no zero eigenvalues to the spectrum.
+ *
+ * Selections:
+ *   'all'    every learnable tensor (weights, biases, BN scale/shift; BN running
+ *            statistics are state, not parameters, as in torch's net.parameters()),
+ *   'ndim>1' only learnable tensors with more than one dimension (the reference
+ *            code's choice: biases and BN parameters held fixed).
+ *
+ * The loss is the engine's: the MEAN over its data subset (engine.hvp).
+ */
+import type { LossEngine } from '../engine/engine.js';
+import { isLearnable, type ParamEntry, type ParamLayout, type Vec } from '../model/layout.js';
+import type { SymOperator } from './operator.js';
+
+export type ParamSelection = 'all' | 'ndim>1';
+export const PARAM_SELECTIONS: readonly ParamSelection[] = ['all', 'ndim>1'];
+
+/** Selected coordinates as contiguous segments of the flat vector (one per tensor). */
+export interface Selection {
+  params: ParamSelection;
+  /** Names of the selected tensors, in layout order. */
+  tensors: string[];
+  /** [offset, size] of each selected tensor in the flat vector. */
+  segments: [number, number][];
+  /** Number of selected coordinates (the operator's dimension). */
+  dim: number;
+  /** Length of the full vector. */
+  full: number;
+}
+
+export function selects(e: ParamEntry, params: ParamSelection): boolean {
+  if (!isLearnable(e.role)) return false;
+  return params === 'all' ? true : e.shape.length > 1;
+}
+
+export function selectParams(layout: ParamLayout, params: ParamSelection = 'all'): Selection {
+  if (!PARAM_SELECTIONS.includes(params)) throw new Error(`params must be one of ${PARAM_SELECTIONS.join(', ')}; got "${params}"`);
+  const picked = layout.entries.filter((e) => selects(e, params) && e.size > 0);
+  if (picked.length === 0) throw new Error(`no parameter tensor matches params "${params}"`);
+  return {
+    params,
+    tensors: picked.map((e) => e.name),
+    segments: picked.map((e) => [e.offset, e.size]),
+    dim: picked.reduce((a, e) => a + e.size, 0),
+    full: layout.size,
+  };
+}
+
+/** Reduced → full vector (zeros outside the selection). */
+export function scatter(sel: Selection, reduced: Float64Array, out = new Float64Array(sel.full)): Float64Array {
+  let k = 0;
+  for (const [o, n] of sel.segments) {
+    out.set(reduced.subarray(k, k + n), o);
+    k += n;
+  }
+  return out;
+}
+
+/** Full → reduced vector (the selected coordinates). */
+export function gather(sel: Selection, full: ArrayLike<number> & { subarray?: unknown }, out = new Float64Array(sel.dim)): Float64Array {
+  let k = 0;
+  for (const [o, n] of sel.segments) {
+    for (let i = 0; i < n; i++) out[k + i] = full[o + i]!;
+    k += n;
+  }
+  return out;
+}
+
+export interface HessianOperator extends SymOperator {
+  selection: Selection;
+  /** HVPs (engine.hvp calls) so far. */
+  readonly hvps: number;
+  /** Milliseconds spent inside engine.hvp so far. */
+  readonly hvpMs: number;
+}
+
+/**
+ * H(θ) of the engine's mean loss, restricted to `params`. θ is used as given
+ * (a Float64Array keeps float64 weights for a float64 engine).
+ */
+export function hessianOperator(engine: LossEngine, theta: Vec, params: ParamSelection = 'all'): HessianOperator {
+  if (theta.length !== engine.layout.size) {
+    throw new Error(`θ has ${theta.length} values but the model has ${engine.layout.size} parameters`);
+  }
+  const selection = selectParams(engine.layout, params);
+  const identity = selection.dim === selection.full;
+  const full = new Float64Array(selection.full);
+  let hvps = 0;
+  let hvpMs = 0;
+  return {
+    dim: selection.dim,
+    selection,
+    get hvps() {
+      return hvps;
+    },
+    get hvpMs() {
+      return hvpMs;
+    },
+    async matvec(v: Float64Array): Promise<Float64Array> {
+      if (v.length !== selection.dim) throw new Error(`vector has length ${v.length}, expected ${selection.dim}`);
+      const t0 = performance.now();
+      const hv = await engine.hvp(theta, identity ? v : scatter(selection, v, full));
+      hvpMs += performance.now() - t0;
+      hvps++;
+      return identity ? hv : gather(selection, hv);
+    },
+  };
+}
+
+/** θ + a·dx + b·dy in float64 (the eigen.json convention: float32 weights widened, then the combination in float64). */
+export function planePoint64(theta: Vec, dx: Vec, dy: Vec | undefined, a: number, b: number): Float64Array {
+  const w = new Float64Array(theta.length);
+  for (let i = 0; i < w.length; i++) w[i] = theta[i]! + a * dx[i]! + (dy ? b * dy[i]! : 0);
+  return w;
+}
