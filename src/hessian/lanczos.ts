@@ -22,14 +22,14 @@ import { Rng } from './rng.js';
 import { symTridiagonalEigen } from './tridiagonal-eigen.js';
 import { combine, norm, scale } from './vector.js';
 
-/** Which Ritz values must converge: λmax, λmin, both, or the k largest (algebraic). */
-export type LanczosTarget = 'both' | 'largest' | 'smallest' | 'top-k';
+/** Which Ritz values must converge: λmax, λmin, both, the k largest (algebraic), or λmin and the k largest. */
+export type LanczosTarget = 'both' | 'largest' | 'smallest' | 'top-k' | 'both-top-k';
 
 export interface LanczosOptions {
   /** Default 'both'. */
   which?: LanczosTarget;
   /**
-   * Number of largest (algebraic) eigenvalues for 'top-k' (default 1). With
+   * Number of largest (algebraic) eigenvalues for 'top-k' and 'both-top-k' (default 1). With
    * another `which`, giving k still reports the top-k pairs, but only the
    * targets of `which` take part in the convergence test.
    */
@@ -97,7 +97,7 @@ export async function lanczos(op: SymOperator, options: LanczosOptions = {}): Pr
       break;
     }
   }
-  const wantTop = which === 'top-k' || options.k !== undefined;
+  const wantTop = which === 'top-k' || which === 'both-top-k' || options.k !== undefined;
   return ritzResult(process, wantTop ? k : 0, converged, n);
 }
 
@@ -130,6 +130,8 @@ function targetIndices(which: LanczosTarget, k: number, s: number): number[] | n
       return s >= 2 ? [0, s - 1] : null;
     case 'top-k':
       return s >= k ? Array.from({ length: k }, (_, i) => s - 1 - i) : null;
+    case 'both-top-k':
+      return s >= k + 1 ? [0, ...Array.from({ length: k }, (_, i) => s - 1 - i)] : null;
   }
 }
 

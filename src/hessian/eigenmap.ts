@@ -1,0 +1,260 @@
+/**
+ * Eigenvalue maps: λmax, λmin (true signs, one Lanczos run per point for both
+ * ends) and |λmin/λmax| of the Hessian of the MEAN loss over the engine's data,
+ * at every point θ + x·δ + y·η of a grid, stored in the grid-file layout next
+ * to the surfaces (channels `max_eig`, `min_eig`, `eig_ratio`, `hvps`,
+ * `converged`; root attributes `params`, `tol`, `max_iter`).
+ *
+ * Resumable through runGridJob: the grid is cut into fixed chunks (default one
+ * row of nx points). Warm starts stay inside a chunk: the first point of a
+ * chunk starts from a random vector seeded by (seed, point index), each later
+ * point from the previous point's two extreme Ritz vectors (plus a little
+ * seeded noise, so that no eigenvector is missing from the start vector). The
+ * points of a chunk are visited in snake order (rows of even index left to
+ * right, odd rows right to left), so consecutive points are grid neighbours.
+ * Every number therefore depends only on the chunk's fixed set of points, never
+ * on where an earlier run was interrupted: a resumed map equals an
+ * uninterrupted one.
+ */
+import { pointWeights, type LossEngine } from '../engine/engine.js';
+import type { GridFile } from '../store/grid-file.js';
+import type { H5Tree } from '../store/h5.js';
+import { runGridJob, type GridProgress } from '../surface/grid-job.js';
+import { formatAxis, gridPoints, gridSize, type Grid } from '../surface/grid.js';
+import { hashBytes, hashJSON } from '../util/hash.js';
+import { planePoint64, type ParamSelection } from './hvp-operator.js';
+import { warmStartVector } from './lanczos.js';
+import { DEFAULT_MAX_ITER, DEFAULT_TOL, pointEigenvalues } from './point.js';
+import { Rng } from './rng.js';
+import { norm, scale } from './vector.js';
+
+export const EIGEN_CHANNELS = ['max_eig', 'min_eig', 'eig_ratio', 'hvps', 'converged'] as const;
+
+/** Weight of the random part of a warm start vector (the Ritz part has norm 1). */
+export const WARM_NOISE = 0.1;
+
+export interface EigenmapRequest {
+  engine: LossEngine;
+  theta: Float32Array;
+  dx: Float32Array;
+  /** Absent for a 1-D slice. */
+  dy?: Float32Array;
+  grid: Grid;
+  /** Output grid file (.h5). */
+  path: string;
+  /** Tensors in the Hessian (default 'all'). */
+  params?: ParamSelection;
+  /** Lanczos relative residual tolerance for λmax and λmin (default 1e-5). */
+  tol?: number;
+  /** Lanczos steps (HVPs) per point at most (default 200). */
+  maxIter?: number;
+  /** Seed of the start vectors (default 0). */
+  seed?: number;
+  /** Warm-start each point from the previous point of its chunk (default true). */
+  warmStart?: boolean;
+  /** Points per resumable chunk (default: one row, nx). Warm starts never cross chunks. */
+  chunkSize?: number;
+  /** Everything else the values depend on (model, data, mode…), for the fingerprint. */
+  context: unknown;
+  chunks?: number[];
+  fresh?: boolean;
+  saveEverySec?: number;
+  attrs?: Record<string, string | number>;
+  extra?: H5Tree;
+  onProgress?(p: GridProgress): void;
+  /** Called after every point computed by this process. */
+  onPoint?(p: EigenPointStats): void;
+}
+
+export interface EigenPointStats {
+  /** Row-major point index. */
+  index: number;
+  x: number;
+  y: number;
+  lambdaMax: number;
+  lambdaMin: number;
+  hvps: number;
+  /** Wall time of the point (Lanczos + HVPs), and the part inside engine.hvp. */
+  ms: number;
+  hvpMs: number;
+  converged: boolean;
+  warm: boolean;
+}
+
+export interface EigenmapStats {
+  /** Points computed by this process. */
+  points: number;
+  /** Points already in the file (resumed). */
+  resumed: number;
+  hvps: number;
+  ms: number;
+  hvpMs: number;
+  /** Points whose Lanczos run hit maxIter before the residual test. */
+  unconverged: number;
+  perPoint: EigenPointStats[];
+}
+
+export interface EigenmapResult {
+  file: GridFile;
+  stats: EigenmapStats;
+}
+
+export function eigenmapFingerprint(
+  req: Pick<EigenmapRequest, 'theta' | 'dx' | 'dy' | 'grid' | 'engine' | 'context' | 'params' | 'tol' | 'maxIter' | 'seed' | 'warmStart'> & {
+    chunkSize: number;
+  },
+): string {
+  return hashJSON({
+    kind: 'hessian',
+    theta: hashBytes(req.theta),
+    dx: hashBytes(req.dx),
+    dy: req.dy ? hashBytes(req.dy) : null,
+    x: formatAxis(req.grid.x),
+    y: req.grid.y ? formatAxis(req.grid.y) : null,
+    engine: `${req.engine.description} n=${req.engine.samples}`,
+    params: req.params ?? 'all',
+    tol: req.tol ?? DEFAULT_TOL,
+    maxIter: req.maxIter ?? DEFAULT_MAX_ITER,
+    seed: req.seed ?? 0,
+    warm: req.warmStart ?? true,
+    chunk: req.chunkSize,
+    context: req.context,
+  });
+}
+
+/** Snake order of the points [start, end): rows of even index left to right, odd rows right to left. */
+export function snakeOrder(grid: Grid, start: number, end: number): number[] {
+  const nx = grid.x.n;
+  const out: number[] = [];
+  let k = start;
+  while (k < end) {
+    const row = Math.floor(k / nx);
+    const rowEnd = Math.min(end, (row + 1) * nx);
+    const seg = Array.from({ length: rowEnd - k }, (_, i) => k + i);
+    out.push(...(row % 2 === 1 ? seg.reverse() : seg));
+    k = rowEnd;
+  }
+  return out;
+}
+
+/** The weights of a grid point as the engine wants them: float64 combination for float64 engines, the reference's float32 order otherwise. */
+export function gridPointWeights(engine: LossEngine, theta: Float32Array, dx: Float32Array, dy: Float32Array | undefined, a: number, b: number): Float32Array | Float64Array {
+  if (engine.dtype === 'float64') return planePoint64(theta, dx, dy, a, b);
+  return pointWeights(theta, dx, dy ?? new Float32Array(theta.length), a, b);
+}
+
+function seedOf(seed: number, index: number): number {
+  return (Math.imul(seed | 0, 0x9e3779b1) + index) | 0;
+}
+
+/** (ritzMax + ritzMin)/‖·‖ of the previous point plus WARM_NOISE times a seeded random unit vector. */
+export function noisyWarmStart(prev: { ritzMax: Float64Array; ritzMin: Float64Array }, seed: number): Float64Array {
+  const v0 = warmStartVector(prev);
+  const g = new Rng(seed).normalVector(v0.length);
+  scale(WARM_NOISE / norm(g), g);
+  for (let t = 0; t < v0.length; t++) v0[t]! += g[t]!;
+  return v0;
+}
+
+export async function computeEigenmap(req: EigenmapRequest): Promise<EigenmapResult> {
+  const chunkSize = req.chunkSize ?? req.grid.x.n;
+  const params = req.params ?? 'all';
+  const tol = req.tol ?? DEFAULT_TOL;
+  const maxIter = req.maxIter ?? DEFAULT_MAX_ITER;
+  const seed = req.seed ?? 0;
+  const warmStart = req.warmStart ?? true;
+  const perPoint: EigenPointStats[] = [];
+  let resumed = 0;
+  const file = await runGridJob({
+    path: req.path,
+    grid: req.grid,
+    channels: [...EIGEN_CHANNELS],
+    fingerprint: eigenmapFingerprint({ ...req, chunkSize }),
+    attrs: { params, tol, max_iter: maxIter, warm_start: warmStart ? 1 : 0, loss: 'mean over the evaluation subset', ...req.attrs },
+    extra: req.extra,
+    chunkSize,
+    chunks: req.chunks,
+    fresh: req.fresh,
+    saveEverySec: req.saveEverySec,
+    onProgress: (p) => {
+      resumed = p.resumed;
+      req.onProgress?.(p);
+    },
+    async evaluate(start, end) {
+      const len = end - start;
+      const out = new Float64Array(len * EIGEN_CHANNELS.length);
+      const pts = gridPoints(req.grid, start, end);
+      let prev: { ritzMax: Float64Array; ritzMin: Float64Array } | null = null;
+      for (const k of snakeOrder(req.grid, start, end)) {
+        const i = k - start;
+        const x = pts[2 * i]!;
+        const y = pts[2 * i + 1]!;
+        const v0 = warmStart && prev ? noisyWarmStart(prev, seedOf(seed, k)) : undefined;
+        const w = gridPointWeights(req.engine, req.theta, req.dx, req.dy, x, y);
+        const r = await pointEigenvalues(req.engine, w, { params, tol, maxIter, seed: seedOf(seed, k), v0 });
+        prev = r.lanczos;
+        const values = [r.lambdaMax, r.lambdaMin, r.ratio, r.hvps, r.converged ? 1 : 0];
+        values.forEach((v, c) => (out[c * len + i] = v));
+        const st: EigenPointStats = {
+          index: k,
+          x,
+          y,
+          lambdaMax: r.lambdaMax,
+          lambdaMin: r.lambdaMin,
+          hvps: r.hvps,
+          ms: r.ms,
+          hvpMs: r.hvpMs,
+          converged: r.converged,
+          warm: v0 !== undefined,
+        };
+        perPoint.push(st);
+        req.onPoint?.(st);
+      }
+      return out;
+    },
+  });
+  const sum = (f: (p: EigenPointStats) => number) => perPoint.reduce((a, p) => a + f(p), 0);
+  return {
+    file,
+    stats: {
+      points: perPoint.length,
+      resumed,
+      hvps: sum((p) => p.hvps),
+      ms: sum((p) => p.ms),
+      hvpMs: sum((p) => p.hvpMs),
+      unconverged: perPoint.filter((p) => !p.converged).length,
+      perPoint,
+    },
+  };
+}
+
+/**
+ * What one eigenmap point costs (for benchmarks): runs `points` grid points of
+ * a row (warm-started as in a map) without writing anything and returns the
+ * mean HVPs, wall time and time inside engine.hvp per point.
+ */
+export async function hessianPointCost(
+  engine: LossEngine,
+  theta: Float32Array,
+  dx: Float32Array,
+  dy: Float32Array | undefined,
+  grid: Grid,
+  opts: { params?: ParamSelection; tol?: number; maxIter?: number; points?: number; warmStart?: boolean } = {},
+): Promise<{ points: number; hvpsPerPoint: number; msPerPoint: number; hvpMsPerPoint: number; msPerHvp: number }> {
+  const n = Math.min(gridSize(grid), Math.max(1, opts.points ?? grid.x.n));
+  const pts = gridPoints(grid, 0, n);
+  let prev: { ritzMax: Float64Array; ritzMin: Float64Array } | null = null;
+  let hvps = 0;
+  let ms = 0;
+  let hvpMs = 0;
+  for (let k = 0; k < n; k++) {
+    const v0 = (opts.warmStart ?? true) && prev ? noisyWarmStart(prev, seedOf(0, k)) : undefined;
+    const w = gridPointWeights(engine, theta, dx, dy, pts[2 * k]!, pts[2 * k + 1]!);
+    const r = await pointEigenvalues(engine, w, { params: opts.params, tol: opts.tol, maxIter: opts.maxIter, seed: seedOf(0, k), v0 });
+    prev = r.lanczos;
+    hvps += r.hvps;
+    ms += r.ms;
+    hvpMs += r.hvpMs;
+  }
+  return { points: n, hvpsPerPoint: hvps / n, msPerPoint: ms / n, hvpMsPerPoint: hvpMs / n, msPerHvp: hvpMs / Math.max(1, hvps) };
+}
