@@ -21,6 +21,7 @@ import { register as registerFidelity } from './commands/fidelity.js';
 import { register as registerPrune } from './commands/prune.js';
 import { register as registerVariability } from './commands/variability.js';
 import { register as registerModes } from './commands/modes.js';
+import { register as registerStudy } from './commands/study.js';
 import { UsageError } from './errors.js';
 import { closeAllProgress } from './progress.js';
 
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerPrune(program);
   registerVariability(program);
   registerModes(program);
+  registerStudy(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
   return program;
 }

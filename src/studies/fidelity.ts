@@ -16,6 +16,7 @@ import { computeSurface } from '../surface/surface.js';
 import { surfaceGrid } from '../run/pipeline.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { pct, sizeLabel, writeDerivedRun, writeJson, writeTables, type Column, type SizeSpec } from './common.js';
+import { fidelityFigure, tryFigure, type FigureFiles } from './figures.js';
 import { checkpointOf, directionAttrs, openRun, runEngine, runPlane, type OpenedRun } from './run-access.js';
 
 export const DEFAULT_FIDELITY_SIZES: SizeSpec[] = [0.01, 0.02, 0.05, 0.1, 0.2];
@@ -46,9 +47,12 @@ export interface FidelityOptions {
   out?: string;
   fresh?: boolean;
   progress?: ProgressSink;
+  /** Also render figure.png (headless Chromium); figure.svg is always written. */
+  png?: boolean;
 }
 
 export interface FidelityResult {
+  figure?: FigureFiles;
   out: string;
   rows: FidelityRow[];
   checkpoint: number;
@@ -165,7 +169,8 @@ export async function fidelityStudy(runDir: string, o: FidelityOptions = {}): Pr
     notes: [`Landscapes: full/ and subset-*/ (one-frame runs; \`losscape view ${out}/full ${out}/subset-*\`).`],
   });
   writeJson(join(out, 'fidelity.json'), { checkpoint: ck.index, grid: axes, trainSamples: nTrain, rows });
-  return { out, rows, checkpoint: ck.index, grid, trainSamples: nTrain, tables };
+  const figure = await tryFigure(progress.warn, () => fidelityFigure(out, rows, Boolean(o.png)));
+  return { out, rows, checkpoint: ck.index, grid, trainSamples: nTrain, tables, figure };
 }
 
 /** Index of the grid point (0, 0), if the grid has it. */

@@ -17,6 +17,7 @@ import { surfaceGrid } from '../run/pipeline.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { maxOf, mean, writeDerivedRun, writeJson, writeTables, type Column } from './common.js';
 import { centreIndex } from './fidelity.js';
+import { modesFigure, tryFigure, type FigureFiles } from './figures.js';
 import { checkpointOf, directionAttrs, openRun, runEngine, runPlane } from './run-access.js';
 
 export interface ModesOptions {
@@ -27,6 +28,8 @@ export interface ModesOptions {
   out?: string;
   fresh?: boolean;
   progress?: ProgressSink;
+  /** Also render figure.png (headless Chromium); figure.svg is always written. */
+  png?: boolean;
 }
 
 export interface ModeRow {
@@ -47,6 +50,7 @@ export interface ModesResult {
   identical: boolean;
   tables: { csv: string; md: string };
   grid: Grid;
+  figure?: FigureFiles;
 }
 
 export async function modesStudy(runDir: string, o: ModesOptions = {}): Promise<ModesResult> {
@@ -144,5 +148,6 @@ export async function modesStudy(runDir: string, o: ModesOptions = {}): Promise<
     notes: [`Show both: \`losscape view ${out}/eval ${out}/train\` (or \`losscape report …\`); difference.h5 holds the difference channel.`],
   });
   writeJson(join(out, 'modes.json'), { checkpoint: ck.index, rows, diff, identical });
-  return { out, rows, diff, identical, tables, grid };
+  const figure = await tryFigure(progress.warn, () => modesFigure(out, Boolean(o.png)));
+  return { out, rows, diff, identical, tables, grid, figure };
 }

@@ -26,6 +26,7 @@ import { computeSurface } from '../surface/surface.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { StudyError, writeJson } from './common.js';
 import { openRun, orderedCheckpoints, runEngine } from './run-access.js';
+import { pcaFigure, tryFigure, type FigureFiles } from './figures.js';
 
 export const PROJECTION_NOTE =
   'The path is the projection of the training trajectory onto the PCA plane (dot products with the two unit directions). ' +
@@ -221,6 +222,8 @@ export interface PcaStudyOptions extends PcaOptions {
   backend?: 'auto' | 'jax' | 'onnx';
   fresh?: boolean;
   progress?: ProgressSink;
+  /** Also render figure.png (headless Chromium); figure.svg is always written. */
+  png?: boolean;
 }
 
 export interface PcaStudyResult {
@@ -230,6 +233,7 @@ export interface PcaStudyResult {
   directions: string;
   centerLoss: number;
   checkpoints: number;
+  figure?: FigureFiles;
 }
 
 /**
@@ -323,7 +327,8 @@ export async function pcaStudy(runDir: string, o: PcaStudyOptions = {}): Promise
       grid: { x: grid.x, y: grid.y },
       note: PROJECTION_NOTE,
     });
-    return { pca, grid, surface: join(runDir, surfRel), directions: join(runDir, dirRel), centerLoss: center.loss, checkpoints: k };
+    const figure = await tryFigure(progress.warn, () => pcaFigure(runDir, Boolean(o.png)));
+    return { pca, grid, surface: join(runDir, surfRel), directions: join(runDir, dirRel), centerLoss: center.loss, checkpoints: k, figure };
   } finally {
     for (const e of [engines.train, engines.test]) await e?.dispose();
   }

@@ -28,6 +28,7 @@ import { hashBytes, hashJSON } from '../util/hash.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { pct, StudyError, writeDerivedRun, writeJson, writeTables, type Column } from './common.js';
 import { finetuneMasked } from './finetune.js';
+import { pruneFigure, tryFigure, type FigureFiles } from './figures.js';
 import { checkpointOf, DEFAULT_STUDY_SHARPNESS, measureSharpness, openRun, runEngine, type StudySharpness } from './run-access.js';
 
 export type PruneScope = 'global' | 'layer';
@@ -131,6 +132,8 @@ export interface PruneStudyOptions {
   out?: string;
   fresh?: boolean;
   progress?: ProgressSink;
+  /** Also render figure.png (headless Chromium); figure.svg is always written. */
+  png?: boolean;
 }
 
 export interface PruneRow {
@@ -158,6 +161,7 @@ export interface PruneStudyResult {
   rows: PruneRow[];
   checkpoint: number;
   tables: { csv: string; md: string };
+  figure?: FigureFiles;
 }
 
 export function sparsityName(s: number): string {
@@ -287,7 +291,8 @@ export async function pruneStudy(runDir: string, o: PruneStudyOptions = {}): Pro
     for (const e of new Set([evalEngine, testSubsetEngine, fullTrain, fullTest, sharpEngine])) await e?.dispose();
   }
   const tables = writePruneTables(out, rows, { run: run.manifest.name, checkpoint: ck.index, axes: `${formatAxis(grid.x)}${grid.y ? ` × ${formatAxis(grid.y)}` : ''}`, scope, steps, tensors: prunableEntries(layout).map((e) => e.name), sharp });
-  return { out, rows, checkpoint: ck.index, tables };
+  const figure = grid.y ? await tryFigure(progress.warn, () => pruneFigure(out, rows, Boolean(o.png))) : undefined;
+  return { out, rows, checkpoint: ck.index, tables, figure };
 }
 
 function writePruneTables(

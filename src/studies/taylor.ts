@@ -19,6 +19,7 @@ import { computeSurface } from '../surface/surface.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { surfaceGrid } from '../run/pipeline.js';
 import { pad4, writeDerivedRun, writeJson, writeTables, type Column } from './common.js';
+import { taylorFigure, tryFigure, type FigureFiles } from './figures.js';
 import { checkpointOf, directionAttrs, openRun, runEngine, runPlane } from './run-access.js';
 
 export interface TaylorCoefficients {
@@ -209,10 +210,13 @@ export interface TaylorStudyOptions {
   out?: string;
   fresh?: boolean;
   progress?: ProgressSink;
+  /** Also render figure.png (headless Chromium); figure.svg is always written. */
+  png?: boolean;
 }
 
 export interface TaylorStudyResult extends TaylorSurfaceResult {
   out: string;
+  figure?: FigureFiles;
   checkpoint: number;
   grid: Grid;
 }
@@ -292,7 +296,8 @@ export async function taylorStudy(runDir: string, o: TaylorStudyOptions = {}): P
         'Files: taylor.h5 (train_loss, taylor_loss, taylor_relerr, taylor_agree), real/ and quadratic/ (one-frame runs: `losscape view real quadratic`).',
       ],
     });
-    return { ...r, out, checkpoint: ck.index, grid };
+    const figure = await tryFigure(progress.warn, () => taylorFigure(out, Boolean(o.png)));
+    return { ...r, out, checkpoint: ck.index, grid, figure };
   } finally {
     await engine.dispose();
   }

@@ -17,6 +17,7 @@ import { computeSurface } from '../surface/surface.js';
 import { surfaceGrid } from '../run/pipeline.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { maxOf, mean, median, minOf, std, StudyError, writeDerivedRun, writeJson, writeTables, type Column } from './common.js';
+import { tryFigure, variabilityFigure, type FigureFiles } from './figures.js';
 import { checkpointOf, directionAttrs, openRun, runEngine, runPlane } from './run-access.js';
 
 export interface VariabilityOptions {
@@ -32,6 +33,8 @@ export interface VariabilityOptions {
   out?: string;
   fresh?: boolean;
   progress?: ProgressSink;
+  /** Also render figure.png (headless Chromium); figure.svg is always written. */
+  png?: boolean;
 }
 
 export interface SeedRow {
@@ -61,6 +64,7 @@ export interface VariabilityResult {
   spread: { max: number; mean: number; maxRel: number; meanRel: number };
   tables: { csv: string; md: string };
   grid: Grid;
+  figure?: FigureFiles;
 }
 
 /** Per-point min, median, max over K value arrays. */
@@ -211,7 +215,8 @@ export async function variabilityStudy(runDir: string, o: VariabilityOptions = {
     ],
   });
   writeJson(join(out, 'variability.json'), { checkpoint: ck.index, seeds, radius: r, grid: axes, rows, spread });
-  return { out, seeds, rows, spread, tables, grid };
+  const figure = await tryFigure(progress.warn, () => variabilityFigure(out, seeds, Boolean(o.png)));
+  return { out, seeds, rows, spread, tables, grid, figure };
 }
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {

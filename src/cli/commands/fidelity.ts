@@ -14,6 +14,7 @@ interface FidelityFlags {
   backend?: string;
   out?: string;
   fresh?: boolean;
+  png?: boolean;
 }
 
 export function register(program: Command): void {
@@ -37,6 +38,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'auto, jax or onnx')
     .option('--out <dir>', 'output folder (default <run>/studies/fidelity-ckpt-K)')
     .option('--fresh', 'recompute results computed with other settings')
+    .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (run: string, f: FidelityFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       await studyErrors(async () => {
@@ -50,7 +52,9 @@ export function register(program: Command): void {
           out: f.out,
           fresh: f.fresh,
           progress: ctx.progress,
+          png: f.png,
         });
+        if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
         for (const row of r.rows) {
           ctx.progress.log(
             `${row.size.padStart(6)} (${row.samples} samples, seed ${row.seed}): max rel. error ${(100 * row.maxRelErr).toPrecision(3)} %, mean ${(100 * row.meanRelErr).toPrecision(3)} %, max |Δacc| ${row.maxAccDiff.toFixed(2)} pp`,

@@ -11,6 +11,7 @@ interface ModesFlags {
   backend?: string;
   out?: string;
   fresh?: boolean;
+  png?: boolean;
 }
 
 export function register(program: Command): void {
@@ -33,6 +34,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'auto, jax or onnx')
     .option('--out <dir>', 'output folder (default <run>/studies/modes-ckpt-K)')
     .option('--fresh', 'recompute results computed with other settings')
+    .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (run: string, f: ModesFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       await studyErrors(async () => {
@@ -44,7 +46,9 @@ export function register(program: Command): void {
           out: f.out,
           fresh: f.fresh,
           progress: ctx.progress,
+          png: f.png,
         });
+        if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
         for (const row of r.rows) ctx.progress.log(`${row.mode.padEnd(5)} mode: L(θ) ${row.centre.toPrecision(5)} (acc ${row.centreAcc.toFixed(1)}%), grid ${row.min.toPrecision(4)} … ${row.max.toPrecision(4)}`);
         ctx.progress.log(
           `|train − eval|: max ${r.diff.maxAbs.toPrecision(4)}, mean ${r.diff.meanAbs.toPrecision(4)} (relative: max ${(100 * r.diff.maxRel).toPrecision(3)} %, mean ${(100 * r.diff.meanRel).toPrecision(3)} %)`,

@@ -13,6 +13,7 @@ interface PcaFlags {
   center: boolean;
   backend?: string;
   fresh?: boolean;
+  png?: boolean;
 }
 
 export function register(program: Command): void {
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option('--no-center', 'do not subtract the mean before PCA (the reference code, via sklearn, does)')
     .option('--backend <name>', 'auto, jax or onnx')
     .option('--fresh', 'recompute a PCA surface that was computed with other settings')
+    .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (run: string, f: PcaFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       await studyErrors(async () => {
@@ -51,7 +53,9 @@ export function register(program: Command): void {
           backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
           fresh: f.fresh,
           progress: ctx.progress,
+          png: f.png,
         });
+        if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
         const [e1, e2] = r.pca.explained;
         ctx.progress.log(
           `PCA of ${r.checkpoints} checkpoints over ${r.pca.tensors.length} tensors: explained variance PC1 ${(100 * e1).toFixed(2)}%, PC2 ${(100 * e2).toFixed(2)}% (together ${(100 * (e1 + e2)).toFixed(2)}%)`,

@@ -16,6 +16,7 @@ interface PruneFlags extends SharpnessFlags {
   backend?: string;
   out?: string;
   fresh?: boolean;
+  png?: boolean;
 }
 
 export function register(program: Command): void {
@@ -43,6 +44,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'auto, jax or onnx')
     .option('--out <dir>', 'output folder (default <run>/studies/prune-<scope>-ckpt-K)')
     .option('--fresh', 'recompute finished sparsities')
+    .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (run: string, f: PruneFlags, c: Command) => {
       const ctx = contextOf(c);
       await studyErrors(async () => {
@@ -59,7 +61,9 @@ export function register(program: Command): void {
           out: f.out,
           fresh: f.fresh,
           progress: ctx.progress,
+          png: f.png,
         });
+        if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
         for (const row of r.rows) {
           ctx.progress.log(
             `${String(row.sparsity).padStart(5)} %: ${row.zeroed}/${row.eligible} eligible weights zero, train loss ${row.train_loss.toPrecision(4)} (acc ${row.train_acc.toFixed(1)}%), test loss ${row.test_loss.toPrecision(4)}` +

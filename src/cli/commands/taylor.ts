@@ -13,6 +13,7 @@ interface TaylorFlags {
   backend?: string;
   out?: string;
   fresh?: boolean;
+  png?: boolean;
 }
 
 export function register(program: Command): void {
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'auto, jax or onnx')
     .option('--out <dir>', 'output folder (default <run>/studies/taylor-ckpt-K)')
     .option('--fresh', 'recompute results computed with other settings')
+    .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (run: string, f: TaylorFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       await studyErrors(async () => {
@@ -51,7 +53,9 @@ export function register(program: Command): void {
           out: f.out,
           fresh: f.fresh,
           progress: ctx.progress,
+          png: f.png,
         });
+        if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
         const c = r.coefficients;
         const s = r.summary;
         ctx.progress.log(

@@ -15,6 +15,7 @@ interface VariabilityFlags {
   backend?: string;
   out?: string;
   fresh?: boolean;
+  png?: boolean;
 }
 
 export function register(program: Command): void {
@@ -40,6 +41,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'auto, jax or onnx')
     .option('--out <dir>', 'output folder (default <run>/studies/variability-ckpt-K)')
     .option('--fresh', 'recompute results computed with other settings')
+    .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (run: string, f: VariabilityFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
       await studyErrors(async () => {
@@ -54,7 +56,9 @@ export function register(program: Command): void {
           out: f.out,
           fresh: f.fresh,
           progress: ctx.progress,
+          png: f.png,
         });
+        if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
         for (const row of r.rows) {
           ctx.progress.log(`seed ${row.seed}: L at r ${row.atRadius.toPrecision(4)}, δᵀHδ ${row.curvD.toPrecision(4)}, ηᵀHη ${row.curvE.toPrecision(4)}, grid max ${row.gridMax.toPrecision(4)}`);
         }

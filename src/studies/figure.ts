@@ -1,0 +1,289 @@
+/**
+ * Static figures of the studies: panels of landscapes as heatmaps with contour
+ * lines (optionally a path, a mask boundary), a small bar chart, a title and a
+ * caption, as one self-contained SVG (`figure.svg` next to a study's tables).
+ * `--png` renders it to PNG in headless Chromium (the viewer's browser).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { colorAt, type ColormapName } from '../interop/export/colormap.js';
+import { coordinates, type Grid } from '../surface/grid.js';
+import { fmtNumber } from './common.js';
+
+export interface Panel {
+  title: string;
+  subtitle?: string;
+  grid: Grid;
+  /** Row-major [ny, nx] (the grid-file order). */
+  values: Float64Array;
+  /** Points (α, β) in plane coordinates, drawn as a line with dots (PCA path). */
+  path?: [number, number][];
+  /** 0/1 per point: the boundary of the 1-region is drawn (e.g. where the Taylor model agrees). */
+  mask?: Float64Array;
+  maskLabel?: string;
+  colormap?: ColormapName;
+  /** Colour range (after the log, if any); default the panel's own finite range. */
+  range?: [number, number];
+  /** Colour by log(value) (positive values). */
+  log?: boolean;
+  /** Number of contour levels (default 10; 0 for none). */
+  levels?: number;
+}
+
+export interface BarChart {
+  title: string;
+  categories: string[];
+  series: { name: string; values: number[]; color: string }[];
+  yLabel?: string;
+  /** Format of the value labels. */
+  fmt?(v: number): string;
+}
+
+export interface FigureOptions {
+  title: string;
+  panels: Panel[];
+  columns?: number;
+  /** Size of a panel's heatmap in px (default 220). */
+  size?: number;
+  caption?: string[];
+  chart?: BarChart;
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Shared colour range of several panels (log or linear). */
+export function sharedRange(values: Float64Array[], log = false): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    for (const x of v) {
+      const t = log ? Math.log(x) : x;
+      if (Number.isFinite(t)) ((lo = Math.min(lo, t)), (hi = Math.max(hi, t)));
+    }
+  }
+  return [lo, hi];
+}
+
+/** Marching squares (same algorithm as the viewer's contour.ts): segments [j0, i0, j1, i1, …]. */
+export function contourSegments(values: ArrayLike<number>, nx: number, ny: number, level: number): number[] {
+  const out: number[] = [];
+  const at = (i: number, j: number) => values[i * nx + j]!;
+  for (let i = 0; i < ny - 1; i++) {
+    for (let j = 0; j < nx - 1; j++) {
+      const a = at(i, j);
+      const b = at(i, j + 1);
+      const c = at(i + 1, j + 1);
+      const d = at(i + 1, j);
+      if (!(Number.isFinite(a) && Number.isFinite(b) && Number.isFinite(c) && Number.isFinite(d))) continue;
+      const code = (a > level ? 1 : 0) | (b > level ? 2 : 0) | (c > level ? 4 : 0) | (d > level ? 8 : 0);
+      if (code === 0 || code === 15) continue;
+      const t = (p: number, q: number) => (p === q ? 0.5 : (level - p) / (q - p));
+      const eB = () => [j + t(a, b), i];
+      const eR = () => [j + 1, i + t(b, c)];
+      const eT = () => [j + t(d, c), i + 1];
+      const eL = () => [j, i + t(a, d)];
+      const seg = (p: number[], q: number[]) => out.push(p[0]!, p[1]!, q[0]!, q[1]!);
+      switch (code) {
+        case 1:
+        case 14:
+          seg(eL(), eB());
+          break;
+        case 2:
+        case 13:
+          seg(eB(), eR());
+          break;
+        case 3:
+        case 12:
+          seg(eL(), eR());
+          break;
+        case 4:
+        case 11:
+          seg(eR(), eT());
+          break;
+        case 6:
+        case 9:
+          seg(eB(), eT());
+          break;
+        case 7:
+        case 8:
+          seg(eL(), eT());
+          break;
+        case 5:
+        case 10: {
+          const centreAbove = (a + b + c + d) / 4 > level;
+          if ((code === 5) === centreAbove) {
+            seg(eL(), eT());
+            seg(eB(), eR());
+          } else {
+            seg(eL(), eB());
+            seg(eR(), eT());
+          }
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function rgb(c: [number, number, number]): string {
+  return `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+}
+
+function panelSvg(p: Panel, x0: number, y0: number, size: number): string {
+  const g = p.grid;
+  const nx = g.x.n;
+  const ny = g.y?.n ?? 1;
+  const W = size;
+  const H = g.y ? size : 40;
+  const cw = W / nx;
+  const ch = H / ny;
+  const field = Float64Array.from(p.values, (v) => (p.log ? Math.log(v) : v));
+  const [lo, hi] = p.range ?? sharedRange([field]);
+  const span = hi > lo ? hi - lo : 1;
+  const cmap = p.colormap ?? 'viridis';
+  const parts: string[] = [];
+  const top = y0 + 34;
+  parts.push(`<text x="${x0}" y="${y0 + 13}" class="t">${esc(p.title)}</text>`);
+  if (p.subtitle) parts.push(`<text x="${x0}" y="${y0 + 27}" class="s">${esc(p.subtitle)}</text>`);
+  // cells: rows follow y (row 0 at the bottom)
+  for (let i = 0; i < ny; i++) {
+    for (let j = 0; j < nx; j++) {
+      const v = field[i * nx + j]!;
+      const fill = Number.isFinite(v) ? rgb(colorAt(cmap, (v - lo) / span)) : '#999999';
+      parts.push(`<rect x="${(x0 + j * cw).toFixed(2)}" y="${(top + (ny - 1 - i) * ch).toFixed(2)}" width="${(cw + 0.6).toFixed(2)}" height="${(ch + 0.6).toFixed(2)}" fill="${fill}"/>`);
+    }
+  }
+  const toPx = (j: number, i: number) => [x0 + (j + 0.5) * cw, top + (ny - 1 - i + 0.5) * ch];
+  const segPath = (segs: number[]) => {
+    let d = '';
+    for (let k = 0; k < segs.length; k += 4) {
+      const [a, b] = toPx(segs[k]!, segs[k + 1]!);
+      const [c, e] = toPx(segs[k + 2]!, segs[k + 3]!);
+      d += `M${a!.toFixed(1)} ${b!.toFixed(1)}L${c!.toFixed(1)} ${e!.toFixed(1)}`;
+    }
+    return d;
+  };
+  const levels = p.levels ?? 10;
+  if (g.y && levels > 0) {
+    let d = '';
+    for (let k = 1; k <= levels; k++) d += segPath(contourSegments(field, nx, ny, lo + (k / (levels + 1)) * span));
+    if (d) parts.push(`<path d="${d}" stroke="#ffffff" stroke-opacity="0.55" stroke-width="0.8" fill="none"/>`);
+  }
+  if (g.y && p.mask) {
+    const d = segPath(contourSegments(p.mask, nx, ny, 0.5));
+    if (d) parts.push(`<path d="${d}" stroke="#ff3b30" stroke-width="2.2" fill="none"/>`);
+    if (p.maskLabel) parts.push(`<text x="${x0}" y="${top + H + 26}" class="s" fill="#c0241b">${esc(p.maskLabel)}</text>`);
+  }
+  if (g.y && p.path) {
+    const xs = coordinates(g.x);
+    const ys = coordinates(g.y);
+    const fx = (a: number) => x0 + (0.5 + ((a - xs[0]!) / (xs[nx - 1]! - xs[0]!)) * (nx - 1)) * cw;
+    const fy = (b: number) => top + (ny - 1 - ((b - ys[0]!) / (ys[ny - 1]! - ys[0]!)) * (ny - 1) + 0.5) * ch;
+    const pts = p.path.map(([a, b]) => `${fx(a).toFixed(1)},${fy(b).toFixed(1)}`).join(' ');
+    parts.push(`<polyline points="${pts}" stroke="#ff3b30" stroke-width="2" fill="none"/>`);
+    p.path.forEach(([a, b], k) => parts.push(`<circle cx="${fx(a).toFixed(1)}" cy="${fy(b).toFixed(1)}" r="${k === p.path!.length - 1 ? 4 : 2.6}" fill="${k === p.path!.length - 1 ? '#ffffff' : '#ff3b30'}" stroke="#000" stroke-width="0.6"/>`));
+  }
+  // axes labels: x and y ranges
+  const ax = (v: number) => fmtNumber(v, 3);
+  parts.push(`<text x="${x0}" y="${top + H + 12}" class="a">${ax(g.x.min)}</text>`);
+  parts.push(`<text x="${x0 + W}" y="${top + H + 12}" class="a" text-anchor="end">${ax(g.x.max)}</text>`);
+  if (g.y) {
+    parts.push(`<text x="${x0 - 3}" y="${top + H}" class="a" text-anchor="end">${ax(g.y.min)}</text>`);
+    parts.push(`<text x="${x0 - 3}" y="${top + 8}" class="a" text-anchor="end">${ax(g.y.max)}</text>`);
+  }
+  // colour bar
+  const by = top + H + (p.mask && p.maskLabel ? 32 : 18);
+  const stops = Array.from({ length: 9 }, (_, k) => `<stop offset="${k / 8}" stop-color="${rgb(colorAt(cmap, k / 8))}"/>`).join('');
+  const id = `cb${Math.round(x0)}_${Math.round(y0)}`;
+  parts.push(`<defs><linearGradient id="${id}">${stops}</linearGradient></defs>`);
+  parts.push(`<rect x="${x0}" y="${by}" width="${W}" height="7" fill="url(#${id})"/>`);
+  const lab = (t: number) => (p.log ? ax(Math.exp(t)) : ax(t));
+  parts.push(`<text x="${x0}" y="${by + 18}" class="a">${lab(lo)}</text>`);
+  parts.push(`<text x="${x0 + W}" y="${by + 18}" class="a" text-anchor="end">${lab(hi)}${p.log ? ' (log)' : ''}</text>`);
+  return parts.join('');
+}
+
+function chartSvg(c: BarChart, x0: number, y0: number, W: number, H: number): string {
+  const parts: string[] = [`<text x="${x0}" y="${y0 + 13}" class="t">${esc(c.title)}</text>`];
+  const top = y0 + 40;
+  const h = H - 76;
+  const max = Math.max(...c.series.flatMap((s) => s.values).filter(Number.isFinite), 1e-12);
+  const groupW = W / c.categories.length;
+  const barW = (groupW * 0.7) / c.series.length;
+  const fmt = c.fmt ?? ((v: number) => fmtNumber(v, 3));
+  parts.push(`<line x1="${x0}" y1="${top + h}" x2="${x0 + W}" y2="${top + h}" stroke="#333"/>`);
+  c.categories.forEach((cat, k) => {
+    const gx = x0 + k * groupW + groupW * 0.15;
+    c.series.forEach((s, m) => {
+      const v = s.values[k]!;
+      const bh = Number.isFinite(v) ? (v / max) * h : 0;
+      const bx = gx + m * barW;
+      parts.push(`<rect x="${bx.toFixed(1)}" y="${(top + h - bh).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${bh.toFixed(1)}" fill="${s.color}"/>`);
+      parts.push(`<text x="${(bx + barW / 2 - 1).toFixed(1)}" y="${(top + h - bh - 3).toFixed(1)}" class="a" text-anchor="middle">${esc(fmt(v))}</text>`);
+    });
+    parts.push(`<text x="${(x0 + (k + 0.5) * groupW).toFixed(1)}" y="${top + h + 14}" class="s" text-anchor="middle">${esc(cat)}</text>`);
+  });
+  c.series.forEach((s, m) => {
+    parts.push(`<rect x="${x0 + m * 150}" y="${top + h + 24}" width="10" height="10" fill="${s.color}"/>`);
+    parts.push(`<text x="${x0 + m * 150 + 14}" y="${top + h + 33}" class="s">${esc(s.name)}</text>`);
+  });
+  if (c.yLabel) parts.push(`<text x="${x0 + W}" y="${y0 + 13}" class="s" text-anchor="end">${esc(c.yLabel)}</text>`);
+  return parts.join('');
+}
+
+/** The whole figure as one SVG document; returns the text and its pixel size. */
+export function figureSvg(o: FigureOptions): { svg: string; width: number; height: number } {
+  const size = o.size ?? 220;
+  const cols = Math.max(1, Math.min(o.columns ?? o.panels.length, o.panels.length || 1));
+  const rows = Math.ceil(o.panels.length / cols);
+  const padL = 44;
+  const cellW = size + 56;
+  const hasMaskLabel = o.panels.some((p) => p.mask && p.maskLabel);
+  const cellH = size + 34 + (hasMaskLabel ? 32 : 18) + 30;
+  const chartH = o.chart ? 230 : 0;
+  const capH = (o.caption?.length ?? 0) * 16 + (o.caption?.length ? 10 : 0);
+  const width = Math.max(padL + cols * cellW, o.chart ? 640 : 0);
+  const height = 40 + rows * cellH + chartH + capH;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
+    '<style>.t{font-size:13px;font-weight:600;fill:#111}.s{font-size:11px;fill:#333}.a{font-size:10px;fill:#444}.h{font-size:16px;font-weight:700;fill:#111}rect{shape-rendering:crispEdges}</style>',
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="12" y="24" class="h">${esc(o.title)}</text>`,
+  ];
+  o.panels.forEach((p, k) => {
+    const c = k % cols;
+    const r = Math.floor(k / cols);
+    parts.push(panelSvg(p, padL + c * cellW, 40 + r * cellH, size));
+  });
+  let y = 40 + rows * cellH;
+  if (o.chart) {
+    parts.push(chartSvg(o.chart, padL, y, Math.min(width - padL - 20, 120 * o.chart.categories.length + 200), chartH));
+    y += chartH;
+  }
+  (o.caption ?? []).forEach((line, k) => parts.push(`<text x="12" y="${y + 14 + 16 * k}" class="s">${esc(line)}</text>`));
+  parts.push('</svg>');
+  return { svg: parts.join('\n'), width, height };
+}
+
+/** Write `<base>.svg`, and `<base>.png` (headless Chromium) when asked. */
+export async function writeFigure(base: string, fig: { svg: string; width: number; height: number }, png = false): Promise<{ svg: string; png?: string }> {
+  mkdirSync(dirname(base), { recursive: true });
+  const svgPath = `${base}.svg`;
+  writeFileSync(svgPath, fig.svg);
+  if (!png) return { svg: svgPath };
+  const pngPath = `${base}.png`;
+  await renderSvgPng(fig, pngPath);
+  return { svg: svgPath, png: pngPath };
+}
+
+export async function renderSvgPng(fig: { svg: string; width: number; height: number }, out: string): Promise<void> {
+  const { launchBrowser } = await import('../view/browser.js');
+  const b = await launchBrowser({ width: fig.width, height: fig.height });
+  try {
+    await b.page.setContent(`<!doctype html><html><body style="margin:0;background:#fff">${fig.svg}</body></html>`);
+    await b.page.screenshot({ path: out, clip: { x: 0, y: 0, width: fig.width, height: fig.height } });
+  } finally {
+    await b.close();
+  }
+}
