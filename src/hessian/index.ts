@@ -1,4 +1,8 @@
-/** Hessian analysis, numerical core: engine-agnostic, operator given by matvecs. */
+/**
+ * Hessian analysis: the numerical core (engine-agnostic, operators given by
+ * matvecs) and, below it, the analysis of an engine's loss: HVP operators over
+ * parameter selections, point spectra, eigenvalue maps, sharpness, run-level maps.
+ */
 export { applyOperator, shiftOperator, type MatVec, type SymOperator } from './operator.js';
 export { Rng } from './rng.js';
 export { symTridiagonalEigen, type TridiagonalEigen } from './tridiagonal-eigen.js';
@@ -24,3 +28,62 @@ export {
   type SpectralDensityOptions,
   type SpectralDensityResult,
 } from './density.js';
+
+// Engine-facing analysis (Hessian of an engine's mean loss at θ).
+export {
+  hessianOperator,
+  selectParams,
+  scatter,
+  gather,
+  planePoint64,
+  PARAM_SELECTIONS,
+  type HessianOperator,
+  type ParamSelection,
+  type Selection,
+} from './hvp-operator.js';
+export {
+  pointEigenvalues,
+  pointTrace,
+  pointDensity,
+  DEFAULT_TOL,
+  DEFAULT_MAX_ITER,
+  type PointOptions,
+  type PointEigen,
+  type PointTrace,
+  type TraceOptions,
+  type DensityOptions,
+} from './point.js';
+export {
+  computeEigenmap,
+  eigenmapFingerprint,
+  hessianPointCost,
+  gridPointWeights,
+  noisyWarmStart,
+  snakeOrder,
+  EIGEN_CHANNELS,
+  WARM_NOISE,
+  type EigenmapRequest,
+  type EigenmapResult,
+  type EigenmapStats,
+  type EigenPointStats,
+} from './eigenmap.js';
+export {
+  sharpness,
+  epsSharpness,
+  type SharpnessOptions,
+  type SharpnessResult,
+  type EpsSharpnessOptions,
+  type EpsSharpnessResult,
+} from './sharpness.js';
+export {
+  computeRunEigenmaps,
+  checkpointEigenmap,
+  resolveHessianSpec,
+  hessianGrid,
+  hessianCheckpoints,
+  type RunEigenmapOptions,
+  type RunEigenmapsResult,
+  type RunEigenmapFrame,
+  type CheckpointEigenmapArgs,
+} from './run-eigenmaps.js';
+export { runSharpness, sharpnessCsv, SHARPNESS_CSV_COLUMNS, type SharpnessRow, type RunSharpnessOptions } from './run-sharpness.js';
