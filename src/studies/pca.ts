@@ -220,6 +220,7 @@ export interface PcaStudyOptions extends PcaOptions {
   x?: string;
   y?: string;
   backend?: 'auto' | 'jax' | 'onnx';
+  /** Accepted for symmetry with the other studies: a PCA surface with other settings is always replaced. */
   fresh?: boolean;
   progress?: ProgressSink;
   /** Also render figure.png (headless Chromium); figure.svg is always written. */
@@ -289,7 +290,8 @@ export async function pcaStudy(runDir: string, o: PcaStudyOptions = {}): Promise
       path: join(runDir, surfRel),
       context: { kind: 'pca', run: run.manifest.configHash, checkpoints: cks.map((c) => c.index), ignore },
       chunkSize: run.cfg.surface.chunk,
-      fresh: o.fresh,
+      // one PCA plane per run: a plane computed with other settings is replaced (the same settings resume)
+      fresh: true,
       attrs: {
         plane: 'pca-trajectory',
         checkpoint: final.index,

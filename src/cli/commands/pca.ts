@@ -12,7 +12,6 @@ interface PcaFlags {
   y?: string;
   center: boolean;
   backend?: string;
-  fresh?: boolean;
   png?: boolean;
 }
 
@@ -38,7 +37,6 @@ export function register(program: Command): void {
     .option('--y <min:max:n>', 'explicit y axis')
     .option('--no-center', 'do not subtract the mean before PCA (the reference code, via sklearn, does)')
     .option('--backend <name>', 'auto, jax or onnx')
-    .option('--fresh', 'recompute a PCA surface that was computed with other settings')
     .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (run: string, f: PcaFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
@@ -51,7 +49,6 @@ export function register(program: Command): void {
           y: f.y,
           center: f.center,
           backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
-          fresh: f.fresh,
           progress: ctx.progress,
           png: f.png,
         });
