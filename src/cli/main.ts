@@ -22,6 +22,7 @@ import { register as registerPrune } from './commands/prune.js';
 import { register as registerVariability } from './commands/variability.js';
 import { register as registerModes } from './commands/modes.js';
 import { register as registerStudy } from './commands/study.js';
+import { register as registerMerge } from './commands/merge.js';
 import { UsageError } from './errors.js';
 import { closeAllProgress } from './progress.js';
 
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerVariability(program);
   registerModes(program);
   registerStudy(program);
+  registerMerge(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
   return program;
 }

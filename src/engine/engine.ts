@@ -38,6 +38,11 @@ export interface LossEngine {
    * reference code's order.
    */
   evaluatePlane(theta: Float32Array, d1: Float32Array, d2: Float32Array, points: Float64Array): Promise<PlaneValues>;
+  /**
+   * How many `evaluatePlane` calls may usefully run at once (worker threads); absent or 1:
+   * call it one at a time.
+   */
+  readonly concurrency?: number;
   dispose(): void | Promise<void>;
 }
 

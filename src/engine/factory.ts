@@ -6,6 +6,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import type { LossEngine } from './engine.js';
 import { JaxEngine, type EngineOptions } from './jax-engine.js';
+import { cudaAvailable } from './device.js';
 import { OrtEngine } from './ort-engine.js';
 
 export type Backend = 'auto' | 'jax' | 'onnx';
@@ -14,6 +15,8 @@ export interface FactoryOptions extends EngineOptions {
   backend?: Backend;
   threads?: number;
   device?: 'cpu' | 'cuda';
+  /** Worker threads for plane evaluation (onnxruntime engine only). */
+  workers?: number;
 }
 
 /**
@@ -27,6 +30,11 @@ export async function createEngine(
   warn: (line: string) => void = () => {},
 ): Promise<LossEngine> {
   const backend = opts.backend ?? 'auto';
+  if (opts.device === 'cuda') {
+    if (backend === 'jax') throw new Error('--device cuda needs the onnxruntime engine (backend auto or onnx), not jax');
+    const cuda = await cudaAvailable();
+    if (!cuda.ok) throw new Error(cuda.message);
+  }
   if (backend === 'jax') return JaxEngine.create(model, data, opts);
   try {
     return await OrtEngine.create(model, data, opts);

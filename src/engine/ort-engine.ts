@@ -20,6 +20,7 @@ import { objective, type Objective } from './objective.js';
 import { ArgSpec, compileToOnnx, compileToOnnxSplit } from './onnx/compile.js';
 import { OrtFunction, type TypedArray } from './onnx/runner.js';
 import { PlaneRunner, type PlaneGraphs, type PlaneProgram } from './plane-runner.js';
+import { PlanePool } from './pool.js';
 
 export interface OrtEngineOptions extends EngineOptions {
   threads?: number;
@@ -32,6 +33,11 @@ export interface OrtEngineOptions extends EngineOptions {
    * of the per-call plane graph: computed once per (θ, d1, d2). Default true.
    */
   hoist?: boolean;
+  /**
+   * Worker threads for plane evaluation (each with its own sessions, 1 intra-op thread unless
+   * `threads` says otherwise); 1 (default): evaluate on this thread.
+   */
+  workers?: number;
 }
 
 interface Batch {
@@ -238,7 +244,18 @@ export class OrtEngine implements LossEngine {
     return this.batches.map((b) => ({ n: b.n, x: b.x, t: b.t, masks: b.masks }));
   }
 
+  /** Plane calls that can run at once (the number of workers). */
+  get concurrency(): number {
+    return Math.max(1, this.opts.workers ?? 1);
+  }
+
+  private pool: Promise<PlanePool> | null = null;
+
   async evaluatePlane(theta: Float32Array, d1: Float32Array, d2: Float32Array, points: Float64Array): Promise<PlaneValues> {
+    if (this.concurrency > 1) {
+      this.pool ??= PlanePool.create(this.planeProgram(), this.planeBatches(), this.concurrency, { threads: this.opts.threads ?? 1, device: this.opts.device });
+      return (await this.pool).evaluate(theta, d1, d2, points);
+    }
     this.runner ??= new PlaneRunner(this.planeProgram(), this.planeBatches(), { threads: this.opts.threads, device: this.opts.device });
     return this.runner.evaluate(theta, d1, d2, points);
   }
@@ -248,5 +265,10 @@ export class OrtEngine implements LossEngine {
     this.fns.clear();
     await this.runner?.dispose();
     this.runner = null;
+    if (this.pool) {
+      const p = this.pool;
+      this.pool = null;
+      await (await p.catch(() => null))?.close();
+    }
   }
 }

@@ -15,6 +15,7 @@ import type { Model } from '../model/model.js';
 import { writeDirectionFile } from '../store/direction-file.js';
 import { frameFile, RunStore, RUN_FORMAT, type Manifest } from '../store/run-store.js';
 import { gridSize, parseAxis, type Grid } from '../surface/grid.js';
+import { shardPath, type Shard } from '../surface/shard.js';
 import { checkCentre, computeSurface } from '../surface/surface.js';
 import { checkpointSteps, stepsPerEpoch, train, type Checkpoint, type TrainState } from '../train/train.js';
 import { canonicalJSON, hashJSON } from '../util/hash.js';
@@ -29,6 +30,14 @@ export interface PipelineOptions {
   fresh?: boolean;
   progress?: ProgressSink;
   saveEverySec?: number;
+  /**
+   * Compute only this shard of every landscape (surfaces/ckpt-k.shard-i-of-n.h5; frames are
+   * filled in by `losscape merge <run>`). Training is deterministic and runs in every shard;
+   * only shard 0 writes the training files.
+   */
+  shard?: Shard;
+  /** Worker threads for landscapes (default: the config's engine.workers). */
+  workers?: number;
 }
 
 export class ConfigMismatchError extends Error {}
@@ -67,7 +76,9 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
   const data = await prepareData(cfg.data);
   const { model, theta: initTheta } = await resolveModel(cfg.model, data.train.inputShape, data.train.outputDim);
   let manifest: Manifest = store.exists() ? store.readManifest() : newManifest(cfg, configHash, model, data);
-  if (!store.exists()) store.writeManifest(manifest);
+  // in a sharded run only shard 0 writes the training files (the others compute the same)
+  const writes = !opts.shard || opts.shard.index === 0;
+  if (!store.exists() && writes) store.writeManifest(manifest);
   else progress.log(`resuming the run in ${dir}`);
   manifest.status = 'running';
   delete manifest.error;
@@ -76,6 +87,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
     backend: cfg.engine.backend,
     threads: cfg.engine.threads,
     device: cfg.engine.device,
+    workers: opts.workers ?? cfg.engine.workers,
     mode: cfg.surface.mode,
     dropoutSeed: cfg.surface.dropoutSeed,
     batchSize: cfg.surface.batchSize,
@@ -104,7 +116,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
       orthogonal: d.orthogonal,
     });
     const dirFile = frameFile('directions', index);
-    await writeDirectionFile(store.path(dirFile), model.layout, plane.dx, grid.y ? plane.dy : undefined, {
+    if (writes) await writeDirectionFile(store.path(dirFile), model.layout, plane.dx, grid.y ? plane.dy : undefined, {
       norm: d.norm,
       ignore: d.ignore,
       include: d.include,
@@ -112,7 +124,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
       cosine: plane.cosine,
     });
     const ck = manifest.checkpoints.find((c) => c.index === index)!;
-    const surfFile = frameFile('surfaces', index);
+    const surfFile = opts.shard ? shardPath(frameFile('surfaces', index), opts.shard) : frameFile('surfaces', index);
     const task = progress.task(`landscape ${index + 1}/${lastIndex + 1}`, gridSize(grid), 'points');
     const center = await engines.train.evaluate(theta);
     checkCentre(center, `checkpoint ${index}`);
@@ -125,6 +137,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
       path: store.path(surfFile),
       context: { configHash, checkpoint: index },
       chunkSize: cfg.surface.chunk,
+      shard: opts.shard,
       saveEverySec: opts.saveEverySec,
       attrs: {
         checkpoint: index,
@@ -133,10 +146,12 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
         dir_file: dirFile,
         center_loss: center.loss,
         center_acc: center.acc,
+        cosine: plane.cosine,
       },
       onProgress: (p) => task.update(p.done, p.resumed ? `${p.resumed} resumed` : undefined),
     });
     task.end();
+    if (opts.shard) return; // frames: losscape merge
     warnNonFinite(gf.values['train_loss']!, index, progress);
     const frame = {
       checkpoint: index,
@@ -185,12 +200,12 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
       onStep: (s, _t, loss) => task.update(s, `loss ${loss.toFixed(4)}`),
       onCheckpoint: async (c: Checkpoint, state: TrainState) => {
         thetas.set(c.index, { theta: c.theta, step: c.step, epoch: c.epoch });
-        await store.writeCheckpoints(layoutToJSON(model.layout), thetas);
-        await store.writeTrainState(state.step, state.nextIndex, state.optState);
+        if (writes) await store.writeCheckpoints(layoutToJSON(model.layout), thetas);
+        if (writes) await store.writeTrainState(state.step, state.nextIndex, state.optState);
         const info = { index: c.index, step: c.step, epoch: c.epoch, ...c.metrics };
         manifest.checkpoints = [...manifest.checkpoints.filter((x) => x.index !== c.index), info];
         manifest.history = [...manifest.history.filter((x) => x.step !== c.step), { step: c.step, epoch: c.epoch, ...c.metrics }];
-        store.writeManifest(manifest);
+        if (writes) store.writeManifest(manifest);
         if (wantsSurface(c.index)) await timed(() => surfaceFor(c.index, c.theta));
       },
     });
@@ -200,7 +215,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
   manifest.timings['surfaces_s'] = (manifest.timings['surfaces_s'] ?? 0) + tSurf.ms / 1000;
   manifest.timings['total_s'] = (manifest.timings['total_s'] ?? 0) + (Date.now() - t0) / 1000;
   manifest.status = 'complete';
-  store.writeManifest(manifest);
+  if (writes) store.writeManifest(manifest);
   await engines.train.dispose();
   await engines.test?.dispose();
   return manifest;

@@ -27,6 +27,11 @@ export interface GridJob {
   evaluate(start: number, end: number): Promise<Float64Array>;
   /** Only these chunks (sharding); default all. */
   chunks?: number[];
+  /**
+   * Chunks evaluated at once (worker threads behind `evaluate`); each is journaled as it
+   * completes. Values never depend on it. Default 1.
+   */
+  concurrency?: number;
   saveEverySec?: number;
   /** Ignore (overwrite) an existing file with another fingerprint. */
   fresh?: boolean;
@@ -94,21 +99,45 @@ export async function runGridJob(job: GridJob): Promise<GridFile> {
   const saveEvery = (job.saveEverySec ?? 5) * 1000;
   let lastSave = Date.now();
   let dirty = !existsSync(job.path);
-  for (const c of todo) {
-    const start = c * job.chunkSize;
-    const end = Math.min(n, start + job.chunkSize);
-    const values = await job.evaluate(start, end);
-    journal.append(c, values);
-    applyChunk(gf, job, c, values, n);
-    computed += end - start;
-    dirty = true;
-    job.onProgress?.({ done: resumed + computed, total, resumed, computed });
-    if (Date.now() - lastSave >= saveEvery) {
-      await writeGridFile(job.path, gf, job.extra);
-      journal.clear();
-      lastSave = Date.now();
-      dirty = false;
+  // completions (journal, file rewrites) run one at a time, in completion order
+  let serial: Promise<void> = Promise.resolve();
+  const finish = (c: number, values: Float64Array) =>
+    (serial = serial.then(async () => {
+      const start = c * job.chunkSize;
+      const end = Math.min(n, start + job.chunkSize);
+      journal.append(c, values);
+      applyChunk(gf, job, c, values, n);
+      computed += end - start;
+      dirty = true;
+      job.onProgress?.({ done: resumed + computed, total, resumed, computed });
+      if (Date.now() - lastSave >= saveEvery) {
+        await writeGridFile(job.path, gf, job.extra);
+        journal.clear();
+        lastSave = Date.now();
+        dirty = false;
+      }
+    }));
+  const queue = [...todo];
+  let failed: unknown = null;
+  const lane = async () => {
+    while (queue.length > 0 && failed === null) {
+      const c = queue.shift()!;
+      const start = c * job.chunkSize;
+      const end = Math.min(n, start + job.chunkSize);
+      try {
+        const values = await job.evaluate(start, end);
+        await finish(c, values);
+      } catch (e) {
+        failed ??= e;
+      }
     }
+  };
+  const lanes = Math.max(1, Math.min(job.concurrency ?? 1, queue.length));
+  await Promise.all(Array.from({ length: lanes }, lane));
+  await serial;
+  if (failed !== null) {
+    // keep what finished: the journal already holds it
+    throw failed;
   }
   if (dirty) {
     await writeGridFile(job.path, gf, job.extra);

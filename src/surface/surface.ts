@@ -7,7 +7,8 @@ import type { GridFile } from '../store/grid-file.js';
 import type { H5Tree } from '../store/h5.js';
 import { hashBytes, hashJSON } from '../util/hash.js';
 import { formatAxis, gridPoints, type Grid } from './grid.js';
-import { runGridJob, type GridProgress } from './grid-job.js';
+import { chunkCount, runGridJob, type GridProgress } from './grid-job.js';
+import { formatShard, shardChunks, type Shard } from './shard.js';
 
 export interface SurfaceRequest {
   theta: Float32Array;
@@ -22,6 +23,10 @@ export interface SurfaceRequest {
   context: unknown;
   chunkSize?: number;
   chunks?: number[];
+  /** Compute only this shard's block of chunks (write `path` = shardPath(out, shard)). */
+  shard?: Shard;
+  /** Chunks evaluated at once; default: what the engines can run in parallel (their workers). */
+  concurrency?: number;
   fresh?: boolean;
   saveEverySec?: number;
   attrs?: Record<string, string | number>;
@@ -60,15 +65,22 @@ export async function computeSurface(req: SurfaceRequest): Promise<GridFile> {
   const chunkSize = req.chunkSize ?? DEFAULT_CHUNK;
   const dy = req.dy ?? new Float32Array(req.dx.length);
   const splits = (['train', 'test'] as const).filter((s) => req.engines[s]);
+  const chunks = req.shard ? shardChunks(chunkCount(req.grid, chunkSize), req.shard) : req.chunks;
   return runGridJob({
     path: req.path,
     grid: req.grid,
     channels: surfaceChannels(splits.includes('test')),
     fingerprint: surfaceFingerprint({ ...req, chunkSize }),
-    attrs: req.attrs,
+    attrs: {
+      ...req.attrs,
+      chunk: chunkSize,
+      directions_hash: hashBytes(req.dx, dy),
+      ...(req.shard ? { shard: formatShard(req.shard) } : {}),
+    },
     extra: req.extra,
     chunkSize,
-    chunks: req.chunks,
+    chunks,
+    concurrency: req.concurrency ?? Math.max(1, req.engines.train.concurrency ?? 1),
     fresh: req.fresh,
     saveEverySec: req.saveEverySec,
     onProgress: req.onProgress,

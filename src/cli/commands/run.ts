@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadConfigFile, type RunConfig } from '../../run/config.js';
-import { runPipeline } from '../../run/pipeline.js';
+import { runPipeline, type PipelineOptions } from '../../run/pipeline.js';
+import { numberFlag, UsageError } from '../errors.js';
+import { shardFlag } from './surface.js';
 import { contextOf, type CliContext } from '../context.js';
 
 export function register(program: Command): void {
@@ -16,14 +18,30 @@ export function register(program: Command): void {
     .argument('<config>', 'config file (.json, .yaml or .yml)')
     .option('--out <dir>', 'run folder (default: runs/<name>)')
     .option('--fresh', 'discard an existing run with a different config in the output folder')
-    .action(async (configPath: string, o: { out?: string; fresh?: boolean }, cmd: Command) => {
+    .option('--workers <n>', "worker threads for the landscapes (default: the config's engine.workers)")
+    .option('--shard <i/n>', 'compute only shard i of n (0-based) of every landscape; combine with losscape merge <run>')
+    .action(async (configPath: string, o: { out?: string; fresh?: boolean; workers?: string; shard?: string }, cmd: Command) => {
       const cfg = loadConfigFile(configPath);
-      await runAndReport(cfg, o.out ?? `runs/${cfg.name}`, Boolean(o.fresh), contextOf(cmd));
+      const shard = o.shard === undefined ? undefined : shardFlag(o.shard);
+      if (shard && o.fresh) throw new UsageError('--fresh cannot be combined with --shard (shards share the run folder)');
+      const workers = numberFlag(o.workers, '--workers', { integer: true, min: 1 });
+      await runAndReport(cfg, o.out ?? `runs/${cfg.name}`, Boolean(o.fresh), contextOf(cmd), { shard, workers });
     });
 }
 
-export async function runAndReport(cfg: RunConfig, outDir: string, fresh: boolean, ctx: CliContext): Promise<void> {
-  const m = await runPipeline(cfg, outDir, { fresh, progress: ctx.progress });
+export async function runAndReport(
+  cfg: RunConfig,
+  outDir: string,
+  fresh: boolean,
+  ctx: CliContext,
+  extra: Pick<PipelineOptions, 'shard' | 'workers'> = {},
+): Promise<void> {
+  const m = await runPipeline(cfg, outDir, { fresh, progress: ctx.progress, ...extra });
+  if (extra.shard) {
+    ctx.progress.log(`shard ${extra.shard.index}/${extra.shard.count} of every landscape done; when all shards are: losscape merge ${outDir}`);
+    ctx.out(`run: ${resolve(outDir)}`);
+    return;
+  }
   const last = m.checkpoints[m.checkpoints.length - 1];
   const g = cfg.surface;
   ctx.progress.log(

@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import { createEngine } from '../../engine/factory.js';
 import type { LossEngine } from '../../engine/engine.js';
 import { writeDirectionFile } from '../../store/direction-file.js';
+import { availableParallelism } from 'node:os';
+import { cudaAvailable } from '../../engine/device.js';
 import { gridSize } from '../../surface/grid.js';
+import { parseShard, shardChunks, shardPath, type Shard } from '../../surface/shard.js';
 import { checkCentre, computeSurface } from '../../surface/surface.js';
 import type { ProgressTask } from '../../util/progress.js';
 import { contextOf } from '../context.js';
@@ -18,6 +21,10 @@ interface SurfaceFlags extends InputFlags {
   chunk?: string;
   saveDirections?: string;
   fresh?: boolean;
+  workers?: string;
+  threads?: string;
+  device?: string;
+  shard?: string;
 }
 
 export function register(program: Command): void {
@@ -41,6 +48,10 @@ export function register(program: Command): void {
     .option('--chunk <n>', 'points per resumable chunk', '64')
     .option('--save-directions <file.h5>', 'also write the directions used (reference layout)')
     .option('--fresh', 'overwrite an existing output computed with other settings')
+    .option('--workers <n>', 'worker threads evaluating chunks in parallel (default: all cores when the grid has enough chunks)')
+    .option('--threads <n>', 'onnxruntime intra-op threads per worker (default: 1 with workers, else all cores)')
+    .option('--device <name>', 'cpu or cuda (onnxruntime CUDA provider, if installed)', 'cpu')
+    .option('--shard <i/n>', 'compute only shard i of n (0-based) into <out>.shard-i-of-n.h5; combine with losscape merge')
     .action(async (run: string | undefined, f: SurfaceFlags, c: Command) => {
       const ctx = contextOf(c);
       const grid = gridFromFlags(f.x, f.y);
@@ -48,11 +59,20 @@ export function register(program: Command): void {
       const backend = choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const) ?? 'auto';
       const chunk = numberFlag(f.chunk, '--chunk', { integer: true, min: 1 }) ?? 64;
       if (!f.out!.endsWith('.h5')) throw new UsageError(`--out ${f.out}: the surface file must end in .h5`);
+      const device = choiceFlag(f.device, '--device', ['cpu', 'cuda'] as const) ?? 'cpu';
+      const threads = numberFlag(f.threads, '--threads', { integer: true, min: 1 });
+      const shard = f.shard === undefined ? undefined : shardFlag(f.shard);
+      const chunks = Math.ceil(gridSize(grid) / chunk);
+      const mine = shard ? shardChunks(chunks, shard).length : chunks;
+      const workers = numberFlag(f.workers, '--workers', { integer: true, min: 1 }) ?? defaultWorkers(mine);
+      const out = shard ? shardPath(f.out!, shard) : f.out!;
+      if (device === 'cuda') await requireCuda();
       const inp = await resolveInputs(run, f, Boolean(grid.y));
+      const engineOpts = { backend, mode, workers, threads, device };
       const engines: { train: LossEngine; test?: LossEngine } = {
-        train: await createEngine(inp.model, inp.data, { backend, mode }, ctx.progress.warn),
+        train: await createEngine(inp.model, inp.data, engineOpts, ctx.progress.warn),
       };
-      if (inp.test) engines.test = await createEngine(inp.model, inp.test, { backend, mode }, ctx.progress.warn);
+      if (inp.test) engines.test = await createEngine(inp.model, inp.test, engineOpts, ctx.progress.warn);
       if (f.saveDirections) await writeDirectionFile(f.saveDirections, inp.model.layout, inp.dx, inp.dy, { source: inp.directionSource });
       // the bar starts with the first progress report, i.e. after the output file was checked
       const bar: { task?: ProgressTask } = {};
@@ -65,7 +85,8 @@ export function register(program: Command): void {
         dy: inp.dy,
         grid,
         engines,
-        path: f.out!,
+        path: out,
+        shard,
         context: { ...inp.context, mode },
         chunkSize: chunk,
         fresh: f.fresh,
@@ -92,6 +113,27 @@ export function register(program: Command): void {
       let hi = -Infinity;
       for (const v of loss) if (Number.isFinite(v)) ((lo = Math.min(lo, v)), (hi = Math.max(hi, v)));
       ctx.progress.log(`loss at the centre ${center.loss.toPrecision(6)} (acc ${center.acc.toFixed(1)}%), range ${lo.toPrecision(4)} … ${hi.toPrecision(4)}; cos(δ, η) = ${inp.cosine.toFixed(4)}`);
-      ctx.out(`surface: ${f.out}`);
+      if (shard) ctx.progress.log(`shard ${shard.index}/${shard.count}: ${mine} of ${chunks} chunks; combine the shards with: losscape merge ${shardPath(f.out!, { index: 0, count: shard.count }).replace('shard-0-of', 'shard-*-of')} --out ${f.out}`);
+      ctx.out(`surface: ${out}`);
     });
+}
+
+/** All cores when there are at least two chunks per core to share, else as many as there are chunks. */
+export function defaultWorkers(chunks: number): number {
+  const cores = availableParallelism();
+  return Math.max(1, Math.min(cores, Math.floor(chunks / 2)));
+}
+
+export function shardFlag(text: string): Shard {
+  try {
+    return parseShard(text);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** One clear line (no stack trace) when onnxruntime's CUDA provider is missing. */
+export async function requireCuda(): Promise<void> {
+  const r = await cudaAvailable();
+  if (!r.ok) throw new UsageError(r.message);
 }
