@@ -23,6 +23,7 @@ import { register as registerVariability } from './commands/variability.js';
 import { register as registerModes } from './commands/modes.js';
 import { register as registerStudy } from './commands/study.js';
 import { register as registerMerge } from './commands/merge.js';
+import { register as registerHessian } from './commands/hessian.js';
 import { UsageError } from './errors.js';
 import { closeAllProgress } from './progress.js';
 
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerModes(program);
   registerStudy(program);
   registerMerge(program);
+  registerHessian(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
   return program;
 }

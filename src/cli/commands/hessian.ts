@@ -1,0 +1,279 @@
+/**
+ * `losscape hessian`: the Hessian of the mean loss over the evaluation subset,
+ * at one point (λmax, λmin, ratio, trace ± se, ε-sharpness, top-k, density),
+ * over a grid (an eigenvalue map file), or for a whole run (hessian/ckpt-*.h5
+ * and a sharpness table). Inputs as for `losscape surface`.
+ */
+import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { createEngine, type Backend } from '../../engine/factory.js';
+import type { LossEngine } from '../../engine/engine.js';
+import { computeEigenmap } from '../../hessian/eigenmap.js';
+import { PARAM_SELECTIONS, type ParamSelection } from '../../hessian/hvp-operator.js';
+import { DEFAULT_MAX_ITER, DEFAULT_TOL, pointDensity, pointEigenvalues, pointTrace } from '../../hessian/point.js';
+import { computeRunEigenmaps } from '../../hessian/run-eigenmaps.js';
+import { runSharpness, sharpnessCsv } from '../../hessian/run-sharpness.js';
+import { epsSharpness } from '../../hessian/sharpness.js';
+import { resolveConfig } from '../../run/config.js';
+import { RunStore } from '../../store/run-store.js';
+import { StaleResultError } from '../../surface/grid-job.js';
+import { gridSize } from '../../surface/grid.js';
+import type { ProgressTask } from '../../util/progress.js';
+import { contextOf, type CliContext } from '../context.js';
+import { choiceFlag, numberFlag, UsageError } from '../errors.js';
+import { addInputOptions, gridFromFlags, resolveInputs, type InputFlags } from '../inputs.js';
+
+interface HessianFlags extends InputFlags {
+  x?: string;
+  y?: string;
+  out?: string;
+  params?: string;
+  tol?: string;
+  maxIter?: string;
+  backend?: string;
+  dtype?: string;
+  mode?: string;
+  chunk?: string;
+  fresh?: boolean;
+  top?: string;
+  density?: string;
+  probes?: string;
+  epsilon?: string;
+  seed?: string;
+  warmStart?: boolean;
+  allCheckpoints?: boolean;
+  sharpness?: string;
+  every?: string;
+}
+
+interface Common {
+  params?: ParamSelection;
+  tol?: number;
+  maxIter?: number;
+  backend?: Backend;
+  dtype?: 'float32' | 'float64';
+  mode?: 'eval' | 'train';
+  seed: number;
+  probes: number;
+  epsilon: number;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('hessian')
+    .summary('Hessian eigenvalues (λmax, λmin, trace, sharpness) at a point, over a grid, or along a run')
+    .description(
+      'The Hessian of the MEAN loss over the evaluation subset, by exact Hessian-vector products and Lanczos\n' +
+        '(both ends of the spectrum in one run, true signs). All parameters by default; --params ndim>1 keeps\n' +
+        "only tensors with more than one dimension (the reference code's choice), the others held fixed.\n" +
+        'Modes:\n' +
+        '  at the centre (default): λmax, λmin, |λmin/λmax|, trace ± standard error, ε-sharpness; --top K, --density FILE\n' +
+        '    losscape hessian --model model.onnx --data data.h5 --top 5\n' +
+        '  a map over a grid (--out): channels max_eig, min_eig, eig_ratio, hvps, converged [ny, nx]\n' +
+        '    losscape hessian --model model.onnx --data data.h5 --directions dirs.h5 --x -1:1:5 --y -1:1:5 --out eig.h5\n' +
+        '  a run: maps for every `hessian.every`-th checkpoint into hessian/ckpt-*.h5 (listed in the manifest),\n' +
+        '  and/or a sharpness table per checkpoint with the train/test gap\n' +
+        '    losscape hessian runs/demo --all-checkpoints\n' +
+        '    losscape hessian runs/demo --sharpness sharpness.csv\n' +
+        "For a run, grid, --params, --tol and --max-iter default to the run config's hessian section.\n" +
+        'Interrupted maps resume when rerun with the same arguments.',
+    );
+  addInputOptions(cmd)
+    .option('--x <min:max:n>', 'x axis of a map (with --out)')
+    .option('--y <min:max:n>', 'y axis of a map (omit for a 1-D slice)')
+    .option('--out <file.h5>', 'write an eigenvalue map over the grid to this file')
+    .option('--params <which>', "tensors in the Hessian: all or 'ndim>1' (default all)")
+    .option('--tol <t>', `Lanczos relative residual tolerance (default ${DEFAULT_TOL})`)
+    .option('--max-iter <n>', `Lanczos steps (HVPs) per point at most (default ${DEFAULT_MAX_ITER})`)
+    .option('--backend <name>', "auto, jax or onnx (default auto; a run's own backend for a run)")
+    .option('--dtype <dtype>', 'float32 or float64 (default float32)')
+    .option('--mode <mode>', 'eval (running BN stats) or train (batch stats, fixed dropout masks); default eval')
+    .option('--chunk <n>', 'points per resumable chunk of a map (default: one grid row; warm starts stay inside a chunk)')
+    .option('--fresh', 'overwrite an existing map computed with other settings')
+    .option('--top <k>', 'also the k largest eigenvalues (centre)')
+    .option('--density <file.csv>', 'spectral density by stochastic Lanczos quadrature (centre), columns lambda,density')
+    .option('--probes <n>', 'Hutchinson probes for the trace', '100')
+    .option('--epsilon <e>', 'box size of ε-sharpness (Keskar et al.)', '1e-3')
+    .option('--seed <n>', 'seed of the start and probe vectors', '0')
+    .option('--no-warm-start', 'start every map point from a random vector')
+    .option('--all-checkpoints', 'a run: eigenvalue maps for every hessian.every-th checkpoint (and the last)')
+    .option('--sharpness <file.csv>', 'a run: λmax, λmin, trace, ε-sharpness and the train/test gap per checkpoint')
+    .option('--every <k>', 'a run: every k-th checkpoint for --sharpness (default: hessian.every)')
+    .action(async (run: string | undefined, f: HessianFlags, c: Command) => {
+      const ctx = contextOf(c);
+      const common: Common = {
+        params: choiceFlag(f.params, '--params', PARAM_SELECTIONS),
+        tol: positive(f.tol, '--tol'),
+        maxIter: numberFlag(f.maxIter, '--max-iter', { integer: true, min: 2 }),
+        backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
+        dtype: choiceFlag(f.dtype, '--dtype', ['float32', 'float64'] as const),
+        mode: choiceFlag(f.mode, '--mode', ['eval', 'train'] as const),
+        seed: numberFlag(f.seed, '--seed', { integer: true, min: 0 }) ?? 0,
+        probes: numberFlag(f.probes, '--probes', { integer: true, min: 2 }) ?? 100,
+        epsilon: numberFlag(f.epsilon, '--epsilon', { min: 0 }) ?? 1e-3,
+      };
+      const top = numberFlag(f.top, '--top', { integer: true, min: 1 });
+      const chunk = numberFlag(f.chunk, '--chunk', { integer: true, min: 1 });
+      const runMode = Boolean(f.allCheckpoints || f.sharpness);
+      if (f.out && !f.out.endsWith('.h5')) throw new UsageError(`--out ${f.out}: the eigenvalue map file must end in .h5`);
+      if (f.density && !f.density.endsWith('.csv')) throw new UsageError(`--density ${f.density}: the density file must end in .csv`);
+      if (f.sharpness && !f.sharpness.endsWith('.csv')) throw new UsageError(`--sharpness ${f.sharpness}: the table must end in .csv`);
+      if (runMode) {
+        if (!run) throw new UsageError('--all-checkpoints and --sharpness need a run folder');
+        if (f.out || top || f.density) throw new UsageError('--out, --top and --density work on one point or grid, not with --all-checkpoints/--sharpness');
+        if (f.mode) throw new UsageError("--mode: a run's maps use the run's surface mode");
+        return runLevel(run, f, common, chunk, ctx);
+      }
+      if ((f.x || f.y) && !f.out) throw new UsageError('a map over --x/--y needs --out FILE.h5');
+      if (f.out && (top || f.density)) throw new UsageError('--top and --density are for the centre point (omit --out)');
+      if (f.every) throw new UsageError('--every works with --sharpness on a run');
+      return f.out ? mapMode(run, f, common, chunk, ctx) : centreMode(run, f, common, top, ctx);
+    });
+}
+
+function positive(v: string | undefined, flag: string): number | undefined {
+  const n = numberFlag(v, flag);
+  if (n !== undefined && !(n > 0)) throw new UsageError(`${flag} must be positive, got ${v}`);
+  return n;
+}
+
+async function engineFor(inp: Awaited<ReturnType<typeof resolveInputs>>, o: Common, ctx: CliContext): Promise<LossEngine> {
+  return createEngine(inp.model, inp.data, { backend: o.backend ?? 'auto', mode: o.mode ?? 'eval', dtype: o.dtype ?? 'float32' }, ctx.progress.warn);
+}
+
+function fmt(v: number): string {
+  return Number.isFinite(v) ? v.toPrecision(8) : String(v);
+}
+
+async function centreMode(run: string | undefined, f: HessianFlags, o: Common, top: number | undefined, ctx: CliContext): Promise<void> {
+  const inp = await resolveInputs(run, f, false);
+  const engine = await engineFor(inp, o, ctx);
+  try {
+    const params = o.params ?? 'all';
+    ctx.progress.log(`Hessian of the mean loss over ${engine.samples} samples, params ${params}, ${engine.description}`);
+    const eig = await pointEigenvalues(engine, inp.theta, { params, tol: o.tol, maxIter: o.maxIter, seed: o.seed, top });
+    if (!eig.converged) ctx.progress.warn(`Lanczos reached --max-iter ${o.maxIter ?? DEFAULT_MAX_ITER} before --tol; the values are the last estimates`);
+    const tr = await pointTrace(engine, inp.theta, { params, probes: o.probes, seed: o.seed + 1 });
+    const eps = await epsSharpness(engine, inp.theta, { epsilon: o.epsilon, params });
+    ctx.out(`params: ${params} (${eig.dim} coordinates)`);
+    ctx.out(`loss: ${fmt(eps.loss)}`);
+    ctx.out(`lambda_max: ${fmt(eig.lambdaMax)}`);
+    ctx.out(`lambda_min: ${fmt(eig.lambdaMin)}`);
+    ctx.out(`ratio: ${fmt(eig.ratio)}`);
+    ctx.out(`trace: ${fmt(tr.trace)} ± ${tr.stderr.toPrecision(3)} (${tr.probes} probes)`);
+    ctx.out(`eps_sharpness: ${fmt(eps.sharpness)} % (epsilon ${o.epsilon}, ${eps.steps} ascent steps)`);
+    if (eig.top) ctx.out(`top: ${Array.from(eig.top, fmt).join(' ')}`);
+    let hvps = eig.hvps + tr.hvps;
+    if (f.density) {
+      const d = await pointDensity(engine, inp.theta, { params, seed: o.seed + 2 });
+      const lines = ['lambda,density', ...Array.from(d.grid, (t, i) => `${t},${d.density[i]}`)];
+      writeFileSync(f.density, lines.join('\n') + '\n');
+      hvps += d.hvps;
+      ctx.out(`density: ${f.density}`);
+    }
+    ctx.out(`hvps: ${hvps} (${eig.hvps} Lanczos, ${tr.hvps} trace)`);
+  } finally {
+    await engine.dispose();
+  }
+}
+
+async function mapMode(run: string | undefined, f: HessianFlags, o: Common, chunk: number | undefined, ctx: CliContext): Promise<void> {
+  const grid = gridFromFlags(f.x, f.y, '-1:1:5');
+  const inp = await resolveInputs(run, f, Boolean(grid.y));
+  const engine = await engineFor(inp, o, ctx);
+  const params = o.params ?? 'all';
+  const bar: { task?: ProgressTask } = {};
+  try {
+    const { file, stats } = await computeEigenmap({
+      engine,
+      theta: inp.theta,
+      dx: inp.dx,
+      dy: inp.dy,
+      grid,
+      path: f.out!,
+      params,
+      tol: o.tol,
+      maxIter: o.maxIter,
+      seed: o.seed,
+      warmStart: f.warmStart !== false,
+      chunkSize: chunk,
+      context: { ...inp.context, mode: o.mode ?? 'eval' },
+      fresh: f.fresh,
+      attrs: {
+        dir_file: f.directions ?? '',
+        directions: inp.directionSource,
+        cosine: inp.cosine,
+        mode: o.mode ?? 'eval',
+        ...(inp.checkpoint !== undefined ? { checkpoint: inp.checkpoint } : {}),
+      },
+      onProgress: (p) => {
+        bar.task ??= ctx.progress.task('hessian', gridSize(grid), 'points');
+        bar.task.update(p.done, p.resumed ? `${p.resumed} resumed` : undefined);
+      },
+    }).catch((e) => {
+      throw e instanceof StaleResultError ? new UsageError(e.message) : e;
+    });
+    bar.task?.end();
+    const range = (c: string) => {
+      const v = Array.from(file.values[c]!).filter(Number.isFinite);
+      return v.length ? `${fmt(Math.min(...v))} … ${fmt(Math.max(...v))}` : '–';
+    };
+    ctx.progress.log(`${stats.points} points computed, ${stats.resumed} resumed from an earlier run` + (stats.points ? `; ${(stats.hvps / stats.points).toFixed(1)} HVPs and ${(stats.ms / stats.points).toFixed(0)} ms per point` : ''));
+    if (stats.unconverged) ctx.progress.warn(`${stats.unconverged} points reached --max-iter before --tol (see the converged channel)`);
+    ctx.progress.log(`λmax ${range('max_eig')}, λmin ${range('min_eig')}, |λmin/λmax| ${range('eig_ratio')} (params ${params})`);
+    ctx.out(`eigenmap: ${f.out}`);
+  } finally {
+    bar.task?.end();
+    await engine.dispose();
+  }
+}
+
+async function runLevel(run: string, f: HessianFlags, o: Common, chunk: number | undefined, ctx: CliContext): Promise<void> {
+  const store = new RunStore(run);
+  if (!store.exists()) throw new UsageError(`${run} is not a run folder (no manifest.json)`);
+  if (f.model || f.data || f.directions) throw new UsageError('give either a run folder or --model/--data, not both');
+  if (chunk !== undefined) throw new UsageError("--chunk: a run's maps use one grid row per chunk");
+  const cfg = resolveConfig(store.readManifest().config, `${run}/manifest.json`);
+  const every = numberFlag(f.every, '--every', { integer: true, min: 1 });
+  if (f.allCheckpoints) {
+    const spec = { x: f.x, y: f.y, params: o.params, tol: o.tol, maxIter: o.maxIter };
+    const r = await computeRunEigenmaps(store, cfg, {
+      spec,
+      backend: o.backend,
+      dtype: o.dtype,
+      progress: ctx.progress,
+      fresh: f.fresh,
+      seed: o.seed,
+      warmStart: f.warmStart !== false,
+    }).catch((e) => {
+      throw e instanceof StaleResultError ? new UsageError(e.message) : e;
+    });
+    const pts = r.frames.reduce((a, fr) => a + fr.stats.points, 0);
+    const hvps = r.frames.reduce((a, fr) => a + fr.stats.hvps, 0);
+    ctx.progress.log(`${r.frames.length} eigenvalue maps (${r.spec.x}${r.spec.y ? ` × ${r.spec.y}` : ''}, params ${r.spec.params}); ${pts} points computed` + (pts ? `, ${(hvps / pts).toFixed(1)} HVPs per point` : ''));
+    if (r.skipped.length) ctx.progress.warn(`no directions file (no landscape) at checkpoints ${r.skipped.join(', ')}`);
+    for (const fr of r.frames) ctx.out(`hessian: ${store.path(fr.file)}`);
+  }
+  if (f.sharpness) {
+    const rows = await runSharpness(store, cfg, {
+      every: every ?? cfg.hessian?.every ?? 1,
+      params: o.params,
+      tol: o.tol,
+      maxIter: o.maxIter,
+      traceProbes: o.probes,
+      epsilon: o.epsilon,
+      seed: o.seed,
+      backend: o.backend,
+      dtype: o.dtype,
+      progress: ctx.progress,
+    });
+    writeFileSync(f.sharpness, sharpnessCsv(rows));
+    ctx.progress.log('checkpoint  λmax        trace ± se            ε-sharp %   test−train loss');
+    for (const r of rows) {
+      ctx.progress.log(
+        `${String(r.checkpoint).padStart(10)}  ${r.lambdaMax.toPrecision(5).padEnd(10)}  ${`${r.trace.toPrecision(5)} ± ${r.traceStderr.toPrecision(2)}`.padEnd(20)}  ${r.epsSharpness.toPrecision(4).padEnd(10)}  ${Number.isFinite(r.gapLoss) ? r.gapLoss.toPrecision(4) : '–'}`,
+      );
+    }
+    ctx.out(`sharpness: ${f.sharpness}`);
+  }
+}
