@@ -23,8 +23,9 @@ export function terminalProgress(): ProgressSink {
   const stream = process.stderr;
   let multi: cliProgress.MultiBar | null = null;
   let open = 0;
-  const area = () =>
-    (multi ??= new cliProgress.MultiBar(
+  const area = () => {
+    if (multi) return multi;
+    const m = new cliProgress.MultiBar(
       {
         stream,
         format: '{label} {bar} {value}/{total} {unit} | {rate} | ETA {eta_h} {info}',
@@ -36,7 +37,12 @@ export function terminalProgress(): ProgressSink {
         autopadding: true,
       },
       cliProgress.Presets.shades_classic,
-    )).on('stop', () => multi && openAreas.delete(multi));
+    );
+    // one 'stop' listener per area (not per task: studies open many tasks)
+    m.on('stop', () => openAreas.delete(m));
+    multi = m;
+    return m;
+  };
   const register = () => {
     const m = area();
     openAreas.add(m);
