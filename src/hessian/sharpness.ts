@@ -10,13 +10,17 @@
  *
  *     φ_ε = 100 · (max_{δ∈C_ε} L(θ + δ) − L(θ)) / (1 + L(θ))   (percent).
  *
- *   Keskar et al. maximize with 10 iterations of L-BFGS-B. Here: projected
- *   sign-gradient ascent in the box, δ₁ = b ⊙ sign(∇L(θ)) (the corner that
- *   maximizes the linear model; b_i = ε(|θ_i| + 1)), then δ_{t+1} =
- *   clip(δ_t + 2^{−t} b ⊙ sign(∇L(θ + δ_t)), −b, b), keeping the largest loss
- *   seen. The inner maximum is found from below, so φ_ε is a lower bound on the
- *   true ε-sharpness (as with any local optimizer). With params 'ndim>1' the
- *   box has zero width on the excluded tensors.
+ *   Keskar et al. maximize with 10 iterations of L-BFGS-B. Here, with
+ *   b_i = ε(|θ_i| + 1) and a budget of `steps` gradients: first the vertex
+ *   iteration δ ← b ⊙ sign(∇L(θ + δ)) from δ = 0 (each jump maximizes the
+ *   linear model over the box; for convex L it increases L monotonically and
+ *   ends at a vertex, where a convex function's box maximum lies), while L
+ *   increases; then projected sign-gradient steps clip(δ + η b ⊙ sign(∇L), −b, b)
+ *   from the best point, η = 1/2 halved after every step that does not
+ *   increase L (interior maxima of non-convex L). The largest loss seen is
+ *   kept, so φ_ε is a lower bound on the true ε-sharpness (as with any local
+ *   optimizer). With params 'ndim>1' the box has zero width on the excluded
+ *   tensors.
  */
 import type { LossEngine } from '../engine/engine.js';
 import { selectParams, type ParamSelection } from './hvp-operator.js';
@@ -53,7 +57,7 @@ export interface SharpnessResult {
   hvps: number;
   /** max_δ L(θ + δ) found. */
   epsMaxLoss: number;
-  /** Ascent steps taken (= gradient evaluations). */
+  /** Gradient evaluations used by the maximization. */
   epsSteps: number;
   epsilon: number;
   traceProbes: number;
@@ -95,7 +99,7 @@ export async function sharpness(
 export interface EpsSharpnessOptions {
   epsilon?: number;
   params?: ParamSelection;
-  /** Gradient-ascent steps (default 10). */
+  /** Gradient evaluations at most (default 10). */
   steps?: number;
 }
 
@@ -129,23 +133,48 @@ export async function epsSharpness(engine: LossEngine, theta: Float32Array, opts
     const loss = (await engine.evaluate(theta)).loss;
     return { sharpness: Number.NaN, loss, maxLoss: Number.NaN, steps: 0, delta };
   }
-  let loss = Number.NaN;
-  let maxLoss = -Infinity;
-  for (let t = 0; t < steps; t++) {
-    const { loss: l, grad } = await engine.gradient(t === 0 ? theta : at(delta));
-    if (t === 0) loss = l;
-    else if (l > maxLoss) ((maxLoss = l), best.set(delta));
-    const eta = 2 ** -t;
+  // Phase 1: vertex iteration δ ← b ⊙ sign(∇L(θ + δ)), the maximizer of the
+  // linear model over the box; for convex L every jump increases L, so it
+  // stops at a vertex that no single linearization improves.
+  let count = 1;
+  const g0 = await engine.gradient(theta);
+  const loss = g0.loss;
+  let maxLoss = loss;
+  let bestGrad = g0.grad;
+  const next = new Float64Array(n);
+  while (count < steps) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      const g = bestGrad[i]!;
+      next[i] = box[i]! * (g > 0 ? 1 : g < 0 ? -1 : 0);
+      if (next[i] !== best[i]) same = false;
+    }
+    if (same) break;
+    const r = await engine.gradient(at(next));
+    count++;
+    if (!(r.loss > maxLoss)) break;
+    maxLoss = r.loss;
+    best.set(next);
+    bestGrad = r.grad;
+  }
+  // Phase 2: projected sign-gradient steps from the best point with step
+  // η·b, η = 1/2 halved after every step that does not increase L (interior
+  // maxima of a non-convex L), until η < 1/64.
+  let eta = 0.5;
+  while (count < steps && eta >= 1 / 64) {
     for (let i = 0; i < n; i++) {
       const b = box[i]!;
-      if (b === 0) continue;
-      const g = grad[i]!;
-      const d = delta[i]! + eta * b * (g > 0 ? 1 : g < 0 ? -1 : 0);
+      const g = bestGrad[i]!;
+      const d = best[i]! + eta * b * (g > 0 ? 1 : g < 0 ? -1 : 0);
       delta[i] = d > b ? b : d < -b ? -b : d;
     }
+    const r = await engine.gradient(at(delta));
+    count++;
+    if (r.loss > maxLoss) {
+      maxLoss = r.loss;
+      best.set(delta);
+      bestGrad = r.grad;
+    } else eta /= 2;
   }
-  const last = (await engine.evaluate(at(delta))).loss;
-  if (last > maxLoss) ((maxLoss = last), best.set(delta));
-  if (!(maxLoss >= loss)) maxLoss = Math.max(maxLoss, loss); // δ = 0 is in the box
-  return { sharpness: (100 * (maxLoss - loss)) / (1 + loss), loss, maxLoss, steps, delta: best };
+  return { sharpness: (100 * (maxLoss - loss)) / (1 + loss), loss, maxLoss, steps: count, delta: best };
 }
