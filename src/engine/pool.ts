@@ -13,6 +13,9 @@
  * await pool.close();
  * ```
  */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { planeValues, type PlaneBatch, type PlaneProgram, type RunnerOptions } from './plane-runner.js';
 
@@ -31,11 +34,19 @@ interface Slot {
   dead: Error | null;
 }
 
-/** The worker script next to this module (.ts under a TypeScript loader, e.g. in tests). */
-function workerScript(): { url: URL; execArgv: string[] } {
+/**
+ * A worker running plane-worker next to this module. From TypeScript sources (tests run
+ * src/ directly) the worker first registers tsx's loader, so that it can import .ts files.
+ */
+function startWorker(workerData: unknown): Worker {
   const here = import.meta.url;
-  if (here.endsWith('.ts')) return { url: new URL('./plane-worker.ts', here), execArgv: ['--import', 'tsx'] };
-  return { url: new URL('./plane-worker.js', here), execArgv: [] };
+  if (!here.endsWith('.ts')) return new Worker(new URL('./plane-worker.js', here), { workerData });
+  // tsx's ESM API (its package.json export "./esm/api" → dist/esm/api/index.mjs)
+  const tsxDir = dirname(createRequire(here).resolve('tsx/package.json'));
+  const tsx = pathToFileURL(join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
+  const script = new URL('./plane-worker.ts', here).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); })`;
+  return new Worker(boot, { eval: true, workerData });
 }
 
 export class PlanePool {
@@ -50,13 +61,9 @@ export class PlanePool {
   /** Start `size` workers (resolves once every worker has created its sessions). */
   static async create(program: PlaneProgram, batches: PlaneBatch[], size: number, opts: RunnerOptions = {}): Promise<PlanePool> {
     const pool = new PlanePool(program);
-    const { url, execArgv } = workerScript();
     const ready: Promise<void>[] = [];
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(url, {
-        workerData: { program, batches, opts: { threads: opts.threads ?? 1, device: opts.device } },
-        execArgv,
-      });
+      const worker = startWorker({ program, batches, opts: { threads: opts.threads ?? 1, device: opts.device } });
       const slot: Slot = { worker, busy: null, plane: -1, dead: null };
       pool.slots.push(slot);
       ready.push(
