@@ -119,6 +119,35 @@ export async function timeSurface(engine: LossEngine, c: BenchCase, grid: Grid, 
   }
 }
 
+/**
+ * λmin/λmax per grid point as an eigenvalue map computes them (Lanczos, tol 1e-5, warm starts
+ * along a row): `lanes` row segments at once, as concurrent chunks of a map would run.
+ * Wall time per point over all lanes; ms per HVP from inside the lanes.
+ */
+export async function timeHessian(
+  engine: LossEngine,
+  c: BenchCase,
+  grid: Grid,
+  pointsPerLane: number,
+  lanes: number,
+): Promise<{ msPerPoint: number; cpuMsPerPoint: number; hvpsPerPoint: number; msPerHvp: number; points: number }> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const rows = await Promise.all(
+    Array.from({ length: lanes }, (_, l) => {
+      // lane l: the grid row l·(ny−1)/lanes, as a 1-row grid
+      const y = grid.y ? grid.y.min + ((grid.y.max - grid.y.min) * Math.floor((l * (grid.y.n - 1)) / Math.max(1, lanes))) / (grid.y.n - 1) : 0;
+      const row: Grid = { x: grid.x, y: { min: y, max: y + 1, n: 2 } };
+      return hessianPointCost(engine, c.theta, c.dx, c.dy, row, { points: pointsPerLane });
+    }),
+  );
+  const ms = performance.now() - t0;
+  const points = rows.reduce((a, r) => a + r.points, 0);
+  const hvps = rows.reduce((a, r) => a + r.hvpsPerPoint * r.points, 0);
+  const hvpMs = rows.reduce((a, r) => a + r.msPerHvp * r.hvpsPerPoint * r.points, 0);
+  return { msPerPoint: ms / points, cpuMsPerPoint: cpuMs(c0) / points, hvpsPerPoint: hvps / points, msPerHvp: hvpMs / hvps, points };
+}
+
 function cpuMs(since: NodeJS.CpuUsage): number {
   const u = process.cpuUsage(since);
   return (u.user + u.system) / 1000;
@@ -198,27 +227,27 @@ export async function runBench(flags: Flags, log: (line: string) => void = conso
       log(`  onnxruntime, ${workers} worker${workers > 1 ? 's' : ''}: ${fmt(r.msPerPoint)} ms per point (${r.points} points)`);
     }
     if (flags.hessian) {
-      const e = await OrtEngine.create(c.model, data, { threads: 1 });
       const points = flags.hessianPoints ?? (flags.quick ? 2 : key === 'mlp' ? 7 : 3);
-      // warm up (compile the HVP graphs) on a single HVP
-      await e.hvp(c.theta, new Float32Array(c.theta.length).fill(0.01));
-      const c0 = process.cpuUsage();
-      const r = await hessianPointCost(e, c.theta, c.dx, c.dy, grid, { points });
-      const cpu = cpuMs(c0) / r.points;
-      await e.dispose();
-      rows.push({
-        work: `${key.toUpperCase()} Hessian λmin/λmax`,
-        engine: 'onnxruntime',
-        workers: 1,
-        msPerPoint: r.msPerPoint,
-        cpuMsPerPoint: cpu,
-        hvpsPerPoint: r.hvpsPerPoint,
-        msPerHvp: r.msPerHvp,
-        points: r.points,
-        reference: key === 'mlp' ? REFERENCE.mlpHessian : REFERENCE.cnnHessian,
-        target: key === 'mlp' ? TARGET.mlpHessian : TARGET.cnnHessian,
-      });
-      log(`  Hessian: ${fmt(r.msPerPoint)} ms per point, ${fmt(r.hvpsPerPoint)} HVPs per point, ${fmt(r.msPerHvp)} ms per HVP (${r.points} points)`);
+      for (const workers of [...new Set([1, flags.workers])]) {
+        const e = await OrtEngine.create(c.model, data, { threads: 1, workers });
+        // warm up (compile the HVP graphs, start the workers)
+        await Promise.all(Array.from({ length: workers }, () => e.hvp(c.theta, new Float32Array(c.theta.length).fill(0.01))));
+        const r = await timeHessian(e, c, grid, points, workers);
+        await e.dispose();
+        rows.push({
+          work: `${key.toUpperCase()} Hessian λmin/λmax`,
+          engine: 'onnxruntime',
+          workers,
+          msPerPoint: r.msPerPoint,
+          cpuMsPerPoint: r.cpuMsPerPoint,
+          hvpsPerPoint: r.hvpsPerPoint,
+          msPerHvp: r.msPerHvp,
+          points: r.points,
+          reference: key === 'mlp' ? REFERENCE.mlpHessian : REFERENCE.cnnHessian,
+          target: key === 'mlp' ? TARGET.mlpHessian : TARGET.cnnHessian,
+        });
+        log(`  Hessian, ${workers} worker${workers > 1 ? 's' : ''}: ${fmt(r.msPerPoint)} ms per point, ${fmt(r.hvpsPerPoint)} HVPs per point, ${fmt(r.msPerHvp)} ms per HVP (${r.points} points)`);
+      }
     }
   }
   return rows;

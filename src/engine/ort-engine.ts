@@ -19,6 +19,7 @@ import { ensureJax } from './jax.js';
 import { objective, type Objective } from './objective.js';
 import { ArgSpec, compileToOnnx, compileToOnnxSplit } from './onnx/compile.js';
 import { OrtFunction, type TypedArray } from './onnx/runner.js';
+import { HvpRunner, type HvpProgram } from './hvp-runner.js';
 import { PlaneRunner, type PlaneGraphs, type PlaneProgram } from './plane-runner.js';
 import { PlanePool } from './pool.js';
 
@@ -203,66 +204,39 @@ export class OrtEngine implements LossEngine {
     if (this.opts.hoist === false) return this.accumulate('hvp', [...this.views(theta), ...this.views(v)]);
     // Everything that depends on θ only (forward pass, primal backward pass) runs once per θ
     // (the prefix graph); each HVP then runs the tangent part (the rest graph).
-    const P = this.layout.entries.length;
-    const F = this.dtype === 'float64' ? Float64Array : Float32Array;
-    const th = theta instanceof F ? theta : F.from(theta);
-    if (!this.hvpCache || !sameValues(this.hvpCache.theta, th)) {
-      this.hvpCache = { theta: F.from(th), frontier: new Map() };
-    }
-    const out = new Float64Array(this.layout.size);
-    const tv = this.views(th);
-    const vv = this.views(v);
-    for (let bi = 0; bi < this.batches.length; bi++) {
-      const b = this.batches[bi]!;
-      const fn = await this.hvpFns(b.n);
-      const named = new Map<string, TypedArray>();
-      tv.forEach((a, i) => named.set(`in${i}`, a));
-      vv.forEach((a, i) => named.set(`in${P + i}`, a));
-      this.dataInputs(b).forEach((a, i) => named.set(`in${2 * P + i}`, a));
-      let front = this.hvpCache.frontier.get(bi);
-      if (!front) {
-        front = new Map();
-        if (fn.prefix) {
-          const outs = await fn.prefix.run(fn.prefixInputs.map((n) => named.get(n)!));
-          fn.prefix.outputs.forEach((o, i) => front!.set(o.name, outs[i]!));
-        }
-        this.hvpCache.frontier.set(bi, front);
-      }
-      const parts = await fn.rest.run(fn.restInputs.map((n) => front!.get(n) ?? named.get(n)!));
-      this.layout.entries.forEach((e, k) => {
-        const d = parts[k]!;
-        for (let i = 0; i < e.size; i++) out[e.offset + i]! += d[i] as number;
-      });
-    }
-    for (let i = 0; i < out.length; i++) out[i]! /= this.samples;
-    return out;
+    if (this.concurrency > 1) return (await this.workerPool()).hvp(theta, v);
+    this.hvpRunner ??= new HvpRunner(this.hvpProgram(), this.planeBatches(), { threads: this.opts.threads, device: this.opts.device });
+    return this.hvpRunner.hvp(theta, v);
   }
 
-  private hvpCache: { theta: Float32Array | Float64Array; frontier: Map<number, Map<string, TypedArray>> } | null = null;
-  private readonly hvpSplit = new Map<number, Promise<{ prefix: OrtFunction | null; prefixInputs: string[]; rest: OrtFunction; restInputs: string[] }>>();
+  private hvpRunner: HvpRunner | null = null;
+  private hvpProg: HvpProgram | null = null;
 
-  /** The HVP graph split into a θ-only prefix and the per-v rest (compiled on first use). */
-  private hvpFns(n: number): Promise<{ prefix: OrtFunction | null; prefixInputs: string[]; rest: OrtFunction; restInputs: string[] }> {
-    let f = this.hvpSplit.get(n);
-    if (!f) {
+  /** The HVP graphs split into a θ-only prefix and the per-v rest, for every batch size. */
+  hvpProgram(): HvpProgram {
+    if (!this.hvpProg) {
+      const graphs: Record<number, PlaneGraphs> = {};
       const p = this.paramSpecs();
       const P = p.length;
-      const key = `hvp:${n}`;
-      const c = compileToOnnxSplit(this.obj.hvp as (...a: unknown[]) => unknown, [p, p, ...this.dataSpecs(n)], Array.from({ length: P }, (_, i) => P + i), {
-        graphName: key,
-      });
-      if (c.prefix) this.graphs.set(`${key}.prefix`, c.prefix);
-      this.graphs.set(key, c.rest);
-      const o = { threads: this.opts.threads, device: this.opts.device };
-      f = (async () => ({
-        prefix: c.prefix ? await OrtFunction.create(c.prefix, o) : null,
-        prefixInputs: c.prefixInputs,
-        rest: await OrtFunction.create(c.rest, o),
-        restInputs: c.restInputs,
-      }))();
-      this.hvpSplit.set(n, f);
+      for (const b of this.batches) {
+        if (graphs[b.n]) continue;
+        const key = `hvp:${b.n}`;
+        const c = compileToOnnxSplit(this.obj.hvp as (...a: unknown[]) => unknown, [p, p, ...this.dataSpecs(b.n)], Array.from({ length: P }, (_, i) => P + i), {
+          graphName: key,
+        });
+        if (c.prefix) this.graphs.set(`${key}.prefix`, c.prefix);
+        this.graphs.set(key, c.rest);
+        graphs[b.n] = { prefix: c.prefix, prefixInputs: c.prefixInputs, rest: c.rest, restInputs: c.restInputs };
+      }
+      this.hvpProg = {
+        dtype: this.dtype,
+        tensors: this.layout.entries.map((e) => [e.offset, e.size]),
+        size: this.layout.size,
+        samples: this.samples,
+        graphs,
+      };
     }
-    return f;
+    return this.hvpProg;
   }
 
   /** The plane graphs for every batch size (compiled on first use). */
@@ -313,11 +287,17 @@ export class OrtEngine implements LossEngine {
 
   private pool: Promise<PlanePool> | null = null;
 
+  /** The worker threads (started on first use); plane and HVP graphs compile here first. */
+  private workerPool(): Promise<PlanePool> {
+    this.pool ??= (async () => {
+      const programs = { plane: this.planeProgram(), hvp: this.opts.hoist === false ? undefined : this.hvpProgram() };
+      return PlanePool.create(programs, this.planeBatches(), this.concurrency, { threads: this.opts.threads ?? 1, device: this.opts.device });
+    })();
+    return this.pool;
+  }
+
   async evaluatePlane(theta: Float32Array, d1: Float32Array, d2: Float32Array, points: Float64Array): Promise<PlaneValues> {
-    if (this.concurrency > 1) {
-      this.pool ??= PlanePool.create(this.planeProgram(), this.planeBatches(), this.concurrency, { threads: this.opts.threads ?? 1, device: this.opts.device });
-      return (await this.pool).evaluate(theta, d1, d2, points);
-    }
+    if (this.concurrency > 1) return (await this.workerPool()).evaluate(theta, d1, d2, points);
     this.runner ??= new PlaneRunner(this.planeProgram(), this.planeBatches(), { threads: this.opts.threads, device: this.opts.device });
     return this.runner.evaluate(theta, d1, d2, points);
   }
@@ -325,13 +305,8 @@ export class OrtEngine implements LossEngine {
   async dispose(): Promise<void> {
     for (const f of this.fns.values()) await (await f).dispose();
     this.fns.clear();
-    for (const f of this.hvpSplit.values()) {
-      const h = await f;
-      await h.prefix?.dispose();
-      await h.rest.dispose();
-    }
-    this.hvpSplit.clear();
-    this.hvpCache = null;
+    await this.hvpRunner?.dispose();
+    this.hvpRunner = null;
     await this.runner?.dispose();
     this.runner = null;
     if (this.pool) {
@@ -340,10 +315,4 @@ export class OrtEngine implements LossEngine {
       await (await p.catch(() => null))?.close();
     }
   }
-}
-
-function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(a[i] !== a[i] && b[i] !== b[i])) return false;
-  return true;
 }

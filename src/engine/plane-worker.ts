@@ -1,50 +1,70 @@
 /**
- * Worker thread of a PlanePool (pool.ts): one PlaneRunner over the compiled plane graphs and
- * the data batches it was started with (onnxruntime only, no jax-js).
+ * Worker thread of a PlanePool (pool.ts): a PlaneRunner and an HvpRunner over the compiled
+ * graphs and the data batches it was started with (onnxruntime only, no jax-js).
  *
- * Messages in:  { type: 'plane', id, theta, d1, d2 }  (the plane the next tasks refer to)
- *               { type: 'task', id, plane, points }
+ * Messages in:  { type: 'vectors', id, arrays }      (θ, d1, d2 of a plane, or θ of an HVP)
+ *               { type: 'plane', id, vectors, points }
+ *               { type: 'hvp', id, vectors, v }
  * Messages out: { type: 'ready' } once the sessions exist,
- *               { type: 'done', id, lossSum, correct } or { type: 'error', id, message }.
+ *               { type: 'done', id, a, b } (plane: loss sums, correct counts; hvp: H·v)
+ *               or { type: 'error', id, message }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { HvpRunner, type HvpProgram } from './hvp-runner.js';
 import { PlaneRunner, type PlaneBatch, type PlaneProgram, type RunnerOptions } from './plane-runner.js';
 
 interface Start {
-  program: PlaneProgram;
+  programs: { plane: PlaneProgram; hvp?: HvpProgram };
   batches: PlaneBatch[];
   opts: RunnerOptions;
 }
 
 const port = parentPort!;
-const { program, batches, opts } = workerData as Start;
-const runner = new PlaneRunner(program, batches, opts);
-const planes = new Map<number, [Float32Array, Float32Array, Float32Array]>();
+const { programs, batches, opts } = workerData as Start;
+const plane = new PlaneRunner(programs.plane, batches, opts);
+const hvp = programs.hvp ? new HvpRunner(programs.hvp, batches, opts) : null;
+const vectors = new Map<number, (Float32Array | Float64Array)[]>();
 
 // tasks run one at a time, in arrival order
 let queue: Promise<void> = Promise.resolve();
 
-port.on('message', (msg: { type: string; id: number; theta?: Float32Array; d1?: Float32Array; d2?: Float32Array; plane?: number; points?: Float64Array }) => {
-  if (msg.type === 'plane') {
-    planes.clear();
-    planes.set(msg.id, [msg.theta!, msg.d1!, msg.d2!]);
+interface Msg {
+  type: string;
+  id: number;
+  arrays?: (Float32Array | Float64Array)[];
+  vectors?: number;
+  points?: Float64Array;
+  v?: Float64Array;
+}
+
+port.on('message', (msg: Msg) => {
+  if (msg.type === 'vectors') {
+    // keep the few most recent sets (a worker serves one chunk at a time)
+    vectors.set(msg.id, msg.arrays!);
+    for (const k of [...vectors.keys()].slice(0, -4)) vectors.delete(k);
     return;
   }
-  if (msg.type === 'task') {
-    queue = queue.then(async () => {
-      try {
-        const p = planes.get(msg.plane!);
-        if (!p) throw new Error(`plane ${msg.plane} was not sent to this worker`);
-        const r = await runner.sums(p[0], p[1], p[2], msg.points!);
-        port.postMessage({ type: 'done', id: msg.id, lossSum: r.lossSum, correct: r.correct }, [r.lossSum.buffer as ArrayBuffer, r.correct.buffer as ArrayBuffer]);
-      } catch (e) {
-        port.postMessage({ type: 'error', id: msg.id, message: (e as Error).message ?? String(e) });
+  queue = queue.then(async () => {
+    try {
+      const vs = vectors.get(msg.vectors!);
+      if (!vs) throw new Error(`vectors ${msg.vectors} were not sent to this worker`);
+      if (msg.type === 'plane') {
+        const r = await plane.sums(vs[0] as Float32Array, vs[1] as Float32Array, vs[2] as Float32Array, msg.points!);
+        port.postMessage({ type: 'done', id: msg.id, a: r.lossSum, b: r.correct }, [r.lossSum.buffer as ArrayBuffer, r.correct.buffer as ArrayBuffer]);
+      } else if (msg.type === 'hvp') {
+        if (!hvp) throw new Error('this pool has no HVP graphs');
+        const r = await hvp.hvp(vs[0]!, msg.v!);
+        port.postMessage({ type: 'done', id: msg.id, a: r }, [r.buffer as ArrayBuffer]);
+      } else {
+        throw new Error(`unknown task ${msg.type}`);
       }
-    });
-  }
+    } catch (e) {
+      port.postMessage({ type: 'error', id: msg.id, message: (e as Error).message ?? String(e) });
+    }
+  });
 });
 
-runner.warm().then(
+plane.warm().then(
   () => port.postMessage({ type: 'ready' }),
   (e: Error) => port.postMessage({ type: 'error', id: -1, message: e.message ?? String(e) }),
 );

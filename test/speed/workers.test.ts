@@ -56,6 +56,29 @@ describe('worker threads', () => {
     }
   });
 
+  it('HVPs on worker threads equal the engine\'s own, also when two Lanczos runs interleave', async () => {
+    const data = mnistBalanced(6);
+    const model = buildModel({ type: 'mlp', hidden: [16], activation: 'tanh' }, data.inputShape, 10);
+    const t1 = model.init(1);
+    const t2 = model.init(2);
+    const vs = [0, 1, 2].map((k) => Float64Array.from({ length: t1.length }, (_, i) => Math.sin(i * (k + 1))));
+    const one = await OrtEngine.create(model, data, { threads: 1 });
+    const pool = await OrtEngine.create(model, data, { workers: 2 });
+    const rel = (a: Float64Array, b: Float64Array) => {
+      let n = 0;
+      let d = 0;
+      for (let i = 0; i < a.length; i++) ((n += (a[i]! - b[i]!) ** 2), (d += b[i]! ** 2));
+      return Math.sqrt(n / d);
+    };
+    const got = await Promise.all(vs.flatMap((v) => [pool.hvp(t1, v), pool.hvp(t2, v)]));
+    for (let k = 0; k < 3; k++) {
+      expect(rel(got[2 * k]!, await one.hvp(t1, vs[k]!))).toBeLessThan(1e-6);
+      expect(rel(got[2 * k + 1]!, await one.hvp(t2, vs[k]!))).toBeLessThan(1e-6);
+    }
+    await one.dispose();
+    await pool.dispose();
+  });
+
   it('concurrent chunks: each is journaled as it completes; a failure keeps the finished chunks', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'losscape-concurrent-'));
     const path = join(dir, 'g.h5');
