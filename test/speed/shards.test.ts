@@ -8,7 +8,10 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { cudaAvailable } from '../../src/engine/device.js';
 import { readGridFile, writeGridFile } from '../../src/store/grid-file.js';
 import { parseShard, shardChunks, shardPath } from '../../src/surface/shard.js';
@@ -111,6 +114,27 @@ describe('shards', () => {
     const r = cli(['run', cfg, '--out', sharded, '--shard', '0/3', '--fresh']);
     expect(r.code).toBe(2);
     expect(errorLines(r)[0]).toMatch(/--fresh cannot be combined with --shard/);
+  });
+
+  it('the Slurm example: 3 array tasks and the merge job give the single-process surface', async () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const out = join(dir, 'slurm', 'demo.h5');
+    mkdirSync(join(dir, 'slurm'), { recursive: true });
+    const env = { ...process.env, RUN: run, CHECKPOINT: '1', GRID_X: '-1:1:17', GRID_Y: '-1:1:13', OUT: out, SLURM_ARRAY_TASK_COUNT: '3', SLURM_ARRAY_TASK_MIN: '0', SLURM_CPUS_PER_TASK: '1' };
+    for (const i of ['0', '1', '2']) {
+      const r = spawnSync('bash', [join(root, 'deploy/slurm/landscape.sbatch')], { cwd: root, env: { ...env, SLURM_ARRAY_TASK_ID: i }, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const m = spawnSync('bash', [join(root, 'deploy/slurm/merge.sbatch')], { cwd: root, env, encoding: 'utf8' });
+    expect(m.status, m.stderr).toBe(0);
+    const single = join(dir, 'slurm', 'single.h5');
+    expect(cli(['surface', run, '--checkpoint', '1', '--x', '-1:1:17', '--y', '-1:1:13', '--chunk', '64', '--out', single, '--quiet']).code).toBe(0);
+    await sameGridFiles(out, single);
+    // the Kubernetes example: an Indexed Job whose pods pass JOB_COMPLETION_INDEX as the shard
+    const job = YAML.parse(readFileSync(join(root, 'deploy/k8s/indexed-job.yaml'), 'utf8'));
+    expect(job.spec.completionMode).toBe('Indexed');
+    const args = job.spec.template.spec.containers[0].args.join(' ');
+    expect(args).toContain(`--shard "\${JOB_COMPLETION_INDEX}/${job.spec.completions}"`);
   });
 
   it('--device cuda without the CUDA provider: one line saying how to install it', async () => {
