@@ -242,8 +242,9 @@ export function figureSvg(o: FigureOptions): { svg: string; width: number; heigh
   const hasMaskLabel = o.panels.some((p) => p.mask && p.maskLabel);
   const cellH = size + 34 + (hasMaskLabel ? 32 : 18) + 30;
   const chartH = o.chart ? 230 : 0;
-  const capH = (o.caption?.length ?? 0) * 16 + (o.caption?.length ? 10 : 0);
   const width = Math.max(padL + cols * cellW, o.chart ? 640 : 0);
+  const caption = wrap(o.caption ?? [], Math.floor((width - 24) / 6.3));
+  const capH = caption.length * 16 + (caption.length ? 10 : 0);
   const height = 40 + rows * cellH + chartH + capH;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
@@ -261,9 +262,25 @@ export function figureSvg(o: FigureOptions): { svg: string; width: number; heigh
     parts.push(chartSvg(o.chart, padL, y, Math.min(width - padL - 20, 120 * o.chart.categories.length + 200), chartH));
     y += chartH;
   }
-  (o.caption ?? []).forEach((line, k) => parts.push(`<text x="12" y="${y + 14 + 16 * k}" class="s">${esc(line)}</text>`));
+  caption.forEach((line, k) => parts.push(`<text x="12" y="${y + 14 + 16 * k}" class="s">${esc(line)}</text>`));
   parts.push('</svg>');
   return { svg: parts.join('\n'), width, height };
+}
+
+/** Greedy word wrap at `max` characters (11 px text ≈ 6.3 px per character). */
+function wrap(lines: string[], max: number): string[] {
+  const out: string[] = [];
+  for (const line of lines) {
+    let cur = '';
+    for (const w of line.split(' ')) {
+      if (cur && cur.length + 1 + w.length > max) {
+        out.push(cur);
+        cur = `   ${w}`;
+      } else cur = cur ? `${cur} ${w}` : w;
+    }
+    out.push(cur);
+  }
+  return out;
 }
 
 /** Write `<base>.svg`, and `<base>.png` (headless Chromium) when asked. */

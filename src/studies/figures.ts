@@ -50,7 +50,7 @@ export async function compareFigure(out: string, rows: CompareRow[], png: boolea
     panels: withRange(panels, true),
     caption: rows.map(
       (r) =>
-        `${r.variant} (${r.changes}): train ${f3(r.train_loss)} / test ${f3(r.test_loss)} loss, gap ${f3(r.gap_loss)}` +
+        `${r.variant}${r.changes === '(base)' ? ' (the base config)' : ` (${r.changes})`}: train ${f3(r.train_loss)} / test ${f3(r.test_loss)} loss, gap ${f3(r.gap_loss)}` +
         (r.lambda_max !== undefined ? `; λmax ${f3(r.lambda_max)}, tr H ${f3(r.trace)}, ε-sharpness ${f3(r.eps_sharpness)} %` : ''),
     ),
   });
@@ -80,7 +80,7 @@ export async function pcaFigure(runDir: string, png: boolean): Promise<FigureFil
   return writeFigure(join(runDir, 'pca', 'figure'), fig, png);
 }
 
-export async function modesFigure(out: string, png: boolean): Promise<FigureFiles> {
+export async function modesFigure(out: string, png: boolean, runName = ''): Promise<FigureFiles> {
   const ev = await lastFrame(join(out, 'eval'));
   const tr = await lastFrame(join(out, 'train'));
   const d = await readGridFile(join(out, 'difference.h5'));
@@ -94,7 +94,7 @@ export async function modesFigure(out: string, png: boolean): Promise<FigureFile
     true,
   );
   panels.push({ title: 'train − eval', subtitle: `max |Δ| ${fmtNumber(m, 3)}`, grid: d.grid, values: diff, colormap: 'coolwarm', range: [-m, m], levels: 0 });
-  return writeFigure(join(out, 'figure'), figureSvg({ title: `Train vs eval mode: ${ev.m.name.replace(/ mode$/, '')} checkpoint ${ev.frame.checkpoint}`, panels }), png);
+  return writeFigure(join(out, 'figure'), figureSvg({ title: `Train vs eval mode: ${runName ? `${runName}, ` : ''}checkpoint ${ev.frame.checkpoint}`, panels }), png);
 }
 
 export async function pruneFigure(out: string, rows: PruneRow[], png: boolean): Promise<FigureFiles> {
@@ -120,7 +120,7 @@ export async function variabilityFigure(out: string, seeds: number[], png: boole
   const sp = await readGridFile(join(out, 'spread.h5'));
   const all = withRange(panels, true);
   all.push({ title: 'spread (max − min)', subtitle: 'per point over the seeds', grid: sp.grid, values: sp.values['loss_spread']!, colormap: 'magma', levels: 6 });
-  const fig = figureSvg({ title: `Direction variability: ${seeds.length} random planes at one checkpoint`, panels: all, columns: Math.min(6, all.length), size: 180 });
+  const fig = figureSvg({ title: `Direction variability: ${seeds.length} random planes at one checkpoint`, panels: all, columns: Math.ceil(all.length / 2), size: 180 });
   return writeFigure(join(out, 'figure'), fig, png);
 }
 
@@ -145,7 +145,7 @@ export async function fidelityFigure(out: string, rows: FidelityRow[], png: bool
     title: 'Subset fidelity: landscapes on subsets vs the whole training split',
     panels: withRange(panels, true),
     columns: Math.min(6, panels.length),
-    size: 170,
+    size: 150,
     chart: {
       title: 'relative loss error vs the full split (worst over subset seeds)',
       categories: sizes,

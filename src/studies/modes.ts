@@ -148,6 +148,6 @@ export async function modesStudy(runDir: string, o: ModesOptions = {}): Promise<
     notes: [`Show both: \`losscape view ${out}/eval ${out}/train\` (or \`losscape report …\`); difference.h5 holds the difference channel.`],
   });
   writeJson(join(out, 'modes.json'), { checkpoint: ck.index, rows, diff, identical });
-  const figure = await tryFigure(progress.warn, () => modesFigure(out, Boolean(o.png)));
+  const figure = await tryFigure(progress.warn, () => modesFigure(out, Boolean(o.png), run.manifest.name));
   return { out, rows, diff, identical, tables, grid, figure };
 }
