@@ -79,7 +79,8 @@ describe('first-layer linearity (hoisted prefix graph)', () => {
     const prefix = summarizeModel(hoisted.graphs.get('plane:100.prefix')!);
     const rest = summarizeModel(hoisted.graphs.get('plane:100')!);
     expect(prefix.ops['Conv']).toBe(1); // conv1 over [W, D1, D2] at once
-    expect(rest.ops['Conv']).toBe(1); // conv2 only (its bias folded in)
+    expect(rest.ops['Conv']).toBe(4); // conv2 only, one per grid point of a call (its bias folded in)
+    expect(rest.ops['Transpose'] ?? 0).toBeLessThanOrEqual(2); // no layout shuffles around it
     expect(rest.ops['MaxPool']).toBe(2);
     await hoisted.dispose();
     await direct.dispose();

@@ -232,6 +232,47 @@ function convWith(
     const r = convCore(L, x4, w4, 1, p, [Vp * N, C, ...sp], [O, C, ...ks], dtype);
     return { name: L.reshape(r, outShape, dtype), ashape: outShape };
   }
+  if (xBatched && L.hoisting && Vp <= MAX_SPLIT_POINTS) {
+    // Both batched (a plane's deeper layers): one plain Conv per grid point on contiguous
+    // slices of [Vp, N, …]. onnxruntime runs these faster than one grouped Conv with the grid
+    // axis in the channels, and no transposes are needed around them.
+    const xs5 = [Vp, N, C, ...sp];
+    const ws5 = [Vp, O, C, ...ks];
+    const xv = L.reshape(fullX(true), xs5, dtype);
+    const wv = L.reshape(fullW(true), ws5, dtype);
+    const xParts = L.b.node('Split', [xv, L.b.int64s(Array(Vp).fill(1))], { axis: 0 }, Vp);
+    const wParts = L.b.node('Split', [wv, L.b.int64s(Array(Vp).fill(1))], { axis: 0 }, Vp);
+    const ins = xParts.map((xp, v) => {
+      L.b.shapes.set(xp, [1, N, C, ...sp]);
+      L.b.dtypes.set(xp, dtype);
+      L.b.shapes.set(wParts[v]!, [1, O, C, ...ks]);
+      L.b.dtypes.set(wParts[v]!, dtype);
+      return { x: L.reshape(xp, [N, C, ...sp], dtype), w: L.reshape(wParts[v]!, [O, C, ...ks], dtype) };
+    });
+    const assemble = (ys: string[]): TensorRef => {
+      const parts = ys.map((y) => L.reshape(y, [1, N, O, ...outSp], dtype));
+      return { name: L.b.op('Concat', parts, outShape, dtype, { axis: 0 }), ashape: outShape };
+    };
+    const ys = ins.map(({ x, w }) => convCore(L, x, w, 1, p, [N, C, ...sp], [O, C, ...ks], dtype));
+    const res = assemble(ys);
+    L.vmappedConvs.set(res.name, {
+      vShape,
+      O,
+      withBias: (bias) => {
+        const nodes = ys.map((y) => L.convNodes.get(y));
+        if (nodes.some((n) => !n)) return null;
+        const bs = L.b.node('Split', [L.reshape(bias, [Vp, O], dtype), L.b.int64s(Array(Vp).fill(1))], { axis: 0 }, Vp);
+        return assemble(
+          nodes.map((n, v) => {
+            L.b.shapes.set(bs[v]!, [1, O]);
+            L.b.dtypes.set(bs[v]!, dtype);
+            return L.b.op('Conv', [n!.x, n!.w, L.reshape(bs[v]!, [O], dtype)], n!.outShape, dtype, n!.attrs);
+          }),
+        );
+      },
+    });
+    return res;
+  }
   // Output channels carry the vmap dims: [N, Vp*O, ...] -> [Vp, N, O, ...].
   let x4: string;
   let group = 1;
@@ -253,9 +294,23 @@ function convWith(
     return { name: L.reshape(rt.name, outShape, dtype), ashape: outShape };
   };
   const res = back(r);
-  L.vmappedConvs.set(res.name, { conv: r, vShape, O, back });
+  L.vmappedConvs.set(res.name, {
+    vShape,
+    O,
+    withBias: (bias) => {
+      const conv = L.convNodes.get(r);
+      if (!conv || conv.attrs.group !== group) return null;
+      return back(L.b.op('Conv', [conv.x, conv.w, bias], conv.outShape, dtype, conv.attrs));
+    },
+  });
   return res;
 }
+
+/**
+ * Grid points per call up to which a vmapped conv with batched input and kernel runs as one
+ * Conv per point (in hoisted plane graphs; elsewhere, e.g. feature groups, one grouped Conv).
+ */
+export const MAX_SPLIT_POINTS = 64;
 
 /**
  * x [N, C, ...sp], w [O, C/group, ...k] -> [N, O, ...out] for the given jax-js conv params

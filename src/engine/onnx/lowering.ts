@@ -149,11 +149,10 @@ export class Lowering {
   /** Bias-free Conv nodes by output name (a following per-channel add becomes the Conv's bias). */
   readonly convNodes = new Map<string, { x: string; w: string; attrs: Record<string, number | number[]>; outShape: number[] }>();
   /**
-   * Vmapped convs run as one Conv with the grid axis in the output channels ([N, V·O, …]) and
-   * moved back to [V…, N, O, …] by `back`: by result name (a per-point bias add becomes the
-   * Conv's bias).
+   * Vmapped convs by result name ([V…, N, O, …]), with a way to rebuild them with a per-point
+   * bias [V·O] inside the Conv(s) (a following per-point bias add becomes the Conv's bias).
    */
-  readonly vmappedConvs = new Map<string, { conv: string; vShape: number[]; O: number; back: (y: string) => TensorRef }>();
+  readonly vmappedConvs = new Map<string, { vShape: number[]; O: number; withBias: (biasFlat: string) => TensorRef | null }>();
   /** Inputs of the Concat nodes emitted for `concatenate` (to flatten chains). */
   readonly concatSource = new Map<string, { inputs: string[]; axis: number }>();
   /** Results of stacked linear combinations, by output name (a following add can join them). */

@@ -542,12 +542,10 @@ function foldConvBias(L: Lowering, convAtom: Atom, biasAtom: Atom, dtype: ElemTy
 function foldVmappedConvBias(
   L: Lowering,
   cv: { name: string; ashape: number[] },
-  vconv: { conv: string; vShape: number[]; O: number; back: (y: string) => TensorRef },
+  vconv: { vShape: number[]; O: number; withBias: (biasFlat: string) => TensorRef | null },
   biasAtom: Atom,
   dtype: ElemType,
 ): Val | null {
-  const conv = L.convNodes.get(vconv.conv);
-  if (!conv || conv.attrs.group !== prod(vconv.vShape)) return null;
   const bv = L.valOf(biasAtom);
   if (bv.kind !== 'tensor') return null;
   const rank = cv.ashape.length;
@@ -556,9 +554,8 @@ function foldVmappedConvBias(
   const V = vconv.vShape.length;
   const ok = bt.ashape.every((d, i) => (i < V ? d === vconv.vShape[i] : i === V + 1 ? d === vconv.O : d === 1));
   if (!ok) return null;
-  const bias = L.reshape(bt.name, [prod(vconv.vShape) * vconv.O], dtype);
-  const y = L.b.op('Conv', [conv.x, conv.w, bias], conv.outShape, dtype, conv.attrs);
-  return { kind: 'tensor', ...vconv.back(y) };
+  const r = vconv.withBias(L.reshape(bt.name, [prod(vconv.vShape) * vconv.O], dtype));
+  return r ? { kind: 'tensor', ...r } : null;
 }
 
 function lowerCompare(L: Lowering, eqn: Eqn): Val {
