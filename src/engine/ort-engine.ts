@@ -26,7 +26,11 @@ import { PlanePool } from './pool.js';
 export interface OrtEngineOptions extends EngineOptions {
   threads?: number;
   device?: 'cpu' | 'cuda';
-  /** Grid points per plane call (default: as many as fit `planeMemoryMB`, at most 64). */
+  /**
+   * Grid points per plane call (default: as many as keep one call's intermediates within
+   * `planeMemoryMB` (64), at least 4 and at most 32; measured best for the MLP at 8–32 points,
+   * for the small CNN at 4).
+   */
   planeBatch?: number;
   planeMemoryMB?: number;
   /**
@@ -98,7 +102,7 @@ export class OrtEngine implements LossEngine {
         }),
       });
     }
-    this.planeBatch = opts.planeBatch ?? this.choosePlaneBatch(opts.planeMemoryMB ?? 512);
+    this.planeBatch = opts.planeBatch ?? this.choosePlaneBatch(opts.planeMemoryMB ?? 64);
     this.description = `onnxruntime ${opts.device ?? 'cpu'} ${this.dtype}${train ? ' train-mode' : ''}`;
   }
 
@@ -138,7 +142,7 @@ export class OrtEngine implements LossEngine {
     for (const e of jaxpr.jaxpr.eqns) for (const o of e.outBinders) elems += o.aval.size;
     jaxpr.dispose();
     const bytes = elems * (this.dtype === 'float64' ? 8 : 4);
-    return Math.max(1, Math.min(64, Math.floor((budgetMB * 2 ** 20) / Math.max(1, bytes))));
+    return Math.max(4, Math.min(32, Math.floor((budgetMB * 2 ** 20) / Math.max(1, bytes))));
   }
 
   private fn(name: FnName, n: number): Promise<OrtFunction> {
