@@ -141,6 +141,32 @@ async function engineFor(inp: Awaited<ReturnType<typeof resolveInputs>>, o: Comm
   return createEngine(inp.model, inp.data, { backend: o.backend ?? 'auto', mode: o.mode ?? 'eval', dtype: o.dtype ?? 'float32' }, ctx.progress.warn);
 }
 
+/** Runs `fn` on a view of the engine whose HVPs advance a progress bar (ETA) of `total` HVPs. */
+async function withHvpProgress<T>(engine: LossEngine, ctx: CliContext, label: string, total: number, fn: (e: LossEngine) => Promise<T>): Promise<T> {
+  const task = ctx.progress.task(label, total, 'HVPs');
+  let n = 0;
+  const counted: LossEngine = {
+    layout: engine.layout,
+    samples: engine.samples,
+    dtype: engine.dtype,
+    description: engine.description,
+    evaluate: (t) => engine.evaluate(t),
+    gradient: (t) => engine.gradient(t),
+    hvp: async (t, v) => {
+      const r = await engine.hvp(t, v);
+      task.update(Math.min(total, ++n));
+      return r;
+    },
+    evaluatePlane: (t, a, b, p) => engine.evaluatePlane(t, a, b, p),
+    dispose: () => {},
+  };
+  try {
+    return await fn(counted);
+  } finally {
+    task.end();
+  }
+}
+
 function fmt(v: number): string {
   return Number.isFinite(v) ? v.toPrecision(8) : String(v);
 }
@@ -151,9 +177,12 @@ async function centreMode(run: string | undefined, f: HessianFlags, o: Common, t
   try {
     const params = o.params ?? 'all';
     ctx.progress.log(`Hessian of the mean loss over ${engine.samples} samples, params ${params}, ${engine.description}`);
-    const eig = await pointEigenvalues(engine, inp.theta, { params, tol: o.tol, maxIter: o.maxIter, seed: o.seed, top });
-    if (!eig.converged) ctx.progress.warn(`Lanczos reached --max-iter ${o.maxIter ?? DEFAULT_MAX_ITER} before --tol; the values are the last estimates`);
-    const tr = await pointTrace(engine, inp.theta, { params, probes: o.probes, seed: o.seed + 1 });
+    const maxIter = o.maxIter ?? DEFAULT_MAX_ITER;
+    const eig = await withHvpProgress(engine, ctx, 'lanczos', maxIter, (e) =>
+      pointEigenvalues(e, inp.theta, { params, tol: o.tol, maxIter, seed: o.seed, top }),
+    );
+    if (!eig.converged) ctx.progress.warn(`Lanczos reached --max-iter ${maxIter} before --tol; the values are the last estimates`);
+    const tr = await withHvpProgress(engine, ctx, 'trace', o.probes, (e) => pointTrace(e, inp.theta, { params, probes: o.probes, seed: o.seed + 1 }));
     const eps = await epsSharpness(engine, inp.theta, { epsilon: o.epsilon, params });
     ctx.out(`params: ${params} (${eig.dim} coordinates)`);
     ctx.out(`loss: ${fmt(eps.loss)}`);
@@ -161,11 +190,11 @@ async function centreMode(run: string | undefined, f: HessianFlags, o: Common, t
     ctx.out(`lambda_min: ${fmt(eig.lambdaMin)}`);
     ctx.out(`ratio: ${fmt(eig.ratio)}`);
     ctx.out(`trace: ${fmt(tr.trace)} ± ${tr.stderr.toPrecision(3)} (${tr.probes} probes)`);
-    ctx.out(`eps_sharpness: ${fmt(eps.sharpness)} % (epsilon ${o.epsilon}, ${eps.steps} ascent steps)`);
+    ctx.out(`eps_sharpness: ${fmt(eps.sharpness)} % (epsilon ${o.epsilon}, ${eps.steps} gradients)`);
     if (eig.top) ctx.out(`top: ${Array.from(eig.top, fmt).join(' ')}`);
     let hvps = eig.hvps + tr.hvps;
     if (f.density) {
-      const d = await pointDensity(engine, inp.theta, { params, seed: o.seed + 2 });
+      const d = await withHvpProgress(engine, ctx, 'density', 90, (e) => pointDensity(e, inp.theta, { params, seed: o.seed + 2 }));
       const lines = ['lambda,density', ...Array.from(d.grid, (t, i) => `${t},${d.density[i]}`)];
       writeFileSync(f.density, lines.join('\n') + '\n');
       hvps += d.hvps;
