@@ -11,7 +11,7 @@ describe('study commands (CLI)', () => {
     const dir = tempDir('cli-pca');
     const run = await tinyRun(join(dir, 'run'), { train: { epochs: 4, batchSize: 32, optimizer: { type: 'adam', lr: 0.01 }, seed: 3 } });
     const r = cli(['pca', run, '--n', '9']);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^pca: .*surface\.h5 explained 0\.\d+ 0\.\d+ \(the path is a projection; contours off the plane may differ\)\n$/);
     expect(r.stderr).toContain('The path is the projection of the training trajectory onto the PCA plane');
     const m = JSON.parse(readFileSync(join(run, 'manifest.json'), 'utf8'));
@@ -36,7 +36,7 @@ describe('study commands (CLI)', () => {
     // the same through a study config naming the run
     writeFileSync(join(dir, 'pca.yaml'), `study: pca\nname: p\nrun: run\npca: { n: 7, ignore: none }\n`);
     const s = cli(['study', join(dir, 'pca.yaml'), '--out', join(dir, 'p'), '--quiet']);
-    expect(s.code).toBe(0);
+    expect(s.code, s.stderr).toBe(0);
     expect(s.stdout).toContain('the path is a projection');
     expect((await readGridFile(join(run, 'pca', 'surface.h5'))).attrs['ignore']).toBe('none');
   });
