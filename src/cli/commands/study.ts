@@ -66,7 +66,7 @@ export function register(program: Command): void {
     )
     .argument('<config>', 'study config (.yaml, .yml or .json)')
     .option('--out <dir>', 'output folder (default studies/<name>)')
-    .option('--fresh', 'recompute everything (discard finished variants and results)')
+    .option('--fresh', 'discard runs and results made with other settings, and recompute the sharpness')
     .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (configPath: string, o: { out?: string; fresh?: boolean; png?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
