@@ -8,6 +8,17 @@
  * In floating point the q_j lose orthogonality as Ritz values converge, so
  * each new vector is orthogonalized again against all previous ones (CGS2).
  *
+ * With `reorthogonalization: 'partial'` (Simon 1984, "The Lanczos algorithm
+ * with partial reorthogonalization", Math. Comp. 42; as PROPACK), the level of
+ * orthogonality ω_{j+1,k} ≈ q_{j+1}ᵀ q_k is estimated by Simon's recurrence
+ * (O(j) scalars per step) and a new vector is orthogonalized against the basis
+ * only when max_k |ω_{j+1,k}| exceeds √u (u: the matvec's relative accuracy,
+ * ε for float64), and then also in the next step. The basis stays
+ * semi-orthogonal (|q_iᵀ q_k| ≲ √u), which keeps the Ritz values of T_m
+ * accurate to the operator's precision (Simon 1984, Theorem 4) while skipping
+ * most of the O(m·n) work per step. After a restart (below) every step is fully
+ * reorthogonalized.
+ *
  * Invariant subspace (β_j ≈ 0): the Krylov space cannot grow. With
  * `restart`, a fresh random vector orthogonal to the basis starts a new
  * Krylov block and T gets a zero coupling there (T is block diagonal, the
@@ -25,7 +36,18 @@ export interface LanczosProcessOptions {
   rng: Rng;
   /** β_j ≤ breakdownTol · max_j ‖H q_j‖ counts as breakdown (default 1e-10). */
   breakdownTol?: number;
+  /** 'full' (default): every step against the whole basis; 'partial': only when Simon's estimate says so. */
+  reorthogonalization?: 'full' | 'partial';
+  /**
+   * Relative accuracy u of a matvec, ‖fl(Hv) − Hv‖ ≲ u‖H‖‖v‖ (default: float64
+   * rounding, 2^-53). Partial reorthogonalization feeds 2u‖H‖ into Simon's
+   * estimate and keeps |ω| ≤ √u: an operator evaluated in float32 loses
+   * orthogonality at its own precision, not at float64's.
+   */
+  matvecEps?: number;
 }
+
+const EPS = 2 ** -53;
 
 export class LanczosProcess {
   /** Orthonormal Lanczos vectors q_1 … q_m. */
@@ -39,8 +61,14 @@ export class LanczosProcess {
   /** True when no further vector exists (dimension reached, or breakdown without restart). */
   exhausted = false;
   matvecs = 0;
+  /** Steps in which the new vector was orthogonalized against the whole basis. */
+  reorthogonalizations = 0;
 
   private next: Float64Array | null;
+  /** Partial reorthogonalization: ω_{j−1,k} and ω_{j,k} estimates; reorthogonalize the next vector too. */
+  private omegaPrev: Float64Array = new Float64Array(0);
+  private omegaCur: Float64Array = Float64Array.of(1);
+  private forceNext = false;
   private opNorm = 0; // running max ‖H q_j‖, the scale for the breakdown test
   private readonly breakdownTol: number;
 
@@ -75,12 +103,18 @@ export class LanczosProcess {
     this.opNorm = Math.max(this.opNorm, norm(w));
     const a = dot(q, w);
     this.alpha.push(a);
-    // Three-term recurrence, then full reorthogonalization (removes the α, β
+    // Three-term recurrence, then reorthogonalization (removes the α, β
     // terms' rounding and everything the recurrence forgets).
     axpy(-a, q, w);
     if (j > this.blockStart) axpy(-this.beta[j - 1], this.basis[j - 1], w);
-    reorthogonalize(w, this.basis);
-    const b = norm(w);
+    let b: number;
+    if ((this.options.reorthogonalization ?? 'full') === 'partial' && this.blockStart === 0) {
+      b = this.partialReorthogonalization(w, j);
+    } else {
+      reorthogonalize(w, this.basis);
+      this.reorthogonalizations++;
+      b = norm(w);
+    }
 
     if (b > this.breakdownTol * this.opNorm) {
       this.beta.push(b);
@@ -93,6 +127,43 @@ export class LanczosProcess {
     this.next = this.options.restart ? this.freshVector() : null;
     if (this.next === null) this.exhausted = true;
     else this.blockStart = this.basis.length;
+  }
+
+  /**
+   * Simon's recurrence for ω_{j+1,k} (k ≤ j) with β_j = ‖w‖, rounding terms
+   * added with the sign that makes |ω| grow; reorthogonalizes w when the
+   * estimate passes √ε (and in the step after), resetting ω to ε. Returns β_j.
+   */
+  private partialReorthogonalization(w: Float64Array, j: number): number {
+    const alpha = this.alpha;
+    const beta = this.beta;
+    const prev = this.omegaPrev; // ω_{j−1,k}, k ≤ j−1 (length j)
+    const cur = this.omegaCur; // ω_{j,k}, k ≤ j (length j+1)
+    let b = norm(w);
+    const next = new Float64Array(j + 2);
+    const u = Math.max(EPS, this.options.matvecEps ?? EPS);
+    const noise = 2 * u * this.opNorm;
+    let worst = 0;
+    for (let k = 0; k < j; k++) {
+      let t = beta[k] * cur[k + 1] + (alpha[k] - alpha[j]) * cur[k];
+      if (k > 0) t += beta[k - 1] * cur[k - 1];
+      if (j > 0) t -= beta[j - 1] * prev[k];
+      t += (t >= 0 ? 1 : -1) * noise;
+      next[k] = b > 0 ? t / b : 1;
+      worst = Math.max(worst, Math.abs(next[k]));
+    }
+    next[j] = b > 0 ? Math.min(1, (u * Math.sqrt(this.op.dim) * this.opNorm) / b) : 1; // consecutive vectors
+    next[j + 1] = 1;
+    if (this.forceNext || worst > Math.sqrt(u)) {
+      this.forceNext = !this.forceNext; // a triggered reorthogonalization repeats once in the next step
+      reorthogonalize(w, this.basis);
+      this.reorthogonalizations++;
+      b = norm(w);
+      for (let k = 0; k <= j; k++) next[k] = u;
+    }
+    this.omegaPrev = cur;
+    this.omegaCur = next;
+    return b;
   }
 
   /** Random unit vector orthogonal to the basis, or null if the basis spans ℝⁿ. */

@@ -44,6 +44,10 @@ export interface LanczosOptions {
   seed?: number;
   /** Relative β threshold for an invariant subspace (default 1e-10). */
   breakdownTol?: number;
+  /** 'full' (default) or 'partial' (Simon's semi-orthogonality; see lanczos-process.ts). */
+  reorthogonalization?: 'full' | 'partial';
+  /** Relative accuracy of a matvec for partial reorthogonalization (default float64 rounding). */
+  matvecEps?: number;
 }
 
 export interface RitzPairs {
@@ -70,6 +74,8 @@ export interface LanczosResult {
   ritzValues: Float64Array;
   matvecs: number;
   iterations: number;
+  /** Steps with a reorthogonalization against the whole basis. */
+  reorthogonalizations: number;
   /** Requested targets met the residual test, or the Krylov space filled ℝⁿ (exact). */
   converged: boolean;
 }
@@ -83,7 +89,13 @@ export async function lanczos(op: SymOperator, options: LanczosOptions = {}): Pr
   const maxIter = Math.max(1, Math.min(n, Math.floor(options.maxIter ?? Math.min(n, 200))));
   const rng = new Rng(options.seed ?? 0);
   const v0 = options.v0 ?? rng.normalVector(n);
-  const process = new LanczosProcess(op, v0, { restart: true, rng, breakdownTol: options.breakdownTol });
+  const process = new LanczosProcess(op, v0, {
+    restart: true,
+    rng,
+    breakdownTol: options.breakdownTol,
+    reorthogonalization: options.reorthogonalization,
+    matvecEps: options.matvecEps,
+  });
 
   let converged = false;
   while (process.size < maxIter) {
@@ -157,6 +169,7 @@ function ritzResult(p: LanczosProcess, k: number, converged: boolean, n: number)
     ritzValues: values,
     matvecs: p.matvecs,
     iterations: m,
+    reorthogonalizations: p.reorthogonalizations,
     converged,
   };
   if (k > 0) {

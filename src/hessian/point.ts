@@ -13,6 +13,8 @@ import { hutchinsonTrace } from './trace.js';
 
 /** Lanczos residual tolerance relative to max|θ_i| used when none is given. */
 export const DEFAULT_TOL = 1e-5;
+/** Relative accuracy assumed for float32 HVPs (a few float32 roundings, 2^-24 ≈ 6e-8). */
+export const FLOAT32_HVP_EPS = 1e-7;
 /** Lanczos steps (HVPs) at most, when none is given. */
 export const DEFAULT_MAX_ITER = 200;
 
@@ -28,6 +30,10 @@ export interface PointOptions {
   v0?: Float64Array;
   /** Also converge the `top` largest eigenvalues (default 0: only λmax and λmin). */
   top?: number;
+  /** Lanczos reorthogonalization (default 'partial'). */
+  reorthogonalization?: 'full' | 'partial';
+  /** Relative accuracy of an HVP for partial reorthogonalization (default: by the engine's dtype). */
+  matvecEps?: number;
 }
 
 export interface PointEigen {
@@ -64,6 +70,8 @@ export async function pointEigenvalues(engine: LossEngine, theta: Vec, opts: Poi
     maxIter: opts.maxIter ?? DEFAULT_MAX_ITER,
     seed: opts.seed ?? 0,
     v0: opts.v0,
+    reorthogonalization: opts.reorthogonalization ?? 'partial',
+    matvecEps: opts.matvecEps ?? (engine.dtype === 'float32' ? FLOAT32_HVP_EPS : undefined),
   });
   return {
     lambdaMax: r.lambdaMax,

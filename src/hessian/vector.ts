@@ -89,9 +89,10 @@ function subtractCombination(basis: readonly Float64Array[], h: Float64Array, w:
   for (; k < basis.length; k++) axpy(-h[k]!, basis[k]!, w);
 }
 
-/** y = Σ_k c_k · basis_k (a vector in the span of the basis). */
+/** y = Σ_k c_k · basis_k (a vector in the span of the basis), four basis vectors per sweep. */
 export function combine(basis: readonly Float64Array[], c: ArrayLike<number>, dim: number): Float64Array {
   const y = new Float64Array(dim);
-  for (let k = 0; k < basis.length; k++) if (c[k] !== 0) axpy(c[k], basis[k], y);
+  const h = Float64Array.from({ length: basis.length }, (_, k) => -c[k]!);
+  subtractCombination(basis, h, y);
   return y;
 }

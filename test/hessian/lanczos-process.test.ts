@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LanczosProcess } from '../../src/hessian/lanczos-process.js';
 import { Rng } from '../../src/hessian/rng.js';
+import { symTridiagonalEigen } from '../../src/hessian/tridiagonal-eigen.js';
 import { denseOperator, dotv, linspace, matvecDense, symmetricWithSpectrum } from './helpers.js';
 
 function diagonal(d: number[]) {
@@ -60,4 +61,42 @@ describe('LanczosProcess (three-term recurrence + full reorthogonalization)', ()
     expect(stop.size).toBe(2);
     expect(stop.alpha.reduce((a, b) => a + b, 0)).toBeCloseTo(3, 14); // T ~ diag(1, 2)
   });
+
+  it('partial reorthogonalization: semi-orthogonal basis, the same Ritz values, fewer full sweeps', async () => {
+    const eig = Float64Array.from([...linspace(0, 1, 290), 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    const m = symmetricWithSpectrum(eig, 1);
+    const v0 = new Rng(2).normalVector(m.n);
+    const full = new LanczosProcess(denseOperator(m), v0, { restart: true, rng: new Rng(2) });
+    const part = new LanczosProcess(denseOperator(m), v0, { restart: true, rng: new Rng(2), reorthogonalization: 'partial' });
+    for (let j = 0; j < 120; j++) {
+      await full.step();
+      await part.step();
+    }
+    expect(full.reorthogonalizations).toBe(120);
+    expect(part.reorthogonalizations).toBeLessThan(90);
+    expect(part.reorthogonalizations).toBeGreaterThan(0); // the outliers converge: orthogonality must be restored
+    const q = part.basis;
+    let orth = 0;
+    for (let i = 0; i < q.length; i++) for (let j = 0; j < i; j++) orth = Math.max(orth, Math.abs(dotv(q[i], q[j])));
+    expect(orth).toBeLessThan(Math.sqrt(2 ** -53) * 10); // semi-orthogonality
+    const ritz = (p: LanczosProcess) => symTridiagonalEigen(p.alpha, p.beta.slice(0, p.size - 1), []).values;
+    const a = ritz(full);
+    const b = ritz(part);
+    // the extreme Ritz values agree to working precision (no ghost copies at the ends)
+    for (const i of [0, 1, 2, a.length - 1, a.length - 2, a.length - 3]) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-12 * 11);
+  });
+
+  it('partial reorthogonalization with a noisy (float32-like) operator: orthogonality kept at the operator\'s precision', async () => {
+    const eig = Float64Array.from([...linspace(-0.5, 1, 390), 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    const m = symmetricWithSpectrum(eig, 4);
+    const dense = denseOperator(m);
+    const f32 = { dim: m.n, matvec: async (v: Float64Array) => Float64Array.from(Float32Array.from(await dense.matvec(Float64Array.from(Float32Array.from(v))))) };
+    const p = new LanczosProcess(f32, new Rng(5).normalVector(m.n), { restart: true, rng: new Rng(5), reorthogonalization: 'partial', matvecEps: 1e-7 });
+    for (let j = 0; j < 100; j++) await p.step();
+    const vals = symTridiagonalEigen(p.alpha, p.beta.slice(0, p.size - 1), []).values;
+    const top = Array.from(vals).slice(-6).reverse();
+    top.forEach((t, i) => expect(Math.abs(t - (11 - i))).toBeLessThan(1e-5));
+    expect(p.reorthogonalizations).toBeLessThan(100);
+  });
 });
+
