@@ -27,7 +27,7 @@
 
 import { applyOperator, type SymOperator } from './operator.js';
 import type { Rng } from './rng.js';
-import { axpy, dot, norm, reorthogonalize, scale } from './vector.js';
+import { axpy, dot, norm, reorthogonalize, scale, type BasisVector } from './vector.js';
 
 export interface LanczosProcessOptions {
   /** On breakdown, continue in a new random block (true) or stop (false). */
@@ -45,13 +45,20 @@ export interface LanczosProcessOptions {
    * orthogonality at its own precision, not at float64's.
    */
   matvecEps?: number;
+  /**
+   * Storage of the Lanczos vectors (default 'float64'). 'float32' halves the
+   * memory and the traffic of reorthogonalization; the operator then sees
+   * exactly the stored (float32-rounded) vectors — no loss for an operator that
+   * rounds its input to float32 anyway (a float32 engine's HVP).
+   */
+  basisPrecision?: 'float64' | 'float32';
 }
 
 const EPS = 2 ** -53;
 
 export class LanczosProcess {
-  /** Orthonormal Lanczos vectors q_1 … q_m. */
-  readonly basis: Float64Array[] = [];
+  /** Orthonormal Lanczos vectors q_1 … q_m (Float32Array with basisPrecision 'float32'). */
+  readonly basis: BasisVector[] = [];
   /** α_j = q_jᵀ H q_j, the diagonal of T_m. */
   readonly alpha: number[] = [];
   /** β_j couples q_j and q_{j+1}; 0 at a block boundary. β_m (last) is the residual coupling. */
@@ -94,9 +101,11 @@ export class LanczosProcess {
   /** One Lanczos step: appends q_{m+1}, α_{m+1}, β_{m+1}. */
   async step(): Promise<void> {
     if (this.exhausted || this.next === null) throw new Error('Lanczos process is exhausted');
-    const q = this.next;
     const j = this.basis.length;
-    this.basis.push(q);
+    // with a float32 basis, q is the stored vector widened (exactly) to float64
+    const stored = this.options.basisPrecision === 'float32' ? Float32Array.from(this.next) : this.next;
+    const q = stored instanceof Float32Array ? Float64Array.from(stored) : stored;
+    this.basis.push(stored);
 
     const w = await applyOperator(this.op, q);
     this.matvecs++;

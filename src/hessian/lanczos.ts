@@ -48,6 +48,8 @@ export interface LanczosOptions {
   reorthogonalization?: 'full' | 'partial';
   /** Relative accuracy of a matvec for partial reorthogonalization (default float64 rounding). */
   matvecEps?: number;
+  /** Storage of the Lanczos vectors (default 'float64'; see lanczos-process.ts). */
+  basisPrecision?: 'float64' | 'float32';
 }
 
 export interface RitzPairs {
@@ -95,6 +97,7 @@ export async function lanczos(op: SymOperator, options: LanczosOptions = {}): Pr
     breakdownTol: options.breakdownTol,
     reorthogonalization: options.reorthogonalization,
     matvecEps: options.matvecEps,
+    basisPrecision: options.basisPrecision,
   });
 
   let converged = false;

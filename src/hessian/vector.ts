@@ -1,6 +1,13 @@
-/** Dense Float64Array vector kernels used by the Krylov methods. */
+/**
+ * Dense vector kernels used by the Krylov methods. Working vectors are
+ * Float64Array; stored basis vectors may be Float32Array (half the memory
+ * traffic of reorthogonalization, for operators that are only float32-accurate).
+ */
 
-export function dot(x: Float64Array, y: Float64Array): number {
+/** A stored Krylov basis vector. */
+export type BasisVector = Float64Array | Float32Array;
+
+export function dot(x: BasisVector, y: Float64Array): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i] * y[i];
   return s;
@@ -11,7 +18,7 @@ export function norm(x: Float64Array): number {
 }
 
 /** y ← y + a·x */
-export function axpy(a: number, x: Float64Array, y: Float64Array): void {
+export function axpy(a: number, x: BasisVector, y: Float64Array): void {
   for (let i = 0; i < y.length; i++) y[i] += a * x[i];
 }
 
@@ -30,7 +37,7 @@ export function scale(a: number, x: Float64Array): void {
  * dominates a Lanczos step on large models, so skipping the unneeded second
  * pass halves it.
  */
-export function reorthogonalize(w: Float64Array, basis: readonly Float64Array[], alwaysTwice = false): number {
+export function reorthogonalize(w: Float64Array, basis: readonly BasisVector[], alwaysTwice = false): number {
   let before = norm(w);
   const h = new Float64Array(basis.length);
   for (let pass = 1; pass <= 2; pass++) {
@@ -43,8 +50,14 @@ export function reorthogonalize(w: Float64Array, basis: readonly Float64Array[],
   return 2;
 }
 
+/** h_k = q_kᵀ w for every basis vector (kernels per element type keep V8's loads monomorphic). */
+function projections(basis: readonly BasisVector[], w: Float64Array, h: Float64Array): void {
+  if (basis[0] instanceof Float32Array) projections32(basis as Float32Array[], w, h);
+  else projections64(basis as Float64Array[], w, h);
+}
+
 /** h_k = q_kᵀ w for every basis vector, four at a time (w is read once per four). */
-function projections(basis: readonly Float64Array[], w: Float64Array, h: Float64Array): void {
+function projections64(basis: readonly Float64Array[], w: Float64Array, h: Float64Array): void {
   const n = w.length;
   let k = 0;
   for (; k + 4 <= basis.length; k += 4) {
@@ -71,8 +84,60 @@ function projections(basis: readonly Float64Array[], w: Float64Array, h: Float64
   for (; k < basis.length; k++) h[k] = dot(basis[k]!, w);
 }
 
+/** h_k = q_kᵀ w for every basis vector, four at a time (w is read once per four). */
+function projections32(basis: readonly Float32Array[], w: Float64Array, h: Float64Array): void {
+  const n = w.length;
+  let k = 0;
+  for (; k + 4 <= basis.length; k += 4) {
+    const q0 = basis[k]!;
+    const q1 = basis[k + 1]!;
+    const q2 = basis[k + 2]!;
+    const q3 = basis[k + 3]!;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let i = 0; i < n; i++) {
+      const wi = w[i]!;
+      s0 += q0[i]! * wi;
+      s1 += q1[i]! * wi;
+      s2 += q2[i]! * wi;
+      s3 += q3[i]! * wi;
+    }
+    h[k] = s0;
+    h[k + 1] = s1;
+    h[k + 2] = s2;
+    h[k + 3] = s3;
+  }
+  for (; k < basis.length; k++) h[k] = dot(basis[k]!, w);
+}
+
+/** w ← w − Σ_k h_k q_k. */
+function subtractCombination(basis: readonly BasisVector[], h: Float64Array, w: Float64Array): void {
+  if (basis[0] instanceof Float32Array) subtractCombination32(basis as Float32Array[], h, w);
+  else subtractCombination64(basis as Float64Array[], h, w);
+}
+
 /** w ← w − Σ_k h_k q_k, four basis vectors per sweep (w is written once per four). */
-function subtractCombination(basis: readonly Float64Array[], h: Float64Array, w: Float64Array): void {
+function subtractCombination64(basis: readonly Float64Array[], h: Float64Array, w: Float64Array): void {
+  const n = w.length;
+  let k = 0;
+  for (; k + 4 <= basis.length; k += 4) {
+    const q0 = basis[k]!;
+    const q1 = basis[k + 1]!;
+    const q2 = basis[k + 2]!;
+    const q3 = basis[k + 3]!;
+    const h0 = h[k]!;
+    const h1 = h[k + 1]!;
+    const h2 = h[k + 2]!;
+    const h3 = h[k + 3]!;
+    for (let i = 0; i < n; i++) w[i] = w[i]! - h0 * q0[i]! - h1 * q1[i]! - h2 * q2[i]! - h3 * q3[i]!;
+  }
+  for (; k < basis.length; k++) axpy(-h[k]!, basis[k]!, w);
+}
+
+/** w ← w − Σ_k h_k q_k, four basis vectors per sweep (w is written once per four). */
+function subtractCombination32(basis: readonly Float32Array[], h: Float64Array, w: Float64Array): void {
   const n = w.length;
   let k = 0;
   for (; k + 4 <= basis.length; k += 4) {
@@ -90,7 +155,7 @@ function subtractCombination(basis: readonly Float64Array[], h: Float64Array, w:
 }
 
 /** y = Σ_k c_k · basis_k (a vector in the span of the basis), four basis vectors per sweep. */
-export function combine(basis: readonly Float64Array[], c: ArrayLike<number>, dim: number): Float64Array {
+export function combine(basis: readonly BasisVector[], c: ArrayLike<number>, dim: number): Float64Array {
   const y = new Float64Array(dim);
   const h = Float64Array.from({ length: basis.length }, (_, k) => -c[k]!);
   subtractCombination(basis, h, y);

@@ -98,5 +98,20 @@ describe('LanczosProcess (three-term recurrence + full reorthogonalization)', ()
     top.forEach((t, i) => expect(Math.abs(t - (11 - i))).toBeLessThan(1e-5));
     expect(p.reorthogonalizations).toBeLessThan(100);
   });
+
+  it('a float32 basis: Float32Array storage, the operator sees the stored vectors, extremes to float32 accuracy', async () => {
+    const eig = Float64Array.from([...linspace(-1, 1, 200), 3, 4, 5]);
+    const m = symmetricWithSpectrum(eig, 6);
+    const dense = denseOperator(m);
+    const seen: Float64Array[] = [];
+    const op = { dim: m.n, matvec: async (v: Float64Array) => (seen.push(Float64Array.from(v)), dense.matvec(v)) };
+    const p = new LanczosProcess(op, new Rng(1).normalVector(m.n), { restart: true, rng: new Rng(1), basisPrecision: 'float32' });
+    for (let j = 0; j < 60; j++) await p.step();
+    expect(p.basis.every((q) => q instanceof Float32Array)).toBe(true);
+    seen.forEach((v, j) => expect(Array.from(v)).toEqual(Array.from(p.basis[j]!)));
+    const vals = symTridiagonalEigen(p.alpha, p.beta.slice(0, p.size - 1), []).values;
+    expect(Math.abs(vals[vals.length - 1] - 5)).toBeLessThan(1e-6);
+    expect(Math.abs(vals[0] - -1)).toBeLessThan(1e-3); // the bottom of a dense bulk converges slowly
+  });
 });
 
