@@ -25,6 +25,7 @@ import { buildModel } from '../model/zoo.js';
 import type { Model } from '../model/model.js';
 import { versions } from '../run/versions.js';
 import { gridPoints, type Grid } from '../surface/grid.js';
+import { h5ready } from '../store/h5.js';
 import { computeSurface } from '../surface/surface.js';
 import { forwardFlops } from './flops.js';
 
@@ -83,40 +84,58 @@ function benchData(samples: number) {
   return mnistBalanced(samples / 10);
 }
 
-/** ms per grid point of a full surface computation (grid job, chunks of 64, journal and file). */
-export async function timeSurface(engine: LossEngine, c: BenchCase, grid: Grid, limitPoints?: number): Promise<{ msPerPoint: number; cpuMsPerPoint: number; points: number }> {
-  // warm up: compile, sessions, workers (on another plane, so the real one pays its prefix once)
+/**
+ * ms per grid point of a full surface computation (grid job, chunks of 64, journal and file),
+ * the best of `reps` runs, each on a fresh plane (so each pays its prefix once, as a landscape
+ * does): the minimum is what the machine does when other jobs leave it alone.
+ */
+export async function timeSurface(
+  engine: LossEngine,
+  c: BenchCase,
+  grid: Grid,
+  limitPoints?: number,
+  reps = 3,
+): Promise<{ msPerPoint: number; cpuMsPerPoint: number; points: number }> {
+  // warm up: compile, sessions, workers (on another plane, so the real ones pay their prefix)
   const warm = randomPlane(c.theta, c.model.layout, { seed: 7, norm: 'filter', ignore: 'biasbn' });
   await engine.evaluatePlane(c.theta, warm.dx, warm.dy, gridPoints(grid, 0, Math.min(4, limitPoints ?? 4)));
-  if (limitPoints !== undefined) {
-    // the jax-js engine evaluates point by point: time a fixed number of points
-    const pts = gridPoints(grid, 0, limitPoints);
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    await engine.evaluatePlane(c.theta, c.dx, c.dy, pts);
-    return { msPerPoint: (performance.now() - t0) / limitPoints, cpuMsPerPoint: cpuMs(c0) / limitPoints, points: limitPoints };
+  let best = { msPerPoint: Infinity, cpuMsPerPoint: Infinity, points: 0 };
+  for (let r = 0; r < reps; r++) {
+    const plane = r === 0 ? { dx: c.dx, dy: c.dy } : randomPlane(c.theta, c.model.layout, { seed: 123 + r, norm: 'filter', ignore: 'biasbn' });
+    let res: { msPerPoint: number; cpuMsPerPoint: number; points: number };
+    if (limitPoints !== undefined) {
+      // the jax-js engine evaluates point by point: time a fixed number of points
+      const pts = gridPoints(grid, 0, limitPoints);
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      await engine.evaluatePlane(c.theta, plane.dx, plane.dy, pts);
+      res = { msPerPoint: (performance.now() - t0) / limitPoints, cpuMsPerPoint: cpuMs(c0) / limitPoints, points: limitPoints };
+    } else {
+      const dir = mkdtempSync(join(tmpdir(), 'losscape-bench-'));
+      try {
+        const t0 = performance.now();
+        const c0 = process.cpuUsage();
+        const gf = await computeSurface({
+          theta: c.theta,
+          dx: plane.dx,
+          dy: plane.dy,
+          grid,
+          engines: { train: engine },
+          path: join(dir, 'surface.h5'),
+          context: 'bench',
+          chunkSize: 64,
+          saveEverySec: 3600,
+        });
+        const ms = performance.now() - t0;
+        const n = gf.done.length;
+        res = { msPerPoint: ms / n, cpuMsPerPoint: cpuMs(c0) / n, points: n };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    if (res.msPerPoint < best.msPerPoint) best = res;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'losscape-bench-'));
-  try {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    const gf = await computeSurface({
-      theta: c.theta,
-      dx: c.dx,
-      dy: c.dy,
-      grid,
-      engines: { train: engine },
-      path: join(dir, 'surface.h5'),
-      context: 'bench',
-      chunkSize: 64,
-      saveEverySec: 3600,
-    });
-    const ms = performance.now() - t0;
-    const n = gf.done.length;
-    return { msPerPoint: ms / n, cpuMsPerPoint: cpuMs(c0) / n, points: n };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return best;
 }
 
 /**
@@ -214,14 +233,14 @@ export async function runBench(flags: Flags, log: (line: string) => void = conso
     if (flags.jax) {
       const e = await JaxEngine.create(c.model, data, {});
       const n = flags.quick ? 3 : key === 'mlp' ? 21 : 5;
-      const r = await timeSurface(e, c, grid, n);
+      const r = await timeSurface(e, c, grid, n, 1);
       e.dispose();
       rows.push({ work: `${key.toUpperCase()} surface`, engine: 'jax-js (wasm)', workers: 1, msPerPoint: r.msPerPoint, cpuMsPerPoint: r.cpuMsPerPoint, gflops: gf(r.msPerPoint), points: r.points, reference: ref, target });
       log(`  jax-js: ${fmt(r.msPerPoint)} ms per point (${r.points} points)`);
     }
     for (const workers of [...new Set([1, flags.workers])]) {
       const e = await OrtEngine.create(c.model, data, { threads: 1, workers });
-      const r = await timeSurface(e, c, grid);
+      const r = await timeSurface(e, c, grid, undefined, flags.quick ? 1 : 3);
       await e.dispose();
       rows.push({ work: `${key.toUpperCase()} surface`, engine: 'onnxruntime', workers, msPerPoint: r.msPerPoint, cpuMsPerPoint: r.cpuMsPerPoint, gflops: gf(r.msPerPoint), points: r.points, reference: ref, target });
       log(`  onnxruntime, ${workers} worker${workers > 1 ? 's' : ''}: ${fmt(r.msPerPoint)} ms per point (${r.points} points)`);
@@ -260,6 +279,7 @@ async function main(): Promise<void> {
   console.log(`losscape bench ${new Date().toISOString()}`);
   console.log(`machine: ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, Node ${process.version}, onnxruntime-node ${v['onnxruntime-node'] ?? '?'}, jax-js ${v['jax-js'] ?? '?'}`);
   console.log(`load average before: ${before.map((x) => x.toFixed(2)).join(' ')}`);
+  await h5ready(); // the HDF5 library's one-time start is not part of any row
   const rows = await runBench(flags);
   const after = loadavg();
   console.log(`load average after: ${after.map((x) => x.toFixed(2)).join(' ')}`);
