@@ -8,8 +8,9 @@
  * Resumable through runGridJob: the grid is cut into fixed chunks (default one
  * row of nx points). Warm starts stay inside a chunk: the first point of a
  * chunk starts from a random vector seeded by (seed, point index), each later
- * point from the previous point's two extreme Ritz vectors (plus a little
- * seeded noise, so that no eigenvector is missing from the start vector). The
+ * point from the previous point's two extreme Ritz vectors plus a seeded
+ * random vector of the same norm (WARM_NOISE), so that no eigenvector is
+ * missing from, or starved in, the start vector. The
  * points of a chunk are visited in snake order (rows of even index left to
  * right, odd rows right to left), so consecutive points are grid neighbours.
  * Every number therefore depends only on the chunk's fixed set of points, never
@@ -30,8 +31,14 @@ import { norm, scale } from './vector.js';
 
 export const EIGEN_CHANNELS = ['max_eig', 'min_eig', 'eig_ratio', 'hvps', 'converged'] as const;
 
-/** Weight of the random part of a warm start vector (the Ritz part has norm 1). */
-export const WARM_NOISE = 0.1;
+/**
+ * Weight of the random part of a warm start vector (the Ritz part has norm 1).
+ * On the fixture grid (tol 1e-5): 0 gives λmin misconvergence at 1 of 25
+ * points (the previous point's λmin vector leans toward the wrong member of a
+ * tight cluster), 0.1 and 0.3 at 1 of 75, 1 at none of 225, and still saves
+ * ~12 % of the HVPs against cold starts (56.9 instead of 64 per point).
+ */
+export const WARM_NOISE = 1;
 
 export interface EigenmapRequest {
   engine: LossEngine;
