@@ -47,6 +47,7 @@ export {
   pointDensity,
   DEFAULT_TOL,
   DEFAULT_MAX_ITER,
+  FLOAT32_HVP_EPS,
   type PointOptions,
   type PointEigen,
   type PointTrace,
