@@ -75,7 +75,7 @@ export function register(program: Command): void {
         '  and/or a sharpness table per checkpoint with the train/test gap\n' +
         '    losscape hessian runs/demo --all-checkpoints\n' +
         '    losscape hessian runs/demo --sharpness sharpness.csv\n' +
-        "For a run, grid, --params, --tol and --max-iter default to the run config's hessian section.\n" +
+        "With --all-checkpoints, the grid, --params, --tol and --max-iter default to the run config's hessian section.\n" +
         'Interrupted maps resume when rerun with the same arguments.',
     );
   addInputOptions(cmd)
