@@ -108,8 +108,9 @@ export const HessianSpec = z
     y: AxisText.nullable().default('-1:1:5'),
     /** Tensors in the Hessian: all parameters, or only those with > 1 dim (the reference code's choice). */
     params: z.enum(['all', 'ndim>1']).default('all'),
-    tol: z.number().positive().default(1e-4),
-    maxIter: z.number().int().positive().default(100),
+    /** Lanczos residual tolerance relative to |λ|max (1e-4 let one fixture point's λmin miss by 7.5e-4·λmax). */
+    tol: z.number().positive().default(1e-5),
+    maxIter: z.number().int().positive().default(200),
     every: z.number().int().positive().default(1),
   })
   .strict();

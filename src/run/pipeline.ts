@@ -17,6 +17,7 @@ import { frameFile, RunStore, RUN_FORMAT, type Manifest } from '../store/run-sto
 import { gridSize, parseAxis, type Grid } from '../surface/grid.js';
 import { shardPath, type Shard } from '../surface/shard.js';
 import { checkCentre, computeSurface } from '../surface/surface.js';
+import { checkpointEigenmap, resolveHessianSpec } from '../hessian/run-eigenmaps.js';
 import { checkpointSteps, stepsPerEpoch, train, type Checkpoint, type TrainState } from '../train/train.js';
 import { canonicalJSON, hashJSON } from '../util/hash.js';
 import { silent, type ProgressSink } from '../util/progress.js';
@@ -102,6 +103,29 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
   const lastIndex = allSteps.length - 1;
   const wantsSurface = (i: number) => i % cfg.surface.every === 0 || i === lastIndex;
   const thetas = await store.readCheckpoints();
+  const hessianSpec = cfg.hessian && !opts.shard ? resolveHessianSpec(cfg) : null;
+  const wantsHessian = (i: number) => !!hessianSpec && (i % hessianSpec.every === 0 || i === lastIndex);
+  /** λmin/λmax maps on the checkpoint's plane (after its landscape; they add timings.hessian_s). */
+  const tHess = { ms: 0 };
+  const hessianFor = async (index: number, theta: Float32Array) => {
+    if (!wantsHessian(index)) return;
+    const f = manifest.frames.find((x) => x.checkpoint === index);
+    if (!f?.directions || f.hessian) return;
+    const start = Date.now();
+    await checkpointEigenmap({
+      store,
+      cfg,
+      spec: hessianSpec!,
+      engine: engines.train,
+      index,
+      theta,
+      configHash,
+      manifest,
+      progress,
+      saveEverySec: opts.saveEverySec,
+    });
+    tHess.ms += Date.now() - start;
+  };
 
   const surfaceFor = async (index: number, theta: Float32Array) => {
     const frameIdx = manifest.frames.findIndex((f) => f.checkpoint === index);
@@ -153,7 +177,9 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
     task.end();
     if (opts.shard) return; // frames: losscape merge
     warnNonFinite(gf.values['train_loss']!, index, progress);
+    const old = manifest.frames.find((f) => f.checkpoint === index);
     const frame = {
+      ...old,
       checkpoint: index,
       surface: surfFile,
       directions: dirFile,
@@ -175,6 +201,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
   // 1. finish landscapes of checkpoints that were saved before an interruption
   for (const [index, c] of [...thetas].sort((a, b) => a[0] - b[0])) {
     if (wantsSurface(index)) await timed(() => surfaceFor(index, c.theta));
+    await hessianFor(index, c.theta);
   }
 
   // 2. train (or continue training), one landscape per checkpoint
@@ -207,10 +234,11 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
         manifest.history = [...manifest.history.filter((x) => x.step !== c.step), { step: c.step, epoch: c.epoch, ...c.metrics }];
         if (writes) store.writeManifest(manifest);
         if (wantsSurface(c.index)) await timed(() => surfaceFor(c.index, c.theta));
+        await hessianFor(c.index, c.theta);
       },
     });
     task.end();
-    manifest.timings['train_s'] = (manifest.timings['train_s'] ?? 0) + (Date.now() - tTrain - tSurf.ms) / 1000;
+    manifest.timings['train_s'] = (manifest.timings['train_s'] ?? 0) + (Date.now() - tTrain - tSurf.ms - tHess.ms) / 1000;
   }
   manifest.timings['surfaces_s'] = (manifest.timings['surfaces_s'] ?? 0) + tSurf.ms / 1000;
   manifest.timings['total_s'] = (manifest.timings['total_s'] ?? 0) + (Date.now() - t0) / 1000;
