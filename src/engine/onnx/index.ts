@@ -10,14 +10,19 @@
  * const hv = await f.run([...paramArrays, ...vArrays, xData, yData]);   // Float32Array[]
  * ```
  *
- * - translate.ts  jaxprToOnnx(closedJaxpr, { inputNames, outputNames, graphName?, distribute? })
- * - compile.ts    compileToOnnx(fn, exampleArgs, opts?) -> { model, inputs, outputs, outTree }
+ * - translate.ts  jaxprToOnnx(closedJaxpr, { inputNames, outputNames, graphName?, distribute? });
+ *                 jaxprToOnnxSplit(…, vary) -> { prefix, rest, frontier, … } (hoisting)
+ * - compile.ts    compileToOnnx(fn, exampleArgs, opts?) -> { model, inputs, outputs, outTree };
+ *                 compileToOnnxSplit(fn, exampleArgs, varyLeaves, opts?): prefix (what does not
+ *                 depend on the `vary` inputs, run once) + rest (run per call)
+ * - combo.ts      joining a bias add into a first layer's stacked linear combination
  * - runner.ts     OrtFunction.create(model, { threads?, device? }) -> run(typedArrays) / dispose()
  * - inspect.ts    summarizeModel(model) -> op counts and a node listing
  * - examples.ts   the reference MLP / CNN in jax-js and `overPlane` (vmap over grid points)
  */
 
-export { jaxprToOnnx, type JaxprToOnnxOptions } from './translate.js';
-export { ArgSpec, compileToOnnx, type CompileOptions, type CompiledOnnx, type TensorSpec } from './compile.js';
+export { jaxprToOnnx, jaxprToOnnxSplit, type JaxprToOnnxOptions } from './translate.js';
+export { ArgSpec, compileToOnnx, compileToOnnxSplit, type CompileOptions, type CompiledOnnx, type CompiledSplit, type TensorSpec } from './compile.js';
+export type { SplitModels } from './graph-builder.js';
 export { OrtFunction, type OrtFunctionOptions, type OrtIO, type TypedArray } from './runner.js';
 export { summarizeModel, type ModelSummary } from './inspect.js';
