@@ -181,6 +181,8 @@ export async function computeEigenmap(req: EigenmapRequest): Promise<EigenmapRes
     extra: req.extra,
     chunkSize,
     chunks: req.chunks,
+    // chunks are independent (warm starts stay inside a chunk): run as many as the engine has workers
+    concurrency: req.engine.concurrency ?? 1,
     fresh: req.fresh,
     saveEverySec: req.saveEverySec,
     onProgress: (p) => {

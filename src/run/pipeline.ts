@@ -43,6 +43,16 @@ export interface PipelineOptions {
 
 export class ConfigMismatchError extends Error {}
 
+/**
+ * Hash of everything in a config that changes results. Threads and workers only
+ * change the speed (results are bit-identical for any worker count), so a run can
+ * be resumed with others.
+ */
+export function runConfigHash(cfg: RunConfig): string {
+  const { threads: _t, workers: _w, ...engine } = cfg.engine;
+  return hashJSON({ ...cfg, engine });
+}
+
 export function surfaceGrid(s: { x: string; y: string | null }): Grid {
   const g: Grid = { x: parseAxis(s.x, 'x') };
   if (s.y) g.y = parseAxis(s.y, 'y');
@@ -59,7 +69,7 @@ function differingSections(a: unknown, b: unknown): string[] {
 export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOptions = {}): Promise<Manifest> {
   const progress = opts.progress ?? silent;
   const store = new RunStore(dir);
-  const configHash = hashJSON(cfg);
+  const configHash = runConfigHash(cfg);
   if (store.exists()) {
     const old = store.readManifest();
     if (old.configHash !== configHash) {

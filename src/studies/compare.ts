@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { resolveConfig, type RunConfig } from '../run/config.js';
-import { runPipeline } from '../run/pipeline.js';
+import { runConfigHash, runPipeline } from '../run/pipeline.js';
 import { RunStore, type Manifest } from '../store/run-store.js';
 import { hashJSON } from '../util/hash.js';
 import { silent, type ProgressSink } from '../util/progress.js';
@@ -152,7 +152,7 @@ export async function compareStudy(study: LoadedStudy, o: CompareOptions): Promi
 }
 
 function isComplete(m: Manifest, cfg: RunConfig): boolean {
-  return m.status === 'complete' && m.configHash === hashJSON(cfg);
+  return m.status === 'complete' && m.configHash === runConfigHash(cfg);
 }
 
 /** One row from a finished variant: the manifest's final metrics and sharpness (cached per settings). */

@@ -5,9 +5,8 @@
  */
 import { join } from 'node:path';
 import { resolveConfig } from '../run/config.js';
-import { runPipeline } from '../run/pipeline.js';
+import { runConfigHash, runPipeline } from '../run/pipeline.js';
 import { RunStore } from '../store/run-store.js';
-import { hashJSON } from '../util/hash.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { deepMerge, parseSize, writeJson } from './common.js';
 import { compareStudy, type CompareResult } from './compare.js';
@@ -47,7 +46,7 @@ async function studyRun(s: LoadedStudy, out: string, fresh: boolean, progress: P
   const store = new RunStore(dir);
   if (store.exists() && !fresh) {
     const m = store.readManifest();
-    if (m.status === 'complete' && m.configHash === hashJSON(cfg)) {
+    if (m.status === 'complete' && m.configHash === runConfigHash(cfg)) {
       progress.log(`${dir}: trained, skipped`);
       return dir;
     }
