@@ -1,11 +1,14 @@
-/** Loads ../shared/fixtures/reference-mlp without the ONNX importer (raw files). */
+/**
+ * Loads the reference fixture (a copy of ../shared/fixtures/reference-mlp kept in
+ * test/fixtures so that a clean clone tests on its own) without the ONNX importer.
+ */
 import { readFileSync } from 'node:fs';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import h5wasm from 'h5wasm/node';
 import type { Dataset } from '../../src/data/dataset.js';
 
-export const FIXTURE = new URL('../../../shared/fixtures/reference-mlp/', import.meta.url).pathname;
+export const FIXTURE = new URL('../fixtures/reference-mlp/', import.meta.url).pathname;
 
 export function fixtureData(): Dataset {
   const xb = readFileSync(FIXTURE + 'X.f32');
