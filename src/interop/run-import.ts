@@ -10,16 +10,16 @@ import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileS
 import { dirname, resolve } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, TensorProto_DataLocation } from 'onnx-buf';
-import { take, validateDataset, type Dataset } from '../data/dataset.js';
-import { splitIndices, subsetIndices } from '../data/subset.js';
-import { randomPlane, type Normalization } from '../directions/directions.js';
 import type { LossEngine } from '../engine/engine.js';
 import { createEngine, type Backend } from '../engine/factory.js';
 import { layoutToJSON } from '../model/layout.js';
 import { DataSpec, DirectionSpec, EngineSpec, SurfaceSpec } from '../run/config.js';
+import { splitData, type RunData } from '../run/data.js';
+import { checkpointSeed, specAttrs, specPlane } from '../run/directions.js';
+import type { Normalization } from '../directions/directions.js';
 import { versions } from '../run/versions.js';
 import { writeDirectionFile } from '../store/direction-file.js';
-import { frameFile, RUN_FORMAT, RunStore, type CheckpointInfo, type FrameInfo, type Manifest, type SubsetInfo } from '../store/run-store.js';
+import { frameFile, RUN_FORMAT, RunStore, type CheckpointInfo, type FrameInfo, type Manifest } from '../store/run-store.js';
 import { gridSize, parseAxis, type Grid } from '../surface/grid.js';
 import { computeSurface } from '../surface/surface.js';
 import { hashJSON } from '../util/hash.js';
@@ -85,38 +85,6 @@ function standaloneOnnx(path: string): Uint8Array | null {
   return serializeModel(m);
 }
 
-interface Splits {
-  all: Dataset;
-  train: Dataset;
-  test: Dataset;
-  evalSubset: Dataset;
-  testSubset?: Dataset;
-  subset: SubsetInfo;
-  testSubsetInfo?: SubsetInfo;
-}
-
-/** The same split and subsets as src/run/data.ts prepareData, for a data file loaded with options. */
-function splitLikeRuns(all: Dataset, spec: DataSpec): Splits {
-  validateDataset(all);
-  const [trIdx, teIdx] = splitIndices(all, spec.testFraction, spec.splitSeed);
-  const train = take(all, trIdx, `${all.name}-train`);
-  const test = take(all, teIdx, `${all.name}-test`);
-  const sIdx = subsetIndices(train, spec.subset);
-  const out: Splits = {
-    all,
-    train,
-    test,
-    evalSubset: take(train, sIdx, `${all.name}-subset`),
-    subset: { seed: spec.subset.seed, size: sIdx.length, indices: [...sIdx] },
-  };
-  if (spec.testSubset) {
-    const tIdx = subsetIndices(test, spec.testSubset);
-    out.testSubset = take(test, tIdx, `${all.name}-test-subset`);
-    out.testSubsetInfo = { seed: spec.testSubset.seed, size: tIdx.length, indices: [...tIdx] };
-  }
-  return out;
-}
-
 export async function importRun(source: string, opts: ImportOptions): Promise<ImportedRun> {
   const progress = opts.progress ?? silent;
   if (opts.surfaces && !opts.data) throw new Error('computing surfaces needs data (--data FILE)');
@@ -149,7 +117,7 @@ export async function importRun(source: string, opts: ImportOptions): Promise<Im
     subset: { size: opts.subset ?? 0.05, seed: opts.subsetSeed ?? 0 },
     ...(opts.testSubset !== undefined ? { testSubset: { size: opts.testSubset, seed: opts.subsetSeed ?? 0 } } : {}),
   });
-  let splits: Splits | null = null;
+  let splits: RunData | null = null;
   if (opts.data) {
     const all = fitToModelInput(await loadDataFile(opts.data, opts.dataOptions), model.inputShape);
     if (all.task === 'classification' && all.outputDim !== model.outputDim) {
@@ -158,7 +126,7 @@ export async function importRun(source: string, opts: ImportOptions): Promise<Im
       }
       all.outputDim = model.outputDim;
     }
-    splits = splitLikeRuns(all, dataSpec);
+    splits = splitData(all, dataSpec);
     progress.log(`data ${all.name}: ${splits.train.y.length} train / ${splits.test.y.length} test samples; landscapes on ${splits.subset.size}`);
   }
 
@@ -253,19 +221,11 @@ export async function importRun(source: string, opts: ImportOptions): Promise<Im
     if (splits.testSubset) engines.test = await createEngine(model, splits.testSubset, { backend: engine.backend as Backend, mode: surface.mode });
     for (let i = 0; i < ck.thetas.length; i++) {
       const theta = ck.thetas[i]!;
-      const plane = randomPlane(theta, model.layout, {
-        seed: directions.seed,
-        norm: directions.norm as Normalization,
-        ignore: directions.ignore,
-        include: directions.include,
-        orthogonal: directions.orthogonal,
-      });
+      const seed = checkpointSeed(directions, i);
+      const plane = specPlane(theta, model.layout, directions, seed);
       const dirFile = frameFile('directions', i);
       await writeDirectionFile(store.path(dirFile), model.layout, plane.dx, grid.y ? plane.dy : undefined, {
-        norm: directions.norm,
-        ignore: directions.ignore,
-        include: directions.include,
-        seed: directions.seed,
+        ...specAttrs(directions, seed),
         cosine: plane.cosine,
       });
       const surfFile = frameFile('surfaces', i);

@@ -35,7 +35,11 @@ export async function loadSource(spec: DataSpec): Promise<Dataset> {
 }
 
 export async function prepareData(spec: DataSpec): Promise<RunData> {
-  const all = await loadSource(spec);
+  return splitData(await loadSource(spec), spec);
+}
+
+/** The train/test split and the fixed evaluation subsets of a loaded dataset. */
+export function splitData(all: Dataset, spec: DataSpec): RunData {
   validateDataset(all);
   const [trIdx, teIdx] = splitIndices(all, spec.testFraction, spec.splitSeed);
   let train = take(all, trIdx, `${all.name}-train`);

@@ -7,7 +7,6 @@
  */
 import { rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomPlane, type Normalization } from '../directions/directions.js';
 import { createEngine } from '../engine/factory.js';
 import type { LossEngine } from '../engine/engine.js';
 import { layoutToJSON } from '../model/layout.js';
@@ -23,6 +22,7 @@ import { canonicalJSON, hashJSON } from '../util/hash.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import type { RunConfig } from './config.js';
 import { prepareData, type RunData } from './data.js';
+import { checkpointSeed, specAttrs, specPlane } from './directions.js';
 import { resolveModel } from './model.js';
 import { versions } from './versions.js';
 
@@ -140,23 +140,15 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
   const surfaceFor = async (index: number, theta: Float32Array) => {
     const frameIdx = manifest.frames.findIndex((f) => f.checkpoint === index);
     if (frameIdx >= 0 && manifest.frames[frameIdx]!.surface) return;
-    const d = cfg.directions;
-    const seed = d.perCheckpoint === 'fresh' ? d.seed + 2 * index : d.seed;
-    const plane = randomPlane(theta, model.layout, {
-      seed,
-      norm: d.norm as Normalization,
-      ignore: d.ignore,
-      include: d.include,
-      orthogonal: d.orthogonal,
-    });
+    const seed = checkpointSeed(cfg.directions, index);
+    const plane = specPlane(theta, model.layout, cfg.directions, seed);
     const dirFile = frameFile('directions', index);
-    if (writes) await writeDirectionFile(store.path(dirFile), model.layout, plane.dx, grid.y ? plane.dy : undefined, {
-      norm: d.norm,
-      ignore: d.ignore,
-      include: d.include,
-      seed,
-      cosine: plane.cosine,
-    });
+    if (writes) {
+      await writeDirectionFile(store.path(dirFile), model.layout, plane.dx, grid.y ? plane.dy : undefined, {
+        ...specAttrs(cfg.directions, seed),
+        cosine: plane.cosine,
+      });
+    }
     const ck = manifest.checkpoints.find((c) => c.index === index)!;
     const surfFile = opts.shard ? shardPath(frameFile('surfaces', index), opts.shard) : frameFile('surfaces', index);
     const task = progress.task(`landscape ${index + 1}/${lastIndex + 1}`, gridSize(grid), 'points');

@@ -4,7 +4,8 @@
  * checkpoints, and engines built the way the run builds them.
  */
 import type { Dataset } from '../data/dataset.js';
-import { randomPlane, type Normalization, type Plane } from '../directions/directions.js';
+import type { Plane } from '../directions/directions.js';
+import { specAttrs, specPlane } from '../run/directions.js';
 import type { LossEngine } from '../engine/engine.js';
 import { createEngine } from '../engine/factory.js';
 import { sharpness, type SharpnessResult } from '../hessian/sharpness.js';
@@ -76,19 +77,11 @@ export function runEngine(run: OpenedRun, data: Dataset, o: EngineChoice = {}, w
 
 /** The run's direction settings applied at θ with a given seed (y uses seed + 1). */
 export function runPlane(run: OpenedRun, theta: Float32Array, seed = run.cfg.directions.seed): Plane {
-  const d = run.cfg.directions;
-  return randomPlane(theta, run.model.layout, {
-    seed,
-    norm: d.norm as Normalization,
-    ignore: d.ignore,
-    include: d.include,
-    orthogonal: d.orthogonal,
-  });
+  return specPlane(theta, run.model.layout, run.cfg.directions, seed);
 }
 
 export function directionAttrs(run: OpenedRun, seed = run.cfg.directions.seed): Record<string, string | number> {
-  const d = run.cfg.directions;
-  return { norm: d.norm, ignore: d.ignore, include: d.include, seed, orthogonal: d.orthogonal ? 1 : 0 };
+  return specAttrs(run.cfg.directions, seed);
 }
 
 /** Options of the sharpness measures in study tables (see src/hessian/sharpness.ts); false skips them. */
