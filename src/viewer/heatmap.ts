@@ -4,7 +4,7 @@
  * rectangle of a 2-D context; returns the pixel ↔ data mapping for clicks.
  */
 import { lutIndex, type Colormap } from './colormap.js';
-import { contourLevels, contourSegments } from './contour.js';
+import { contourLevels, contourSegments } from '../util/contour.js';
 import type { Field } from './data.js';
 import { DARK, type Rect, type Theme } from './plot.js';
 import { fmt, niceTicks } from './ticks.js';

@@ -12,7 +12,7 @@ import * as THREE from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import type { Colormap } from './colormap.js';
 import { lutIndex } from './colormap.js';
-import { contourLevels, contourSegments } from './contour.js';
+import { contourLevels, contourSegments } from '../util/contour.js';
 import { bilinear, type Field } from './data.js';
 
 export const HEIGHT = 0.75;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeFloats, loadScene } from '../../src/view/scene.js';
 import { colormap } from '../../src/viewer/colormap.js';
-import { contourSegments } from '../../src/viewer/contour.js';
+import { contourSegments } from '../../src/util/contour.js';
 import { bilinear, framePos, makeScale, sampleChannel, decodeRun, transform } from '../../src/viewer/data.js';
 import { bowl, makeRun } from './fixture.js';
 
