@@ -12,12 +12,11 @@
  * Both fingerprint a map with the run's config hash and the checkpoint, so
  * either can resume or skip what the other computed with the same settings.
  */
+import { runEvalEngine } from '../run/engine.js';
 import { existsSync } from 'node:fs';
 import type { LossEngine } from '../engine/engine.js';
-import { createEngine, type Backend } from '../engine/factory.js';
-import { buildModel } from '../model/zoo.js';
+import type { Backend } from '../engine/factory.js';
 import { HessianSpec, type RunConfig } from '../run/config.js';
-import { prepareData } from '../run/data.js';
 import { readDirectionFile } from '../store/direction-file.js';
 import { frameFile, type Manifest, type RunStore } from '../store/run-store.js';
 import { parseAxis, type Grid } from '../surface/grid.js';
@@ -165,22 +164,7 @@ export async function computeRunEigenmaps(store: RunStore, cfg: RunConfig, opts:
   let engine = opts.engine;
   const own = !engine;
   if (!engine) {
-    const data = await prepareData(cfg.data);
-    const model = buildModel(cfg.model, data.train.inputShape, data.train.outputDim);
-    engine = await createEngine(
-      model,
-      data.evalSubset,
-      {
-        backend: opts.backend ?? cfg.engine.backend,
-        threads: cfg.engine.threads,
-        device: cfg.engine.device,
-        mode: cfg.surface.mode,
-        dropoutSeed: cfg.surface.dropoutSeed,
-        batchSize: cfg.surface.batchSize,
-        dtype: opts.dtype,
-      },
-      opts.progress?.warn,
-    );
+    engine = await runEvalEngine(cfg, { backend: opts.backend, dtype: opts.dtype }, opts.progress?.warn);
   }
   const frames: RunEigenmapFrame[] = [];
   const skipped: number[] = [];

@@ -3,11 +3,10 @@
  * ε-sharpness on the run's evaluation subset (sharpness.ts), next to the
  * train/test gap of that checkpoint (full splits, from the manifest).
  */
+import { runEvalEngine } from '../run/engine.js';
 import type { LossEngine } from '../engine/engine.js';
-import { createEngine, type Backend } from '../engine/factory.js';
-import { buildModel } from '../model/zoo.js';
+import type { Backend } from '../engine/factory.js';
 import type { RunConfig } from '../run/config.js';
-import { prepareData } from '../run/data.js';
 import type { RunStore } from '../store/run-store.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { hessianCheckpoints } from './run-eigenmaps.js';
@@ -48,22 +47,7 @@ export async function runSharpness(store: RunStore, cfg: RunConfig, opts: RunSha
   let engine = opts.engine;
   const own = !engine;
   if (!engine) {
-    const data = await prepareData(cfg.data);
-    const model = buildModel(cfg.model, data.train.inputShape, data.train.outputDim);
-    engine = await createEngine(
-      model,
-      data.evalSubset,
-      {
-        backend: opts.backend ?? cfg.engine.backend,
-        threads: cfg.engine.threads,
-        device: cfg.engine.device,
-        mode: cfg.surface.mode,
-        dropoutSeed: cfg.surface.dropoutSeed,
-        batchSize: cfg.surface.batchSize,
-        dtype: opts.dtype,
-      },
-      progress.warn,
-    );
+    engine = await runEvalEngine(cfg, { backend: opts.backend, dtype: opts.dtype }, progress.warn);
   }
   const rows: SharpnessRow[] = [];
   const task = progress.task('sharpness', wanted.length, 'checkpoints');

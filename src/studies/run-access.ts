@@ -7,12 +7,11 @@ import type { Dataset } from '../data/dataset.js';
 import type { Plane } from '../directions/directions.js';
 import { specAttrs, specPlane } from '../run/directions.js';
 import type { LossEngine } from '../engine/engine.js';
-import { createEngine } from '../engine/factory.js';
 import { sharpness, type SharpnessResult } from '../hessian/sharpness.js';
 import type { Model } from '../model/model.js';
-import { buildModel } from '../model/zoo.js';
 import { resolveConfig, type RunConfig } from '../run/config.js';
-import { prepareData, type RunData } from '../run/data.js';
+import type { RunData } from '../run/data.js';
+import { runDataAndModel, runEngine as engineForRun, type EngineChoice } from '../run/engine.js';
 import { RunStore, type Manifest } from '../store/run-store.js';
 import { StudyError } from './common.js';
 
@@ -33,8 +32,7 @@ export async function openRun(dir: string): Promise<OpenedRun> {
   const cfg = resolveConfig(manifest.config, `${dir}/manifest.json`);
   const thetas = await store.readCheckpoints();
   if (thetas.size === 0) throw new StudyError(`${dir} has no checkpoints yet`);
-  const data = await prepareData(cfg.data);
-  const model = buildModel(cfg.model, data.train.inputShape, data.train.outputDim);
+  const { data, model } = await runDataAndModel(cfg);
   return { dir, store, manifest, cfg, data, model, thetas };
 }
 
@@ -51,28 +49,11 @@ export function orderedCheckpoints(run: OpenedRun): { index: number; theta: Floa
   return [...run.thetas].sort((a, b) => a[0] - b[0]).map(([index, c]) => ({ index, ...c }));
 }
 
-export interface EngineChoice {
-  mode?: 'eval' | 'train';
-  dtype?: 'float32' | 'float64';
-  backend?: 'auto' | 'jax' | 'onnx';
-}
+export type { EngineChoice };
 
 /** An engine over `data` with the run's engine settings (mode: the run's surface mode unless given). */
 export function runEngine(run: OpenedRun, data: Dataset, o: EngineChoice = {}, warn?: (l: string) => void): Promise<LossEngine> {
-  return createEngine(
-    run.model,
-    data,
-    {
-      backend: o.backend ?? run.cfg.engine.backend,
-      threads: run.cfg.engine.threads,
-      device: run.cfg.engine.device,
-      mode: o.mode ?? run.cfg.surface.mode,
-      dropoutSeed: run.cfg.surface.dropoutSeed,
-      batchSize: run.cfg.surface.batchSize,
-      dtype: o.dtype,
-    },
-    warn,
-  );
+  return engineForRun(run.cfg, run.model, data, o, warn);
 }
 
 /** The run's direction settings applied at θ with a given seed (y uses seed + 1). */

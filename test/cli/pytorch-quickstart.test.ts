@@ -57,6 +57,10 @@ describe('PyTorch quick start', () => {
     const s0 = await readGridFile(join(out, m.frames[0]!.surface!));
     // centre of the plane = the checkpoint (plane and single-point graphs round differently: 1e-6)
     expect(Math.abs(s0.values['train_loss']![12]! / m.frames[0]!.center_loss! - 1)).toBeLessThan(1e-6);
+    // run-level tools rebuild the ONNX model from the run's config
+    const pca = cli(['pca', out, '--n', '5', '--quiet']);
+    expect(pca.code, pca.stderr).toBe(0);
+    expect(new RunStore(out).readManifest().pca?.surface).toBe('pca/surface.h5');
   });
 });
 
