@@ -23,6 +23,7 @@ import { silent, type ProgressSink } from '../util/progress.js';
 import type { RunConfig } from './config.js';
 import { prepareData, type RunData } from './data.js';
 import { checkpointSeed, specAttrs, specPlane } from './directions.js';
+import { runEngineOptions } from './engine.js';
 import { resolveModel } from './model.js';
 import { versions } from './versions.js';
 
@@ -94,15 +95,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
   manifest.status = 'running';
   delete manifest.error;
 
-  const engineOpts = {
-    backend: cfg.engine.backend,
-    threads: cfg.engine.threads,
-    device: cfg.engine.device,
-    workers: opts.workers ?? cfg.engine.workers,
-    mode: cfg.surface.mode,
-    dropoutSeed: cfg.surface.dropoutSeed,
-    batchSize: cfg.surface.batchSize,
-  };
+  const engineOpts = { ...runEngineOptions(cfg), workers: opts.workers ?? cfg.engine.workers };
   const engines: { train: LossEngine; test?: LossEngine } = {
     train: await createEngine(model, data.evalSubset, engineOpts, progress.warn),
   };
