@@ -3,6 +3,7 @@
  * fixed data subset, its gradient, Hessian-vector products, and the loss at many
  * points of a plane at once. θ is always a flat vector in the model's layout.
  */
+import type { PointEigen, PointOptions } from '../hessian/point.js';
 import type { ParamLayout, Vec } from '../model/layout.js';
 
 export interface Metrics {
@@ -43,6 +44,17 @@ export interface LossEngine {
    * call it one at a time.
    */
   readonly concurrency?: number;
+  /**
+   * Optional: λmax/λmin at θ solved where this engine's HVPs run (a worker thread), so that a
+   * Lanczos run's vectors never cross threads. Same numbers as hessian/point.ts's
+   * localPointEigenvalues with this engine's hvp.
+   */
+  pointEigen?(theta: Vec, opts: PointOptions): Promise<PointEigen>;
+  /**
+   * Optional: coordinates of θ whose Hessian rows are identically zero for this engine's data
+   * (ascending). Hessian solvers leave them out and count them as exact zero eigenvalues.
+   */
+  hessianNullCoordinates?(): Int32Array;
   dispose(): void | Promise<void>;
 }
 

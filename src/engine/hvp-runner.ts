@@ -8,15 +8,25 @@
  * outputs. Lanczos calls H·v dozens of times at one θ, so the prefix is paid once per grid
  * point. Inputs are named in0, in1, …: θ tensors, v tensors, x, targets, dropout masks.
  */
+import type { ParamLayout } from '../model/layout.js';
+import type { InputReduction } from './input-reduction.js';
+import { reduceSamples } from './input-reduction.js';
 import { OrtFunction, type TypedArray } from './onnx/runner.js';
 import type { PlaneBatch, PlaneGraphs, RunnerOptions } from './plane-runner.js';
 
 export interface HvpProgram {
   dtype: 'float32' | 'float64';
-  /** [offset, size] of every parameter tensor in θ. */
+  /** [offset, size] of every parameter tensor of the graphs' θ (the reduced θ with a reduction). */
   tensors: [number, number][];
-  /** Length of θ. */
+  /** Length of the graphs' θ. */
   size: number;
+  /** The model's layout (names, shapes, roles: what a worker needs to select Hessian parameters). */
+  layout: ParamLayout;
+  /**
+   * Dead input features dropped (input-reduction.ts): the graphs are the reduced model's; θ and v
+   * come in full, their `keep` coordinates go in, and H·v is zero at the others.
+   */
+  reduction?: Pick<InputReduction, 'columns' | 'features' | 'keep' | 'dropped'>;
   samples: number;
   /** Split graphs by batch size. */
   graphs: Record<number, PlaneGraphs>;
@@ -33,17 +43,50 @@ function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   return true;
 }
 
+/** out[i] = src[i] (out's precision). */
+function copyInto(out: Float32Array | Float64Array, src: Float64Array): void {
+  if (out instanceof Float32Array) for (let i = 0; i < src.length; i++) out[i] = src[i]!;
+  else out.set(src);
+}
+
+/** out[i] = src[index[i]] (out's precision). */
+function gatherInto<T extends Float32Array | Float64Array>(out: T, src: ArrayLike<number>, index: Int32Array): T {
+  for (let i = 0; i < index.length; i++) out[i] = src[index[i]!]!;
+  return out;
+}
+
+/** out[o + i] = d[i] / c (one batch: the sum is the batch's). */
+function divideInto(out: Float64Array, o: number, d: Float32Array | Float64Array, n: number, c: number): void {
+  if (d instanceof Float32Array) divide32(out, o, d, n, c);
+  else for (let i = 0; i < n; i++) out[o + i] = d[i]! / c;
+}
+
+function divide32(out: Float64Array, o: number, d: Float32Array, n: number, c: number): void {
+  for (let i = 0; i < n; i++) out[o + i] = d[i]! / c;
+}
+
+/** out[o + i] += d[i]. */
+function addInto(out: Float64Array, o: number, d: Float32Array | Float64Array, n: number): void {
+  if (d instanceof Float32Array) for (let i = 0; i < n; i++) out[o + i]! += d[i]!;
+  else for (let i = 0; i < n; i++) out[o + i]! += d[i]!;
+}
+
 export class HvpRunner {
   private readonly sessions = new Map<number, Promise<Sessions>>();
   private cache: { theta: Float32Array | Float64Array; frontier: Map<number, Map<string, TypedArray>> } | null = null;
   /** Prefix runs so far (one per distinct θ and batch). */
   prefixRuns = 0;
 
+  readonly batches: PlaneBatch[];
+
   constructor(
     readonly program: HvpProgram,
-    readonly batches: PlaneBatch[],
+    batches: PlaneBatch[],
     readonly opts: RunnerOptions = {},
-  ) {}
+  ) {
+    const red = program.reduction;
+    this.batches = red ? batches.map((b) => ({ ...b, x: reduceSamples(b.x, b.n, red.features, red.columns) })) : batches;
+  }
 
   private session(n: number): Promise<Sessions> {
     let s = this.sessions.get(n);
@@ -63,14 +106,57 @@ export class HvpRunner {
     for (const b of this.batches) await this.session(b.n);
   }
 
-  /** H(θ)·v of the mean loss (float64). */
+  /** v rounded to the graphs' precision (reused between calls). */
+  private vBuf: Float32Array | Float64Array | null = null;
+
+  /** H(θ)·v of the mean loss (float64; θ and v in the full layout). */
   async hvp(theta: ArrayLike<number>, v: ArrayLike<number>): Promise<Float64Array> {
+    const keep = this.program.reduction?.keep;
+    if (!keep) return this.run(this.weights(theta), v);
     const F = this.program.dtype === 'float64' ? Float64Array : Float32Array;
-    const th = theta instanceof F ? theta : F.from(theta);
-    const vv = v instanceof F ? v : F.from(v);
-    if (!this.cache || !sameValues(this.cache.theta, th)) this.cache = { theta: F.from(th), frontier: new Map() };
+    const out = await this.run(this.weights(theta), gatherInto(new F(keep.length), v, keep));
+    const full = new Float64Array(this.program.layout.size);
+    for (let i = 0; i < keep.length; i++) full[keep[i]!] = out[i]!;
+    return full;
+  }
+
+  /**
+   * H(θ)·v for one θ and many v given on `coordinates` only (the kept coordinates of a reduction,
+   * else all): what a Lanczos run calls, without scattering to and gathering from the full layout.
+   */
+  at(theta: ArrayLike<number>): { coordinates: Int32Array | null; hvp(v: Float64Array): Promise<Float64Array> } {
+    const th = this.weights(theta);
+    return { coordinates: this.program.reduction?.keep ?? null, hvp: (v) => this.run(th, v) };
+  }
+
+  /** The graphs' θ (the kept coordinates with a reduction) in their precision; the prefix cache follows it. */
+  private weights(theta: ArrayLike<number>): Float32Array | Float64Array {
+    const F = this.program.dtype === 'float64' ? Float64Array : Float32Array;
+    const keep = this.program.reduction?.keep;
+    const th = keep ? gatherInto(new F(keep.length), theta, keep) : theta instanceof F ? theta : F.from(theta);
+    // compared by value (a caller may refill the same array): the prefix outputs are reused only for the same weights
+    if (!this.cache || !sameValues(this.cache.theta, th)) this.cache = { theta: th === theta ? F.from(th) : th, frontier: new Map() };
+    return this.cache.theta;
+  }
+
+  /** H·v on the graphs' coordinates (θ from `weights`). */
+  private async run(th: Float32Array | Float64Array, v: ArrayLike<number>): Promise<Float64Array> {
+    const F = this.program.dtype === 'float64' ? Float64Array : Float32Array;
+    if (!this.cache || this.cache.theta !== th) {
+      // another θ ran in between: make th current again
+      this.cache = { theta: th, frontier: new Map() };
+    }
+    let vv: Float32Array | Float64Array;
+    if (v instanceof F) vv = v;
+    else {
+      if (!this.vBuf || this.vBuf.length !== this.program.size) this.vBuf = new F(this.program.size);
+      vv = this.vBuf;
+      if (v instanceof Float64Array) copyInto(vv, v);
+      else for (let i = 0; i < v.length; i++) vv[i] = v[i]!;
+    }
     const P = this.program.tensors.length;
     const out = new Float64Array(this.program.size);
+    const single = this.batches.length === 1;
     for (let bi = 0; bi < this.batches.length; bi++) {
       const b = this.batches[bi]!;
       const g = this.program.graphs[b.n]!;
@@ -94,10 +180,11 @@ export class HvpRunner {
       const parts = await s.rest.run(g.restInputs.map((n) => front!.get(n) ?? named.get(n)!));
       this.program.tensors.forEach(([o, n], k) => {
         const d = parts[k]!;
-        for (let i = 0; i < n; i++) out[o + i]! += d[i] as number;
+        if (single) divideInto(out, o, d as Float32Array | Float64Array, n, this.program.samples);
+        else addInto(out, o, d as Float32Array | Float64Array, n);
       });
     }
-    for (let i = 0; i < out.length; i++) out[i]! /= this.program.samples;
+    if (!single) for (let i = 0; i < out.length; i++) out[i]! /= this.program.samples;
     return out;
   }
 

@@ -13,6 +13,8 @@ import { makeJaxpr, type DType, type numpy as np } from "@jax-js/jax";
 import { count, sampleSize, type Dataset } from '../data/dataset.js';
 import type { ParamLayout, Vec } from '../model/layout.js';
 import type { Model } from '../model/model.js';
+import { hessianOperatorOf } from '../hessian/hvp-operator.js';
+import { eigenvaluesOf, localPointEigenvalues, type PointEigen, type PointOptions } from '../hessian/point.js';
 import type { LossEngine, Metrics, PlaneValues } from './engine.js';
 import { dropoutMasks, targetMatrix, type EngineOptions } from './jax-engine.js';
 import { ensureJax } from './jax.js';
@@ -22,6 +24,7 @@ import { OrtFunction, type TypedArray } from './onnx/runner.js';
 import { HvpRunner, type HvpProgram } from './hvp-runner.js';
 import { PlaneRunner, type PlaneGraphs, type PlaneProgram } from './plane-runner.js';
 import { PlanePool } from './pool.js';
+import { inputReduction } from './input-reduction.js';
 
 export interface OrtEngineOptions extends EngineOptions {
   threads?: number;
@@ -43,6 +46,11 @@ export interface OrtEngineOptions extends EngineOptions {
    * `threads` says otherwise); 1 (default): evaluate on this thread.
    */
   workers?: number;
+  /**
+   * HVPs of the model without its dead input features (features zero in every sample; their
+   * first-layer weights have exactly zero Hessian rows): the same H·v, fewer FLOPs. Default true.
+   */
+  reduceInputs?: boolean;
 }
 
 interface Batch {
@@ -62,6 +70,9 @@ export class OrtEngine implements LossEngine {
   readonly planeBatch: number;
   private readonly batches: Batch[];
   private readonly obj: Objective;
+  private readonly objOpts: Parameters<typeof objective>[1];
+  /** Dead input features dropped from the HVP graphs (input-reduction.ts), or null. */
+  private readonly inputs: ReturnType<typeof inputReduction> = null;
   private readonly fns = new Map<string, Promise<OrtFunction>>();
   private readonly isClassifier: boolean;
   /** The compiled ONNX graphs by name (for workers and inspection). */
@@ -77,12 +88,14 @@ export class OrtEngine implements LossEngine {
     this.dtype = opts.dtype ?? 'float32';
     this.isClassifier = data.task === 'classification';
     const train = (opts.mode ?? 'eval') === 'train';
-    this.obj = objective(model, {
+    this.objOpts = {
       kind: opts.loss ?? (data.task === 'regression' ? 'mse' : 'cross_entropy'),
       train,
       conv: 'lax',
       classify: this.isClassifier,
-    });
+    } as const;
+    this.obj = objective(model, this.objOpts);
+    if (opts.reduceInputs !== false) this.inputs = inputReduction(model, data.x, count(data));
     const d = sampleSize(data);
     const c = data.outputDim;
     const targets = targetMatrix(data);
@@ -121,17 +134,17 @@ export class OrtEngine implements LossEngine {
     return new ArgSpec(shape, this.dtype as DType);
   }
 
-  private dataSpecs(n: number): [ArgSpec, ArgSpec, ArgSpec[]] {
-    const c = this.model.outputDim;
+  private dataSpecs(n: number, model: Model = this.model): [ArgSpec, ArgSpec, ArgSpec[]] {
+    const c = model.outputDim;
     return [
-      this.spec([n, ...this.model.inputShape]),
+      this.spec([n, ...model.inputShape]),
       this.spec([n, c]),
-      this.model.dropoutSites.map((s) => this.spec([n, ...s.shape])),
+      model.dropoutSites.map((s) => this.spec([n, ...s.shape])),
     ];
   }
 
-  private paramSpecs(): ArgSpec[] {
-    return this.layout.entries.map((e) => this.spec(e.shape));
+  private paramSpecs(layout: ParamLayout = this.layout): ArgSpec[] {
+    return layout.entries.map((e) => this.spec(e.shape));
   }
 
   /** Bytes of intermediates of one forward evaluation of the first batch. */
@@ -209,33 +222,63 @@ export class OrtEngine implements LossEngine {
     // Everything that depends on θ only (forward pass, primal backward pass) runs once per θ
     // (the prefix graph); each HVP then runs the tangent part (the rest graph).
     if (this.concurrency > 1) return (await this.workerPool()).hvp(theta, v);
-    this.hvpRunner ??= new HvpRunner(this.hvpProgram(), this.planeBatches(), { threads: this.opts.threads, device: this.opts.device });
-    return this.hvpRunner.hvp(theta, v);
+    return this.localHvpRunner().hvp(theta, v);
+  }
+
+  /**
+   * λmax/λmin at θ: with workers, the whole Lanczos run happens in one worker (its HVPs never
+   * leave that thread); otherwise here. The same graphs either way.
+   */
+  async pointEigen(theta: Vec, opts: PointOptions = {}): Promise<PointEigen> {
+    if (this.opts.hoist === false) return localPointEigenvalues(this, theta, opts);
+    if (this.concurrency > 1) return (await this.workerPool()).eigen(theta, opts);
+    const runner = this.localHvpRunner();
+    const op = hessianOperatorOf((t, v) => runner.hvp(t, v), this.layout, theta, opts.params ?? 'all', this.hessianNullCoordinates(), runner.at(theta));
+    return eigenvaluesOf(op, this.dtype, opts);
   }
 
   private hvpRunner: HvpRunner | null = null;
+
+  private localHvpRunner(): HvpRunner {
+    this.hvpRunner ??= new HvpRunner(this.hvpProgram(), this.planeBatches(), { threads: this.opts.threads, device: this.opts.device });
+    return this.hvpRunner;
+  }
   private hvpProg: HvpProgram | null = null;
+
+  /**
+   * Coordinates of θ whose Hessian rows are identically zero for this engine's data (the
+   * weights of dead input features), ascending; empty when none are known.
+   */
+  hessianNullCoordinates(): Int32Array {
+    return this.opts.hoist === false || !this.inputs ? new Int32Array(0) : this.inputs.reduction.dropped;
+  }
 
   /** The HVP graphs split into a θ-only prefix and the per-v rest, for every batch size. */
   hvpProgram(): HvpProgram {
     if (!this.hvpProg) {
       const graphs: Record<number, PlaneGraphs> = {};
-      const p = this.paramSpecs();
+      // with dead input features: the reduced model's HVP (same values on the kept coordinates)
+      const model = this.inputs?.reduced ?? this.model;
+      const obj = this.inputs ? objective(model, this.objOpts) : this.obj;
+      const p = this.paramSpecs(model.layout);
       const P = p.length;
       for (const b of this.batches) {
         if (graphs[b.n]) continue;
         const key = `hvp:${b.n}`;
-        const c = compileToOnnxSplit(this.obj.hvp as (...a: unknown[]) => unknown, [p, p, ...this.dataSpecs(b.n)], Array.from({ length: P }, (_, i) => P + i), {
+        const c = compileToOnnxSplit(obj.hvp as (...a: unknown[]) => unknown, [p, p, ...this.dataSpecs(b.n, model)], Array.from({ length: P }, (_, i) => P + i), {
           graphName: key,
         });
         if (c.prefix) this.graphs.set(`${key}.prefix`, c.prefix);
         this.graphs.set(key, c.rest);
         graphs[b.n] = { prefix: c.prefix, prefixInputs: c.prefixInputs, rest: c.rest, restInputs: c.restInputs };
       }
+      const red = this.inputs?.reduction;
       this.hvpProg = {
         dtype: this.dtype,
-        tensors: this.layout.entries.map((e) => [e.offset, e.size]),
-        size: this.layout.size,
+        tensors: model.layout.entries.map((e) => [e.offset, e.size]),
+        size: model.layout.size,
+        layout: this.layout,
+        reduction: red ? { columns: red.columns, features: red.features, keep: red.keep, dropped: red.dropped } : undefined,
         samples: this.samples,
         graphs,
       };

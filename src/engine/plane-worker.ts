@@ -5,11 +5,15 @@
  * Messages in:  { type: 'vectors', id, arrays }      (θ, d1, d2 of a plane, or θ of an HVP)
  *               { type: 'plane', id, vectors, points }
  *               { type: 'hvp', id, vectors, v }
+ *               { type: 'eigen', id, vectors, opts }   (λmax/λmin at θ: a whole Lanczos run here)
  * Messages out: { type: 'ready' } once the sessions exist,
- *               { type: 'done', id, a, b } (plane: loss sums, correct counts; hvp: H·v)
+ *               { type: 'done', id, a, b } (plane: loss sums, correct counts; hvp: H·v),
+ *               { type: 'done', id, result } (eigen: the PointEigen),
  *               or { type: 'error', id, message }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { eigenvaluesOf, type PointEigen, type PointOptions } from '../hessian/point.js';
+import { hessianOperatorOf } from '../hessian/hvp-operator.js';
 import { HvpRunner, type HvpProgram } from './hvp-runner.js';
 import { PlaneRunner, type PlaneBatch, type PlaneProgram, type RunnerOptions } from './plane-runner.js';
 
@@ -35,6 +39,14 @@ interface Msg {
   vectors?: number;
   points?: Float64Array;
   v?: Float64Array;
+  opts?: PointOptions;
+}
+
+/** Float64Array buffers of a PointEigen (moved, not copied, back to the main thread). */
+function transferables(r: PointEigen): ArrayBuffer[] {
+  const l = r.lanczos;
+  const arrays = [l.ritzMax, l.ritzMin, l.ritzValues, ...(l.top ? [l.top.values, l.top.residuals, ...l.top.vectors] : [])];
+  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
 }
 
 port.on('message', (msg: Msg) => {
@@ -55,6 +67,11 @@ port.on('message', (msg: Msg) => {
         if (!hvp) throw new Error('this pool has no HVP graphs');
         const r = await hvp.hvp(vs[0]!, msg.v!);
         port.postMessage({ type: 'done', id: msg.id, a: r }, [r.buffer as ArrayBuffer]);
+      } else if (msg.type === 'eigen') {
+        if (!hvp) throw new Error('this pool has no HVP graphs');
+        const op = hessianOperatorOf((t, v) => hvp.hvp(t, v), programs.hvp!.layout, vs[0]!, msg.opts?.params ?? 'all', programs.hvp!.reduction?.dropped, hvp.at(vs[0]!));
+        const r = await eigenvaluesOf(op, programs.hvp!.dtype, msg.opts ?? {});
+        port.postMessage({ type: 'done', id: msg.id, result: r }, transferables(r));
       } else {
         throw new Error(`unknown task ${msg.type}`);
       }

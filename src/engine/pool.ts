@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { PointEigen, PointOptions } from '../hessian/point.js';
 import type { HvpProgram } from './hvp-runner.js';
 import { planeValues, type PlaneBatch, type PlaneProgram, type RunnerOptions } from './plane-runner.js';
 
@@ -24,11 +25,12 @@ type Vecs = (Float32Array | Float64Array)[];
 
 interface Task {
   id: number;
-  kind: 'plane' | 'hvp';
+  kind: 'plane' | 'hvp' | 'eigen';
   /** Id of the vector set (θ, d1, d2 for a plane; θ for an HVP). */
   vectors: number;
   points?: Float64Array;
   v?: Float64Array;
+  opts?: PointOptions;
   resolve(v: unknown): void;
   reject(e: Error): void;
 }
@@ -128,7 +130,16 @@ export class PlanePool {
     return this.submit<Float64Array>('hvp', [theta], { v: Float64Array.from(v) });
   }
 
-  private submit<T>(kind: 'plane' | 'hvp', vecs: Vecs, extra: { points?: Float64Array; v?: Float64Array }): Promise<T> {
+  /**
+   * λmax/λmin at θ (hessian/point.ts) solved entirely on one worker: the Lanczos vectors and
+   * HVPs stay in that thread; only θ, the options and the result cross.
+   */
+  eigen(theta: Float32Array | Float64Array, opts: PointOptions): Promise<PointEigen> {
+    if (!this.programs.hvp) return Promise.reject(new Error('this pool has no HVP graphs'));
+    return this.submit<PointEigen>('eigen', [theta], { opts });
+  }
+
+  private submit<T>(kind: Task['kind'], vecs: Vecs, extra: { points?: Float64Array; v?: Float64Array; opts?: PointOptions }): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the plane pool is closed'));
     const vectors = this.setId(vecs);
     return new Promise<T>((resolve, reject) => {
@@ -179,7 +190,7 @@ export class PlanePool {
         slot.sent = [...slot.sent.slice(-3), task.vectors];
       }
       slot.last = task.vectors;
-      slot.worker.postMessage({ type: task.kind, id: task.id, vectors: task.vectors, points: task.points, v: task.v });
+      slot.worker.postMessage({ type: task.kind, id: task.id, vectors: task.vectors, points: task.points, v: task.v, opts: task.opts });
     }
     if (this.queue.length > 0 && this.slots.every((s) => s.dead)) {
       const err = this.slots[0]?.dead ?? new Error('no plane workers');
@@ -187,11 +198,11 @@ export class PlanePool {
     }
   }
 
-  private onMessage(slot: Slot, m: { type: string; id: number; a?: Float64Array; b?: Float64Array; message?: string }): void {
+  private onMessage(slot: Slot, m: { type: string; id: number; a?: Float64Array; b?: Float64Array; result?: unknown; message?: string }): void {
     const task = slot.busy;
     if (!task || m.id !== task.id) return;
     slot.busy = null;
-    if (m.type === 'done') task.resolve(task.kind === 'plane' ? { lossSum: m.a!, correct: m.b! } : m.a!);
+    if (m.type === 'done') task.resolve(task.kind === 'plane' ? { lossSum: m.a!, correct: m.b! } : task.kind === 'eigen' ? m.result : m.a!);
     else task.reject(new Error(m.message ?? 'plane worker failed'));
     this.dispatch();
   }

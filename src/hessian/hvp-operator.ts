@@ -35,6 +35,13 @@ export interface Selection {
   dim: number;
   /** Length of the full vector. */
   full: number;
+  /**
+   * When coordinates known to have identically zero Hessian rows were left out: the selected
+   * coordinates (ascending; segments then list the tensors only) …
+   */
+  index?: Int32Array;
+  /** … and how many were left out: each is an exact zero eigenvalue of the selected block. */
+  nullDropped: number;
 }
 
 export function selects(e: ParamEntry, params: ParamSelection): boolean {
@@ -42,21 +49,50 @@ export function selects(e: ParamEntry, params: ParamSelection): boolean {
   return params === 'all' ? true : e.shape.length > 1;
 }
 
-export function selectParams(layout: ParamLayout, params: ParamSelection = 'all'): Selection {
+/**
+ * The coordinates of `params`; without those of `nullCoordinates` (coordinates whose Hessian
+ * rows are identically zero, e.g. the weights of input features that are zero in every
+ * sample) when given: the operator then acts on the rest, and the left-out coordinates are
+ * exact zero eigenvalues (`nullDropped`).
+ */
+export function selectParams(layout: ParamLayout, params: ParamSelection = 'all', nullCoordinates?: Int32Array): Selection {
   if (!PARAM_SELECTIONS.includes(params)) throw new Error(`params must be one of ${PARAM_SELECTIONS.join(', ')}; got "${params}"`);
   const picked = layout.entries.filter((e) => selects(e, params) && e.size > 0);
   if (picked.length === 0) throw new Error(`no parameter tensor matches params "${params}"`);
-  return {
+  const sel: Selection = {
     params,
     tensors: picked.map((e) => e.name),
     segments: picked.map((e) => [e.offset, e.size]),
     dim: picked.reduce((a, e) => a + e.size, 0),
     full: layout.size,
+    nullDropped: 0,
   };
+  if (!nullCoordinates || nullCoordinates.length === 0) return sel;
+  const memo = selections.get(nullCoordinates)?.get(`${params}:${layout.size}`);
+  if (memo) return memo;
+  // leave out the selected coordinates whose Hessian rows are known to be zero
+  const isNull = new Uint8Array(layout.size);
+  for (const c of nullCoordinates) isNull[c] = 1;
+  const index: number[] = [];
+  for (const [o, n] of sel.segments) for (let i = o; i < o + n; i++) if (!isNull[i]) index.push(i);
+  if (index.length === sel.dim) return sel;
+  if (index.length === 0) throw new Error(`every coordinate of params "${params}" has a zero Hessian row for this data`);
+  const out = { ...sel, index: Int32Array.from(index), nullDropped: sel.dim - index.length, dim: index.length };
+  if (!selections.has(nullCoordinates)) selections.set(nullCoordinates, new Map());
+  selections.get(nullCoordinates)!.set(`${params}:${layout.size}`, out);
+  return out;
 }
+
+/** Selections with null coordinates, by the (engine-owned, unchanging) null coordinate array. */
+const selections = new WeakMap<Int32Array, Map<string, Selection>>();
 
 /** Reduced → full vector (zeros outside the selection). */
 export function scatter(sel: Selection, reduced: Float64Array, out = new Float64Array(sel.full)): Float64Array {
+  if (sel.index) {
+    const ix = sel.index;
+    for (let i = 0; i < ix.length; i++) out[ix[i]!] = reduced[i]!;
+    return out;
+  }
   let k = 0;
   for (const [o, n] of sel.segments) {
     out.set(reduced.subarray(k, k + n), o);
@@ -67,6 +103,11 @@ export function scatter(sel: Selection, reduced: Float64Array, out = new Float64
 
 /** Full → reduced vector (the selected coordinates). */
 export function gather(sel: Selection, full: ArrayLike<number> & { subarray?: unknown }, out = new Float64Array(sel.dim)): Float64Array {
+  if (sel.index) {
+    const ix = sel.index;
+    for (let i = 0; i < ix.length; i++) out[i] = full[ix[i]!]!;
+    return out;
+  }
   let k = 0;
   for (const [o, n] of sel.segments) {
     for (let i = 0; i < n; i++) out[k + i] = full[o + i]!;
@@ -88,17 +129,33 @@ export interface HessianOperator extends SymOperator {
  * (a Float64Array keeps float64 weights for a float64 engine).
  */
 export function hessianOperator(engine: LossEngine, theta: Vec, params: ParamSelection = 'all'): HessianOperator {
-  if (theta.length !== engine.layout.size) {
-    throw new Error(`θ has ${theta.length} values but the model has ${engine.layout.size} parameters`);
+  return hessianOperatorOf((t, v) => engine.hvp(t, v), engine.layout, theta, params, engine.hessianNullCoordinates?.());
+}
+
+/** H(θ) given only an HVP function and the layout (what a worker thread has). */
+export function hessianOperatorOf(
+  hvp: (theta: Vec, v: Float64Array) => Promise<Float64Array>,
+  layout: ParamLayout,
+  theta: Vec,
+  params: ParamSelection = 'all',
+  nullCoordinates?: Int32Array,
+  /** H(θ)·v with v and the product on `coordinates` only: used when they are the selection's. */
+  direct?: { coordinates: Int32Array | null; hvp(v: Float64Array): Promise<Float64Array> },
+): HessianOperator {
+  if (theta.length !== layout.size) {
+    throw new Error(`θ has ${theta.length} values but the model has ${layout.size} parameters`);
   }
-  const selection = selectParams(engine.layout, params);
+  const selection = selectParams(layout, params, nullCoordinates);
   const identity = selection.dim === selection.full;
   const full = new Float64Array(selection.full);
+  const fast = direct && (direct.coordinates === null ? identity : sameIndex(direct.coordinates, selection.index)) ? direct : null;
   let hvps = 0;
   let hvpMs = 0;
   return {
     dim: selection.dim,
     selection,
+    // engine.hvp, fast.hvp and gather all return new arrays
+    fresh: true,
     get hvps() {
       return hvps;
     },
@@ -108,12 +165,24 @@ export function hessianOperator(engine: LossEngine, theta: Vec, params: ParamSel
     async matvec(v: Float64Array): Promise<Float64Array> {
       if (v.length !== selection.dim) throw new Error(`vector has length ${v.length}, expected ${selection.dim}`);
       const t0 = performance.now();
-      const hv = await engine.hvp(theta, identity ? v : scatter(selection, v, full));
+      if (fast) {
+        const y = await fast.hvp(v);
+        hvpMs += performance.now() - t0;
+        hvps++;
+        return y;
+      }
+      const hv = await hvp(theta, identity ? v : scatter(selection, v, full));
       hvpMs += performance.now() - t0;
       hvps++;
       return identity ? hv : gather(selection, hv);
     },
   };
+}
+
+function sameIndex(a: Int32Array, b: Int32Array | undefined): boolean {
+  if (!b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** θ + a·dx + b·dy in float64 (the eigen.json convention: float32 weights widened, then the combination in float64). */

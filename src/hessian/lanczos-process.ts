@@ -27,7 +27,7 @@
 
 import { applyOperator, type SymOperator } from './operator.js';
 import type { Rng } from './rng.js';
-import { axpy, dot, norm, reorthogonalize, scale, type BasisVector } from './vector.js';
+import { dot, norm, recurrence, reorthogonalize, scale, type BasisVector } from './vector.js';
 
 export interface LanczosProcessOptions {
   /** On breakdown, continue in a new random block (true) or stop (false). */
@@ -114,11 +114,11 @@ export class LanczosProcess {
     this.alpha.push(a);
     // Three-term recurrence, then reorthogonalization (removes the α, β
     // terms' rounding and everything the recurrence forgets).
-    axpy(-a, q, w);
-    if (j > this.blockStart) axpy(-this.beta[j - 1], this.basis[j - 1], w);
+    const prev = j > this.blockStart ? this.basis[j - 1] : undefined;
+    const wNormSq = recurrence(w, a, q, prev ? this.beta[j - 1] : 0, prev);
     let b: number;
     if ((this.options.reorthogonalization ?? 'full') === 'partial' && this.blockStart === 0) {
-      b = this.partialReorthogonalization(w, j);
+      b = this.partialReorthogonalization(w, j, Math.sqrt(wNormSq));
     } else {
       reorthogonalize(w, this.basis);
       this.reorthogonalizations++;
@@ -143,12 +143,12 @@ export class LanczosProcess {
    * added with the sign that makes |ω| grow; reorthogonalizes w when the
    * estimate passes √ε (and in the step after), resetting ω to ε. Returns β_j.
    */
-  private partialReorthogonalization(w: Float64Array, j: number): number {
+  private partialReorthogonalization(w: Float64Array, j: number, wNorm: number): number {
     const alpha = this.alpha;
     const beta = this.beta;
     const prev = this.omegaPrev; // ω_{j−1,k}, k ≤ j−1 (length j)
     const cur = this.omegaCur; // ω_{j,k}, k ≤ j (length j+1)
-    let b = norm(w);
+    let b = wNorm;
     const next = new Float64Array(j + 2);
     const u = Math.max(EPS, this.options.matvecEps ?? EPS);
     const noise = 2 * u * this.opNorm;

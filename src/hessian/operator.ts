@@ -10,6 +10,8 @@ export interface SymOperator {
   /** Dimension n of H (n × n). */
   dim: number;
   matvec: MatVec;
+  /** matvec returns a new Float64Array every call, which the caller may keep and modify. */
+  fresh?: boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ export async function applyOperator(op: SymOperator, v: Float64Array): Promise<F
   if (y.length !== op.dim) {
     throw new Error(`matvec returned length ${y.length}, expected dim ${op.dim}`);
   }
-  return Float64Array.from(y);
+  return op.fresh && y instanceof Float64Array ? y : new Float64Array(y);
 }
 
 /** The shifted operator H − σ I (same eigenvectors, eigenvalues moved by −σ). */

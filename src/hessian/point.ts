@@ -7,7 +7,7 @@
 import type { LossEngine } from '../engine/engine.js';
 import type { Vec } from '../model/layout.js';
 import { spectralDensity, type SpectralDensityResult } from './density.js';
-import { hessianOperator, type ParamSelection } from './hvp-operator.js';
+import { hessianOperator, hessianOperatorOf, type HessianOperator, type ParamSelection } from './hvp-operator.js';
 import { lanczos, type LanczosResult } from './lanczos.js';
 import { hutchinsonTrace } from './trace.js';
 
@@ -59,15 +59,30 @@ export interface PointEigen {
   /** Milliseconds inside engine.hvp, and in total. */
   hvpMs: number;
   ms: number;
-  /** Dimension of the (reduced) operator. */
+  /** Dimension of the Hessian block analysed (the selected coordinates). */
   dim: number;
   /** The Lanczos result (Ritz vectors for warm starts). */
   lanczos: LanczosResult;
 }
 
+/**
+ * λmax and λmin (and the top-k) at θ. Engines that run their HVPs in worker threads solve the
+ * whole point there (`engine.pointEigen`: no vectors cross threads per HVP); the numbers are
+ * those of `eigenvaluesOf` on the same HVPs.
+ */
 export async function pointEigenvalues(engine: LossEngine, theta: Vec, opts: PointOptions = {}): Promise<PointEigen> {
+  if (engine.pointEigen) return engine.pointEigen(theta, opts);
+  return localPointEigenvalues(engine, theta, opts);
+}
+
+/** pointEigenvalues on this thread, with engine.hvp. */
+export function localPointEigenvalues(engine: LossEngine, theta: Vec, opts: PointOptions = {}): Promise<PointEigen> {
+  return eigenvaluesOf(hessianOperator(engine, theta, opts.params ?? 'all'), engine.dtype, opts);
+}
+
+/** One Lanczos run for both ends of the spectrum of a Hessian operator. */
+export async function eigenvaluesOf(op: HessianOperator, dtype: 'float32' | 'float64', opts: PointOptions = {}): Promise<PointEigen> {
   const t0 = performance.now();
-  const op = hessianOperator(engine, theta, opts.params ?? 'all');
   const top = Math.max(0, Math.floor(opts.top ?? 0));
   const r = await lanczos(op, {
     which: top > 0 ? 'both-top-k' : 'both',
@@ -77,24 +92,38 @@ export async function pointEigenvalues(engine: LossEngine, theta: Vec, opts: Poi
     seed: opts.seed ?? 0,
     v0: opts.v0,
     reorthogonalization: opts.reorthogonalization ?? 'partial',
-    matvecEps: opts.matvecEps ?? (engine.dtype === 'float32' ? FLOAT32_HVP_EPS : undefined),
+    matvecEps: opts.matvecEps ?? (dtype === 'float32' ? FLOAT32_HVP_EPS : undefined),
     basisPrecision: opts.basisPrecision ?? 'float64',
   });
+  // Coordinates left out for having identically zero Hessian rows are exact zero eigenvalues
+  // of H: the spectrum is the operator's plus that many zeros.
+  const zeros = op.selection.nullDropped;
+  const lambdaMax = zeros > 0 && r.lambdaMax < 0 ? 0 : r.lambdaMax;
+  const lambdaMin = zeros > 0 && r.lambdaMin > 0 ? 0 : r.lambdaMin;
+  const topPairs = r.top && zeros > 0 ? withZeros(r.top.values, r.top.residuals, zeros) : r.top;
   return {
-    lambdaMax: r.lambdaMax,
-    lambdaMin: r.lambdaMin,
-    ratio: Math.abs(r.lambdaMin / r.lambdaMax),
-    top: r.top?.values,
-    topResiduals: r.top?.residuals,
-    residualMax: r.residualMax,
-    residualMin: r.residualMin,
+    lambdaMax,
+    lambdaMin,
+    ratio: Math.abs(lambdaMin / lambdaMax),
+    top: topPairs?.values,
+    topResiduals: topPairs?.residuals,
+    residualMax: lambdaMax === r.lambdaMax ? r.residualMax : 0,
+    residualMin: lambdaMin === r.lambdaMin ? r.residualMin : 0,
     converged: r.converged,
     hvps: op.hvps,
     hvpMs: op.hvpMs,
     ms: performance.now() - t0,
-    dim: op.dim,
+    dim: op.dim + zeros,
     lanczos: r,
   };
+}
+
+/** The k largest of `values` (descending) and `zeros` exact zeros (residual 0). */
+function withZeros(values: Float64Array, residuals: Float64Array, zeros: number): { values: Float64Array; residuals: Float64Array } {
+  const k = values.length;
+  const all = [...Array.from(values, (v, i) => [v, residuals[i]!] as const), ...Array.from({ length: Math.min(k, zeros) }, () => [0, 0] as const)];
+  all.sort((a, b) => b[0] - a[0]);
+  return { values: Float64Array.from(all.slice(0, k), (p) => p[0]), residuals: Float64Array.from(all.slice(0, k), (p) => p[1]) };
 }
 
 export interface TraceOptions {
@@ -135,7 +164,8 @@ export async function pointDensity(
   theta: Vec,
   opts: DensityOptions = {},
 ): Promise<SpectralDensityResult & { hvps: number }> {
-  const op = hessianOperator(engine, theta, opts.params ?? 'all');
+  // every coordinate: the density's weights are per dimension, zero rows included
+  const op = hessianOperatorOf((t, v) => engine.hvp(t, v), engine.layout, theta, opts.params ?? 'all');
   const r = await spectralDensity(op, {
     probes: opts.probes,
     iterations: opts.iterations,

@@ -8,9 +8,92 @@
 export type BasisVector = Float64Array | Float32Array;
 
 export function dot(x: BasisVector, y: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i] * y[i];
-  return s;
+  return x instanceof Float64Array ? dot64(x, y) : dot32(x, y);
+}
+
+// Four partial sums: a single running sum is bound by the latency of one floating-point add
+// per element; four independent chains run ~3× faster in V8.
+function dot64(x: Float64Array, y: Float64Array): number {
+  const n = x.length;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += x[i]! * y[i]!;
+    s1 += x[i + 1]! * y[i + 1]!;
+    s2 += x[i + 2]! * y[i + 2]!;
+    s3 += x[i + 3]! * y[i + 3]!;
+  }
+  for (; i < n; i++) s0 += x[i]! * y[i]!;
+  return s0 + s1 + (s2 + s3);
+}
+
+function dot32(x: Float32Array, y: Float64Array): number {
+  const n = x.length;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += x[i]! * y[i]!;
+    s1 += x[i + 1]! * y[i + 1]!;
+    s2 += x[i + 2]! * y[i + 2]!;
+    s3 += x[i + 3]! * y[i + 3]!;
+  }
+  for (; i < n; i++) s0 += x[i]! * y[i]!;
+  return s0 + s1 + (s2 + s3);
+}
+
+/**
+ * w ← w − a·q − b·p (the Lanczos three-term recurrence; b = 0 skips p) and ‖w‖², in one
+ * pass over the vectors.
+ */
+export function recurrence(w: Float64Array, a: number, q: BasisVector, b: number, p: BasisVector | undefined): number {
+  if (q instanceof Float64Array && (p === undefined || p instanceof Float64Array)) return recurrence64(w, a, q, b, p);
+  axpy(-a, q, w);
+  if (p !== undefined && b !== 0) axpy(-b, p, w);
+  return dot64(w, w);
+}
+
+function recurrence64(w: Float64Array, a: number, q: Float64Array, b: number, p: Float64Array | undefined): number {
+  const n = w.length;
+  let s0 = 0;
+  let s1 = 0;
+  if (p === undefined || b === 0) {
+    let i = 0;
+    for (; i + 2 <= n; i += 2) {
+      const u = w[i]! - a * q[i]!;
+      const v = w[i + 1]! - a * q[i + 1]!;
+      w[i] = u;
+      w[i + 1] = v;
+      s0 += u * u;
+      s1 += v * v;
+    }
+    for (; i < n; i++) {
+      const u = w[i]! - a * q[i]!;
+      w[i] = u;
+      s0 += u * u;
+    }
+  } else {
+    let i = 0;
+    for (; i + 2 <= n; i += 2) {
+      const u = w[i]! - a * q[i]! - b * p[i]!;
+      const v = w[i + 1]! - a * q[i + 1]! - b * p[i + 1]!;
+      w[i] = u;
+      w[i + 1] = v;
+      s0 += u * u;
+      s1 += v * v;
+    }
+    for (; i < n; i++) {
+      const u = w[i]! - a * q[i]! - b * p[i]!;
+      w[i] = u;
+      s0 += u * u;
+    }
+  }
+  return s0 + s1;
 }
 
 export function norm(x: Float64Array): number {
@@ -118,10 +201,31 @@ function subtractCombination(basis: readonly BasisVector[], h: Float64Array, w: 
   else subtractCombination64(basis as Float64Array[], h, w);
 }
 
-/** w ← w − Σ_k h_k q_k, four basis vectors per sweep (w is written once per four). */
+/** w ← w − Σ_k h_k q_k, eight (then four) basis vectors per sweep (w is written once per sweep). */
 function subtractCombination64(basis: readonly Float64Array[], h: Float64Array, w: Float64Array): void {
   const n = w.length;
   let k = 0;
+  for (; k + 8 <= basis.length; k += 8) {
+    const q0 = basis[k]!;
+    const q1 = basis[k + 1]!;
+    const q2 = basis[k + 2]!;
+    const q3 = basis[k + 3]!;
+    const q4 = basis[k + 4]!;
+    const q5 = basis[k + 5]!;
+    const q6 = basis[k + 6]!;
+    const q7 = basis[k + 7]!;
+    const h0 = h[k]!;
+    const h1 = h[k + 1]!;
+    const h2 = h[k + 2]!;
+    const h3 = h[k + 3]!;
+    const h4 = h[k + 4]!;
+    const h5 = h[k + 5]!;
+    const h6 = h[k + 6]!;
+    const h7 = h[k + 7]!;
+    for (let i = 0; i < n; i++) {
+      w[i] = w[i]! - h0 * q0[i]! - h1 * q1[i]! - h2 * q2[i]! - h3 * q3[i]! - h4 * q4[i]! - h5 * q5[i]! - h6 * q6[i]! - h7 * q7[i]!;
+    }
+  }
   for (; k + 4 <= basis.length; k += 4) {
     const q0 = basis[k]!;
     const q1 = basis[k + 1]!;

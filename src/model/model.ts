@@ -45,6 +45,15 @@ export interface Model {
   outputDim: number;
   dropoutSites: DropoutSite[];
   batchNorms: BatchNormSite[];
+  /**
+   * The weight that multiplies the flattened input first thing in the network (x·Wᵀ of a first
+   * dense layer): its layout entry and the axis of its shape that indexes input features. An
+   * input feature that is zero in every sample leaves that weight's coordinates with exactly
+   * zero gradient and Hessian rows; engines drop them (engine/input-reduction.ts).
+   */
+  inputWeight?: { entry: number; axis: number };
+  /** The same network for flat inputs of `features` features (models with inputWeight). */
+  withInputFeatures?(features: number): Model;
   /** Fresh parameters (PyTorch's default initialization), deterministic in the seed. */
   init(seed: number): Float32Array;
   /**

@@ -41,7 +41,12 @@ function mlp(spec: MlpSpec, inputShape: number[], outputDim: number): Model {
   steps.push(b.dense(`fc${spec.hidden.length + 1}`, d, outputDim));
   const dims = [inDim, ...spec.hidden, outputDim].join('-');
   const extras = `${spec.batchNorm ? ' bn' : ''}${spec.dropout > 0 ? ` dropout ${spec.dropout}` : ''}`;
-  return b.build(`mlp ${dims} ${spec.activation}${extras}`, inputShape, outputDim, chain(...steps));
+  const model = b.build(`mlp ${dims} ${spec.activation}${extras}`, inputShape, outputDim, chain(...steps));
+  // fc1.weight [hidden, inDim] multiplies the flattened input directly (entry 0; with no hidden
+  // layer it is the output layer's weight, which still does)
+  model.inputWeight = { entry: 0, axis: 1 };
+  model.withInputFeatures = (features: number) => mlp(spec, [features], outputDim);
+  return model;
 }
 
 function cnn(spec: CnnSpec, inputShape: number[], outputDim: number): Model {

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { mnistBalanced } from '../../src/data/mnist.js';
 import { randomPlane } from '../../src/directions/directions.js';
 import { OrtEngine } from '../../src/engine/ort-engine.js';
+import { computeEigenmap } from '../../src/hessian/eigenmap.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { Journal } from '../../src/store/journal.js';
 import { readGridFile } from '../../src/store/grid-file.js';
@@ -77,6 +78,29 @@ describe('worker threads', () => {
     }
     await one.dispose();
     await pool.dispose();
+  });
+
+  it('eigenvalue maps: Lanczos runs inside the workers give the maps of 1 worker bit for bit', async () => {
+    const data = mnistBalanced(8);
+    const model = buildModel({ type: 'mlp', hidden: [12], activation: 'tanh' }, data.inputShape, 10);
+    const theta = model.init(4);
+    const plane = randomPlane(theta, model.layout, { seed: 3, norm: 'filter', ignore: 'biasbn' });
+    const g = { x: { min: -1, max: 1, n: 4 }, y: { min: -1, max: 1, n: 3 } };
+    const dir = mkdtempSync(join(tmpdir(), 'losscape-eigen-workers-'));
+    const maps: Record<string, Float64Array>[] = [];
+    for (const workers of [1, 2]) {
+      const engine = await OrtEngine.create(model, data, { workers, threads: 1 });
+      // MNIST's border pixels are zero in every sample: their weights are left out and deflated
+      expect(engine.hessianNullCoordinates().length).toBeGreaterThan(0);
+      const { file, stats } = await computeEigenmap({ engine, theta, dx: plane.dx, dy: plane.dy, grid: g, path: join(dir, `e${workers}.h5`), context: 'w', chunkSize: 4 });
+      await engine.dispose();
+      expect(stats.points).toBe(12);
+      expect(stats.unconverged).toBe(0);
+      maps.push(file.values);
+    }
+    for (const ch of ['max_eig', 'min_eig', 'hvps']) {
+      expect(Array.from(maps[1]![ch]!).every((v, i) => Object.is(v, maps[0]![ch]![i])), ch).toBe(true);
+    }
   });
 
   it('concurrent chunks: each is journaled as it completes; a failure keeps the finished chunks', async () => {
