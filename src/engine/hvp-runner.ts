@@ -124,9 +124,9 @@ export class HvpRunner {
    * H(θ)·v for one θ and many v given on `coordinates` only (the kept coordinates of a reduction,
    * else all): what a Lanczos run calls, without scattering to and gathering from the full layout.
    */
-  at(theta: ArrayLike<number>): { coordinates: Int32Array | null; hvp(v: Float64Array): Promise<Float64Array> } {
+  at(theta: ArrayLike<number>): { coordinates: Int32Array | null; hvp(v: Float64Array, out?: Float64Array): Promise<Float64Array> } {
     const th = this.weights(theta);
-    return { coordinates: this.program.reduction?.keep ?? null, hvp: (v) => this.run(th, v) };
+    return { coordinates: this.program.reduction?.keep ?? null, hvp: (v, out) => this.run(th, v, out) };
   }
 
   /** The graphs' θ (the kept coordinates with a reduction) in their precision; the prefix cache follows it. */
@@ -140,7 +140,7 @@ export class HvpRunner {
   }
 
   /** H·v on the graphs' coordinates (θ from `weights`). */
-  private async run(th: Float32Array | Float64Array, v: ArrayLike<number>): Promise<Float64Array> {
+  private async run(th: Float32Array | Float64Array, v: ArrayLike<number>, into?: Float64Array): Promise<Float64Array> {
     const F = this.program.dtype === 'float64' ? Float64Array : Float32Array;
     if (!this.cache || this.cache.theta !== th) {
       // another θ ran in between: make th current again
@@ -155,7 +155,8 @@ export class HvpRunner {
       else for (let i = 0; i < v.length; i++) vv[i] = v[i]!;
     }
     const P = this.program.tensors.length;
-    const out = new Float64Array(this.program.size);
+    const out = into && into.length === this.program.size ? into : new Float64Array(this.program.size);
+    if (out === into && this.batches.length > 1) out.fill(0);
     const single = this.batches.length === 1;
     for (let bi = 0; bi < this.batches.length; bi++) {
       const b = this.batches[bi]!;

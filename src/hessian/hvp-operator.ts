@@ -140,7 +140,7 @@ export function hessianOperatorOf(
   params: ParamSelection = 'all',
   nullCoordinates?: Int32Array,
   /** H(θ)·v with v and the product on `coordinates` only: used when they are the selection's. */
-  direct?: { coordinates: Int32Array | null; hvp(v: Float64Array): Promise<Float64Array> },
+  direct?: { coordinates: Int32Array | null; hvp(v: Float64Array, out?: Float64Array): Promise<Float64Array> },
 ): HessianOperator {
   if (theta.length !== layout.size) {
     throw new Error(`θ has ${theta.length} values but the model has ${layout.size} parameters`);
@@ -162,11 +162,11 @@ export function hessianOperatorOf(
     get hvpMs() {
       return hvpMs;
     },
-    async matvec(v: Float64Array): Promise<Float64Array> {
+    async matvec(v: Float64Array, out?: Float64Array): Promise<Float64Array> {
       if (v.length !== selection.dim) throw new Error(`vector has length ${v.length}, expected ${selection.dim}`);
       const t0 = performance.now();
       if (fast) {
-        const y = await fast.hvp(v);
+        const y = await fast.hvp(v, out);
         hvpMs += performance.now() - t0;
         hvps++;
         return y;

@@ -3,8 +3,8 @@
  * through matrix–vector products. Engine-agnostic: no autodiff imports here.
  */
 
-/** y = H v. Must not mutate v. */
-export type MatVec = (v: Float64Array) => Promise<Float64Array>;
+/** y = H v. Must not mutate v. With `out`, an operator may write y into it (and return it). */
+export type MatVec = (v: Float64Array, out?: Float64Array) => Promise<Float64Array>;
 
 export interface SymOperator {
   /** Dimension n of H (n × n). */
@@ -18,10 +18,14 @@ export interface SymOperator {
  * y = H v as a fresh array the caller owns (an engine may hand back a buffer
  * it reuses), with the length checked.
  */
-export async function applyOperator(op: SymOperator, v: Float64Array): Promise<Float64Array> {
-  const y = await op.matvec(v);
+export async function applyOperator(op: SymOperator, v: Float64Array, out?: Float64Array): Promise<Float64Array> {
+  const y = await op.matvec(v, out);
   if (y.length !== op.dim) {
     throw new Error(`matvec returned length ${y.length}, expected dim ${op.dim}`);
+  }
+  if (out) {
+    if (y !== out) out.set(y);
+    return out;
   }
   return op.fresh && y instanceof Float64Array ? y : new Float64Array(y);
 }

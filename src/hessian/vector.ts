@@ -47,6 +47,36 @@ function dot32(x: Float32Array, y: Float64Array): number {
   return s0 + s1 + (s2 + s3);
 }
 
+/** [qᵀw, wᵀw] in one pass (into `out`). */
+export function dotAndNormSq(q: BasisVector, w: Float64Array, out: Float64Array): Float64Array {
+  if (!(q instanceof Float64Array)) {
+    out[0] = dot32(q, w);
+    out[1] = dot64(w, w);
+    return out;
+  }
+  const n = w.length;
+  let a0 = 0;
+  let a1 = 0;
+  let b0 = 0;
+  let b1 = 0;
+  let i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const w0 = w[i]!;
+    const w1 = w[i + 1]!;
+    a0 += q[i]! * w0;
+    a1 += q[i + 1]! * w1;
+    b0 += w0 * w0;
+    b1 += w1 * w1;
+  }
+  for (; i < n; i++) {
+    a0 += q[i]! * w[i]!;
+    b0 += w[i]! * w[i]!;
+  }
+  out[0] = a0 + a1;
+  out[1] = b0 + b1;
+  return out;
+}
+
 /**
  * w ← w − a·q − b·p (the Lanczos three-term recurrence; b = 0 skips p) and ‖w‖², in one
  * pass over the vectors.
@@ -131,6 +161,31 @@ export function reorthogonalize(w: Float64Array, basis: readonly BasisVector[], 
     before = after;
   }
   return 2;
+}
+
+/** h_k = q_kᵀw for every basis vector; returns max_k |h_k|. */
+export function projectionsOf(w: Float64Array, basis: readonly BasisVector[], h: Float64Array): number {
+  if (basis.length === 0) return 0;
+  projections(basis, w, h);
+  let worst = 0;
+  for (let k = 0; k < basis.length; k++) worst = Math.max(worst, Math.abs(h[k]!));
+  return worst;
+}
+
+/** w ← w − Σ h_k q_k over the k with |h_k| > threshold; returns which k (1) were used. */
+export function subtractAbove(w: Float64Array, basis: readonly BasisVector[], h: Float64Array, threshold: number): Uint8Array {
+  const picked = new Uint8Array(basis.length);
+  const vs: BasisVector[] = [];
+  const cs: number[] = [];
+  for (let k = 0; k < basis.length; k++) {
+    if (Math.abs(h[k]!) > threshold) {
+      picked[k] = 1;
+      vs.push(basis[k]!);
+      cs.push(h[k]!);
+    }
+  }
+  if (vs.length > 0) subtractCombination(vs, Float64Array.from(cs), w);
+  return picked;
 }
 
 /** h_k = q_kᵀ w for every basis vector (kernels per element type keep V8's loads monomorphic). */
@@ -240,10 +295,31 @@ function subtractCombination64(basis: readonly Float64Array[], h: Float64Array, 
   for (; k < basis.length; k++) axpy(-h[k]!, basis[k]!, w);
 }
 
-/** w ← w − Σ_k h_k q_k, four basis vectors per sweep (w is written once per four). */
+/** w ← w − Σ_k h_k q_k, eight (then four) basis vectors per sweep (w is written once per sweep). */
 function subtractCombination32(basis: readonly Float32Array[], h: Float64Array, w: Float64Array): void {
   const n = w.length;
   let k = 0;
+  for (; k + 8 <= basis.length; k += 8) {
+    const q0 = basis[k]!;
+    const q1 = basis[k + 1]!;
+    const q2 = basis[k + 2]!;
+    const q3 = basis[k + 3]!;
+    const q4 = basis[k + 4]!;
+    const q5 = basis[k + 5]!;
+    const q6 = basis[k + 6]!;
+    const q7 = basis[k + 7]!;
+    const h0 = h[k]!;
+    const h1 = h[k + 1]!;
+    const h2 = h[k + 2]!;
+    const h3 = h[k + 3]!;
+    const h4 = h[k + 4]!;
+    const h5 = h[k + 5]!;
+    const h6 = h[k + 6]!;
+    const h7 = h[k + 7]!;
+    for (let i = 0; i < n; i++) {
+      w[i] = w[i]! - h0 * q0[i]! - h1 * q1[i]! - h2 * q2[i]! - h3 * q3[i]! - h4 * q4[i]! - h5 * q5[i]! - h6 * q6[i]! - h7 * q7[i]!;
+    }
+  }
   for (; k + 4 <= basis.length; k += 4) {
     const q0 = basis[k]!;
     const q1 = basis[k + 1]!;

@@ -97,6 +97,18 @@ describe('LanczosProcess (three-term recurrence + full reorthogonalization)', ()
     const top = Array.from(vals).slice(-6).reverse();
     top.forEach((t, i) => expect(Math.abs(t - (11 - i))).toBeLessThan(1e-5));
     expect(p.reorthogonalizations).toBeLessThan(100);
+    // semi-orthogonal: every |q_iᵀq_k| (i ≠ k) at most √u = 3.2e-4, as measured, not estimated
+    let worst = 0;
+    for (let i = 0; i < p.size; i++) {
+      for (let k = 0; k < i; k++) {
+        let d = 0;
+        for (let t = 0; t < m.n; t++) d += p.basis[i]![t]! * p.basis[k]![t]!;
+        worst = Math.max(worst, Math.abs(d));
+      }
+    }
+    expect(worst).toBeLessThan(Math.sqrt(1e-7));
+    // the estimate ran ahead of the truth: some triggered checks found nothing to orthogonalize
+    expect(p.checks).toBeGreaterThan(0);
   });
 
   it('a float32 basis: Float32Array storage, the operator sees the stored vectors, extremes to float32 accuracy', async () => {
