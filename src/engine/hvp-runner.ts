@@ -147,11 +147,13 @@ export class HvpRunner {
       this.cache = { theta: th, frontier: new Map() };
     }
     let vv: Float32Array | Float64Array;
-    if (v instanceof F) vv = v;
+    // (onnxruntime takes no views of shared memory: those are copied, as other precisions are)
+    if (v instanceof F && !(v.buffer instanceof SharedArrayBuffer)) vv = v;
     else {
       if (!this.vBuf || this.vBuf.length !== this.program.size) this.vBuf = new F(this.program.size);
       vv = this.vBuf;
       if (v instanceof Float64Array) copyInto(vv, v);
+      else if (v instanceof Float32Array && vv instanceof Float32Array) vv.set(v);
       else for (let i = 0; i < v.length; i++) vv[i] = v[i]!;
     }
     const P = this.program.tensors.length;

@@ -87,7 +87,7 @@ export function selectParams(layout: ParamLayout, params: ParamSelection = 'all'
 const selections = new WeakMap<Int32Array, Map<string, Selection>>();
 
 /** Reduced → full vector (zeros outside the selection). */
-export function scatter(sel: Selection, reduced: Float64Array, out = new Float64Array(sel.full)): Float64Array {
+export function scatter(sel: Selection, reduced: Float64Array | Float32Array, out = new Float64Array(sel.full)): Float64Array {
   if (sel.index) {
     const ix = sel.index;
     for (let i = 0; i < ix.length; i++) out[ix[i]!] = reduced[i]!;
@@ -154,8 +154,9 @@ export function hessianOperatorOf(
   return {
     dim: selection.dim,
     selection,
-    // engine.hvp, fast.hvp and gather all return new arrays
+    // engine.hvp, fast.hvp and gather all return new arrays; engines take float32 vectors
     fresh: true,
+    acceptsFloat32: true,
     get hvps() {
       return hvps;
     },

@@ -29,6 +29,7 @@
  */
 
 import { applyOperator, type SymOperator } from './operator.js';
+import { VectorArena } from './wasm-kernels.js';
 import type { Rng } from './rng.js';
 import { dotAndNormSq, norm, projectionsOf, recurrence, reorthogonalize, scale, subtractAbove, type BasisVector } from './vector.js';
 
@@ -99,7 +100,11 @@ export class LanczosProcess {
     const nrm = norm(q);
     if (!(nrm > 0) || !Number.isFinite(nrm)) throw new Error('start vector must be finite and nonzero');
     scale(1 / nrm, q);
-    this.next = options.basisPrecision === 'float32' ? Float32Array.from(q) : q;
+    if (options.basisPrecision === 'float32') {
+      const q32 = this.newVector32();
+      q32.set(q);
+      this.next = q32;
+    } else this.next = q;
   }
 
   private readonly scratch = new Float64Array(2);
@@ -123,8 +128,13 @@ export class LanczosProcess {
   private wide: [Float64Array, Float64Array] | null = null;
   private work: Float64Array | null = null;
 
+  /** float32 basis: basis rows and the work vector in WebAssembly memory (SIMD kernels), when available. */
+  private arena: VectorArena | null | undefined;
+
   private newVector32(): Float32Array {
     const n = this.op.dim;
+    if (this.arena === undefined) this.arena = VectorArena.create();
+    if (this.arena) return this.arena.float32(n);
     if (!this.slab32 || this.slab32Used === SLAB) {
       this.slab32 = new Float32Array(SLAB * n);
       this.slab32Used = 0;
@@ -145,20 +155,23 @@ export class LanczosProcess {
     this.basis.push(stored);
     // with a float32 basis, q is the stored vector widened (exactly) to float64 in a reused
     // buffer, the previous one kept in the other; w is a reused work vector
-    let q: Float64Array;
+    let q: BasisVector = stored;
     let prevWide: Float64Array | undefined;
     let out: Float64Array;
     if (stored instanceof Float32Array) {
       const n = this.op.dim;
-      this.wide ??= [new Float64Array(n), new Float64Array(n)];
-      this.work ??= new Float64Array(n);
-      this.wide.reverse();
-      q = this.wide[0];
-      prevWide = this.wide[1];
-      for (let i = 0; i < n; i++) q[i] = stored[i]!;
+      if (this.arena === undefined) this.arena = VectorArena.create();
+      this.work ??= this.arena ? this.arena.float64(n) : new Float64Array(n);
       out = this.work;
+      if (!this.op.acceptsFloat32) {
+        // an operator that takes float64 only: the stored vectors widened (exactly)
+        this.wide ??= [new Float64Array(n), new Float64Array(n)];
+        this.wide.reverse();
+        q = this.wide[0];
+        prevWide = this.wide[1];
+        for (let i = 0; i < n; i++) q[i] = stored[i]!;
+      }
     } else {
-      q = stored;
       out = this.newVector();
     }
 
@@ -185,7 +198,7 @@ export class LanczosProcess {
       if (stored instanceof Float32Array) {
         const next = this.newVector32();
         const inv = 1 / b;
-        for (let i = 0; i < next.length; i++) next[i] = w[i]! * inv;
+        if (!this.arena?.store(w, inv, next)) for (let i = 0; i < next.length; i++) next[i] = w[i]! * inv;
         this.next = next;
       } else {
         scale(1 / b, w);
@@ -196,7 +209,11 @@ export class LanczosProcess {
     // Breakdown: span(q_blockStart … q_j) is (numerically) H-invariant.
     this.beta.push(0);
     const fresh = this.options.restart ? this.freshVector() : null;
-    this.next = fresh && this.options.basisPrecision === 'float32' ? Float32Array.from(fresh) : fresh;
+    if (fresh && this.options.basisPrecision === 'float32') {
+      const q32 = this.newVector32();
+      q32.set(fresh);
+      this.next = q32;
+    } else this.next = fresh;
     if (this.next === null) this.exhausted = true;
     else this.blockStart = this.basis.length;
   }

@@ -12,14 +12,17 @@ export interface SymOperator {
   matvec: MatVec;
   /** matvec returns a new Float64Array every call, which the caller may keep and modify. */
   fresh?: boolean;
+  /** matvec also takes a Float32Array v (read as its exact float64 values). */
+  acceptsFloat32?: boolean;
 }
 
 /**
  * y = H v as a fresh array the caller owns (an engine may hand back a buffer
  * it reuses), with the length checked.
  */
-export async function applyOperator(op: SymOperator, v: Float64Array, out?: Float64Array): Promise<Float64Array> {
-  const y = await op.matvec(v, out);
+export async function applyOperator(op: SymOperator, v: Float64Array | Float32Array, out?: Float64Array): Promise<Float64Array> {
+  if (v instanceof Float32Array && !op.acceptsFloat32) throw new Error('internal error: this operator takes float64 vectors only');
+  const y = await op.matvec(v as Float64Array, out);
   if (y.length !== op.dim) {
     throw new Error(`matvec returned length ${y.length}, expected dim ${op.dim}`);
   }

@@ -4,6 +4,8 @@
  * traffic of reorthogonalization, for operators that are only float32-accurate).
  */
 
+import { VectorArena } from './wasm-kernels.js';
+
 /** A stored Krylov basis vector. */
 export type BasisVector = Float64Array | Float32Array;
 
@@ -49,11 +51,32 @@ function dot32(x: Float32Array, y: Float64Array): number {
 
 /** [qᵀw, wᵀw] in one pass (into `out`). */
 export function dotAndNormSq(q: BasisVector, w: Float64Array, out: Float64Array): Float64Array {
-  if (!(q instanceof Float64Array)) {
-    out[0] = dot32(q, w);
-    out[1] = dot64(w, w);
-    return out;
+  if (q instanceof Float32Array) return dotAndNormSq32(q, w, out);
+  const n = w.length;
+  let a0 = 0;
+  let a1 = 0;
+  let b0 = 0;
+  let b1 = 0;
+  let i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const w0 = w[i]!;
+    const w1 = w[i + 1]!;
+    a0 += q[i]! * w0;
+    a1 += q[i + 1]! * w1;
+    b0 += w0 * w0;
+    b1 += w1 * w1;
   }
+  for (; i < n; i++) {
+    a0 += q[i]! * w[i]!;
+    b0 += w[i]! * w[i]!;
+  }
+  out[0] = a0 + a1;
+  out[1] = b0 + b1;
+  return out;
+}
+
+function dotAndNormSq32(q: Float32Array, w: Float64Array, out: Float64Array): Float64Array {
+  if (VectorArena.of(w)?.dotAndNormSq(q, w, out)) return out; // WebAssembly SIMD
   const n = w.length;
   let a0 = 0;
   let a1 = 0;
@@ -83,12 +106,53 @@ export function dotAndNormSq(q: BasisVector, w: Float64Array, out: Float64Array)
  */
 export function recurrence(w: Float64Array, a: number, q: BasisVector, b: number, p: BasisVector | undefined): number {
   if (q instanceof Float64Array && (p === undefined || p instanceof Float64Array)) return recurrence64(w, a, q, b, p);
+  if (q instanceof Float32Array && (p === undefined || p instanceof Float32Array)) return recurrence32(w, a, q, b, p);
   axpy(-a, q, w);
   if (p !== undefined && b !== 0) axpy(-b, p, w);
   return dot64(w, w);
 }
 
 function recurrence64(w: Float64Array, a: number, q: Float64Array, b: number, p: Float64Array | undefined): number {
+  const n = w.length;
+  let s0 = 0;
+  let s1 = 0;
+  if (p === undefined || b === 0) {
+    let i = 0;
+    for (; i + 2 <= n; i += 2) {
+      const u = w[i]! - a * q[i]!;
+      const v = w[i + 1]! - a * q[i + 1]!;
+      w[i] = u;
+      w[i + 1] = v;
+      s0 += u * u;
+      s1 += v * v;
+    }
+    for (; i < n; i++) {
+      const u = w[i]! - a * q[i]!;
+      w[i] = u;
+      s0 += u * u;
+    }
+  } else {
+    let i = 0;
+    for (; i + 2 <= n; i += 2) {
+      const u = w[i]! - a * q[i]! - b * p[i]!;
+      const v = w[i + 1]! - a * q[i + 1]! - b * p[i + 1]!;
+      w[i] = u;
+      w[i + 1] = v;
+      s0 += u * u;
+      s1 += v * v;
+    }
+    for (; i < n; i++) {
+      const u = w[i]! - a * q[i]! - b * p[i]!;
+      w[i] = u;
+      s0 += u * u;
+    }
+  }
+  return s0 + s1;
+}
+
+function recurrence32(w: Float64Array, a: number, q: Float32Array, b: number, p: Float32Array | undefined): number {
+  const fast = VectorArena.of(w)?.recurrence(w, a, q, b, p); // WebAssembly SIMD
+  if (fast !== undefined && fast !== null) return fast;
   const n = w.length;
   let s0 = 0;
   let s1 = 0;
@@ -224,6 +288,7 @@ function projections64(basis: readonly Float64Array[], w: Float64Array, h: Float
 
 /** h_k = q_kᵀ w for every basis vector, four at a time (w is read once per four). */
 function projections32(basis: readonly Float32Array[], w: Float64Array, h: Float64Array): void {
+  if (VectorArena.of(w)?.projections(basis, w, h)) return; // WebAssembly SIMD
   const n = w.length;
   let k = 0;
   for (; k + 4 <= basis.length; k += 4) {
@@ -297,6 +362,7 @@ function subtractCombination64(basis: readonly Float64Array[], h: Float64Array, 
 
 /** w ← w − Σ_k h_k q_k, eight (then four) basis vectors per sweep (w is written once per sweep). */
 function subtractCombination32(basis: readonly Float32Array[], h: Float64Array, w: Float64Array): void {
+  if (VectorArena.of(w)?.subtract(basis, h, w)) return; // WebAssembly SIMD
   const n = w.length;
   let k = 0;
   for (; k + 8 <= basis.length; k += 8) {

@@ -38,7 +38,7 @@ describe('reference fixture: true mean-loss Hessian (eigen.json)', () => {
   });
 
   for (const v of VARIANTS) {
-    it(`params ${v.params}: λmax and λmin on the 5×5 grid to 1e-3 (λmin in units of λmax)`, async () => {
+    it(`params ${v.params}: λmax and λmin on the 5×5 grid to 1e-5 (λmin in units of λmax)`, async () => {
       const path = join(dir, `eig-${v.key}.h5`);
       const { file, stats } = await computeEigenmap({
         engine,
@@ -64,8 +64,8 @@ describe('reference fixture: true mean-loss Hessian (eigen.json)', () => {
           expect(file.values['converged']![k]).toBe(1);
         }
       }
-      expect(worstMax).toBeLessThan(1e-3);
-      expect(worstMin).toBeLessThan(1e-3);
+      expect(worstMax).toBeLessThan(1e-5);
+      expect(worstMin).toBeLessThan(1e-5);
       expect(stats.points).toBe(25);
       expect(stats.unconverged).toBe(0);
       // the file: reference layout, [ny, nx] float64 channels, params attribute
