@@ -149,6 +149,10 @@ export function hessianOperatorOf(
   const identity = selection.dim === selection.full;
   const full = new Float64Array(selection.full);
   const fast = direct && (direct.coordinates === null ? identity : sameIndex(direct.coordinates, selection.index)) ? direct : null;
+  // the selection inside direct's coordinates (e.g. ndim>1 within the live coordinates):
+  // positions there, and a buffer whose other entries stay zero
+  const within = !fast && direct ? positionsWithin(selection, direct.coordinates) : null;
+  const inner = within ? new Float64Array(direct!.coordinates?.length ?? selection.full) : null;
   let hvps = 0;
   let hvpMs = 0;
   return {
@@ -172,12 +176,35 @@ export function hessianOperatorOf(
         hvps++;
         return y;
       }
+      if (within && inner) {
+        for (let i = 0; i < within.length; i++) inner[within[i]!] = v[i]!;
+        const y = await direct!.hvp(inner);
+        const r = out && out.length === within.length ? out : new Float64Array(within.length);
+        for (let i = 0; i < within.length; i++) r[i] = y[within[i]!]!;
+        hvpMs += performance.now() - t0;
+        hvps++;
+        return r;
+      }
       const hv = await hvp(theta, identity ? v : scatter(selection, v, full));
       hvpMs += performance.now() - t0;
       hvps++;
       return identity ? hv : gather(selection, hv);
     },
   };
+}
+
+/** Where each selected coordinate sits in `coordinates` (null: all, in order); null if one is missing. */
+function positionsWithin(sel: Selection, coordinates: Int32Array | null): Int32Array | null {
+  const selected = sel.index ?? Int32Array.from(sel.segments.flatMap(([o, n]) => Array.from({ length: n }, (_, i) => o + i)));
+  if (!coordinates) return selected;
+  const at = new Int32Array(sel.full).fill(-1);
+  coordinates.forEach((c, i) => (at[c] = i));
+  const pos = new Int32Array(selected.length);
+  for (let i = 0; i < selected.length; i++) {
+    pos[i] = at[selected[i]!]!;
+    if (pos[i]! < 0) return null;
+  }
+  return pos;
 }
 
 function sameIndex(a: Int32Array, b: Int32Array | undefined): boolean {
