@@ -33,20 +33,9 @@ function dot64(x: Float64Array, y: Float64Array): number {
 }
 
 function dot32(x: Float32Array, y: Float64Array): number {
-  const n = x.length;
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += x[i]! * y[i]!;
-    s1 += x[i + 1]! * y[i + 1]!;
-    s2 += x[i + 2]! * y[i + 2]!;
-    s3 += x[i + 3]! * y[i + 3]!;
-  }
-  for (; i < n; i++) s0 += x[i]! * y[i]!;
-  return s0 + s1 + (s2 + s3);
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]! * y[i]!;
+  return s;
 }
 
 /** [qᵀw, wᵀw] in one pass (into `out`). */
@@ -75,28 +64,11 @@ export function dotAndNormSq(q: BasisVector, w: Float64Array, out: Float64Array)
   return out;
 }
 
+/** Float32 q: WebAssembly SIMD on arena vectors, else two passes. */
 function dotAndNormSq32(q: Float32Array, w: Float64Array, out: Float64Array): Float64Array {
-  if (VectorArena.of(w)?.dotAndNormSq(q, w, out)) return out; // WebAssembly SIMD
-  const n = w.length;
-  let a0 = 0;
-  let a1 = 0;
-  let b0 = 0;
-  let b1 = 0;
-  let i = 0;
-  for (; i + 2 <= n; i += 2) {
-    const w0 = w[i]!;
-    const w1 = w[i + 1]!;
-    a0 += q[i]! * w0;
-    a1 += q[i + 1]! * w1;
-    b0 += w0 * w0;
-    b1 += w1 * w1;
-  }
-  for (; i < n; i++) {
-    a0 += q[i]! * w[i]!;
-    b0 += w[i]! * w[i]!;
-  }
-  out[0] = a0 + a1;
-  out[1] = b0 + b1;
+  if (VectorArena.of(w)?.dotAndNormSq(q, w, out)) return out;
+  out[0] = dot32(q, w);
+  out[1] = dot64(w, w);
   return out;
 }
 
@@ -150,44 +122,13 @@ function recurrence64(w: Float64Array, a: number, q: Float64Array, b: number, p:
   return s0 + s1;
 }
 
+/** Float32 q, p: WebAssembly SIMD on arena vectors, else the generic passes. */
 function recurrence32(w: Float64Array, a: number, q: Float32Array, b: number, p: Float32Array | undefined): number {
-  const fast = VectorArena.of(w)?.recurrence(w, a, q, b, p); // WebAssembly SIMD
+  const fast = VectorArena.of(w)?.recurrence(w, a, q, b, p);
   if (fast !== undefined && fast !== null) return fast;
-  const n = w.length;
-  let s0 = 0;
-  let s1 = 0;
-  if (p === undefined || b === 0) {
-    let i = 0;
-    for (; i + 2 <= n; i += 2) {
-      const u = w[i]! - a * q[i]!;
-      const v = w[i + 1]! - a * q[i + 1]!;
-      w[i] = u;
-      w[i + 1] = v;
-      s0 += u * u;
-      s1 += v * v;
-    }
-    for (; i < n; i++) {
-      const u = w[i]! - a * q[i]!;
-      w[i] = u;
-      s0 += u * u;
-    }
-  } else {
-    let i = 0;
-    for (; i + 2 <= n; i += 2) {
-      const u = w[i]! - a * q[i]! - b * p[i]!;
-      const v = w[i + 1]! - a * q[i + 1]! - b * p[i + 1]!;
-      w[i] = u;
-      w[i + 1] = v;
-      s0 += u * u;
-      s1 += v * v;
-    }
-    for (; i < n; i++) {
-      const u = w[i]! - a * q[i]! - b * p[i]!;
-      w[i] = u;
-      s0 += u * u;
-    }
-  }
-  return s0 + s1;
+  axpy(-a, q, w);
+  if (p !== undefined && b !== 0) axpy(-b, p, w);
+  return dot64(w, w);
 }
 
 export function norm(x: Float64Array): number {
@@ -360,32 +301,11 @@ function subtractCombination64(basis: readonly Float64Array[], h: Float64Array, 
   for (; k < basis.length; k++) axpy(-h[k]!, basis[k]!, w);
 }
 
-/** w ← w − Σ_k h_k q_k, eight (then four) basis vectors per sweep (w is written once per sweep). */
+/** w ← w − Σ_k h_k q_k, four basis vectors per sweep (w is written once per four). */
 function subtractCombination32(basis: readonly Float32Array[], h: Float64Array, w: Float64Array): void {
   if (VectorArena.of(w)?.subtract(basis, h, w)) return; // WebAssembly SIMD
   const n = w.length;
   let k = 0;
-  for (; k + 8 <= basis.length; k += 8) {
-    const q0 = basis[k]!;
-    const q1 = basis[k + 1]!;
-    const q2 = basis[k + 2]!;
-    const q3 = basis[k + 3]!;
-    const q4 = basis[k + 4]!;
-    const q5 = basis[k + 5]!;
-    const q6 = basis[k + 6]!;
-    const q7 = basis[k + 7]!;
-    const h0 = h[k]!;
-    const h1 = h[k + 1]!;
-    const h2 = h[k + 2]!;
-    const h3 = h[k + 3]!;
-    const h4 = h[k + 4]!;
-    const h5 = h[k + 5]!;
-    const h6 = h[k + 6]!;
-    const h7 = h[k + 7]!;
-    for (let i = 0; i < n; i++) {
-      w[i] = w[i]! - h0 * q0[i]! - h1 * q1[i]! - h2 * q2[i]! - h3 * q3[i]! - h4 * q4[i]! - h5 * q5[i]! - h6 * q6[i]! - h7 * q7[i]!;
-    }
-  }
   for (; k + 4 <= basis.length; k += 4) {
     const q0 = basis[k]!;
     const q1 = basis[k + 1]!;

@@ -158,30 +158,31 @@ export class VectorArena {
     return true;
   }
 
+  /** Writes a row list (and room for m coefficients) to the scratch; null if some vector lives elsewhere. */
+  private rowList(rows: readonly Float32Array[], w: Float64Array): { rows: number; coef: number; w: number } | null {
+    const o = this.offsets(rows, w);
+    if (!o) return null;
+    const s = this.scratchFor(rows.length);
+    new Int32Array(this.memory.buffer, s.rows, rows.length).set(o.rows);
+    return { ...s, w: o.w };
+  }
+
   /** h_k = q_kᵀw (float32 rows, float64 w of this arena); false if some vector lives elsewhere. */
   projections(rows: readonly Float32Array[], w: Float64Array, h: Float64Array): boolean {
-    const o = this.offsets(rows, w);
-    if (!o) return false;
-    const m = rows.length;
-    const s = this.scratchFor(m);
-    const mem = this.memory.buffer;
-    new Int32Array(mem, s.rows, m).set(o.rows);
-    this.kernels.proj(s.rows, m, o.w, w.length, s.coef);
-    h.set(new Float64Array(mem, s.coef, m));
+    const l = this.rowList(rows, w);
+    if (!l) return false;
+    this.kernels.proj(l.rows, rows.length, l.w, w.length, l.coef);
+    h.set(new Float64Array(this.memory.buffer, l.coef, rows.length));
     return true;
   }
 
   /** w ← w − Σ c_k q_k (float32 rows, float64 w of this arena); false if some vector lives elsewhere. */
   subtract(rows: readonly Float32Array[], c: ArrayLike<number>, w: Float64Array): boolean {
-    const o = this.offsets(rows, w);
-    if (!o) return false;
-    const m = rows.length;
-    const s = this.scratchFor(m);
-    const mem = this.memory.buffer;
-    new Int32Array(mem, s.rows, m).set(o.rows);
-    const cv = new Float64Array(mem, s.coef, m);
-    for (let k = 0; k < m; k++) cv[k] = c[k]!;
-    this.kernels.sub(s.rows, m, s.coef, o.w, w.length);
+    const l = this.rowList(rows, w);
+    if (!l) return false;
+    const cv = new Float64Array(this.memory.buffer, l.coef, rows.length);
+    for (let k = 0; k < rows.length; k++) cv[k] = c[k]!;
+    this.kernels.sub(l.rows, rows.length, l.coef, l.w, w.length);
     return true;
   }
 }
