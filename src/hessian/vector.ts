@@ -322,8 +322,15 @@ function subtractCombination32(basis: readonly Float32Array[], h: Float64Array, 
 
 /** y = Σ_k c_k · basis_k (a vector in the span of the basis), four basis vectors per sweep. */
 export function combine(basis: readonly BasisVector[], c: ArrayLike<number>, dim: number): Float64Array {
-  const y = new Float64Array(dim);
   const h = Float64Array.from({ length: basis.length }, (_, k) => -c[k]!);
+  // a basis in WebAssembly memory: sum there (SIMD), hand back an ordinary array
+  const arena = basis.length > 0 ? VectorArena.of(basis[0]!) : null;
+  if (arena) {
+    const y = arena.float64(dim);
+    subtractCombination(basis, h, y);
+    return Float64Array.from(y);
+  }
+  const y = new Float64Array(dim);
   subtractCombination(basis, h, y);
   return y;
 }
