@@ -22,6 +22,7 @@ import type { ProgressTask } from '../../util/progress.js';
 import { contextOf, type CliContext } from '../context.js';
 import { choiceFlag, numberFlag, UsageError } from '../errors.js';
 import { addInputOptions, gridFromFlags, resolveInputs, type InputFlags } from '../inputs.js';
+import { defaultWorkers } from './surface.js';
 
 interface HessianFlags extends InputFlags {
   x?: string;
@@ -44,6 +45,8 @@ interface HessianFlags extends InputFlags {
   allCheckpoints?: boolean;
   sharpness?: string;
   every?: string;
+  workers?: string;
+  threads?: string;
 }
 
 interface Common {
@@ -89,6 +92,8 @@ export function register(program: Command): void {
     .option('--dtype <dtype>', 'float32 or float64 (default float32)')
     .option('--mode <mode>', 'eval (running BN stats) or train (batch stats, fixed dropout masks); default eval')
     .option('--chunk <n>', 'points per resumable chunk of a map (default: one grid row; warm starts stay inside a chunk)')
+    .option('--workers <n>', 'worker threads for a map, each computing whole chunks (default: all cores when the map has enough chunks)')
+    .option('--threads <n>', 'onnxruntime intra-op threads per worker (default 1 with workers, else all cores)')
     .option('--fresh', 'overwrite an existing map computed with other settings')
     .option('--top <k>', 'also the k largest eigenvalues (centre)')
     .option('--density <file.csv>', 'spectral density by stochastic Lanczos quadrature (centre), columns lambda,density')
@@ -122,9 +127,11 @@ export function register(program: Command): void {
         if (!run) throw new UsageError('--all-checkpoints and --sharpness need a run folder');
         if (f.out || top || f.density) throw new UsageError('--out, --top and --density work on one point or grid, not with --all-checkpoints/--sharpness');
         if (f.mode) throw new UsageError("--mode: a run's maps use the run's surface mode");
+        if (f.workers || f.threads) throw new UsageError("--workers/--threads: a run's maps use the run's engine settings (engine.workers, engine.threads)");
         return runLevel(run, f, common, chunk, ctx);
       }
       if ((f.x || f.y) && !f.out) throw new UsageError('a map over --x/--y needs --out FILE.h5');
+      if ((f.workers || f.threads) && !f.out) throw new UsageError('--workers and --threads are for a map (--out FILE.h5)');
       if (f.out && (top || f.density)) throw new UsageError('--top and --density are for the centre point (omit --out)');
       if (f.every) throw new UsageError('--every works with --sharpness on a run');
       return f.out ? mapMode(run, f, common, chunk, ctx) : centreMode(run, f, common, top, ctx);
@@ -137,8 +144,13 @@ function positive(v: string | undefined, flag: string): number | undefined {
   return n;
 }
 
-async function engineFor(inp: Awaited<ReturnType<typeof resolveInputs>>, o: Common, ctx: CliContext): Promise<LossEngine> {
-  return createEngine(inp.model, inp.data, { backend: o.backend ?? 'auto', mode: o.mode ?? 'eval', dtype: o.dtype ?? 'float32' }, ctx.progress.warn);
+async function engineFor(
+  inp: Awaited<ReturnType<typeof resolveInputs>>,
+  o: Common,
+  ctx: CliContext,
+  par: { workers?: number; threads?: number } = {},
+): Promise<LossEngine> {
+  return createEngine(inp.model, inp.data, { backend: o.backend ?? 'auto', mode: o.mode ?? 'eval', dtype: o.dtype ?? 'float32', ...par }, ctx.progress.warn);
 }
 
 /** Runs `fn` on a view of the engine whose HVPs advance a progress bar (ETA) of `total` HVPs. */
@@ -158,6 +170,8 @@ async function withHvpProgress<T>(engine: LossEngine, ctx: CliContext, label: st
       return r;
     },
     evaluatePlane: (t, a, b, p) => engine.evaluatePlane(t, a, b, p),
+    // (not pointEigen: the Lanczos run stays here, where its HVPs are counted)
+    hessianNullCoordinates: engine.hessianNullCoordinates ? () => engine.hessianNullCoordinates!() : undefined,
     dispose: () => {},
   };
   try {
@@ -208,8 +222,11 @@ async function centreMode(run: string | undefined, f: HessianFlags, o: Common, t
 
 async function mapMode(run: string | undefined, f: HessianFlags, o: Common, chunk: number | undefined, ctx: CliContext): Promise<void> {
   const grid = gridFromFlags(f.x, f.y, '-1:1:5');
+  const chunks = Math.ceil(gridSize(grid) / (chunk ?? grid.x.n));
+  const workers = numberFlag(f.workers, '--workers', { integer: true, min: 1 }) ?? defaultWorkers(chunks);
+  const threads = numberFlag(f.threads, '--threads', { integer: true, min: 1 });
   const inp = await resolveInputs(run, f, Boolean(grid.y));
-  const engine = await engineFor(inp, o, ctx);
+  const engine = await engineFor(inp, o, ctx, { workers, threads });
   const params = o.params ?? 'all';
   const bar: { task?: ProgressTask } = {};
   try {
