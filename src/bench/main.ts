@@ -246,7 +246,7 @@ export async function runBench(flags: Flags, log: (line: string) => void = conso
       log(`  onnxruntime, ${workers} worker${workers > 1 ? 's' : ''}: ${fmt(r.msPerPoint)} ms per point (${r.points} points)`);
     }
     if (flags.hessian) {
-      const points = flags.hessianPoints ?? (flags.quick ? 2 : key === 'mlp' ? 7 : 3);
+      const points = flags.hessianPoints ?? (flags.quick ? 2 : key === 'mlp' ? grid.x.n : 3);
       for (const workers of [...new Set([1, flags.workers])]) {
         const e = await OrtEngine.create(c.model, data, { threads: 1, workers });
         // warm up (compile the HVP graphs, start the workers)

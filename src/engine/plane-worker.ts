@@ -45,7 +45,7 @@ interface Msg {
 /** Float64Array buffers of a PointEigen (moved, not copied, back to the main thread). */
 function transferables(r: PointEigen): ArrayBuffer[] {
   const l = r.lanczos;
-  const arrays = [l.ritzMax, l.ritzMin, ...l.ritzLow, l.ritzValues, ...(l.top ? [l.top.values, l.top.residuals, ...l.top.vectors] : [])];
+  const arrays = [l.ritzMax, l.ritzMin, l.warm, l.ritzValues, ...(l.top ? [l.top.values, l.top.residuals, ...l.top.vectors] : [])];
   return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
 }
 

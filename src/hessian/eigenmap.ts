@@ -155,7 +155,7 @@ function seedOf(seed: number, index: number): number {
 }
 
 /** warmStartVector of the previous point plus WARM_NOISE times a seeded random unit vector. */
-export function noisyWarmStart(prev: { ritzMax: Float64Array; ritzMin: Float64Array; ritzLow?: Float64Array[] }, seed: number): Float64Array {
+export function noisyWarmStart(prev: { ritzMax: Float64Array; ritzMin: Float64Array; warm?: Float64Array }, seed: number): Float64Array {
   const v0 = warmStartVector(prev);
   const g = new Rng(seed).normalVector(v0.length);
   scale(WARM_NOISE / norm(g), g);
@@ -193,7 +193,7 @@ export async function computeEigenmap(req: EigenmapRequest): Promise<EigenmapRes
       const len = end - start;
       const out = new Float64Array(len * EIGEN_CHANNELS.length);
       const pts = gridPoints(req.grid, start, end);
-      let prev: { ritzMax: Float64Array; ritzMin: Float64Array; ritzLow?: Float64Array[] } | null = null;
+      let prev: { ritzMax: Float64Array; ritzMin: Float64Array; warm?: Float64Array } | null = null;
       for (const k of snakeOrder(req.grid, start, end)) {
         const i = k - start;
         const x = pts[2 * i]!;
@@ -252,7 +252,7 @@ export async function hessianPointCost(
 ): Promise<{ points: number; hvpsPerPoint: number; msPerPoint: number; hvpMsPerPoint: number; msPerHvp: number }> {
   const n = Math.min(gridSize(grid), Math.max(1, opts.points ?? grid.x.n));
   const pts = gridPoints(grid, 0, n);
-  let prev: { ritzMax: Float64Array; ritzMin: Float64Array; ritzLow?: Float64Array[] } | null = null;
+  let prev: { ritzMax: Float64Array; ritzMin: Float64Array; warm?: Float64Array } | null = null;
   let hvps = 0;
   let ms = 0;
   let hvpMs = 0;

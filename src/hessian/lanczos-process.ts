@@ -131,6 +131,18 @@ export class LanczosProcess {
   /** float32 basis: basis rows and the work vector in WebAssembly memory (SIMD kernels), when available. */
   private arena: VectorArena | null | undefined;
 
+  /**
+   * Done with this process: its WebAssembly memory goes back to a pool for the next run (its
+   * pages are already mapped). The basis must not be used afterwards.
+   */
+  release(): void {
+    if (this.arena) VectorArena.recycle(this.arena);
+    this.arena = null;
+    this.basis.length = 0;
+    this.work = null;
+    this.slab32 = null;
+  }
+
   private newVector32(): Float32Array {
     const n = this.op.dim;
     if (this.arena === undefined) this.arena = VectorArena.create();

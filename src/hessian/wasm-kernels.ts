@@ -46,6 +46,8 @@ function kernelModule(): WasmModule | null {
 }
 
 const PAGE = 65536;
+/** Arenas given back by finished runs (at most two per thread). */
+const pool: VectorArena[] = [];
 /** Where each arena vector lives: its arena and byte offset. */
 const homes = new WeakMap<ArrayBufferView, { arena: VectorArena; offset: number }>();
 
@@ -62,8 +64,10 @@ export class VectorArena {
     this.top = 16;
   }
 
-  /** An arena, or null where WebAssembly SIMD with shared memory is not available. */
+  /** An arena (a recycled one if there is), or null where WebAssembly SIMD with shared memory is not available. */
   static create(): VectorArena | null {
+    const spare = pool.pop();
+    if (spare) return spare;
     const m = kernelModule();
     if (!m) return null;
     try {
@@ -71,6 +75,16 @@ export class VectorArena {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * Takes back an arena whose vectors are no longer used (a finished Lanczos run): the next
+   * create() reuses its memory, already mapped, from the start.
+   */
+  static recycle(arena: VectorArena): void {
+    arena.top = 16;
+    arena.scratch = { offset: 0, entries: 0 };
+    if (pool.length < 2) pool.push(arena);
   }
 
   private alloc(bytes: number): number {
@@ -83,16 +97,18 @@ export class VectorArena {
     return offset;
   }
 
+  /** n zeros (a recycled arena's memory is cleared here, like a fresh array's). */
   float32(n: number): Float32Array {
     const offset = this.alloc(4 * n);
-    const v = new Float32Array(this.memory.buffer, offset, n);
+    const v = new Float32Array(this.memory.buffer, offset, n).fill(0);
     homes.set(v, { arena: this, offset });
     return v;
   }
 
+  /** n zeros. */
   float64(n: number): Float64Array {
     const offset = this.alloc(8 * n);
-    const v = new Float64Array(this.memory.buffer, offset, n);
+    const v = new Float64Array(this.memory.buffer, offset, n).fill(0);
     homes.set(v, { arena: this, offset });
     return v;
   }

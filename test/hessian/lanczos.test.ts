@@ -205,14 +205,13 @@ describe('lanczos: both ends of the spectrum from one run', () => {
     const after = symmetricWithSpectrum(Float64Array.from([-0.499, -0.5, ...bulk, ...top]), 21);
     const previous = await lanczos(denseOperator(before), { tol: 1e-8, seed: 5 });
     expect(previous.lambdaMin).toBeCloseTo(-0.5, 7);
-    expect(previous.ritzLow.length).toBe(2);
     const tol = 1e-5;
     const warm = await lanczos(denseOperator(after), { tol, v0: warmStartVector(previous) });
     expect(warm.converged).toBe(true);
     expect(Math.abs(warm.lambdaMin - -0.5)).toBeLessThan(tol * 9);
     // with λmin's vector alone the start barely contains the new lowest eigenvector: the run
     // settles on -0.499, which has as small a residual
-    const onlyMin = await lanczos(denseOperator(after), { tol, v0: warmStartVector({ ...previous, ritzLow: [] }) });
+    const onlyMin = await lanczos(denseOperator(after), { tol, v0: warmStartVector({ ritzMax: previous.ritzMax, ritzMin: previous.ritzMin }) });
     expect(Math.abs(onlyMin.lambdaMin - -0.499)).toBeLessThan(tol * 9);
   });
 

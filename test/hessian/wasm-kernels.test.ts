@@ -71,6 +71,17 @@ describe('WebAssembly SIMD vector kernels', () => {
     });
   }
 
+  it('a recycled arena hands out zeros again', () => {
+    const a = VectorArena.create()!;
+    a.float64(100).fill(7);
+    a.float32(100).fill(7);
+    VectorArena.recycle(a);
+    const b = VectorArena.create()!;
+    expect(b).toBe(a);
+    expect(b.float64(100).every((x) => x === 0)).toBe(true);
+    expect(b.float32(100).every((x) => x === 0)).toBe(true);
+  });
+
   it('views stay valid when the arena grows', () => {
     const arena = VectorArena.create()!;
     const first = arena.float32(10);
