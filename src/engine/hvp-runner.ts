@@ -139,8 +139,17 @@ export class HvpRunner {
     return this.cache.theta;
   }
 
+  /** Calls run one at a time: they share the input buffer and the prefix cache. */
+  private queue: Promise<unknown> = Promise.resolve();
+
   /** H·v on the graphs' coordinates (θ from `weights`). */
-  private async run(th: Float32Array | Float64Array, v: ArrayLike<number>, into?: Float64Array): Promise<Float64Array> {
+  private run(th: Float32Array | Float64Array, v: ArrayLike<number>, into?: Float64Array): Promise<Float64Array> {
+    const r = this.queue.then(() => this.runNow(th, v, into));
+    this.queue = r.catch(() => undefined);
+    return r;
+  }
+
+  private async runNow(th: Float32Array | Float64Array, v: ArrayLike<number>, into?: Float64Array): Promise<Float64Array> {
     const F = this.program.dtype === 'float64' ? Float64Array : Float32Array;
     if (!this.cache || this.cache.theta !== th) {
       // another θ ran in between: make th current again
