@@ -148,11 +148,13 @@ export function hessianOperatorOf(
   const selection = selectParams(layout, params, nullCoordinates);
   const identity = selection.dim === selection.full;
   const full = new Float64Array(selection.full);
-  const fast = direct && (direct.coordinates === null ? identity : sameIndex(direct.coordinates, selection.index)) ? direct : null;
-  // the selection inside direct's coordinates (e.g. ndim>1 within the live coordinates):
-  // positions there, and a buffer whose other entries stay zero
-  const within = !fast && direct ? positionsWithin(selection, direct.coordinates) : null;
-  const inner = within ? new Float64Array(direct!.coordinates?.length ?? selection.full) : null;
+  // where the selected coordinates sit among direct's: all of them in order (fast: vectors pass
+  // as they are), or some (e.g. ndim>1 within the live coordinates: through a buffer whose other
+  // entries stay zero)
+  const size = direct ? (direct.coordinates?.length ?? selection.full) : 0;
+  const fast = direct && (direct.coordinates === null ? identity : sameCoordinates(direct.coordinates, selection.index)) ? direct : null;
+  const within = direct && !fast ? positionsWithin(selection, direct.coordinates) : null;
+  const inner = within ? new Float64Array(size) : null;
   let hvps = 0;
   let hvpMs = 0;
   return {
@@ -193,9 +195,31 @@ export function hessianOperatorOf(
   };
 }
 
+function sameCoordinates(a: Int32Array, b: Int32Array | undefined): boolean {
+  if (!b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** positionsWithin per (selection, coordinates): selections are memoized per engine, so per map. */
+const positions = new WeakMap<Selection, { coordinates: Int32Array | null; pos: Int32Array | null }>();
+
 /** Where each selected coordinate sits in `coordinates` (null: all, in order); null if one is missing. */
 function positionsWithin(sel: Selection, coordinates: Int32Array | null): Int32Array | null {
-  const selected = sel.index ?? Int32Array.from(sel.segments.flatMap(([o, n]) => Array.from({ length: n }, (_, i) => o + i)));
+  const hit = positions.get(sel);
+  if (hit && hit.coordinates === coordinates) return hit.pos;
+  const pos = computePositions(sel, coordinates);
+  positions.set(sel, { coordinates, pos });
+  return pos;
+}
+
+function computePositions(sel: Selection, coordinates: Int32Array | null): Int32Array | null {
+  let selected = sel.index;
+  if (!selected) {
+    selected = new Int32Array(sel.dim);
+    let k = 0;
+    for (const [o, n] of sel.segments) for (let i = 0; i < n; i++) selected[k++] = o + i;
+  }
   if (!coordinates) return selected;
   const at = new Int32Array(sel.full).fill(-1);
   coordinates.forEach((c, i) => (at[c] = i));
@@ -205,12 +229,6 @@ function positionsWithin(sel: Selection, coordinates: Int32Array | null): Int32A
     if (pos[i]! < 0) return null;
   }
   return pos;
-}
-
-function sameIndex(a: Int32Array, b: Int32Array | undefined): boolean {
-  if (!b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** θ + a·dx + b·dy in float64 (the eigen.json convention: float32 weights widened, then the combination in float64). */
