@@ -227,33 +227,10 @@ function projections64(basis: readonly Float64Array[], w: Float64Array, h: Float
   for (; k < basis.length; k++) h[k] = dot(basis[k]!, w);
 }
 
-/** h_k = q_kᵀ w for every basis vector, four at a time (w is read once per four). */
+/** h_k = q_kᵀ w over a float32 basis: WebAssembly SIMD for arena vectors, else one dot per vector. */
 function projections32(basis: readonly Float32Array[], w: Float64Array, h: Float64Array): void {
-  if (VectorArena.of(w)?.projections(basis, w, h)) return; // WebAssembly SIMD
-  const n = w.length;
-  let k = 0;
-  for (; k + 4 <= basis.length; k += 4) {
-    const q0 = basis[k]!;
-    const q1 = basis[k + 1]!;
-    const q2 = basis[k + 2]!;
-    const q3 = basis[k + 3]!;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let i = 0; i < n; i++) {
-      const wi = w[i]!;
-      s0 += q0[i]! * wi;
-      s1 += q1[i]! * wi;
-      s2 += q2[i]! * wi;
-      s3 += q3[i]! * wi;
-    }
-    h[k] = s0;
-    h[k + 1] = s1;
-    h[k + 2] = s2;
-    h[k + 3] = s3;
-  }
-  for (; k < basis.length; k++) h[k] = dot(basis[k]!, w);
+  if (VectorArena.of(w)?.projections(basis, w, h)) return;
+  for (let k = 0; k < basis.length; k++) h[k] = dot32(basis[k]!, w);
 }
 
 /** w ← w − Σ_k h_k q_k. */
@@ -301,23 +278,10 @@ function subtractCombination64(basis: readonly Float64Array[], h: Float64Array, 
   for (; k < basis.length; k++) axpy(-h[k]!, basis[k]!, w);
 }
 
-/** w ← w − Σ_k h_k q_k, four basis vectors per sweep (w is written once per four). */
+/** w ← w − Σ_k h_k q_k over a float32 basis: WebAssembly SIMD for arena vectors, else one axpy per vector. */
 function subtractCombination32(basis: readonly Float32Array[], h: Float64Array, w: Float64Array): void {
-  if (VectorArena.of(w)?.subtract(basis, h, w)) return; // WebAssembly SIMD
-  const n = w.length;
-  let k = 0;
-  for (; k + 4 <= basis.length; k += 4) {
-    const q0 = basis[k]!;
-    const q1 = basis[k + 1]!;
-    const q2 = basis[k + 2]!;
-    const q3 = basis[k + 3]!;
-    const h0 = h[k]!;
-    const h1 = h[k + 1]!;
-    const h2 = h[k + 2]!;
-    const h3 = h[k + 3]!;
-    for (let i = 0; i < n; i++) w[i] = w[i]! - h0 * q0[i]! - h1 * q1[i]! - h2 * q2[i]! - h3 * q3[i]!;
-  }
-  for (; k < basis.length; k++) axpy(-h[k]!, basis[k]!, w);
+  if (VectorArena.of(w)?.subtract(basis, h, w)) return;
+  for (let k = 0; k < basis.length; k++) axpy(-h[k]!, basis[k]!, w);
 }
 
 /** y = Σ_k c_k · basis_k (a vector in the span of the basis), four basis vectors per sweep. */
