@@ -157,7 +157,7 @@ export class HvpRunner {
     }
     let vv: Float32Array | Float64Array;
     // (onnxruntime takes no views of shared memory: those are copied, as other precisions are)
-    if (v instanceof F && !(v.buffer instanceof SharedArrayBuffer)) vv = v;
+    if (v instanceof F && !(typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer)) vv = v;
     else {
       if (!this.vBuf || this.vBuf.length !== this.program.size) this.vBuf = new F(this.program.size);
       vv = this.vBuf;
