@@ -11,8 +11,8 @@
 import type { ParamLayout } from '../model/layout.js';
 import type { InputReduction } from './input-reduction.js';
 import { reduceSamples } from './input-reduction.js';
-import { OrtFunction, type TypedArray } from './onnx/runner.js';
-import type { PlaneBatch, PlaneGraphs, RunnerOptions } from './plane-runner.js';
+import type { TypedArray } from './onnx/runner.js';
+import { SplitSessions, type PlaneBatch, type PlaneGraphs, type RunnerOptions, type Sessions } from './plane-runner.js';
 
 export interface HvpProgram {
   dtype: 'float32' | 'float64';
@@ -30,11 +30,6 @@ export interface HvpProgram {
   samples: number;
   /** Split graphs by batch size. */
   graphs: Record<number, PlaneGraphs>;
-}
-
-interface Sessions {
-  prefix: OrtFunction | null;
-  rest: OrtFunction;
 }
 
 function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
@@ -72,7 +67,7 @@ function addInto(out: Float64Array, o: number, d: Float32Array | Float64Array, n
 }
 
 export class HvpRunner {
-  private readonly sessions = new Map<number, Promise<Sessions>>();
+  private readonly sessions: SplitSessions;
   private cache: { theta: Float32Array | Float64Array; frontier: Map<number, Map<string, TypedArray>> } | null = null;
   /** Prefix runs so far (one per distinct θ and batch). */
   prefixRuns = 0;
@@ -84,26 +79,17 @@ export class HvpRunner {
     batches: PlaneBatch[],
     readonly opts: RunnerOptions = {},
   ) {
+    this.sessions = new SplitSessions(program.graphs, opts, 'HVP');
     const red = program.reduction;
     this.batches = red ? batches.map((b) => ({ ...b, x: reduceSamples(b.x, b.n, red.features, red.columns) })) : batches;
   }
 
   private session(n: number): Promise<Sessions> {
-    let s = this.sessions.get(n);
-    if (!s) {
-      const g = this.program.graphs[n];
-      if (!g) throw new Error(`HvpRunner: no HVP graph for batches of ${n}`);
-      s = (async () => ({
-        prefix: g.prefix ? await OrtFunction.create(g.prefix, this.opts) : null,
-        rest: await OrtFunction.create(g.rest, this.opts),
-      }))();
-      this.sessions.set(n, s);
-    }
-    return s;
+    return this.sessions.get(n);
   }
 
   async warm(): Promise<void> {
-    for (const b of this.batches) await this.session(b.n);
+    await this.sessions.warm(this.batches);
   }
 
   /** v rounded to the graphs' precision (reused between calls). */
@@ -201,12 +187,7 @@ export class HvpRunner {
   }
 
   async dispose(): Promise<void> {
-    for (const p of this.sessions.values()) {
-      const s = await p;
-      await s.prefix?.dispose();
-      await s.rest.dispose();
-    }
-    this.sessions.clear();
+    await this.sessions.dispose();
     this.cache = null;
   }
 }

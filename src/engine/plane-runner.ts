@@ -42,9 +42,48 @@ export interface RunnerOptions {
   device?: 'cpu' | 'cuda';
 }
 
-interface Sessions {
+export interface Sessions {
   prefix: OrtFunction | null;
   rest: OrtFunction;
+}
+
+/** onnxruntime sessions of split graphs (prefix + rest) by data-batch size, created on first use. */
+export class SplitSessions {
+  private readonly byBatch = new Map<number, Promise<Sessions>>();
+
+  constructor(
+    private readonly graphs: Record<number, PlaneGraphs>,
+    private readonly opts: RunnerOptions,
+    private readonly what: string,
+  ) {}
+
+  get(n: number): Promise<Sessions> {
+    let s = this.byBatch.get(n);
+    if (!s) {
+      const g = this.graphs[n];
+      if (!g) throw new Error(`no ${this.what} graph for batches of ${n}`);
+      s = (async () => ({
+        prefix: g.prefix ? await OrtFunction.create(g.prefix, this.opts) : null,
+        rest: await OrtFunction.create(g.rest, this.opts),
+      }))();
+      this.byBatch.set(n, s);
+    }
+    return s;
+  }
+
+  /** Create every batch size's sessions now (so that the first call is not slower). */
+  async warm(batches: readonly { n: number }[]): Promise<void> {
+    for (const b of batches) await this.get(b.n);
+  }
+
+  async dispose(): Promise<void> {
+    for (const p of this.byBatch.values()) {
+      const s = await p;
+      await s.prefix?.dispose();
+      await s.rest.dispose();
+    }
+    this.byBatch.clear();
+  }
 }
 
 /** Sums over the data of one plane evaluation: per point, the loss sum and the correct count. */
@@ -54,7 +93,7 @@ export interface PlaneSums {
 }
 
 export class PlaneRunner {
-  private readonly sessions = new Map<number, Promise<Sessions>>();
+  private readonly sessions: SplitSessions;
   /** The (θ, d1, d2) the cached prefix outputs belong to (copies), and those outputs per batch. */
   private cache: { key: Float32Array[]; frontier: Map<number, Map<string, TypedArray>> } | null = null;
   /** Prefix runs so far (for tests and the bench). */
@@ -64,25 +103,17 @@ export class PlaneRunner {
     readonly program: PlaneProgram,
     readonly batches: PlaneBatch[],
     readonly opts: RunnerOptions = {},
-  ) {}
+  ) {
+    this.sessions = new SplitSessions(program.graphs, opts, 'plane');
+  }
 
   private session(n: number): Promise<Sessions> {
-    let s = this.sessions.get(n);
-    if (!s) {
-      const g = this.program.graphs[n];
-      if (!g) throw new Error(`PlaneRunner: no plane graph for batches of ${n}`);
-      s = (async () => ({
-        prefix: g.prefix ? await OrtFunction.create(g.prefix, this.opts) : null,
-        rest: await OrtFunction.create(g.rest, this.opts),
-      }))();
-      this.sessions.set(n, s);
-    }
-    return s;
+    return this.sessions.get(n);
   }
 
   /** Create every session now (so that the first evaluation is not slower). */
   async warm(): Promise<void> {
-    for (const b of this.batches) await this.session(b.n);
+    await this.sessions.warm(this.batches);
   }
 
   private named(theta: Float32Array, d1: Float32Array, d2: Float32Array, b: PlaneBatch): Map<string, TypedArray> {
@@ -177,12 +208,7 @@ export class PlaneRunner {
   }
 
   async dispose(): Promise<void> {
-    for (const p of this.sessions.values()) {
-      const s = await p;
-      await s.prefix?.dispose();
-      await s.rest.dispose();
-    }
-    this.sessions.clear();
+    await this.sessions.dispose();
     this.cache = null;
   }
 }
