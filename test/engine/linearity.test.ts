@@ -14,6 +14,7 @@ import { mnistBalanced } from '../../src/data/mnist.js';
 import { randomPlane } from '../../src/directions/directions.js';
 import { pointWeights } from '../../src/engine/engine.js';
 import { summarizeModel } from '../../src/engine/onnx/inspect.js';
+import { nchwcBlockSize } from '../../src/engine/onnx/nchwc.js';
 import { OrtEngine } from '../../src/engine/ort-engine.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { gridPoints } from '../../src/surface/grid.js';
@@ -76,12 +77,21 @@ describe('first-layer linearity (hoisted prefix graph)', () => {
       const m = await direct.evaluate(pointWeights(theta, plane.dx, plane.dy, pts[2 * k]!, pts[2 * k + 1]!));
       expect(Math.abs(a.loss[k]! - m.loss) / m.loss).toBeLessThan(1e-5);
     }
-    const prefix = summarizeModel(hoisted.graphs.get('plane:100.prefix')!);
-    const rest = summarizeModel(hoisted.graphs.get('plane:100')!);
+    // the graph structure in plain ONNX (the default engine runs conv2 as NCHWc Convs, below)
+    const plain = await OrtEngine.create(model, data, { threads: 1, planeBatch: 4, nchwc: false });
+    const c = await plain.evaluatePlane(theta, plane.dx, plane.dy, pts);
+    for (let k = 0; k < 10; k++) expect(Math.abs(c.loss[k]! - b.loss[k]!) / b.loss[k]!).toBeLessThan(1e-5);
+    const prefix = summarizeModel(plain.graphs.get('plane:100.prefix')!);
+    const rest = summarizeModel(plain.graphs.get('plane:100')!);
     expect(prefix.ops['Conv']).toBe(1); // conv1 over [W, D1, D2] at once
     expect(rest.ops['Conv']).toBe(4); // conv2 only, one per grid point of a call (its bias folded in)
     expect(rest.ops['Transpose'] ?? 0).toBeLessThanOrEqual(2); // no layout shuffles around it
     expect(rest.ops['MaxPool']).toBe(2);
+    const fast = summarizeModel(hoisted.graphs.get('plane:100')!);
+    // conv2 (16 output channels) qualifies for NCHWc at block size 8 and 16; no NCHWc on CPUs without it
+    expect(fast.ops['com.microsoft.nchwc.Conv'] ?? 0).toBe((await nchwcBlockSize()) ? 4 : 0);
+    expect(fast.ops['Conv'] ?? 0).toBe((await nchwcBlockSize()) ? 0 : 4);
+    await plain.dispose();
     await hoisted.dispose();
     await direct.dispose();
   });

@@ -51,6 +51,8 @@ export interface CompileOptions {
   graphName?: string;
   /** See `JaxprToOnnxOptions.distribute` (default true). */
   distribute?: boolean;
+  /** See `JaxprToOnnxOptions.nchwcBlock` (default 0: plain ONNX). */
+  nchwcBlock?: number;
 }
 
 export function compileToOnnx(
@@ -67,7 +69,7 @@ export function compileToOnnx(
   const inputNames = opts.inputNames ?? binders.map((_, i) => `in${i}`);
   const outputNames = opts.outputNames ?? closed.jaxpr.outs.map((_, i) => `out${i}`);
   try {
-    const model = jaxprToOnnx(closed, { inputNames, outputNames, graphName: opts.graphName, distribute: opts.distribute });
+    const model = jaxprToOnnx(closed, { inputNames, outputNames, graphName: opts.graphName, distribute: opts.distribute, nchwcBlock: opts.nchwcBlock });
     return {
       model,
       inputs: binders.map((v, i) => ({ name: inputNames[i], shape: [...v.aval.shape], dtype: v.aval.dtype })),
@@ -114,6 +116,7 @@ export function compileToOnnxSplit(
       outputNames,
       graphName: opts.graphName,
       distribute: opts.distribute,
+      nchwcBlock: opts.nchwcBlock,
       vary: vary.map((i) => inputNames[i]!),
     });
     return {

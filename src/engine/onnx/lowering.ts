@@ -137,11 +137,15 @@ export interface LoweringOptions {
   distribute: boolean;
   /** Names of the graph inputs that change per call (the rest is hoisted); empty: no hoisting. */
   vary?: string[];
+  /** See `GraphBuilder.nchwcBlock` (0 or absent: plain ONNX). */
+  nchwcBlock?: number;
 }
 
 export class Lowering {
   readonly b = new GraphBuilder();
-  constructor(readonly options: LoweringOptions = { distribute: true }) {}
+  constructor(readonly options: LoweringOptions = { distribute: true }) {
+    this.b.nchwcBlock = options.nchwcBlock ?? 0;
+  }
   readonly vals = new Map<Var, Val>();
   readonly producers = new Map<Var, Eqn>();
   /** How many times each variable is used (eqn inputs and graph outputs). */

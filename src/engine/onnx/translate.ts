@@ -66,6 +66,11 @@ export interface JaxprToOnnxOptions {
    * X (W + a_k D1 + b_k D2) = XW + a_k XD1 + b_k XD2, when cheaper (default true).
    */
   distribute?: boolean;
+  /**
+   * onnxruntime's NCHWc block size: convs with fed weights run as its NCHWc kernels (see
+   * `GraphBuilder.nchwcBlock`). For graphs run by onnxruntime's CPU provider only.
+   */
+  nchwcBlock?: number;
 }
 
 export function jaxprToOnnx(closed: ClosedJaxpr, opts: JaxprToOnnxOptions): Uint8Array {
@@ -94,7 +99,7 @@ function lowerJaxpr(closed: ClosedJaxpr, opts: JaxprToOnnxOptions, vary: string[
   if (jaxpr.outs.length !== opts.outputNames.length) {
     throw new Error(`jaxprToOnnx: ${jaxpr.outs.length} outputs in the jaxpr but ${opts.outputNames.length} outputNames`);
   }
-  const L = new Lowering({ distribute: opts.distribute ?? true, vary });
+  const L = new Lowering({ distribute: opts.distribute ?? true, vary, nchwcBlock: opts.nchwcBlock });
   const b = L.b;
 
   for (let i = 0; i < nConsts; i++) L.vals.set(binders[i], constVal(L, binders[i], closed.consts[i]));
