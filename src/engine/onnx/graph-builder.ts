@@ -356,6 +356,92 @@ export class GraphBuilder {
   }
 
   /**
+   * (v·m₁)·m₂ → v·(m₁·m₂) where v varies per call and m₁, m₂ do not (also through a Reshape
+   * between the two Muls, when m₂ has the Reshape's full shape): the product of the factors
+   * (e.g. a ReLU mask and a max-pool selection mask in an HVP's tangent) is then computed once
+   * by the prefix, and the per-call graph makes one pass over v instead of two. Only where the
+   * inner product has no other reader and all shapes are known.
+   */
+  #foldInvariantFactors(nodes: PendingNode[], vary: readonly string[]): PendingNode[] {
+    const varying = new Set(vary);
+    for (const nd of nodes) if (nd.inputs.some((x) => varying.has(x))) for (const o of nd.outputs) varying.add(o);
+    const readers = new Map<string, number>();
+    for (const nd of nodes) for (const x of nd.inputs) readers.set(x, (readers.get(x) ?? 0) + 1);
+    for (const o of this.#outputs) readers.set(o.name, (readers.get(o.name) ?? 0) + 2);
+    const producer = new Map<string, PendingNode>();
+    for (const nd of nodes) for (const o of nd.outputs) producer.set(o, nd);
+    const same = (a?: number[], b?: number[]) => !!a && !!b && a.length === b.length && a.every((d, i) => d === b[i]);
+    /** The (varying, invariant) operands of a two-input Mul, or null. */
+    const split = (nd: PendingNode | undefined): [string, string] | null => {
+      if (!nd || nd.opType !== 'Mul' || nd.domain || nd.inputs.length !== 2) return null;
+      const [x, y] = nd.inputs as [string, string];
+      if (varying.has(x) && !varying.has(y)) return [x, y];
+      if (varying.has(y) && !varying.has(x)) return [y, x];
+      return null;
+    };
+    const rename = new Map<string, string>();
+    const out: PendingNode[] = [];
+    /** Keep `nd` as it is (inputs renamed); its outputs are produced by the node in `out`. */
+    const keep = (nd: PendingNode) => {
+      out.push(nd);
+      for (const o of nd.outputs) producer.set(o, nd);
+    };
+    for (const orig of nodes) {
+      const nd = rename.size ? { ...orig, inputs: orig.inputs.map((x) => rename.get(x) ?? x) } : orig;
+      const outer = split(nd);
+      let inner = outer ? producer.get(outer[0]) : undefined;
+      const reshape = inner?.opType === 'Reshape' && readers.get(inner.outputs[0]!) === 1 ? inner : undefined;
+      if (reshape) inner = producer.get(reshape.inputs[0]!);
+      const innerOps = split(inner);
+      const dtype = this.dtypes.get(nd.outputs[0]!);
+      const innerOut = inner?.outputs[0];
+      if (!outer || !inner || !innerOps || !innerOut || readers.get(innerOut) !== 1 || !dtype) {
+        keep(nd);
+        continue;
+      }
+      const [a, m] = outer;
+      const shapeA = this.shapes.get(a);
+      const innerShape = this.shapes.get(innerOut);
+      if (!innerShape || !same(shapeA, this.shapes.get(nd.outputs[0]!)) || (reshape && !same(this.shapes.get(m), shapeA))) {
+        keep(nd);
+        continue;
+      }
+      const m2Shape = reshape ? innerShape : this.shapes.get(m);
+      const kShape = broadcastOf(this.shapes.get(innerOps[1]), m2Shape);
+      if (!kShape) {
+        keep(nd);
+        continue;
+      }
+      const tensor = (shape: number[]): string => {
+        const t = this.fresh();
+        this.shapes.set(t, shape);
+        this.dtypes.set(t, dtype);
+        return t;
+      };
+      const added: PendingNode[] = [];
+      let m2 = m;
+      if (reshape) {
+        m2 = tensor(innerShape);
+        added.push({ opType: 'Reshape', inputs: [m, this.int64s(innerShape)], outputs: [m2], attrs: {} });
+      }
+      const k = tensor(kShape);
+      added.push({ opType: 'Mul', inputs: [innerOps[1], m2], outputs: [k], attrs: {} });
+      // the inner Mul becomes v·(m₁·m₂) (same output name); the outer one disappears and its
+      // readers read `a` (the inner product, or its Reshape) instead
+      const folded: PendingNode = { opType: 'Mul', inputs: [innerOps[0], k], outputs: [innerOut], attrs: {} };
+      out.splice(out.indexOf(inner), 1, ...added, folded);
+      producer.set(innerOut, folded);
+      const gone = nd.outputs[0]!;
+      rename.set(gone, a);
+      readers.set(a, (readers.get(a) ?? 0) - 1 + (readers.get(gone) ?? 0));
+      if (this.#outputs.some((o) => o.name === gone)) keep({ opType: 'Identity', inputs: [a], outputs: [gone], attrs: {} });
+    }
+    if (!rename.size) return nodes;
+    const renamed = out.map((n) => (n.inputs.some((x) => rename.has(x)) ? { ...n, inputs: n.inputs.map((x) => rename.get(x) ?? x) } : n));
+    return topoSort(renamed, [...this.#inputs.map((i) => i.name), ...this.#initializers.keys()]);
+  }
+
+  /**
    * MaxPool(Relu(x)) → Relu(MaxPool(x)) (also through a Reshape in between): the same values
    * (both are monotone), with the Relu on the pooled, smaller tensor. Only where the Relu (and
    * Reshape) output has no other reader.
@@ -439,7 +525,7 @@ export class GraphBuilder {
    * (onnxruntime folds them). `prefix` is null when nothing is worth hoisting.
    */
   toSplitModels(graphName: string, vary: readonly string[], producer = 'losscape'): SplitModels {
-    const nodes = this.#finalNodes();
+    const nodes = this.#foldInvariantFactors(this.#finalNodes(), vary);
     const varying = new Set(vary);
     const constant = new Set<string>(this.#initializers.keys());
     constant.add('');
@@ -515,6 +601,20 @@ export interface SplitModels {
   rest: Uint8Array;
   /** Inputs of `rest`, in order: the original inputs it reads, then the frontier. */
   restInputs: string[];
+}
+
+/** The broadcast of two static shapes (numpy rules), or null when unknown or incompatible. */
+function broadcastOf(a: number[] | undefined, b: number[] | undefined): number[] | null {
+  if (!a || !b) return null;
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) return null;
+    out.push(x === 1 ? y : x);
+  }
+  return out;
 }
 
 /** Stable topological order (nodes keep their relative order where dependencies allow). */
