@@ -418,6 +418,104 @@ export class GraphBuilder {
   }
 
   /**
+   * A Conv whose input x [1, C, H, W] does not vary per call but whose kernel w [O, C, kh, kw]
+   * does, with a small output (oh·ow ≤ kh·kw): the weight gradient of a first convolution in an
+   * HVP (x = the data with batch and channels swapped, w = the tangent of the output gradient).
+   * onnxruntime unfolds x (im2col, C·kh·kw·oh·ow values) at every call; here the prefix unfolds
+   * it once into P [C, kh·kw, oh·ow] and each call is a GEMM: y = Σ_c w[:, c]·P[c]. When w is
+   * Transpose(s, [1,0,2,3]) (s [C, O, kh, kw]), the GEMMs read s directly, batched over c.
+   * Unit strides and dilations, no padding, group 1, no bias, P at most 2²⁶ values.
+   */
+  #hoistedPatchConvs(nodes: PendingNode[], vary: readonly string[]): PendingNode[] {
+    const varying = new Set(vary);
+    for (const nd of nodes) if (nd.inputs.some((x) => varying.has(x))) for (const o of nd.outputs) varying.add(o);
+    const readers = new Map<string, number>();
+    for (const nd of nodes) for (const x of nd.inputs) readers.set(x, (readers.get(x) ?? 0) + 1);
+    for (const o of this.#outputs) readers.set(o.name, (readers.get(o.name) ?? 0) + 2);
+    const producer = new Map<string, PendingNode>();
+    for (const nd of nodes) for (const o of nd.outputs) producer.set(o, nd);
+    const ones = (v: AttrValue | undefined, n: number, one: number) => v === undefined || (Array.isArray(v) && v.length === n && v.every((d) => d === one));
+    const out: PendingNode[] = [];
+    const drop = new Set<PendingNode>();
+    for (const nd of nodes) {
+      const [xn, wn] = nd.inputs as [string, string];
+      const x = this.shapes.get(xn ?? '');
+      const w = this.shapes.get(wn ?? '');
+      const y = this.shapes.get(nd.outputs[0]!);
+      const dtype = this.dtypes.get(nd.outputs[0]!);
+      const eligible =
+        nd.opType === 'Conv' &&
+        !nd.domain &&
+        nd.inputs.length === 2 &&
+        !varying.has(xn) &&
+        varying.has(wn) &&
+        x?.length === 4 &&
+        x[0] === 1 &&
+        w?.length === 4 &&
+        y?.length === 4 &&
+        !!dtype &&
+        (nd.attrs.group ?? 1) === 1 &&
+        nd.attrs.auto_pad === undefined &&
+        ones(nd.attrs.strides, 2, 1) &&
+        ones(nd.attrs.dilations, 2, 1) &&
+        ones(nd.attrs.pads, 4, 0) &&
+        y[2]! * y[3]! <= w[2]! * w[3]! &&
+        w[1]! * w[2]! * w[3]! * y[2]! * y[3]! <= 2 ** 26;
+      if (!eligible) {
+        out.push(nd);
+        continue;
+      }
+      const [O, C, kh, kw] = w;
+      const [oh, ow] = [y[2]!, y[3]!];
+      const K = kh * kw;
+      const Pn = oh * ow;
+      const tensor = (shape: number[]): string => {
+        const t = this.fresh();
+        this.shapes.set(t, shape);
+        this.dtypes.set(t, dtype);
+        return t;
+      };
+      // prefix: P[c, k, p] = x[0, c, p + k], one Slice per output position
+      const cols: string[] = [];
+      for (let py = 0; py < oh; py++) {
+        for (let px = 0; px < ow; px++) {
+          const sl = tensor([1, C, kh, kw]);
+          const col = tensor([C, K, 1]);
+          out.push(
+            { opType: 'Slice', inputs: [xn, this.int64s([py, px]), this.int64s([py + kh, px + kw]), this.int64s([2, 3])], outputs: [sl], attrs: {} },
+            { opType: 'Reshape', inputs: [sl, this.int64s([C, K, 1])], outputs: [col], attrs: {} },
+          );
+          cols.push(col);
+        }
+      }
+      const P = tensor([C, K, Pn]);
+      out.push({ opType: 'Concat', inputs: cols, outputs: [P], attrs: { axis: 2 } });
+      const yFlat = tensor([O, Pn]);
+      const t = producer.get(wn);
+      if (t?.opType === 'Transpose' && !t.domain && JSON.stringify(t.attrs.perm) === '[1,0,2,3]') {
+        if (readers.get(wn) === 1) drop.add(t);
+        const sr = tensor([C, O, K]);
+        const per = tensor([C, O, Pn]);
+        out.push(
+          { opType: 'Reshape', inputs: [t.inputs[0]!, this.int64s([C, O, K])], outputs: [sr], attrs: {} },
+          { opType: 'MatMul', inputs: [sr, P], outputs: [per], attrs: {} },
+          { opType: 'ReduceSum', inputs: [per, this.int64s([0])], outputs: [yFlat], attrs: { keepdims: 0 } },
+        );
+      } else {
+        const wr = tensor([O, C * K]);
+        const Pr = tensor([C * K, Pn]);
+        out.push(
+          { opType: 'Reshape', inputs: [wn, this.int64s([O, C * K])], outputs: [wr], attrs: {} },
+          { opType: 'Reshape', inputs: [P, this.int64s([C * K, Pn])], outputs: [Pr], attrs: {} },
+          { opType: 'MatMul', inputs: [wr, Pr], outputs: [yFlat], attrs: {} },
+        );
+      }
+      out.push({ opType: 'Reshape', inputs: [yFlat, this.int64s(y)], outputs: nd.outputs, attrs: {} });
+    }
+    return drop.size || out.length !== nodes.length ? out.filter((n) => !drop.has(n)) : nodes;
+  }
+
+  /**
    * (v·m₁)·m₂ → v·(m₁·m₂) where v varies per call and m₁, m₂ do not (also through a Reshape
    * between the two Muls, when m₂ has the Reshape's full shape): the product of the factors
    * (e.g. a ReLU mask and a max-pool selection mask in an HVP's tangent) is then computed once
@@ -587,7 +685,7 @@ export class GraphBuilder {
    * (onnxruntime folds them). `prefix` is null when nothing is worth hoisting.
    */
   toSplitModels(graphName: string, vary: readonly string[], producer = 'losscape'): SplitModels {
-    const nodes = this.#foldInvariantFactors(this.#finalNodes(), vary);
+    const nodes = this.#hoistedPatchConvs(this.#foldInvariantFactors(this.#finalNodes(), vary), vary);
     const varying = new Set(vary);
     const constant = new Set<string>(this.#initializers.keys());
     constant.add('');

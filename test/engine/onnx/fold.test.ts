@@ -1,8 +1,9 @@
 /**
- * Invariant factors folded at the prefix/rest split (GraphBuilder.toSplitModels):
- * (v·m₁)·m₂ → v·(m₁·m₂), also through a Reshape, with the product computed by the prefix.
- * The split graphs must give the unsplit graph's values, and a product that another node also
- * reads must keep its own value.
+ * Rewrites made at the prefix/rest split (GraphBuilder.toSplitModels), where it is known what
+ * varies per call: invariant factors folded, (v·m₁)·m₂ → v·(m₁·m₂) (also through a Reshape,
+ * the product computed by the prefix; a product another node also reads keeps its own value),
+ * and convolutions of an invariant input with a varying kernel as GEMMs over patches unfolded
+ * once by the prefix. The split graphs must give the unsplit graph's values.
  */
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
@@ -45,6 +46,24 @@ function graph(): GraphBuilder {
   return b;
 }
 
+/** Run prefix then rest as the engine does; the outputs of the split pair. */
+async function runSplit(b: GraphBuilder, vary: string[], feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+  const split = b.toSplitModels('g', vary);
+  expect(split.prefix).not.toBeNull();
+  const pre = await run(split.prefix!, Object.fromEntries(split.prefixInputs.map((n) => [n, feeds[n]!])));
+  const restFeeds: Record<string, ort.Tensor> = {};
+  for (const n of split.restInputs) restFeeds[n] = feeds[n] ?? pre[n]!;
+  return run(split.rest, restFeeds);
+}
+
+function expectClose(a: Float32Array, b: Float32Array, rel: number): void {
+  expect(b.length).toBe(a.length);
+  let scale = 0;
+  for (const v of a) scale = Math.max(scale, Math.abs(v));
+  expect(scale).toBeGreaterThan(0);
+  for (let i = 0; i < a.length; i++) expect(Math.abs(b[i]! - a[i]!)).toBeLessThan(rel * scale);
+}
+
 async function run(model: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
   const s = await ort.InferenceSession.create(model, opts);
   try {
@@ -80,5 +99,43 @@ describe('invariant factors folded into the prefix', () => {
     // y: v·(m1·m5·m2·m3) is one Mul per call; z: w = m1·v is read twice, so w·m4 stays
     const rest = summarizeModel(split.rest);
     expect(rest.ops['Mul']).toBe(3);
+  });
+});
+
+describe('convolutions of an invariant input with a varying kernel', () => {
+  for (const swapped of [false, true]) {
+    it(`run as GEMMs over patches unfolded by the prefix${swapped ? ' (kernel = Transpose(s, [1,0,2,3]))' : ''}`, async () => {
+      const [C, O, H, k] = [7, 3, 9, 6];
+      const o = H - k + 1;
+      const make = () => {
+        const b = new GraphBuilder();
+        b.addInput('x', 'float32', [1, C, H, H]);
+        b.addInput('v', 'float32', swapped ? [C, O, k, k] : [O, C, k, k]);
+        const w = swapped ? b.op('Transpose', ['v'], [O, C, k, k], 'float32', { perm: [1, 0, 2, 3] }) : 'v';
+        b.namedNode('Identity', [b.op('Conv', ['x', w], [1, O, o, o], 'float32')], 'y');
+        b.addOutput('y', 'float32', [1, O, o, o]);
+        return b;
+      };
+      const feeds = { x: data([1, C, H, H], 7), v: data(swapped ? [C, O, k, k] : [O, C, k, k], 8) };
+      const split = make().toSplitModels('g', ['v']);
+      const ops = summarizeModel(split.rest).ops;
+      expect(ops['Conv'] ?? 0).toBe(0);
+      expect(ops['MatMul']).toBe(1);
+      expect(ops['Transpose'] ?? 0).toBe(0);
+      expect(summarizeModel(split.prefix!).ops['Slice']).toBe(o * o);
+      const whole = await run(make().toModel('g'), feeds);
+      const got = await runSplit(make(), ['v'], feeds);
+      expectClose(whole.y!.data as Float32Array, got.y!.data as Float32Array, 1e-6);
+    });
+  }
+
+  it('a varying input, or a large output, keeps the Conv', () => {
+    const b = new GraphBuilder();
+    b.addInput('x', 'float32', [1, 4, 20, 20]);
+    b.addInput('w', 'float32', [2, 4, 3, 3]);
+    b.namedNode('Identity', [b.op('Conv', ['x', 'w'], [1, 2, 18, 18], 'float32')], 'y');
+    b.addOutput('y', 'float32', [1, 2, 18, 18]);
+    expect(summarizeModel(b.toSplitModels('g', ['w']).rest).ops['Conv']).toBe(1);
+    expect(summarizeModel(b.toSplitModels('g', ['x']).rest).ops['Conv']).toBe(1);
   });
 });
