@@ -63,6 +63,7 @@ describe.skipIf(!block)('NCHWc convolutions', () => {
   const B = block ?? 16;
   const cases: [string, Case, number[]][] = [
     ['input below one block (stays NCHW), 5x5', { x: [3, B / 2, 12, 12], w: [B, B / 2, 5, 5] }, [3, B, 8, 8]],
+    ['input below one block, strides and pads (a ResNet stem)', { x: [2, 3, 15, 15], w: [B, 3, 7, 7], attrs: { strides: [2, 2], pads: [3, 3, 3, 3] } }, [2, B, 8, 8]],
     ['input of one block, bias', { x: [2, B, 9, 9], w: [B, B, 3, 3], bias: true }, [2, B, 7, 7]],
     ['input and output padded to blocks (wgrad-like), bias', { x: [2, B + 3, 7, 7], w: [B + 4, B + 3, 4, 4], bias: true }, [2, B + 4, 4, 4]],
     ['two input blocks, strides, pads, dilations', { x: [2, 2 * B, 11, 10], w: [2 * B, 2 * B, 3, 3], attrs: { strides: [2, 1], pads: [1, 2, 0, 1], dilations: [1, 2] } }, [2, 2 * B, 5, 9]],
