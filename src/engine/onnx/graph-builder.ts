@@ -286,11 +286,7 @@ export class GraphBuilder {
     const dom = 'com.microsoft.nchwc';
     const out: PendingNode[] = [];
     let changed = false;
-    const readers = new Map<string, number>();
-    for (const nd of nodes) for (const x of nd.inputs) readers.set(x, (readers.get(x) ?? 0) + 1);
-    for (const o of this.#outputs) readers.set(o.name, (readers.get(o.name) ?? 0) + 2);
-    const producer = new Map<string, PendingNode>();
-    for (const nd of nodes) for (const o of nd.outputs) producer.set(o, nd);
+    const { readers, producer } = this.#usage(nodes);
     const drop = new Set<PendingNode>();
     for (const nd of nodes) {
       const x = this.shapes.get(nd.inputs[0] ?? '');
@@ -319,12 +315,7 @@ export class GraphBuilder {
       const I = I0 < B ? I0 : Math.ceil(I0 / B) * B;
       const y = this.shapes.get(nd.outputs[0]!);
       // every new tensor gets its static type (the prefix/rest split needs them at its frontier)
-      const tensor = (shape: number[] | undefined): string => {
-        const t = this.fresh();
-        if (shape) this.shapes.set(t, shape);
-        this.dtypes.set(t, 'float32');
-        return t;
-      };
+      const tensor = (shape: number[] | undefined): string => this.#typed(shape, 'float32');
       const padded = (t: string, shape: number[], axis: number, to: number): string => {
         if (shape[axis] === to) return t;
         const pads = new Array<number>(2 * shape.length).fill(0);
@@ -374,6 +365,27 @@ export class GraphBuilder {
     return changed ? out.filter((n) => !drop.has(n)) : nodes;
   }
 
+  /** A fresh tensor name with its static type recorded (the shape when known). */
+  #typed(shape: number[] | undefined, dtype: ElemType): string {
+    const t = this.fresh();
+    if (shape) this.shapes.set(t, shape);
+    this.dtypes.set(t, dtype);
+    return t;
+  }
+
+  /**
+   * How many nodes read each tensor (graph outputs count as two extra readers, so they are never
+   * a rewrite's "only reader"), and the node producing each tensor.
+   */
+  #usage(nodes: PendingNode[]): { readers: Map<string, number>; producer: Map<string, PendingNode> } {
+    const readers = new Map<string, number>();
+    for (const nd of nodes) for (const x of nd.inputs) readers.set(x, (readers.get(x) ?? 0) + 1);
+    for (const o of this.#outputs) readers.set(o.name, (readers.get(o.name) ?? 0) + 2);
+    const producer = new Map<string, PendingNode>();
+    for (const nd of nodes) for (const o of nd.outputs) producer.set(o, nd);
+    return { readers, producer };
+  }
+
   /**
    * ConvT(a, W₁) + ConvT(b, W₂) → ConvT([a, b], [W₁; W₂]) (inputs concatenated along channels,
    * weights along their input-channel axis): one transposed convolution with twice the input
@@ -382,11 +394,7 @@ export class GraphBuilder {
    * group-1, bias-free ConvTransposes with the same attributes whose results nothing else reads.
    */
   #mergeSummedConvTransposes(nodes: PendingNode[]): PendingNode[] {
-    const readers = new Map<string, number>();
-    for (const nd of nodes) for (const x of nd.inputs) readers.set(x, (readers.get(x) ?? 0) + 1);
-    for (const o of this.#outputs) readers.set(o.name, (readers.get(o.name) ?? 0) + 2);
-    const producer = new Map<string, PendingNode>();
-    for (const nd of nodes) for (const o of nd.outputs) producer.set(o, nd);
+    const { readers, producer } = this.#usage(nodes);
     const replace = new Map<PendingNode, PendingNode[]>();
     for (const add of nodes) {
       if (add.opType !== 'Add' || add.domain || add.inputs.length !== 2) continue;
@@ -427,13 +435,8 @@ export class GraphBuilder {
    * Unit strides and dilations, no padding, group 1, no bias, P at most 2²⁶ values.
    */
   #hoistedPatchConvs(nodes: PendingNode[], vary: readonly string[]): PendingNode[] {
-    const varying = new Set(vary);
-    for (const nd of nodes) if (nd.inputs.some((x) => varying.has(x))) for (const o of nd.outputs) varying.add(o);
-    const readers = new Map<string, number>();
-    for (const nd of nodes) for (const x of nd.inputs) readers.set(x, (readers.get(x) ?? 0) + 1);
-    for (const o of this.#outputs) readers.set(o.name, (readers.get(o.name) ?? 0) + 2);
-    const producer = new Map<string, PendingNode>();
-    for (const nd of nodes) for (const o of nd.outputs) producer.set(o, nd);
+    const varying = varyingOf(nodes, vary);
+    const { readers, producer } = this.#usage(nodes);
     const ones = (v: AttrValue | undefined, n: number, one: number) => v === undefined || (Array.isArray(v) && v.length === n && v.every((d) => d === one));
     const out: PendingNode[] = [];
     const drop = new Set<PendingNode>();
@@ -469,12 +472,7 @@ export class GraphBuilder {
       const [oh, ow] = [y[2]!, y[3]!];
       const K = kh * kw;
       const Pn = oh * ow;
-      const tensor = (shape: number[]): string => {
-        const t = this.fresh();
-        this.shapes.set(t, shape);
-        this.dtypes.set(t, dtype);
-        return t;
-      };
+      const tensor = (shape: number[]): string => this.#typed(shape, dtype);
       // prefix: P[c, k, p] = x[0, c, p + k], one Slice per output position
       const cols: string[] = [];
       for (let py = 0; py < oh; py++) {
@@ -523,13 +521,8 @@ export class GraphBuilder {
    * inner product has no other reader and all shapes are known.
    */
   #foldInvariantFactors(nodes: PendingNode[], vary: readonly string[]): PendingNode[] {
-    const varying = new Set(vary);
-    for (const nd of nodes) if (nd.inputs.some((x) => varying.has(x))) for (const o of nd.outputs) varying.add(o);
-    const readers = new Map<string, number>();
-    for (const nd of nodes) for (const x of nd.inputs) readers.set(x, (readers.get(x) ?? 0) + 1);
-    for (const o of this.#outputs) readers.set(o.name, (readers.get(o.name) ?? 0) + 2);
-    const producer = new Map<string, PendingNode>();
-    for (const nd of nodes) for (const o of nd.outputs) producer.set(o, nd);
+    const varying = varyingOf(nodes, vary);
+    const { readers, producer } = this.#usage(nodes);
     const same = (a?: number[], b?: number[]) => !!a && !!b && a.length === b.length && a.every((d, i) => d === b[i]);
     /** The (varying, invariant) operands of a two-input Mul, or null. */
     const split = (nd: PendingNode | undefined): [string, string] | null => {
@@ -572,12 +565,7 @@ export class GraphBuilder {
         keep(nd);
         continue;
       }
-      const tensor = (shape: number[]): string => {
-        const t = this.fresh();
-        this.shapes.set(t, shape);
-        this.dtypes.set(t, dtype);
-        return t;
-      };
+      const tensor = (shape: number[]): string => this.#typed(shape, dtype);
       const added: PendingNode[] = [];
       let m2 = m;
       if (reshape) {
@@ -607,11 +595,7 @@ export class GraphBuilder {
    * Reshape) output has no other reader.
    */
   #poolBeforeRelu(nodes: PendingNode[]): PendingNode[] {
-    const readers = new Map<string, number>();
-    for (const nd of nodes) for (const x of nd.inputs) readers.set(x, (readers.get(x) ?? 0) + 1);
-    for (const o of this.#outputs) readers.set(o.name, (readers.get(o.name) ?? 0) + 1);
-    const producer = new Map<string, PendingNode>();
-    for (const nd of nodes) for (const o of nd.outputs) producer.set(o, nd);
+    const { readers, producer } = this.#usage(nodes);
     const replace = new Map<PendingNode, PendingNode[]>();
     for (const pool of nodes) {
       if (pool.opType !== 'MaxPool' || pool.outputs.length !== 1) continue;
@@ -761,6 +745,13 @@ export interface SplitModels {
   rest: Uint8Array;
   /** Inputs of `rest`, in order: the original inputs it reads, then the frontier. */
   restInputs: string[];
+}
+
+/** The tensors that depend on the inputs named in `vary` (nodes in topological order). */
+function varyingOf(nodes: PendingNode[], vary: readonly string[]): Set<string> {
+  const varying = new Set(vary);
+  for (const nd of nodes) if (nd.inputs.some((x) => varying.has(x))) for (const o of nd.outputs) varying.add(o);
+  return varying;
 }
 
 /** The broadcast of two static shapes (numpy rules), or null when unknown or incompatible. */
