@@ -28,8 +28,38 @@ export interface HvpProgram {
    */
   reduction?: Pick<InputReduction, 'columns' | 'features' | 'keep' | 'dropped'>;
   samples: number;
-  /** Split graphs by batch size. */
+  /**
+   * Samples per call: data batches larger than this run as near-equal sub-batches
+   * (`hvpSubBatches`), so that one call's hoisted inputs stay near the cache.
+   */
+  batch: number;
+  /** Split graphs by batch size (the sub-batch sizes). */
   graphs: Record<number, PlaneGraphs>;
+}
+
+/** Sizes of the near-equal parts of n samples with at most `batch` per part (largest first). */
+export function subBatchSizes(n: number, batch: number): number[] {
+  const k = Math.max(1, Math.ceil(n / Math.max(1, batch)));
+  const size = Math.ceil(n / k);
+  return Array.from({ length: k }, (_, i) => Math.min(size, n - i * size)).filter((m) => m > 0);
+}
+
+/** The data batches cut into sub-batches of at most `batch` samples (copies, in order). */
+export function hvpSubBatches(batches: PlaneBatch[], batch: number): PlaneBatch[] {
+  return batches.flatMap((b) => {
+    const sizes = subBatchSizes(b.n, batch);
+    if (sizes.length === 1) return [b];
+    const cut = (a: Float32Array | Float64Array, from: number, m: number) => {
+      const per = a.length / b.n;
+      return a.slice(from * per, (from + m) * per);
+    };
+    let from = 0;
+    return sizes.map((m) => {
+      const part = { n: m, x: cut(b.x, from, m), t: cut(b.t, from, m), masks: b.masks.map((a) => cut(a, from, m)) };
+      from += m;
+      return part;
+    });
+  });
 }
 
 function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
@@ -81,7 +111,8 @@ export class HvpRunner {
   ) {
     this.sessions = new SplitSessions(program.graphs, opts, 'HVP');
     const red = program.reduction;
-    this.batches = red ? batches.map((b) => ({ ...b, x: reduceSamples(b.x, b.n, red.features, red.columns) })) : batches;
+    const reduced = red ? batches.map((b) => ({ ...b, x: reduceSamples(b.x, b.n, red.features, red.columns) })) : batches;
+    this.batches = hvpSubBatches(reduced, program.batch);
   }
 
   private session(n: number): Promise<Sessions> {
