@@ -266,7 +266,7 @@ export class GraphBuilder {
       }
     }
     live.reverse();
-    const nodes = this.#nchwcConvs(this.#poolBeforeRelu(this.#mergeSummedConvTransposes(this.#fuseSiblingConvs(live))));
+    const nodes = this.#nchwcSums(this.#nchwcConvs(this.#poolBeforeRelu(this.#mergeSummedConvTransposes(this.#fuseSiblingConvs(live)))));
     return topoSort(nodes, [...this.#inputs.map((i) => i.name), ...this.#initializers.keys()]);
   }
 
@@ -363,6 +363,41 @@ export class GraphBuilder {
       );
     }
     return changed ? out.filter((n) => !drop.has(n)) : nodes;
+  }
+
+  /**
+   * Two NCHWc convs whose NCHW results are added → the second accumulates into the first
+   * (its optional `Sum` input: y = conv + Sum in the kernel) and one ReorderOutput: the sum of
+   * an HVP's tangent pair h'·W + h·V without a second reorder and the Add.
+   */
+  #nchwcSums(nodes: PendingNode[]): PendingNode[] {
+    if (!this.nchwcBlock) return nodes;
+    const { readers, producer } = this.#usage(nodes);
+    const dom = 'com.microsoft.nchwc';
+    const replace = new Map<PendingNode, PendingNode[]>();
+    for (const add of nodes) {
+      if (add.opType !== 'Add' || add.domain || add.inputs.length !== 2) continue;
+      const reorders = add.inputs.map((x) => producer.get(x));
+      const convs = reorders.map((r) => (r?.opType === 'ReorderOutput' && r.domain === dom ? producer.get(r.inputs[0]!) : undefined));
+      const [r1, r2] = reorders;
+      const [c1, c2] = convs;
+      if (!r1 || !r2 || !c1 || !c2 || c1 === c2 || r1 === r2) continue;
+      if (c1.opType !== 'Conv' || c2.opType !== 'Conv' || c1.domain !== dom || c2.domain !== dom || c2.inputs.length > 3) continue;
+      if ([r1, r2, c1, c2].some((n) => replace.has(n)) || [r1, r2, c1, c2].some((n) => readers.get(n.outputs[0]!) !== 1)) continue;
+      const s1 = this.shapes.get(c1.outputs[0]!);
+      const s2 = this.shapes.get(c2.outputs[0]!);
+      if (!s1 || !s2 || s1.join() !== s2.join() || r1.attrs.channels !== r2.attrs.channels) continue;
+      const acc = this.#typed(s2, 'float32');
+      const inputs = [c2.inputs[0]!, c2.inputs[1]!, c2.inputs[2] ?? '', c1.outputs[0]!];
+      replace.set(r1, []);
+      replace.set(r2, []);
+      // c2 reads c1's output: it goes where c2 was only if c1 comes first; the final topological
+      // sort of the serializer orders them either way
+      replace.set(c2, [{ ...c2, inputs, outputs: [acc] }]);
+      replace.set(add, [{ opType: 'ReorderOutput', inputs: [acc], outputs: add.outputs, attrs: r2.attrs, domain: dom }]);
+    }
+    if (replace.size === 0) return nodes;
+    return nodes.flatMap((n) => replace.get(n) ?? [n]);
   }
 
   /** A fresh tensor name with its static type recorded (the shape when known). */
@@ -486,19 +521,50 @@ export class GraphBuilder {
           cols.push(col);
         }
       }
-      const P = tensor([C, K, Pn]);
-      out.push({ opType: 'Concat', inputs: cols, outputs: [P], attrs: { axis: 2 } });
       const yFlat = tensor([O, Pn]);
       const t = producer.get(wn);
-      if (t?.opType === 'Transpose' && !t.domain && JSON.stringify(t.attrs.perm) === '[1,0,2,3]') {
+      const swapped = t?.opType === 'Transpose' && !t.domain && JSON.stringify(t.attrs.perm) === '[1,0,2,3]';
+      // the bias gradient Σ over (c, kh, kw) of s [C, O, kh, kw] (the same tensor, a ReduceSum
+      // over axes 0, 2, 3) comes out of the same GEMM as one more column of ones in P
+      const bias = swapped
+        ? nodes.find(
+            (r) =>
+              r.opType === 'ReduceSum' &&
+              !r.domain &&
+              r.inputs[0] === t.inputs[0] &&
+              r.attrs.keepdims === 0 &&
+              !r.attrs.noop_with_empty_axes &&
+              JSON.stringify(this.#int64Values(r.inputs[1] ?? '')) === '[0,2,3]' &&
+              !drop.has(r),
+          )
+        : undefined;
+      const cols1 = bias ? Pn + 1 : Pn;
+      const P = tensor([C, K, cols1]);
+      if (bias) {
+        const ones = tensor([C, K, 1]);
+        out.push({ opType: 'Expand', inputs: [this.scalar(dtype, 1), this.int64s([C, K, 1])], outputs: [ones], attrs: {} });
+        cols.push(ones);
+      }
+      out.push({ opType: 'Concat', inputs: cols, outputs: [P], attrs: { axis: 2 } });
+      if (swapped) {
         if (readers.get(wn) === 1) drop.add(t);
         const sr = tensor([C, O, K]);
-        const per = tensor([C, O, Pn]);
+        const per = tensor([C, O, cols1]);
+        const sum = bias ? tensor([O, cols1]) : yFlat;
         out.push(
           { opType: 'Reshape', inputs: [t.inputs[0]!, this.int64s([C, O, K])], outputs: [sr], attrs: {} },
           { opType: 'MatMul', inputs: [sr, P], outputs: [per], attrs: {} },
-          { opType: 'ReduceSum', inputs: [per, this.int64s([0])], outputs: [yFlat], attrs: { keepdims: 0 } },
+          { opType: 'ReduceSum', inputs: [per, this.int64s([0])], outputs: [sum], attrs: { keepdims: 0 } },
         );
+        if (bias) {
+          drop.add(bias);
+          const last = tensor([O, 1]);
+          out.push(
+            { opType: 'Slice', inputs: [sum, this.int64s([0]), this.int64s([Pn]), this.int64s([1])], outputs: [yFlat], attrs: {} },
+            { opType: 'Slice', inputs: [sum, this.int64s([Pn]), this.int64s([Pn + 1]), this.int64s([1])], outputs: [last], attrs: {} },
+            { opType: 'Reshape', inputs: [last, this.int64s([O])], outputs: bias.outputs, attrs: {} },
+          );
+        }
       } else {
         const wr = tensor([O, C * K]);
         const Pr = tensor([C * K, Pn]);
@@ -510,7 +576,21 @@ export class GraphBuilder {
       }
       out.push({ opType: 'Reshape', inputs: [yFlat, this.int64s(y)], outputs: nd.outputs, attrs: {} });
     }
-    return drop.size || out.length !== nodes.length ? out.filter((n) => !drop.has(n)) : nodes;
+    if (!drop.size && out.length === nodes.length) return nodes;
+    // a folded bias gradient is now produced at the conv's place: restore the order
+    return topoSort(
+      out.filter((n) => !drop.has(n)),
+      [...this.#inputs.map((i) => i.name), ...this.#initializers.keys()],
+    );
+  }
+
+  /** The values of an int64 initializer (e.g. a ReduceSum's axes), or null. */
+  #int64Values(name: string): number[] | null {
+    const t = this.#initializers.get(name);
+    if (!t || t.dataType !== onnxDtype('int64') || t.rawData.length % 8 !== 0) return null;
+    const raw = t.rawData;
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    return Array.from({ length: raw.length / 8 }, (_, i) => Number(view.getBigInt64(8 * i, true)));
   }
 
   /**

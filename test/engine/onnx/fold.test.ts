@@ -129,6 +129,31 @@ describe('convolutions of an invariant input with a varying kernel', () => {
     });
   }
 
+  it('the bias gradient (a ReduceSum of the same kernel tensor) comes out of the same GEMM', async () => {
+    const [C, O, H, k] = [7, 3, 9, 6];
+    const o = H - k + 1;
+    const make = () => {
+      const b = new GraphBuilder();
+      b.addInput('x', 'float32', [1, C, H, H]);
+      b.addInput('v', 'float32', [C, O, k, k]);
+      const w = b.op('Transpose', ['v'], [O, C, k, k], 'float32', { perm: [1, 0, 2, 3] });
+      b.namedNode('Identity', [b.op('Conv', ['x', w], [1, O, o, o], 'float32')], 'y');
+      b.addOutput('y', 'float32', [1, O, o, o]);
+      b.namedNode('Identity', [b.op('ReduceSum', ['v', b.int64s([0, 2, 3])], [O], 'float32', { keepdims: 0 })], 'db');
+      b.addOutput('db', 'float32', [O]);
+      return b;
+    };
+    const feeds = { x: data([1, C, H, H], 9), v: data([C, O, k, k], 10) };
+    const split = make().toSplitModels('g', ['v']);
+    const ops = summarizeModel(split.rest).ops;
+    expect(ops['MatMul']).toBe(1);
+    expect(ops['ReduceSum']).toBe(1); // the GEMM's sum over channels only
+    const whole = await run(make().toModel('g'), feeds);
+    const got = await runSplit(make(), ['v'], feeds);
+    expectClose(whole.y!.data as Float32Array, got.y!.data as Float32Array, 1e-6);
+    expectClose(whole.db!.data as Float32Array, got.db!.data as Float32Array, 1e-6);
+  });
+
   it('a varying input, or a large output, keeps the Conv', () => {
     const b = new GraphBuilder();
     b.addInput('x', 'float32', [1, 4, 20, 20]);

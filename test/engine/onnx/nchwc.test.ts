@@ -118,6 +118,40 @@ describe.skipIf(!block)('NCHWc convolutions', () => {
     });
   }
 
+  it('two NCHWc convs added: the second accumulates into the first (one reorder, no Add), same values', async () => {
+    const make = (nchwc: number) => {
+      const b = new GraphBuilder();
+      b.nchwcBlock = nchwc;
+      b.addInput('x1', 'float32', [2, B / 2, 12, 12]);
+      b.addInput('x2', 'float32', [2, B / 2, 12, 12]);
+      b.addInput('w1', 'float32', [B, B / 2, 5, 5]);
+      b.addInput('w2', 'float32', [B, B / 2, 5, 5]);
+      b.addInput('b2', 'float32', [B]);
+      const y1 = b.op('Conv', ['x1', 'w1'], [2, B, 8, 8], 'float32');
+      const y2 = b.op('Conv', ['x2', 'w2', 'b2'], [2, B, 8, 8], 'float32');
+      b.namedNode('Identity', [b.op('Add', [y1, y2], [2, B, 8, 8], 'float32')], 'y');
+      b.addOutput('y', 'float32', [2, B, 8, 8]);
+      return b.toModel('sum');
+    };
+    const ops = summarizeModel(make(B)).ops;
+    expect(ops['com.microsoft.nchwc.Conv']).toBe(2);
+    expect(ops['com.microsoft.nchwc.ReorderOutput']).toBe(1);
+    expect(ops['Add'] ?? 0).toBe(0);
+    const feeds = {
+      x1: new ort.Tensor('float32', random(2 * (B / 2) * 144, 11), [2, B / 2, 12, 12]),
+      x2: new ort.Tensor('float32', random(2 * (B / 2) * 144, 12), [2, B / 2, 12, 12]),
+      w1: new ort.Tensor('float32', random(B * (B / 2) * 25, 13), [B, B / 2, 5, 5]),
+      w2: new ort.Tensor('float32', random(B * (B / 2) * 25, 14), [B, B / 2, 5, 5]),
+      b2: new ort.Tensor('float32', random(B, 15), [B]),
+    };
+    const plain = await run(make(0), feeds);
+    const got = await run(make(B), feeds);
+    let scale = 0;
+    for (const v of plain) scale = Math.max(scale, Math.abs(v));
+    expect(scale).toBeGreaterThan(0.1);
+    for (let i = 0; i < plain.length; i++) expect(Math.abs(got[i]! - plain[i]!)).toBeLessThan(1e-5 * scale);
+  });
+
   it('convs it would slow down stay plain: fewer output channels than a block, large kernels, constant weights', () => {
     const few = convModel({ x: [2, 1, 28, 28], w: [B / 2, 1, 5, 5] }, [2, B / 2, 24, 24], B);
     expect(summarizeModel(few).ops['Conv']).toBe(1);
