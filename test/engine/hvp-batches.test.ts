@@ -7,6 +7,7 @@ import { mnistBalanced } from '../../src/data/mnist.js';
 import { subBatchSizes } from '../../src/engine/hvp-runner.js';
 import { OrtEngine } from '../../src/engine/ort-engine.js';
 import { buildModel } from '../../src/model/zoo.js';
+import { expectCloseToScale } from './onnx/helpers.js';
 
 describe('HVP sub-batches', () => {
   it('near-equal parts of at most the batch size, covering every sample', () => {
@@ -46,10 +47,7 @@ describe('HVP sub-batches', () => {
     const v = Float32Array.from({ length: theta.length }, g);
     const a = await whole.hvp(theta, v);
     const b = await parts.hvp(theta, v);
-    let scale = 0;
-    for (const x of a) scale = Math.max(scale, Math.abs(x));
-    expect(scale).toBeGreaterThan(0);
-    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-5 * scale);
+    expectCloseToScale(a, b, 1e-5);
     await whole.dispose();
     await parts.dispose();
     await tight.dispose();

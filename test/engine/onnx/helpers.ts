@@ -1,4 +1,5 @@
 /** Shared helpers for the ONNX engine tests: seeded data, reference evaluation, error metrics. */
+import { expect } from 'vitest';
 import { jit, numpy as np, tree, type Array as JArray } from '@jax-js/jax';
 import { compileToOnnx, type CompileOptions } from '../../../src/engine/onnx/compile.js';
 import { OrtFunction, type TypedArray } from '../../../src/engine/onnx/runner.js';
@@ -114,3 +115,15 @@ export async function compareWithJit(
   return { errors, flatError, ref, ort, fn, summary: summarizeModel(c.model), model: c.model };
 }
 
+
+/**
+ * got equals ref elementwise to `rel` times ref's largest magnitude (which must exceed
+ * `minScale`, so that an all-zero result cannot pass).
+ */
+export function expectCloseToScale(ref: ArrayLike<number>, got: ArrayLike<number>, rel: number, minScale = 0): void {
+  expect(got.length).toBe(ref.length);
+  let scale = 0;
+  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]!));
+  expect(scale).toBeGreaterThan(minScale);
+  for (let i = 0; i < ref.length; i++) expect(Math.abs(got[i]! - ref[i]!)).toBeLessThan(rel * scale);
+}

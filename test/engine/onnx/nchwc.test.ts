@@ -14,7 +14,7 @@ import { OrtEngine } from '../../../src/engine/ort-engine.js';
 import { buildModel } from '../../../src/model/zoo.js';
 import { mnistBalanced } from '../../../src/data/mnist.js';
 import { randomPlane } from '../../../src/directions/directions.js';
-import { rng } from './helpers.js';
+import { expectCloseToScale, rng } from './helpers.js';
 
 const block = await nchwcBlockSize();
 
@@ -82,10 +82,7 @@ describe.skipIf(!block)('NCHWc convolutions', () => {
       const plain = await run(convModel(c, y, 0), feeds);
       const got = await run(fast, feeds);
       expect(got.length).toBe(n(y));
-      let scale = 0;
-      for (const v of plain) scale = Math.max(scale, Math.abs(v));
-      expect(scale).toBeGreaterThan(0.1);
-      for (let i = 0; i < plain.length; i++) expect(Math.abs(got[i]! - plain[i]!)).toBeLessThan(1e-5 * scale);
+      expectCloseToScale(plain, got, 1e-5, 0.1);
     });
   }
 
@@ -112,9 +109,7 @@ describe.skipIf(!block)('NCHWc convolutions', () => {
       };
       const plain = await run(make(0), feeds);
       const got = await run(fast, feeds);
-      let scale = 0;
-      for (const v of plain) scale = Math.max(scale, Math.abs(v));
-      for (let i = 0; i < plain.length; i++) expect(Math.abs(got[i]! - plain[i]!)).toBeLessThan(1e-5 * scale);
+      expectCloseToScale(plain, got, 1e-5);
     });
   }
 
@@ -146,10 +141,7 @@ describe.skipIf(!block)('NCHWc convolutions', () => {
     };
     const plain = await run(make(0), feeds);
     const got = await run(make(B), feeds);
-    let scale = 0;
-    for (const v of plain) scale = Math.max(scale, Math.abs(v));
-    expect(scale).toBeGreaterThan(0.1);
-    for (let i = 0; i < plain.length; i++) expect(Math.abs(got[i]! - plain[i]!)).toBeLessThan(1e-5 * scale);
+    expectCloseToScale(plain, got, 1e-5, 0.1);
   });
 
   it('convs it would slow down stay plain: fewer output channels than a block, large kernels, constant weights', () => {
@@ -177,11 +169,7 @@ describe.skipIf(!block)('NCHWc convolutions', () => {
     const v = random(theta.length, 7);
     const a = await fast.hvp(theta, v);
     const b = await plain.hvp(theta, v);
-    let scale = 0;
-    for (const x of b) scale = Math.max(scale, Math.abs(x));
-    let worst = 0;
-    for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-    expect(worst).toBeLessThan(1e-5 * scale); // measured 2e-7: float32 rounding of another summation order
+    expectCloseToScale(b, a, 1e-5); // measured 2e-7: float32 rounding of another summation order
     const plane = randomPlane(theta, model.layout, { seed: 2, norm: 'filter', ignore: 'none' });
     const pts = new Float64Array([0, 0, 0.5, -0.25, -1, 1, 0.75, 0.75]);
     const la = await fast.evaluatePlane(theta, plane.dx, plane.dy, pts);
