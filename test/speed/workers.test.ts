@@ -87,6 +87,29 @@ describe('worker threads', () => {
     await pool.dispose();
   });
 
+  it('CNN eigenvalue maps with HVP sub-batches: workers give the maps of 1 worker bit for bit', async () => {
+    const data = mnistBalanced(4); // 40 samples as HVP sub-batches of 14, 14 and 12
+    const model = buildModel({ type: 'cnn', channels: [4, 8], kernel: 5 }, data.inputShape, 10);
+    const theta = model.init(6);
+    const plane = randomPlane(theta, model.layout, { seed: 5, norm: 'filter', ignore: 'biasbn' });
+    const g = { x: { min: -1, max: 1, n: 3 }, y: { min: -1, max: 1, n: 2 } };
+    const dir = mkdtempSync(join(tmpdir(), 'losscape-eigen-cnn-workers-'));
+    const maps: Record<string, Float64Array>[] = [];
+    for (const workers of [1, 2]) {
+      const engine = await OrtEngine.create(model, data, { workers, threads: 1, hvpBatch: 16 });
+      expect(Object.keys(engine.hvpProgram().graphs).map(Number).sort((a, b) => a - b)).toEqual([12, 14]);
+      const { file, stats } = await computeEigenmap({ engine, theta, dx: plane.dx, dy: plane.dy, grid: g, path: join(dir, `e${workers}.h5`), context: 'w', chunkSize: 3 });
+      await engine.dispose();
+      expect(stats.points).toBe(6);
+      expect(stats.unconverged).toBe(0);
+      maps.push(file.values);
+    }
+    for (const ch of ['max_eig', 'min_eig', 'hvps']) {
+      expect(Array.from(maps[1]![ch]!).every((v, i) => Object.is(v, maps[0]![ch]![i])), ch).toBe(true);
+    }
+    expect(maps[0]!['max_eig']!.every((v) => v > 0)).toBe(true);
+  });
+
   it('eigenvalue maps: Lanczos runs inside the workers give the maps of 1 worker bit for bit', async () => {
     const data = mnistBalanced(8);
     const model = buildModel({ type: 'mlp', hidden: [12], activation: 'tanh' }, data.inputShape, 10);
