@@ -87,50 +87,55 @@ describe('worker threads', () => {
     await pool.dispose();
   });
 
-  it('CNN eigenvalue maps with HVP sub-batches: workers give the maps of 1 worker bit for bit', async () => {
-    const data = mnistBalanced(4); // 40 samples as HVP sub-batches of 14, 14 and 12
-    const model = buildModel({ type: 'cnn', channels: [4, 8], kernel: 5 }, data.inputShape, 10);
-    const theta = model.init(6);
-    const plane = randomPlane(theta, model.layout, { seed: 5, norm: 'filter', ignore: 'biasbn' });
-    const g = { x: { min: -1, max: 1, n: 3 }, y: { min: -1, max: 1, n: 2 } };
-    const dir = mkdtempSync(join(tmpdir(), 'losscape-eigen-cnn-workers-'));
+  /**
+   * Eigenvalue maps of 1 and 2 workers (chunks of `chunkSize` points): equal bit for bit, every
+   * point converged. `check` looks at each engine before its map.
+   */
+  async function mapsOfOneAndTwoWorkers(
+    model: ReturnType<typeof buildModel>,
+    data: ReturnType<typeof mnistBalanced>,
+    theta: Float32Array,
+    grid: { x: { min: number; max: number; n: number }; y: { min: number; max: number; n: number } },
+    chunkSize: number,
+    opts: { hvpBatch?: number },
+    check: (engine: OrtEngine) => void,
+  ): Promise<Record<string, Float64Array>> {
+    const plane = randomPlane(theta, model.layout, { seed: 3, norm: 'filter', ignore: 'biasbn' });
+    const dir = mkdtempSync(join(tmpdir(), 'losscape-eigen-workers-'));
     const maps: Record<string, Float64Array>[] = [];
     for (const workers of [1, 2]) {
-      const engine = await OrtEngine.create(model, data, { workers, threads: 1, hvpBatch: 16 });
-      expect(Object.keys(engine.hvpProgram().graphs).map(Number).sort((a, b) => a - b)).toEqual([12, 14]);
-      const { file, stats } = await computeEigenmap({ engine, theta, dx: plane.dx, dy: plane.dy, grid: g, path: join(dir, `e${workers}.h5`), context: 'w', chunkSize: 3 });
+      const engine = await OrtEngine.create(model, data, { workers, threads: 1, ...opts });
+      check(engine);
+      const { file, stats } = await computeEigenmap({ engine, theta, dx: plane.dx, dy: plane.dy, grid, path: join(dir, `e${workers}.h5`), context: 'w', chunkSize });
       await engine.dispose();
-      expect(stats.points).toBe(6);
+      expect(stats.points).toBe(grid.x.n * grid.y.n);
       expect(stats.unconverged).toBe(0);
       maps.push(file.values);
     }
     for (const ch of ['max_eig', 'min_eig', 'hvps']) {
       expect(Array.from(maps[1]![ch]!).every((v, i) => Object.is(v, maps[0]![ch]![i])), ch).toBe(true);
     }
-    expect(maps[0]!['max_eig']!.every((v) => v > 0)).toBe(true);
+    return maps[0]!;
+  }
+
+  it('CNN eigenvalue maps with HVP sub-batches: workers give the maps of 1 worker bit for bit', async () => {
+    const data = mnistBalanced(4); // 40 samples as HVP sub-batches of 14, 14 and 12
+    const model = buildModel({ type: 'cnn', channels: [4, 8], kernel: 5 }, data.inputShape, 10);
+    const g = { x: { min: -1, max: 1, n: 3 }, y: { min: -1, max: 1, n: 2 } };
+    const map = await mapsOfOneAndTwoWorkers(model, data, model.init(6), g, 3, { hvpBatch: 16 }, (engine) => {
+      expect(Object.keys(engine.hvpProgram().graphs).map(Number).sort((a, b) => a - b)).toEqual([12, 14]);
+    });
+    expect(map['max_eig']!.every((v) => v > 0)).toBe(true);
   });
 
   it('eigenvalue maps: Lanczos runs inside the workers give the maps of 1 worker bit for bit', async () => {
     const data = mnistBalanced(8);
     const model = buildModel({ type: 'mlp', hidden: [12], activation: 'tanh' }, data.inputShape, 10);
-    const theta = model.init(4);
-    const plane = randomPlane(theta, model.layout, { seed: 3, norm: 'filter', ignore: 'biasbn' });
     const g = { x: { min: -1, max: 1, n: 4 }, y: { min: -1, max: 1, n: 3 } };
-    const dir = mkdtempSync(join(tmpdir(), 'losscape-eigen-workers-'));
-    const maps: Record<string, Float64Array>[] = [];
-    for (const workers of [1, 2]) {
-      const engine = await OrtEngine.create(model, data, { workers, threads: 1 });
+    await mapsOfOneAndTwoWorkers(model, data, model.init(4), g, 4, {}, (engine) => {
       // MNIST's border pixels are zero in every sample: their weights are left out and deflated
       expect(engine.hessianNullCoordinates().length).toBeGreaterThan(0);
-      const { file, stats } = await computeEigenmap({ engine, theta, dx: plane.dx, dy: plane.dy, grid: g, path: join(dir, `e${workers}.h5`), context: 'w', chunkSize: 4 });
-      await engine.dispose();
-      expect(stats.points).toBe(12);
-      expect(stats.unconverged).toBe(0);
-      maps.push(file.values);
-    }
-    for (const ch of ['max_eig', 'min_eig', 'hvps']) {
-      expect(Array.from(maps[1]![ch]!).every((v, i) => Object.is(v, maps[0]![ch]![i])), ch).toBe(true);
-    }
+    });
   });
 
   it('concurrent chunks: each is journaled as it completes; a failure keeps the finished chunks', async () => {
