@@ -15,6 +15,10 @@
  * - compile.ts    compileToOnnx(fn, exampleArgs, opts?) -> { model, inputs, outputs, outTree };
  *                 compileToOnnxSplit(fn, exampleArgs, varyLeaves, opts?): prefix (what does not
  *                 depend on the `vary` inputs, run once) + rest (run per call)
+ * - graph-builder.ts  nodes, constants, serialization and the prefix/rest split; it runs
+ *                 passes/ (conv.ts: sibling, summed-transposed and NCHWc convs, convs over
+ *                 hoisted patches; elementwise.ts: pooling before ReLU, invariant factors)
+ * - nchwc.ts      nchwcBlockSize(): onnxruntime's NCHWc block here (compile option nchwcBlock)
  * - combo.ts      joining a bias add into a first layer's stacked linear combination
  * - runner.ts     OrtFunction.create(model, { threads?, device? }) -> run(typedArrays) / dispose()
  * - inspect.ts    summarizeModel(model) -> op counts and a node listing
