@@ -7,17 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/hessian/rng.js';
 import { dotAndNormSq, recurrence, reorthogonalize } from '../../src/hessian/vector.js';
 import { VectorArena } from '../../src/hessian/wasm-kernels.js';
-
-/** max |a_i − b_i| / max |b_i| */
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
-}
+import { maxRelDiff } from '../helpers/numeric.js';
 
 function plainCopy<T extends Float32Array | Float64Array>(v: T): T {
   return (v instanceof Float32Array ? Float32Array.from(v) : Float64Array.from(v)) as T;
@@ -47,7 +37,7 @@ describe('WebAssembly SIMD vector kernels', () => {
       // Gram–Schmidt against the 7 rows (projections + subtraction, 4-row and 1-row sweeps)
       reorthogonalize(w, rows, true);
       reorthogonalize(plainW, plainRows, true);
-      expect(relDiff(w, plainW)).toBeLessThan(1e-12);
+      expect(maxRelDiff(w, plainW)).toBeLessThan(1e-12);
 
       const a = new Float64Array(2);
       const b = new Float64Array(2);
@@ -63,7 +53,7 @@ describe('WebAssembly SIMD vector kernels', () => {
       const r3 = recurrence(w, 0.1, rows[3]!, 0, undefined);
       const r4 = recurrence(plainW, 0.1, plainRows[3]!, 0, undefined);
       expect(Math.abs(r3 / r4 - 1)).toBeLessThan(1e-12);
-      expect(relDiff(w, plainW)).toBeLessThan(1e-12);
+      expect(maxRelDiff(w, plainW)).toBeLessThan(1e-12);
 
       const dst = arena.float32(n);
       expect(arena.store(w, 0.5, dst)).toBe(true);

@@ -16,20 +16,11 @@ import { readGridFile } from '../../src/store/grid-file.js';
 import { computeSurface } from '../../src/surface/surface.js';
 import { FIXTURE, fixtureData, fixtureTheta } from '../helpers/fixture.js';
 import { GraphBuilder, randoms, zooCnnGraph, zooResnetGraph } from './onnx-builder.js';
+import { maxRelDiff } from '../helpers/numeric.js';
 import { StringStringEntryProtoSchema, TensorProto_DataLocation, TensorProto_DataType as DT } from 'onnx-buf';
 import { create } from '@bufbuild/protobuf';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'losscape-onnx-'));
-
-function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / den;
-}
 
 /** Run an import through jax-js (eval mode) and through onnxruntime on graphBytes; max abs difference. */
 async function vsOnnxruntime(bytes: Uint8Array, inShape: number[], n = 3) {
@@ -84,7 +75,7 @@ describe('loadOnnxModel on the reference fixture (torch.onnx.export MLP)', () =>
     });
     const ms = performance.now() - t0;
     engine.dispose();
-    const rel = maxRel(gf.values['train_loss']!, ref.values['train_loss']!);
+    const rel = maxRelDiff(gf.values['train_loss']!, ref.values['train_loss']!);
     let accDiff = 0;
     gf.values['train_acc']!.forEach((v, i) => (accDiff = Math.max(accDiff, Math.abs(v - ref.values['train_acc']![i]!))));
     console.log(`onnx fixture surface: 441 points in ${ms.toFixed(0)} ms, max rel loss error ${rel.toExponential(2)}`);
@@ -108,8 +99,8 @@ describe('loadOnnxModel on the reference fixture (torch.onnx.export MLP)', () =>
     a.dispose();
     b.dispose();
     expect(ga.loss).toBe(gb.loss);
-    expect(maxRel(ga.grad, gb.grad)).toBeLessThan(1e-6);
-    expect(maxRel(ha, hb)).toBeLessThan(1e-6);
+    expect(maxRelDiff(ga.grad, gb.grad)).toBeLessThan(1e-6);
+    expect(maxRelDiff(ha, hb)).toBeLessThan(1e-6);
   });
 
   it('graphBytes (weights as inputs) runs in onnxruntime-node and agrees with jax-js at a perturbed θ', async () => {
@@ -124,7 +115,7 @@ describe('loadOnnxModel on the reference fixture (torch.onnx.export MLP)', () =>
     const ref = (await s.run(feeds))['logits']!.data as Float32Array;
     const params = imp.model.layout.entries.map((e) => np.array(theta.slice(e.offset, e.offset + e.size), { shape: e.shape }));
     const mine = await imp.model.apply(params, np.array(data.x, { shape: [50, 784] })).out.data();
-    expect(maxRel(mine, ref)).toBeLessThan(1e-6);
+    expect(maxRelDiff(mine, ref)).toBeLessThan(1e-6);
   });
 });
 
@@ -152,8 +143,8 @@ describe('ONNX graphs built here match the zoo twins exactly (eval and train mod
       b.dispose();
       expect(ma.loss, mode).toBeCloseTo(mb.loss, 6);
       expect(ma.acc, mode).toBe(mb.acc);
-      expect(maxRel(ga.grad, gb.grad), mode).toBeLessThan(1e-5);
-      expect(maxRel(ha, hb), mode).toBeLessThan(1e-5);
+      expect(maxRelDiff(ga.grad, gb.grad), mode).toBeLessThan(1e-5);
+      expect(maxRelDiff(ha, hb), mode).toBeLessThan(1e-5);
     }
   }
 
