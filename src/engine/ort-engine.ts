@@ -279,31 +279,31 @@ export class OrtEngine implements LossEngine {
       const obj = this.inputs ? objective(model, this.objOpts) : this.obj;
       const p = this.paramSpecs(model.layout);
       const P = p.length;
-      const compile = (n: number) => {
-        const key = `hvp:${n}`;
-        const c = compileToOnnxSplit(obj.hvp as (...a: unknown[]) => unknown, [p, p, ...this.dataSpecs(n, model)], Array.from({ length: P }, (_, i) => P + i), {
-          graphName: key,
+      const compile = (n: number) =>
+        compileToOnnxSplit(obj.hvp as (...a: unknown[]) => unknown, [p, p, ...this.dataSpecs(n, model)], Array.from({ length: P }, (_, i) => P + i), {
+          graphName: `hvp:${n}`,
           nchwcBlock: this.nchwcBlock,
         });
-        if (c.prefix) this.graphs.set(`${key}.prefix`, c.prefix);
-        this.graphs.set(key, c.rest);
-        graphs[n] = { prefix: c.prefix, prefixInputs: c.prefixInputs, rest: c.rest, restInputs: c.restInputs };
-        return c;
-      };
-      // samples per call: from the bytes one call reads besides v (the prefix's outputs and the
-      // samples) at the first batch's size
+      // samples per call: the first batch's whole, or as many near-equal parts as keep the bytes
+      // one call reads besides v (the prefix's outputs and the samples) within the budget
       const n0 = this.batches[0]!.n;
-      const first = compile(n0);
-      const width = this.dtype === 'float64' ? 8 : 4;
-      const perSample =
-        ([...first.frontier.map((f) => f.shape), ...this.dataSpecs(n0, model).flat().map((a) => a.shape)].reduce((acc, sh) => acc + sh.reduce((x, y) => x * y, 1), 0) * width) / n0;
-      const budget = (this.opts.hvpMemoryMB ?? 40) * 2 ** 20;
-      const batch = Math.max(1, Math.floor(this.opts.hvpBatch ?? (perSample * n0 > budget ? Math.ceil(n0 / Math.ceil((perSample * n0) / budget)) : n0)));
-      for (const b of this.batches) for (const m of subBatchSizes(b.n, batch)) if (!graphs[m]) compile(m);
-      if (!subBatchSizes(n0, batch).includes(n0)) {
-        delete graphs[n0];
-        this.graphs.delete(`hvp:${n0}`);
-        this.graphs.delete(`hvp:${n0}.prefix`);
+      let first: ReturnType<typeof compile> | undefined;
+      let batch = this.opts.hvpBatch;
+      if (batch === undefined) {
+        first = compile(n0);
+        const shapes = [...first.frontier.map((f) => f.shape), ...this.dataSpecs(n0, model).flat().map((a) => a.shape)];
+        const bytes = shapes.reduce((acc, sh) => acc + sh.reduce((x, y) => x * y, 1), 0) * (this.dtype === 'float64' ? 8 : 4);
+        batch = Math.ceil(n0 / Math.max(1, Math.ceil(bytes / ((this.opts.hvpMemoryMB ?? 40) * 2 ** 20))));
+      }
+      batch = Math.max(1, Math.floor(batch));
+      for (const b of this.batches) {
+        for (const m of subBatchSizes(b.n, batch)) {
+          if (graphs[m]) continue;
+          const c = m === n0 && first ? first : compile(m);
+          if (c.prefix) this.graphs.set(`hvp:${m}.prefix`, c.prefix);
+          this.graphs.set(`hvp:${m}`, c.rest);
+          graphs[m] = { prefix: c.prefix, prefixInputs: c.prefixInputs, rest: c.rest, restInputs: c.restInputs };
+        }
       }
       const red = this.inputs?.reduction;
       this.hvpProg = {
