@@ -3,7 +3,7 @@
  * ends) and |λmin/λmax| of the Hessian of the MEAN loss over the engine's data,
  * at every point θ + x·δ + y·η of a grid, stored in the grid-file layout next
  * to the surfaces (channels `max_eig`, `min_eig`, `eig_ratio`, `hvps`,
- * `converged`; root attributes `params`, `tol`, `max_iter`).
+ * `converged`; root attributes `params`, `convergence`, `tol`, `max_iter`).
  *
  * Resumable through runGridJob: the grid is cut into fixed chunks (default one
  * row of nx points). Warm starts stay inside a chunk: the first point of a
@@ -25,7 +25,8 @@ import { formatAxis, gridPoints, gridSize, type Grid } from '../surface/grid.js'
 import { hashBytes, hashJSON } from '../util/hash.js';
 import { planePoint64, type ParamSelection } from './hvp-operator.js';
 import { warmStartVector } from './lanczos.js';
-import { DEFAULT_MAX_ITER, DEFAULT_TOL, pointEigenvalues } from './point.js';
+import type { LanczosConvergence } from './lanczos.js';
+import { DEFAULT_CONVERGENCE, DEFAULT_MAX_ITER, defaultTol, pointEigenvalues } from './point.js';
 import { Rng } from './rng.js';
 import { norm, scale } from './vector.js';
 
@@ -51,7 +52,9 @@ export interface EigenmapRequest {
   path: string;
   /** Tensors in the Hessian (default 'all'). */
   params?: ParamSelection;
-  /** Lanczos relative residual tolerance for λmax and λmin (default 1e-5). */
+  /** Lanczos convergence test for λmax and λmin (default 'eigenvalue', point.ts). */
+  convergence?: LanczosConvergence;
+  /** Its tolerance relative to max|θ| (default defaultTol(convergence)). */
   tol?: number;
   /** Lanczos steps (HVPs) per point at most (default 200). */
   maxIter?: number;
@@ -96,7 +99,7 @@ export interface EigenmapStats {
   hvps: number;
   ms: number;
   hvpMs: number;
-  /** Points whose Lanczos run hit maxIter before the residual test. */
+  /** Points whose Lanczos run hit maxIter before the convergence test. */
   unconverged: number;
   perPoint: EigenPointStats[];
 }
@@ -107,7 +110,7 @@ export interface EigenmapResult {
 }
 
 export function eigenmapFingerprint(
-  req: Pick<EigenmapRequest, 'theta' | 'dx' | 'dy' | 'grid' | 'engine' | 'context' | 'params' | 'tol' | 'maxIter' | 'seed' | 'warmStart'> & {
+  req: Pick<EigenmapRequest, 'theta' | 'dx' | 'dy' | 'grid' | 'engine' | 'context' | 'params' | 'convergence' | 'tol' | 'maxIter' | 'seed' | 'warmStart'> & {
     chunkSize: number;
   },
 ): string {
@@ -120,7 +123,8 @@ export function eigenmapFingerprint(
     y: req.grid.y ? formatAxis(req.grid.y) : null,
     engine: `${req.engine.description} n=${req.engine.samples}`,
     params: req.params ?? 'all',
-    tol: req.tol ?? DEFAULT_TOL,
+    convergence: req.convergence ?? DEFAULT_CONVERGENCE,
+    tol: req.tol ?? defaultTol(req.convergence),
     maxIter: req.maxIter ?? DEFAULT_MAX_ITER,
     seed: req.seed ?? 0,
     warm: req.warmStart ?? true,
@@ -166,7 +170,8 @@ export function noisyWarmStart(prev: { ritzMax: Float64Array; ritzMin: Float64Ar
 export async function computeEigenmap(req: EigenmapRequest): Promise<EigenmapResult> {
   const chunkSize = req.chunkSize ?? req.grid.x.n;
   const params = req.params ?? 'all';
-  const tol = req.tol ?? DEFAULT_TOL;
+  const convergence = req.convergence ?? DEFAULT_CONVERGENCE;
+  const tol = req.tol ?? defaultTol(convergence);
   const maxIter = req.maxIter ?? DEFAULT_MAX_ITER;
   const seed = req.seed ?? 0;
   const warmStart = req.warmStart ?? true;
@@ -177,7 +182,7 @@ export async function computeEigenmap(req: EigenmapRequest): Promise<EigenmapRes
     grid: req.grid,
     channels: [...EIGEN_CHANNELS],
     fingerprint: eigenmapFingerprint({ ...req, chunkSize }),
-    attrs: { params, tol, max_iter: maxIter, warm_start: warmStart ? 1 : 0, loss: 'mean over the evaluation subset', ...req.attrs },
+    attrs: { params, convergence, tol, max_iter: maxIter, warm_start: warmStart ? 1 : 0, loss: 'mean over the evaluation subset', ...req.attrs },
     extra: req.extra,
     chunkSize,
     chunks: req.chunks,
@@ -200,7 +205,7 @@ export async function computeEigenmap(req: EigenmapRequest): Promise<EigenmapRes
         const y = pts[2 * i + 1]!;
         const v0 = warmStart && prev ? noisyWarmStart(prev, seedOf(seed, k)) : undefined;
         const w = gridPointWeights(req.engine, req.theta, req.dx, req.dy, x, y);
-        const r = await pointEigenvalues(req.engine, w, { params, tol, maxIter, seed: seedOf(seed, k), v0 });
+        const r = await pointEigenvalues(req.engine, w, { params, convergence, tol, maxIter, seed: seedOf(seed, k), v0 });
         prev = r.lanczos;
         const values = [r.lambdaMax, r.lambdaMin, r.ratio, r.hvps, r.converged ? 1 : 0];
         values.forEach((v, c) => (out[c * len + i] = v));
@@ -248,7 +253,7 @@ export async function hessianPointCost(
   dx: Float32Array,
   dy: Float32Array | undefined,
   grid: Grid,
-  opts: { params?: ParamSelection; tol?: number; maxIter?: number; points?: number; warmStart?: boolean } = {},
+  opts: { params?: ParamSelection; convergence?: LanczosConvergence; tol?: number; maxIter?: number; points?: number; warmStart?: boolean } = {},
 ): Promise<{ points: number; hvpsPerPoint: number; msPerPoint: number; hvpMsPerPoint: number; msPerHvp: number }> {
   const n = Math.min(gridSize(grid), Math.max(1, opts.points ?? grid.x.n));
   const pts = gridPoints(grid, 0, n);
@@ -259,7 +264,7 @@ export async function hessianPointCost(
   for (let k = 0; k < n; k++) {
     const v0 = (opts.warmStart ?? true) && prev ? noisyWarmStart(prev, seedOf(0, k)) : undefined;
     const w = gridPointWeights(engine, theta, dx, dy, pts[2 * k]!, pts[2 * k + 1]!);
-    const r = await pointEigenvalues(engine, w, { params: opts.params, tol: opts.tol, maxIter: opts.maxIter, seed: seedOf(0, k), v0 });
+    const r = await pointEigenvalues(engine, w, { params: opts.params, convergence: opts.convergence, tol: opts.tol, maxIter: opts.maxIter, seed: seedOf(0, k), v0 });
     prev = r.lanczos;
     hvps += r.hvps;
     ms += r.ms;

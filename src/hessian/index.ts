@@ -9,7 +9,10 @@ export { symTridiagonalEigen, type TridiagonalEigen } from './tridiagonal-eigen.
 export { LanczosProcess, type LanczosProcessOptions } from './lanczos-process.js';
 export {
   lanczos,
+  eigenvalueError,
   warmStartVector,
+  LANCZOS_CONVERGENCE,
+  type LanczosConvergence,
   type LanczosOptions,
   type LanczosResult,
   type LanczosTarget,
@@ -45,7 +48,9 @@ export {
   pointEigenvalues,
   pointTrace,
   pointDensity,
+  DEFAULT_CONVERGENCE,
   DEFAULT_TOL,
+  defaultTol,
   DEFAULT_MAX_ITER,
   FLOAT32_HVP_EPS,
   type PointOptions,

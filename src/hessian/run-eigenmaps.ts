@@ -22,6 +22,7 @@ import { frameFile, type Manifest, type RunStore } from '../store/run-store.js';
 import { parseAxis, type Grid } from '../surface/grid.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { computeEigenmap, type EigenmapStats } from './eigenmap.js';
+import { defaultTol } from './point.js';
 
 export interface RunEigenmapFrame {
   checkpoint: number;
@@ -53,7 +54,10 @@ export interface CheckpointEigenmapArgs {
 /** The run config's hessian section (defaults where absent) with overrides (e.g. CLI flags) applied. */
 export function resolveHessianSpec(cfg: RunConfig, overrides: Partial<HessianSpec> = {}): HessianSpec {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  return HessianSpec.parse({ ...(cfg.hessian ?? {}), ...defined });
+  const base: Partial<HessianSpec> = { ...(cfg.hessian ?? {}) };
+  // another convergence test without a tolerance of its own gets that test's default tolerance
+  if (overrides.convergence !== undefined && overrides.convergence !== base.convergence && overrides.tol === undefined) delete base.tol;
+  return HessianSpec.parse({ ...base, ...defined });
 }
 
 export function hessianGrid(spec: Pick<HessianSpec, 'x' | 'y'>): Grid {
@@ -99,6 +103,7 @@ export async function checkpointEigenmap(a: CheckpointEigenmapArgs): Promise<Run
       grid,
       path: a.store.path(file),
       params: a.spec.params,
+      convergence: a.spec.convergence,
       tol: a.spec.tol,
       maxIter: a.spec.maxIter,
       seed: a.seed,
@@ -117,7 +122,7 @@ export async function checkpointEigenmap(a: CheckpointEigenmapArgs): Promise<Run
     task.end();
   }
   if (result.stats.unconverged) {
-    progress.warn(`checkpoint ${a.index}: ${result.stats.unconverged} points reached maxIter (${a.spec.maxIter}) before tol ${a.spec.tol} (see the converged channel)`);
+    progress.warn(`checkpoint ${a.index}: ${result.stats.unconverged} points reached maxIter (${a.spec.maxIter}) before the ${a.spec.convergence} test at tol ${a.spec.tol ?? defaultTol(a.spec.convergence)} (see the converged channel)`);
   }
   const m = a.manifest ?? a.store.readManifest();
   const old = m.frames.find((f) => f.checkpoint === a.index);

@@ -24,7 +24,8 @@
  */
 import type { LossEngine } from '../engine/engine.js';
 import { selectParams, type ParamSelection } from './hvp-operator.js';
-import { DEFAULT_TOL, pointEigenvalues, pointTrace } from './point.js';
+import type { LanczosConvergence } from './lanczos.js';
+import { pointEigenvalues, pointTrace } from './point.js';
 
 export type { ParamSelection } from './hvp-operator.js';
 
@@ -33,7 +34,9 @@ export interface SharpnessOptions {
   epsilon?: number;
   /** Hutchinson probes for the trace (default 100). */
   traceProbes?: number;
-  /** Lanczos relative residual tolerance (default 1e-5). */
+  /** Lanczos convergence test (default 'eigenvalue', point.ts). */
+  convergence?: LanczosConvergence;
+  /** Its tolerance relative to max|θ| (default by the test: 1e-6 eigenvalue, 1e-5 residual). */
   tol?: number;
   /** Tensors in the Hessian and the ε-box (default 'all'). */
   params?: ParamSelection;
@@ -61,7 +64,7 @@ export interface SharpnessResult {
   epsSteps: number;
   epsilon: number;
   traceProbes: number;
-  /** Lanczos met its residual test. */
+  /** Lanczos met its convergence test. */
   converged: boolean;
   ms: number;
 }
@@ -74,7 +77,7 @@ export async function sharpness(
   const t0 = performance.now();
   const params = opts.params ?? 'all';
   const seed = opts.seed ?? 0;
-  const eig = await pointEigenvalues(engine, theta, { params, tol: opts.tol ?? DEFAULT_TOL, maxIter: opts.maxIter, seed });
+  const eig = await pointEigenvalues(engine, theta, { params, convergence: opts.convergence, tol: opts.tol, maxIter: opts.maxIter, seed });
   const traceProbes = Math.max(1, Math.floor(opts.traceProbes ?? 100));
   const tr = await pointTrace(engine, theta, { params, probes: traceProbes, seed: seed + 1 });
   const epsilon = opts.epsilon ?? 1e-3;

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SYNTHETIC_KINDS } from '../data/synthetic.js';
 import { NORMALIZATIONS } from '../directions/directions.js';
+import { DEFAULT_TOL } from '../hessian/point.js';
 import { ModelSpec } from '../model/spec.js';
 import { parseAxis } from '../surface/grid.js';
 import { TrainSpec } from '../train/train.js';
@@ -108,12 +109,18 @@ export const HessianSpec = z
     y: AxisText.nullable().default('-1:1:5'),
     /** Tensors in the Hessian: all parameters, or only those with > 1 dim (the reference code's choice). */
     params: z.enum(['all', 'ndim>1']).default('all'),
-    /** Lanczos residual tolerance relative to |λ|max (1e-4 let one fixture point's λmin miss by 7.5e-4·λmax). */
-    tol: z.number().positive().default(1e-5),
+    /** Lanczos convergence test: the eigenvalue error estimate or the residual (hessian/point.ts). */
+    convergence: z.enum(['eigenvalue', 'residual']).default('eigenvalue'),
+    /**
+     * Its tolerance relative to |λ|max; default 1e-6 for 'eigenvalue', 1e-5 for 'residual'
+     * (a residual tolerance of 1e-4 let one fixture point's λmin miss by 7.5e-4·λmax).
+     */
+    tol: z.number().positive().optional(),
     maxIter: z.number().int().positive().default(200),
     every: z.number().int().positive().default(1),
   })
-  .strict();
+  .strict()
+  .transform((s) => ({ ...s, tol: s.tol ?? DEFAULT_TOL[s.convergence] }));
 
 export const EngineSpec = z
   .object({

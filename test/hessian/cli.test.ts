@@ -37,6 +37,8 @@ describe('losscape hessian on the reference fixture', () => {
     expect(Array.from(h.get('xcoordinates')!.value as Float64Array)).toEqual([-1, 0, 1]);
     expect(Array.from(h.get('ycoordinates')!.value as Float64Array)).toEqual([-1, 0, 1]);
     expect(h.attrs['params']).toBe('all');
+    expect(h.attrs['convergence']).toBe('eigenvalue');
+    expect(h.attrs['tol']).toBe(1e-6);
     // the 3×3 grid is every other point of eigen.json's 5×5 grid
     const ref = fixtureEigen().grid.all_params;
     const max = h.get('max_eig')!.value as Float64Array;
@@ -145,6 +147,7 @@ describe('losscape hessian on a run', () => {
     expectCleanFailure([...f, '--x', '1:0:3', '--out', 'e.h5'], /--x: max \(0\) must be greater than min \(1\)/);
     expectCleanFailure([...f, '--out', 'e.txt'], /must end in \.h5/);
     expectCleanFailure([...f, '--tol', '-1'], /--tol must be positive/);
+    expectCleanFailure([...f, '--convergence', 'ritz'], /--convergence must be one of residual, eigenvalue/);
     expectCleanFailure([...f, '--max-iter', 'lots'], /--max-iter expects a number/);
     expectCleanFailure([...f, '--top', '0'], /--top must be at least 1/);
     expectCleanFailure([...f, '--dtype', 'float16'], /--dtype must be one of float32, float64/);

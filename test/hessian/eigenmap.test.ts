@@ -101,10 +101,13 @@ describe('eigenvalue maps (tiny tanh MLP, jax-js float64)', () => {
     expect(again.stats.resumed).toBe(12);
   });
 
-  it('another setting (tol, params) is refused; fresh recomputes', async () => {
+  it('another setting (tol, convergence test, params) is refused; fresh recomputes', async () => {
     const path = join(dir, 'stale.h5');
     await computeEigenmap({ ...base(), path, chunks: [0] });
     await expect(computeEigenmap({ ...base(), path, tol: 1e-3 })).rejects.toThrow(StaleResultError);
+    await expect(computeEigenmap({ ...base(), path, convergence: 'residual' })).rejects.toThrow(StaleResultError);
+    // the default test, named, is the same setting
+    expect((await computeEigenmap({ ...base(), path, convergence: 'eigenvalue', chunks: [0] })).stats.resumed).toBeGreaterThan(0);
     await expect(computeEigenmap({ ...base(), path, params: 'ndim>1' })).rejects.toThrow(/different configuration/);
     const r = await computeEigenmap({ ...base(), path, params: 'ndim>1', fresh: true });
     expect(r.stats.points).toBe(12);

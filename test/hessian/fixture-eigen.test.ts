@@ -37,9 +37,13 @@ describe('reference fixture: true mean-loss Hessian (eigen.json)', () => {
     await engine.dispose();
   });
 
-  for (const v of VARIANTS) {
-    it(`params ${v.params}: λmax and λmin on the 5×5 grid to 1e-5 (λmin in units of λmax)`, async () => {
-      const path = join(dir, `eig-${v.key}.h5`);
+  const CASES = [
+    ...VARIANTS.map((v) => ({ ...v, convergence: undefined })),
+    { ...VARIANTS[0]!, convergence: 'residual' as const },
+  ];
+  for (const v of CASES) {
+    it(`params ${v.params}, ${v.convergence ?? 'default'} convergence: λmax and λmin on the 5×5 grid to 1e-5 (λmin in units of λmax)`, async () => {
+      const path = join(dir, `eig-${v.key}-${v.convergence ?? 'default'}.h5`);
       const { file, stats } = await computeEigenmap({
         engine,
         theta,
@@ -48,6 +52,7 @@ describe('reference fixture: true mean-loss Hessian (eigen.json)', () => {
         grid: { x: { min: -1, max: 1, n: 5 }, y: { min: -1, max: 1, n: 5 } },
         path,
         params: v.params,
+        convergence: v.convergence,
         context: 'fixture',
       });
       const g = ref.grid[v.key];
@@ -73,7 +78,8 @@ describe('reference fixture: true mean-loss Hessian (eigen.json)', () => {
       for (const c of ['max_eig', 'min_eig', 'eig_ratio', 'hvps']) expect(h.get(c)!.shape).toEqual([5, 5]);
       expect(Array.from(h.get('xcoordinates')!.value as Float64Array)).toEqual([-1, -0.5, 0, 0.5, 1]);
       expect(h.attrs['params']).toBe(v.params);
-      expect(h.attrs['tol']).toBe(1e-5);
+      expect(h.attrs['convergence']).toBe(v.convergence ?? 'eigenvalue');
+      expect(h.attrs['tol']).toBe(v.convergence === 'residual' ? 1e-5 : 1e-6);
       const hvps = h.get('hvps')!.value as Float64Array;
       expect(Math.max(...hvps)).toBeLessThanOrEqual(200);
       expect(hvps.reduce((a, b) => a + b, 0)).toBe(stats.hvps);

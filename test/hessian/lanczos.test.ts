@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lanczos, warmStartVector } from '../../src/hessian/lanczos.js';
+import { eigenvalueError, lanczos, warmStartVector } from '../../src/hessian/lanczos.js';
 import { Rng } from '../../src/hessian/rng.js';
 import {
   denseOperator,
@@ -213,6 +213,60 @@ describe('lanczos: both ends of the spectrum from one run', () => {
     // settles on -0.499, which has as small a residual
     const onlyMin = await lanczos(denseOperator(after), { tol, v0: warmStartVector({ ritzMax: previous.ritzMax, ritzMin: previous.ritzMin }) });
     expect(Math.abs(onlyMin.lambdaMin - -0.499)).toBeLessThan(tol * 9);
+  });
+
+  it.each([
+    ['positive definite', positiveDefinite, 1],
+    ['indefinite', indefinite, 2],
+    ['negative definite', negativeDefinite, 3],
+  ])("'eigenvalue' convergence, %s: fewer matvecs than 'residual' at the same tol, values within tol", async (_name, eig, seed) => {
+    const m = symmetricWithSpectrum(eig, seed);
+    const rho = spectralRadius(eig);
+    const lmax = Math.max(...eig);
+    const lmin = Math.min(...eig);
+    for (const tol of [1e-6, 1e-9]) {
+      const byResidual = await lanczos(denseOperator(m), { tol, convergence: 'residual' });
+      const byValue = await lanczos(denseOperator(m), { tol, convergence: 'eigenvalue' });
+      expect(byValue.converged).toBe(true);
+      expect(byValue.matvecs).toBeLessThan(byResidual.matvecs);
+      // Ritz values approach the ends from inside: the errors are one-sided
+      expect(lmax - byValue.lambdaMax).toBeGreaterThanOrEqual(-1e-13 * rho);
+      expect(byValue.lambdaMin - lmin).toBeGreaterThanOrEqual(-1e-13 * rho);
+      expect(lmax - byValue.lambdaMax).toBeLessThanOrEqual(tol * rho);
+      expect(byValue.lambdaMin - lmin).toBeLessThanOrEqual(tol * rho);
+      // the vectors are not converged to tol: the residual test would not have stopped yet
+      expect(Math.max(byValue.residualMax, byValue.residualMin)).toBeGreaterThan(tol * rho);
+    }
+  });
+
+  it('eigenvalueError: r²/δ with δ from the neighbours, never above r, r where no gap is known', () => {
+    const values = [-1, 0.5, 0.6, 3];
+    const r = [1e-3, 0.1, 0.2, 1e-2];
+    const res = (i: number) => r[i]!;
+    expect(eigenvalueError(values, res, 0)).toBeCloseTo(1e-6 / (1.5 - 0.1), 15);
+    expect(eigenvalueError(values, res, 3)).toBeCloseTo(1e-4 / (2.4 - 0.2), 15);
+    // interior value: the nearer neighbour sets δ; here δ = 0.1 − 0.2 < 0, so no gap: r
+    expect(eigenvalueError(values, res, 1)).toBe(0.1);
+    // a large residual against a small gap: the bound r itself
+    expect(eigenvalueError([0, 0.011], (i) => [0.01, 0][i]!, 0)).toBeCloseTo(0.01 ** 2 / 0.011, 15);
+    expect(eigenvalueError([0, 0.02], (i) => [0.05, 0][i]!, 0)).toBe(0.05);
+    expect(eigenvalueError([2], () => 0.3, 0)).toBe(0.3);
+  });
+
+  it("'eigenvalue' convergence estimates the true error from above on a known spectrum", async () => {
+    // the error estimate of the stopping Ritz values bounds their true error (Kato–Temple)
+    const m = symmetricWithSpectrum(indefinite, 5);
+    const rho = spectralRadius(indefinite);
+    for (const maxIter of [20, 30, 40, 60]) {
+      const r = await lanczos(denseOperator(m), { tol: 0, maxIter, convergence: 'eigenvalue' });
+      const v = r.ritzValues;
+      const residuals = (i: number) => (i === 0 ? r.residualMin : i === v.length - 1 ? r.residualMax : Infinity);
+      const estMin = eigenvalueError(v, (i) => (i === 1 ? 0 : residuals(i)), 0);
+      const trueMin = r.lambdaMin - Math.min(...indefinite);
+      expect(trueMin).toBeGreaterThanOrEqual(-1e-13 * rho);
+      // with the neighbour's residual taken as 0 the estimate is the smallest it can be; still above
+      expect(trueMin).toBeLessThanOrEqual(estMin * (1 + 1e-9) + 1e-13 * rho);
+    }
   });
 
   it('rejects a start vector of the wrong length or zero norm', async () => {

@@ -14,7 +14,8 @@ describe('run configs', () => {
     expect(c.directions).toMatchObject({ seed: 123, norm: 'filter', ignore: 'biasbn', perCheckpoint: 'renormalize' });
     expect(c.surface).toMatchObject({ x: '-1:1:41', y: '-1:1:41', mode: 'eval' });
     expect(c.hessian).toBeUndefined();
-    expect(resolveConfig({ hessian: {} }).hessian).toMatchObject({ x: '-1:1:5', params: 'all', tol: 1e-5 });
+    expect(resolveConfig({ hessian: {} }).hessian).toMatchObject({ x: '-1:1:5', params: 'all', convergence: 'eigenvalue', tol: 1e-6 });
+    expect(resolveConfig({ hessian: { convergence: 'residual' } }).hessian).toMatchObject({ convergence: 'residual', tol: 1e-5 });
     expect(resolveConfig({ train: { optimizer: { type: 'adam' } } }).train.optimizer).toMatchObject({ lr: 1e-3, beta2: 0.999 });
   });
 

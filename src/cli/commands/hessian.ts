@@ -10,7 +10,8 @@ import { createEngine, type Backend } from '../../engine/factory.js';
 import type { LossEngine } from '../../engine/engine.js';
 import { computeEigenmap } from '../../hessian/eigenmap.js';
 import { PARAM_SELECTIONS, type ParamSelection } from '../../hessian/hvp-operator.js';
-import { DEFAULT_MAX_ITER, DEFAULT_TOL, pointDensity, pointEigenvalues, pointTrace } from '../../hessian/point.js';
+import { LANCZOS_CONVERGENCE, type LanczosConvergence } from '../../hessian/lanczos.js';
+import { DEFAULT_CONVERGENCE, DEFAULT_MAX_ITER, DEFAULT_TOL, pointDensity, pointEigenvalues, pointTrace } from '../../hessian/point.js';
 import { computeRunEigenmaps } from '../../hessian/run-eigenmaps.js';
 import { runSharpness, sharpnessCsv } from '../../hessian/run-sharpness.js';
 import { epsSharpness } from '../../hessian/sharpness.js';
@@ -29,6 +30,7 @@ interface HessianFlags extends InputFlags {
   y?: string;
   out?: string;
   params?: string;
+  convergence?: string;
   tol?: string;
   maxIter?: string;
   backend?: string;
@@ -51,6 +53,7 @@ interface HessianFlags extends InputFlags {
 
 interface Common {
   params?: ParamSelection;
+  convergence?: LanczosConvergence;
   tol?: number;
   maxIter?: number;
   backend?: Backend;
@@ -78,7 +81,7 @@ export function register(program: Command): void {
         '  and/or a sharpness table per checkpoint with the train/test gap\n' +
         '    losscape hessian runs/demo --all-checkpoints\n' +
         '    losscape hessian runs/demo --sharpness sharpness.csv\n' +
-        "With --all-checkpoints, the grid, --params, --tol and --max-iter default to the run config's hessian section.\n" +
+        "With --all-checkpoints, the grid, --params, --convergence, --tol and --max-iter default to the run config's hessian section.\n" +
         'Interrupted maps resume when rerun with the same arguments.',
     );
   addInputOptions(cmd)
@@ -86,7 +89,11 @@ export function register(program: Command): void {
     .option('--y <min:max:n>', 'y axis of a map (omit for a 1-D slice)')
     .option('--out <file.h5>', 'write an eigenvalue map over the grid to this file')
     .option('--params <which>', "tensors in the Hessian: all or 'ndim>1' (default all)")
-    .option('--tol <t>', `Lanczos relative residual tolerance (default ${DEFAULT_TOL})`)
+    .option(
+      '--convergence <test>',
+      `what --tol bounds for λmax and λmin: eigenvalue (the Ritz values' error estimate) or residual (‖Hy − θy‖); default ${DEFAULT_CONVERGENCE}`,
+    )
+    .option('--tol <t>', `Lanczos tolerance relative to |λ|max (default ${DEFAULT_TOL.eigenvalue} for eigenvalue, ${DEFAULT_TOL.residual} for residual)`)
     .option('--max-iter <n>', `Lanczos steps (HVPs) per point at most (default ${DEFAULT_MAX_ITER})`)
     .option('--backend <name>', "auto, jax or onnx (default auto; a run's own backend for a run)")
     .option('--dtype <dtype>', 'float32 or float64 (default float32)')
@@ -108,6 +115,7 @@ export function register(program: Command): void {
       const ctx = contextOf(c);
       const common: Common = {
         params: choiceFlag(f.params, '--params', PARAM_SELECTIONS),
+        convergence: choiceFlag(f.convergence, '--convergence', LANCZOS_CONVERGENCE),
         tol: positive(f.tol, '--tol'),
         maxIter: numberFlag(f.maxIter, '--max-iter', { integer: true, min: 2 }),
         backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
@@ -193,7 +201,7 @@ async function centreMode(run: string | undefined, f: HessianFlags, o: Common, t
     ctx.progress.log(`Hessian of the mean loss over ${engine.samples} samples, params ${params}, ${engine.description}`);
     const maxIter = o.maxIter ?? DEFAULT_MAX_ITER;
     const eig = await withHvpProgress(engine, ctx, 'lanczos', maxIter, (e) =>
-      pointEigenvalues(e, inp.theta, { params, tol: o.tol, maxIter, seed: o.seed, top }),
+      pointEigenvalues(e, inp.theta, { params, convergence: o.convergence, tol: o.tol, maxIter, seed: o.seed, top }),
     );
     if (!eig.converged) ctx.progress.warn(`Lanczos reached --max-iter ${maxIter} before --tol; the values are the last estimates`);
     const tr = await withHvpProgress(engine, ctx, 'trace', o.probes, (e) => pointTrace(e, inp.theta, { params, probes: o.probes, seed: o.seed + 1 }));
@@ -238,6 +246,7 @@ async function mapMode(run: string | undefined, f: HessianFlags, o: Common, chun
       grid,
       path: f.out!,
       params,
+      convergence: o.convergence,
       tol: o.tol,
       maxIter: o.maxIter,
       seed: o.seed,
@@ -282,7 +291,7 @@ async function runLevel(run: string, f: HessianFlags, o: Common, chunk: number |
   const cfg = resolveConfig(store.readManifest().config, `${run}/manifest.json`);
   const every = numberFlag(f.every, '--every', { integer: true, min: 1 });
   if (f.allCheckpoints) {
-    const spec = { x: f.x, y: f.y, params: o.params, tol: o.tol, maxIter: o.maxIter };
+    const spec = { x: f.x, y: f.y, params: o.params, convergence: o.convergence, tol: o.tol, maxIter: o.maxIter };
     const r = await computeRunEigenmaps(store, cfg, {
       spec,
       backend: o.backend,
@@ -304,6 +313,7 @@ async function runLevel(run: string, f: HessianFlags, o: Common, chunk: number |
     const rows = await runSharpness(store, cfg, {
       every: every ?? cfg.hessian?.every ?? 1,
       params: o.params,
+      convergence: o.convergence,
       tol: o.tol,
       maxIter: o.maxIter,
       traceProbes: o.probes,
