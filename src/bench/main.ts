@@ -139,31 +139,43 @@ export async function timeSurface(
 }
 
 /**
- * λmin/λmax per grid point as an eigenvalue map computes them (Lanczos, tol 1e-5, warm starts
- * along a row): `lanes` row segments at once, as concurrent chunks of a map would run.
- * Wall time per point over all lanes; ms per HVP from inside the lanes.
+ * λmin/λmax per grid point as an eigenvalue map computes them (Lanczos with the default test,
+ * warm starts along a row). A map's workers take whole rows from a queue and are all busy until
+ * its last rows, whatever each row costs; here `rows` row segments of `pointsPerRow` points
+ * (rows spread over y; the same for every lane count) are given to every lane (one per worker),
+ * each lane taking them in its own rotated order, so that the lanes do the same work and finish
+ * together as in a map's steady state. Wall time per point computed; ms per HVP from inside the
+ * lanes. (Two lanes on two different rows would time the costlier row: on the CNN the bench's
+ * rows need 28 and 21 HVPs per point.) A map's tail, one worker finishing its last row alone,
+ * is not included.
  */
 export async function timeHessian(
   engine: LossEngine,
   c: BenchCase,
   grid: Grid,
-  pointsPerLane: number,
+  pointsPerRow: number,
   lanes: number,
+  rows = Math.max(2, lanes),
 ): Promise<{ msPerPoint: number; cpuMsPerPoint: number; hvpsPerPoint: number; msPerHvp: number; points: number }> {
+  const rowGrids = Array.from({ length: rows }, (_, r): Grid => {
+    // row r: the grid row r·(ny−1)/rows, as a 1-row grid
+    const y = grid.y ? grid.y.min + ((grid.y.max - grid.y.min) * Math.floor((r * (grid.y.n - 1)) / rows)) / (grid.y.n - 1) : 0;
+    return { x: grid.x, y: { min: y, max: y + 1, n: 2 } };
+  });
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  const rows = await Promise.all(
-    Array.from({ length: lanes }, (_, l) => {
-      // lane l: the grid row l·(ny−1)/lanes, as a 1-row grid
-      const y = grid.y ? grid.y.min + ((grid.y.max - grid.y.min) * Math.floor((l * (grid.y.n - 1)) / Math.max(1, lanes))) / (grid.y.n - 1) : 0;
-      const row: Grid = { x: grid.x, y: { min: y, max: y + 1, n: 2 } };
-      return hessianPointCost(engine, c.theta, c.dx, c.dy, row, { points: pointsPerLane });
+  const done = await Promise.all(
+    Array.from({ length: lanes }, async (_, l) => {
+      const out = [];
+      for (let k = 0; k < rows; k++) out.push(await hessianPointCost(engine, c.theta, c.dx, c.dy, rowGrids[(l + k) % rows]!, { points: pointsPerRow }));
+      return out;
     }),
   );
   const ms = performance.now() - t0;
-  const points = rows.reduce((a, r) => a + r.points, 0);
-  const hvps = rows.reduce((a, r) => a + r.hvpsPerPoint * r.points, 0);
-  const hvpMs = rows.reduce((a, r) => a + r.msPerHvp * r.hvpsPerPoint * r.points, 0);
+  const segments = done.flat();
+  const points = segments.reduce((a, r) => a + r.points, 0);
+  const hvps = segments.reduce((a, r) => a + r.hvpsPerPoint * r.points, 0);
+  const hvpMs = segments.reduce((a, r) => a + r.msPerHvp * r.hvpsPerPoint * r.points, 0);
   return { msPerPoint: ms / points, cpuMsPerPoint: cpuMs(c0) / points, hvpsPerPoint: hvps / points, msPerHvp: hvpMs / hvps, points };
 }
 

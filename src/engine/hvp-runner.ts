@@ -101,6 +101,10 @@ export class HvpRunner {
   private cache: { theta: Float32Array | Float64Array; frontier: Map<number, Map<string, TypedArray>> } | null = null;
   /** Prefix runs so far (one per distinct θ and batch). */
   prefixRuns = 0;
+  /** Setup runs so far (one per batch: what depends on the data alone). */
+  get setupRuns(): number {
+    return this.sessions.setupRuns;
+  }
 
   readonly batches: PlaneBatch[];
 
@@ -196,17 +200,18 @@ export class HvpRunner {
         named.set(`in${P + i}`, vv.subarray(o, o + n));
       });
       [b.x, b.t, ...b.masks].forEach((a, i) => named.set(`in${2 * P + i}`, a));
+      const fixed = await this.sessions.fixedValues(b, (n) => named.get(n)!);
       let front = this.cache.frontier.get(bi);
       if (!front) {
         front = new Map();
         if (s.prefix) {
-          const outs = await s.prefix.run(g.prefixInputs.map((n) => named.get(n)!));
+          const outs = await s.prefix.run(g.prefixInputs.map((n) => fixed.get(n) ?? named.get(n)!));
           s.prefix.outputs.forEach((o, i) => front!.set(o.name, outs[i]!));
           this.prefixRuns++;
         }
         this.cache.frontier.set(bi, front);
       }
-      const parts = await s.rest.run(g.restInputs.map((n) => front!.get(n) ?? named.get(n)!));
+      const parts = await s.rest.run(g.restInputs.map((n) => front!.get(n) ?? fixed.get(n) ?? named.get(n)!));
       this.program.tensors.forEach(([o, n], k) => {
         const d = parts[k]!;
         if (single) divideInto(out, o, d as Float32Array | Float64Array, n, this.program.samples);

@@ -279,11 +279,16 @@ export class OrtEngine implements LossEngine {
       const obj = this.inputs ? objective(model, this.objOpts) : this.obj;
       const p = this.paramSpecs(model.layout);
       const P = p.length;
-      const compile = (n: number) =>
-        compileToOnnxSplit(obj.hvp as (...a: unknown[]) => unknown, [p, p, ...this.dataSpecs(n, model)], Array.from({ length: P }, (_, i) => P + i), {
+      const compile = (n: number) => {
+        const args = [p, p, ...this.dataSpecs(n, model)];
+        const leaves = args.flat().length;
+        return compileToOnnxSplit(obj.hvp as (...a: unknown[]) => unknown, args, Array.from({ length: P }, (_, i) => P + i), {
           graphName: `hvp:${n}`,
           nchwcBlock: this.nchwcBlock,
+          // the data: what depends on it alone (the first conv's unfolded patches) runs once per batch
+          fixed: Array.from({ length: leaves - 2 * P }, (_, i) => 2 * P + i),
         });
+      };
       // samples per call: the first batch's whole, or as many near-equal parts as keep the bytes
       // one call reads besides v (the prefix's outputs and the samples) within the budget
       const n0 = this.batches[0]!.n;
@@ -291,7 +296,7 @@ export class OrtEngine implements LossEngine {
       let batch = this.opts.hvpBatch;
       if (batch === undefined) {
         first = compile(n0);
-        const shapes = [...first.frontier.map((f) => f.shape), ...this.dataSpecs(n0, model).flat().map((a) => a.shape)];
+        const shapes = [...first.frontier, ...first.fixedOutputs, ...this.dataSpecs(n0, model).flat()].map((a) => a.shape);
         const bytes = shapes.reduce((acc, sh) => acc + sh.reduce((x, y) => x * y, 1), 0) * (this.dtype === 'float64' ? 8 : 4);
         batch = Math.ceil(n0 / Math.max(1, Math.ceil(bytes / ((this.opts.hvpMemoryMB ?? 40) * 2 ** 20))));
       }
@@ -300,9 +305,10 @@ export class OrtEngine implements LossEngine {
         for (const m of subBatchSizes(b.n, batch)) {
           if (graphs[m]) continue;
           const c = m === n0 && first ? first : compile(m);
+          if (c.setup) this.graphs.set(`hvp:${m}.setup`, c.setup);
           if (c.prefix) this.graphs.set(`hvp:${m}.prefix`, c.prefix);
           this.graphs.set(`hvp:${m}`, c.rest);
-          graphs[m] = { prefix: c.prefix, prefixInputs: c.prefixInputs, rest: c.rest, restInputs: c.restInputs };
+          graphs[m] = { setup: c.setup, setupInputs: c.setupInputs, prefix: c.prefix, prefixInputs: c.prefixInputs, rest: c.rest, restInputs: c.restInputs };
         }
       }
       const red = this.inputs?.reduction;
@@ -336,13 +342,16 @@ export class OrtEngine implements LossEngine {
           this.graphs.set(key, c.model);
           graphs[b.n] = { prefix: null, prefixInputs: [], rest: c.model, restInputs: c.inputs.map((i) => i.name) };
         } else {
+          const leaves = args.flat().length;
           const c = compileToOnnxSplit(this.obj.plane as (...a: unknown[]) => unknown, args, [3 * P, 3 * P + 1], {
             graphName: key,
             nchwcBlock: this.nchwcBlock,
+            fixed: Array.from({ length: leaves - (3 * P + 2) }, (_, i) => 3 * P + 2 + i),
           });
+          if (c.setup) this.graphs.set(`${key}.setup`, c.setup);
           if (c.prefix) this.graphs.set(`${key}.prefix`, c.prefix);
           this.graphs.set(key, c.rest);
-          graphs[b.n] = { prefix: c.prefix, prefixInputs: c.prefixInputs, rest: c.rest, restInputs: c.restInputs };
+          graphs[b.n] = { setup: c.setup, setupInputs: c.setupInputs, prefix: c.prefix, prefixInputs: c.prefixInputs, rest: c.rest, restInputs: c.restInputs };
         }
       }
       this.program = {

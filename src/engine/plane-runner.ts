@@ -12,6 +12,9 @@
 import { OrtFunction, type TypedArray } from './onnx/runner.js';
 
 export interface PlaneGraphs {
+  /** Run once per data batch (what depends on the data alone); its outputs feed prefix and rest by name. */
+  setup?: Uint8Array | null;
+  setupInputs?: string[];
   prefix: Uint8Array | null;
   prefixInputs: string[];
   rest: Uint8Array;
@@ -43,6 +46,7 @@ export interface RunnerOptions {
 }
 
 export interface Sessions {
+  setup: OrtFunction | null;
   prefix: OrtFunction | null;
   rest: OrtFunction;
 }
@@ -50,6 +54,8 @@ export interface Sessions {
 /** onnxruntime sessions of split graphs (prefix + rest) by data-batch size, created on first use. */
 export class SplitSessions {
   private readonly byBatch = new Map<number, Promise<Sessions>>();
+  /** Setup runs so far (one per data batch with a setup graph). */
+  setupRuns = 0;
 
   constructor(
     private readonly graphs: Record<number, PlaneGraphs>,
@@ -63,6 +69,7 @@ export class SplitSessions {
       const g = this.graphs[n];
       if (!g) throw new Error(`no ${this.what} graph for batches of ${n}`);
       s = (async () => ({
+        setup: g.setup ? await OrtFunction.create(g.setup, this.opts) : null,
         prefix: g.prefix ? await OrtFunction.create(g.prefix, this.opts) : null,
         rest: await OrtFunction.create(g.rest, this.opts),
       }))();
@@ -79,10 +86,37 @@ export class SplitSessions {
   async dispose(): Promise<void> {
     for (const p of this.byBatch.values()) {
       const s = await p;
+      await s.setup?.dispose();
       await s.prefix?.dispose();
       await s.rest.dispose();
     }
     this.byBatch.clear();
+    this.fixed.clear();
+  }
+
+  private readonly fixed = new Map<PlaneBatch, Promise<Map<string, TypedArray>>>();
+
+  /**
+   * The setup graph's outputs for a data batch (computed on first use, kept: the data never
+   * change), by name; empty without a setup graph. `inputs` gives the batch's data inputs by name.
+   */
+  fixedValues(b: PlaneBatch, inputs: (name: string) => TypedArray): Promise<Map<string, TypedArray>> {
+    let f = this.fixed.get(b);
+    if (!f) {
+      f = (async () => {
+        const out = new Map<string, TypedArray>();
+        const s = await this.get(b.n);
+        if (s.setup) {
+          const g = this.graphs[b.n]!;
+          const vals = await s.setup.run((g.setupInputs ?? []).map(inputs));
+          this.setupRuns++;
+          s.setup.outputs.forEach((o, i) => out.set(o.name, vals[i]!));
+        }
+        return out;
+      })();
+      this.fixed.set(b, f);
+    }
+    return f;
   }
 }
 
@@ -149,7 +183,8 @@ export class PlaneRunner {
       const s = await this.session(b.n);
       if (s.prefix) {
         const g = this.program.graphs[b.n]!;
-        const outs = await s.prefix.run(g.prefixInputs.map((n) => inputs.get(n)!));
+        const fixed = await this.sessions.fixedValues(b, (n) => inputs.get(n)!);
+        const outs = await s.prefix.run(g.prefixInputs.map((n) => fixed.get(n) ?? inputs.get(n)!));
         s.prefix.outputs.forEach((o, i) => f!.set(o.name, outs[i]!));
         this.prefixRuns++;
       }
@@ -185,11 +220,12 @@ export class PlaneRunner {
         const batch = this.batches[bi]!;
         const inputs = perBatch[bi]!;
         const front = await this.frontier(batch, inputs);
+        const fixed = await this.sessions.fixedValues(batch, (n) => inputs.get(n)!);
         inputs.set(`in${3 * P}`, a);
         inputs.set(`in${3 * P + 1}`, bb);
         const g = this.program.graphs[batch.n]!;
         const sess = await this.session(batch.n);
-        const [l, c] = await sess.rest.run(g.restInputs.map((n) => front.get(n) ?? inputs.get(n)!));
+        const [l, c] = await sess.rest.run(g.restInputs.map((n) => front.get(n) ?? fixed.get(n) ?? inputs.get(n)!));
         // l: [K, n] per-sample losses, summed in float64
         for (let k = 0; k < m; k++) {
           let sum = 0;

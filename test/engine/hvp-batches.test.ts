@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { mnistBalanced } from '../../src/data/mnist.js';
-import { subBatchSizes } from '../../src/engine/hvp-runner.js';
+import { HvpRunner, subBatchSizes } from '../../src/engine/hvp-runner.js';
 import { OrtEngine } from '../../src/engine/ort-engine.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { expectCloseToScale } from './onnx/helpers.js';
@@ -48,6 +48,19 @@ describe('HVP sub-batches', () => {
     const a = await whole.hvp(theta, v);
     const b = await parts.hvp(theta, v);
     expectCloseToScale(a, b, 1e-5);
+    // the data's unfolded patches (the first conv's weight gradient) come from a setup graph run
+    // once per sub-batch; the prefix runs once per θ and sub-batch
+    const hp = parts.hvpProgram().graphs[15]!;
+    expect(hp.setup).toBeTruthy();
+    const runner = new HvpRunner(parts.hvpProgram(), parts.planeBatches(), { threads: 1 });
+    const theta2 = theta.map((t) => t * 1.01);
+    const ref2 = await parts.hvp(theta2, v);
+    expectCloseToScale(ref2, await runner.hvp(theta2, v), 1e-6);
+    expectCloseToScale(b, await runner.hvp(theta, v), 1e-6);
+    await runner.hvp(theta, v.map((x) => -x));
+    expect(runner.setupRuns).toBe(4);
+    expect(runner.prefixRuns).toBe(8);
+    await runner.dispose();
     await whole.dispose();
     await parts.dispose();
     await tight.dispose();

@@ -53,6 +53,8 @@ export interface CompileOptions {
   distribute?: boolean;
   /** See `JaxprToOnnxOptions.nchwcBlock` (default 0: plain ONNX). */
   nchwcBlock?: number;
+  /** compileToOnnxSplit: indices of the flattened inputs that never change for a session (the data; see `GraphBuilder.toSplitModels`). */
+  fixed?: number[];
 }
 
 export function compileToOnnx(
@@ -118,6 +120,7 @@ export function compileToOnnxSplit(
       distribute: opts.distribute,
       nchwcBlock: opts.nchwcBlock,
       vary: vary.map((i) => inputNames[i]!),
+      fixed: opts.fixed?.map((i) => inputNames[i]!),
     });
     return {
       ...split,

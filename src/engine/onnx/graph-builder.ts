@@ -282,37 +282,44 @@ export class GraphBuilder {
    * the varying inputs, the invariant inputs it still needs and the prefix's outputs (`frontier`),
    * which it takes as inputs of the same names. Nodes computing constants only stay in `rest`
    * (onnxruntime folds them). `prefix` is null when nothing is worth hoisting.
+   *
+   * Inputs named in `fixed` (the data) never change for a session: what depends on them alone
+   * (e.g. the data's unfolded patches) goes to a third graph, `setup`, run once per data batch;
+   * its outputs (`fixedOutputs`) are inputs of the same names of `prefix` and `rest`.
    */
-  toSplitModels(graphName: string, vary: readonly string[], producer = 'losscape'): SplitModels {
+  toSplitModels(graphName: string, vary: readonly string[], producer = 'losscape', fixed: readonly string[] = []): SplitModels {
     const c = this.#ctx();
     const nodes = hoistedPatchConvs(c, foldInvariantFactors(c, this.#finalNodes(), vary), vary);
     const varying = new Set(vary);
     const constant = new Set<string>(this.#initializers.keys());
     constant.add('');
+    const fixedValues = new Set(fixed.filter((f) => !varying.has(f)));
     const outputNames = new Set(this.#outputs.map((o) => o.name));
-    const kind = new Map<PendingNode, 'const' | 'inv' | 'var'>();
+    const kind = new Map<PendingNode, 'const' | 'data' | 'inv' | 'var'>();
     for (const nd of nodes) {
-      let k: 'const' | 'inv' | 'var';
+      let k: 'const' | 'data' | 'inv' | 'var';
       if (nd.outputs.some((o) => outputNames.has(o)) || nd.inputs.some((x) => varying.has(x))) k = 'var';
       else if (nd.inputs.every((x) => constant.has(x))) k = 'const';
+      else if (nd.inputs.every((x) => constant.has(x) || fixedValues.has(x))) k = 'data';
       else k = 'inv';
       kind.set(nd, k);
-      for (const o of nd.outputs) (k === 'var' ? varying : k === 'const' ? constant : null)?.add(o);
+      for (const o of nd.outputs) (k === 'var' ? varying : k === 'const' ? constant : k === 'data' ? fixedValues : null)?.add(o);
     }
-    const invNodes = nodes.filter((n) => kind.get(n) === 'inv');
+    const of = (k: string) => nodes.filter((n) => kind.get(n) === k);
+    const constNodes = of('const');
+    const dataNodes = of('data');
+    const invNodes = of('inv');
+    const restCore = of('var');
+    const dataOutputs = new Set(dataNodes.flatMap((n) => n.outputs));
     const invOutputs = new Set(invNodes.flatMap((n) => n.outputs));
-    const restCore = nodes.filter((n) => kind.get(n) === 'var');
+    /** Outputs in `produced` that `readers` read, in first-read order. */
+    const readBy = (readers: PendingNode[], produced: Set<string>): string[] => {
+      const out = new Set<string>();
+      for (const nd of readers) for (const x of nd.inputs) if (produced.has(x)) out.add(x);
+      return [...out];
+    };
     // frontier: invariant node outputs the varying nodes read
-    const frontier: string[] = [];
-    const seen = new Set<string>();
-    for (const nd of restCore) {
-      for (const x of nd.inputs) {
-        if (invOutputs.has(x) && !seen.has(x)) {
-          seen.add(x);
-          frontier.push(x);
-        }
-      }
-    }
+    const frontier = readBy(restCore, invOutputs);
     const inputOf = (name: string) => this.#inputs.find((i) => i.name === name)!;
     /** Nodes `roots` need, among `pool` (in order). */
     const closure = (pool: PendingNode[], roots: Iterable<string>): PendingNode[] => {
@@ -327,39 +334,66 @@ export class GraphBuilder {
       }
       return out.reverse();
     };
-    const constNodes = nodes.filter((n) => kind.get(n) === 'const');
-    const restNodes = [...closure(constNodes, restCore.flatMap((n) => n.inputs)), ...restCore];
-    const restUses = new Set(restNodes.flatMap((n) => n.inputs));
-    const restInputs = this.#inputs.filter((i) => restUses.has(i.name)).map((i) => i.name);
-    if (frontier.length === 0 || frontier.some((f) => !this.shapes.has(f) || !this.dtypes.has(f))) {
-      return { prefix: null, prefixInputs: [], frontier: [], rest: this.toModel(graphName, producer), restInputs: this.#inputs.map((i) => i.name) };
+    const inOrder = (a: PendingNode[]) => a.sort((p, q) => nodes.indexOf(p) - nodes.indexOf(q));
+    const known = (names: string[]) => names.every((f) => this.shapes.has(f) && this.dtypes.has(f));
+    if (frontier.length === 0 || !known(frontier)) {
+      return { setup: null, setupInputs: [], fixedOutputs: [], prefix: null, prefixInputs: [], frontier: [], rest: this.toModel(graphName, producer), restInputs: this.#inputs.map((i) => i.name) };
     }
-    const prefixNodes = closure([...constNodes, ...invNodes].sort((a, b) => nodes.indexOf(a) - nodes.indexOf(b)), frontier);
-    const prefixUses = new Set(prefixNodes.flatMap((n) => n.inputs));
-    const prefixInputs = this.#inputs.filter((i) => prefixUses.has(i.name)).map((i) => i.name);
-    const frontierSpecs = frontier.map((name) => ({ name, dtype: this.dtypes.get(name)!, shape: this.shapes.get(name)! }));
+    const restNodes = [...closure(constNodes, restCore.flatMap((n) => n.inputs)), ...restCore];
+    const prefixNodes = closure(inOrder([...constNodes, ...invNodes]), frontier);
+    // the setup graph's outputs: data-only values the prefix or the rest reads
+    let fixedOut = readBy([...prefixNodes, ...restNodes], dataOutputs);
+    let setupNodes = closure(inOrder([...constNodes, ...dataNodes]), fixedOut);
+    if (!known(fixedOut)) {
+      // shapes unknown: no setup graph, its nodes stay in the prefix
+      const pre = closure(inOrder([...constNodes, ...dataNodes, ...invNodes]), frontier);
+      prefixNodes.splice(0, prefixNodes.length, ...pre);
+      fixedOut = [];
+      setupNodes = [];
+    }
+    const usedInputs = (ns: PendingNode[]) => {
+      const uses = new Set(ns.flatMap((n) => n.inputs));
+      return this.#inputs.filter((i) => uses.has(i.name)).map((i) => i.name);
+    };
+    const infos = (names: string[]) => names.map((name) => ({ name, dtype: this.dtypes.get(name)!, shape: this.shapes.get(name)! }));
+    const fixedSpecs = infos(fixedOut);
+    const fixedInfos = fixedSpecs.map((f) => valueInfo(f.name, f.dtype, f.shape));
+    const fixedUsedBy = (ns: PendingNode[]) => readBy(ns, new Set(fixedOut));
+    const setupInputs = usedInputs(setupNodes);
+    const setup = fixedOut.length
+      ? this.#serialize(`${graphName}.setup`, topoSort(setupNodes, [...setupInputs, ...this.#initializers.keys()]), setupInputs.map(inputOf), fixedInfos, producer)
+      : null;
+    const infoOf = (name: string) => fixedInfos[fixedOut.indexOf(name)] ?? inputOf(name);
+    const prefixInputs = [...usedInputs(prefixNodes), ...fixedUsedBy(prefixNodes)];
+    const frontierSpecs = infos(frontier);
     const fInfos = frontierSpecs.map((f) => valueInfo(f.name, f.dtype, f.shape));
-    const prefix = this.#serialize(`${graphName}.prefix`, topoSort(prefixNodes, [...prefixInputs, ...this.#initializers.keys()]), prefixInputs.map(inputOf), fInfos, producer);
+    const prefix = this.#serialize(`${graphName}.prefix`, topoSort(prefixNodes, [...prefixInputs, ...this.#initializers.keys()]), prefixInputs.map(infoOf), fInfos, producer);
+    const restInputs = [...usedInputs(restNodes), ...fixedUsedBy(restNodes)];
     const rest = this.#serialize(
       graphName,
       topoSort(restNodes, [...restInputs, ...frontier, ...this.#initializers.keys()]),
-      [...restInputs.map(inputOf), ...fInfos],
+      [...restInputs.map(infoOf), ...fInfos],
       this.#outputs,
       producer,
     );
-    return { prefix, prefixInputs, frontier: frontierSpecs, rest, restInputs: [...restInputs, ...frontier] };
+    return { setup, setupInputs, fixedOutputs: fixedSpecs, prefix, prefixInputs, frontier: frontierSpecs, rest, restInputs: [...restInputs, ...frontier] };
   }
 }
 
 export interface SplitModels {
+  /** The part that depends on the `fixed` inputs only (null when there is none); its outputs are `fixedOutputs`. */
+  setup: Uint8Array | null;
+  /** Graph inputs the setup reads, in order. */
+  setupInputs: string[];
+  fixedOutputs: { name: string; dtype: ElemType; shape: number[] }[];
   /** The invariant part (null when there is none); its outputs are `frontier`, in order. */
   prefix: Uint8Array | null;
-  /** Graph inputs the prefix reads, in order. */
+  /** Graph inputs and setup outputs the prefix reads, in order. */
   prefixInputs: string[];
   frontier: { name: string; dtype: ElemType; shape: number[] }[];
   /** The per-call part. */
   rest: Uint8Array;
-  /** Inputs of `rest`, in order: the original inputs it reads, then the frontier. */
+  /** Inputs of `rest`, in order: the original inputs and setup outputs it reads, then the frontier. */
   restInputs: string[];
 }
 

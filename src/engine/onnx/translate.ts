@@ -80,10 +80,11 @@ export function jaxprToOnnx(closed: ClosedJaxpr, opts: JaxprToOnnxOptions): Uint
 /**
  * Like `jaxprToOnnx`, but hoists everything that does not depend on the inputs named in `vary`
  * into a separate prefix graph (see `GraphBuilder.toSplitModels`): for a plane graph with
- * `vary` = the grid coordinates, the prefix runs once per (θ, d1, d2) and the rest per call.
+ * `vary` = the grid coordinates, the prefix runs once per (θ, d1, d2) and the rest per call;
+ * what depends on the inputs named in `fixed` (the data) alone goes to a setup graph.
  */
-export function jaxprToOnnxSplit(closed: ClosedJaxpr, opts: JaxprToOnnxOptions & { vary: string[] }): SplitModels {
-  return lowerJaxpr(closed, opts, opts.vary).toSplitModels(opts.graphName ?? 'jaxpr', opts.vary);
+export function jaxprToOnnxSplit(closed: ClosedJaxpr, opts: JaxprToOnnxOptions & { vary: string[]; fixed?: string[] }): SplitModels {
+  return lowerJaxpr(closed, opts, opts.vary).toSplitModels(opts.graphName ?? 'jaxpr', opts.vary, undefined, opts.fixed);
 }
 
 function lowerJaxpr(closed: ClosedJaxpr, opts: JaxprToOnnxOptions, vary: string[] = []): GraphBuilder {

@@ -156,3 +156,48 @@ describe('convolutions of an invariant input with a varying kernel', () => {
     expect(summarizeModel(b.toSplitModels('g', ['x']).rest).ops['Conv']).toBe(1);
   });
 });
+
+describe('a setup graph for what depends on the fixed inputs (the data) alone', () => {
+  // e = exp(x) depends on the data only; a = e·w on θ too; y = a·v + e·v per call
+  const make = () => {
+    const b = new GraphBuilder();
+    b.addInput('x', 'float32', [4, 5]);
+    b.addInput('w', 'float32', [5, 3]);
+    b.addInput('v', 'float32', [4, 3]);
+    const e = b.op('Exp', ['x'], [4, 5], 'float32');
+    const e3 = b.op('Slice', [e, b.int64s([0]), b.int64s([3]), b.int64s([1])], [4, 3], 'float32');
+    const a = b.op('MatMul', [e, 'w'], [4, 3], 'float32');
+    b.namedNode('Add', [b.op('Mul', [a, 'v'], [4, 3], 'float32'), b.op('Mul', [e3, 'v'], [4, 3], 'float32')], 'y');
+    b.addOutput('y', 'float32', [4, 3]);
+    return b;
+  };
+  const feeds = { x: data([4, 5], 11), w: data([5, 3], 12), v: data([4, 3], 13) };
+
+  it('setup → prefix → rest give the unsplit values; the data-only nodes run in setup only', async () => {
+    const split = make().toSplitModels('g', ['v'], undefined, ['x']);
+    expect(split.setup).not.toBeNull();
+    expect(split.setupInputs).toEqual(['x']);
+    expect(summarizeModel(split.setup!).ops['Exp']).toBe(1);
+    expect(summarizeModel(split.prefix!).ops['Exp'] ?? 0).toBe(0);
+    expect(summarizeModel(split.rest).ops['Exp'] ?? 0).toBe(0);
+    const fixed = split.fixedOutputs.map((f) => f.name);
+    expect(fixed.length).toBe(2); // exp(x) for the prefix's MatMul, its slice for the rest
+    expect(split.prefixInputs).not.toContain('x');
+    expect(split.restInputs).not.toContain('x');
+    expect(split.prefixInputs.filter((n) => fixed.includes(n)).length).toBe(1);
+    expect(split.restInputs.filter((n) => fixed.includes(n)).length).toBe(1);
+    const set = await run(split.setup!, { x: feeds.x });
+    const pick = (names: string[], extra: Record<string, ort.Tensor>) => Object.fromEntries(names.map((n) => [n, extra[n] ?? set[n] ?? (feeds as Record<string, ort.Tensor>)[n]!]));
+    const pre = await run(split.prefix!, pick(split.prefixInputs, {}));
+    const got = await run(split.rest, pick(split.restInputs, pre));
+    const whole = await run(make().toModel('g'), feeds);
+    expectCloseToScale(whole.y!.data as Float32Array, got.y!.data as Float32Array, 1e-6);
+  });
+
+  it('without fixed inputs there is no setup graph and the prefix computes them', () => {
+    const split = make().toSplitModels('g', ['v']);
+    expect(split.setup).toBeNull();
+    expect(split.fixedOutputs).toEqual([]);
+    expect(summarizeModel(split.prefix!).ops['Exp']).toBe(1);
+  });
+});
