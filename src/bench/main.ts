@@ -142,7 +142,7 @@ export async function timeSurface(
  * λmin/λmax per grid point as an eigenvalue map computes them (Lanczos with the default test,
  * warm starts along a row). A map's workers take whole rows from a queue and are all busy until
  * its last rows, whatever each row costs; here `rows` row segments of `pointsPerRow` points
- * (rows spread over y; the same for every lane count) are given to every lane (one per worker),
+ * (rows spread over y, 2 by default: the same for every lane count) are given to every lane (one per worker),
  * each lane taking them in its own rotated order, so that the lanes do the same work and finish
  * together as in a map's steady state. Wall time per point computed; ms per HVP from inside the
  * lanes. (Two lanes on two different rows would time the costlier row: on the CNN the bench's
@@ -155,7 +155,7 @@ export async function timeHessian(
   grid: Grid,
   pointsPerRow: number,
   lanes: number,
-  rows = Math.max(2, lanes),
+  rows = 2,
 ): Promise<{ msPerPoint: number; cpuMsPerPoint: number; hvpsPerPoint: number; msPerHvp: number; points: number }> {
   const rowGrids = Array.from({ length: rows }, (_, r): Grid => {
     // row r: the grid row r·(ny−1)/rows, as a 1-row grid
