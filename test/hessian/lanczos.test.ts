@@ -18,6 +18,12 @@ const cat = (...parts: ArrayLike<number>[]) => Float64Array.from(parts.flatMap((
 const positiveDefinite = cat(linspace(0.3, 1, 295), [2, 3, 5, 8, 10]);
 const indefinite = cat(linspace(-0.1, 1, 290), [2, 3, 4, 5, 6, 7, 8, 9, 10, -0.5]);
 const negativeDefinite = positiveDefinite.map((x) => -x);
+/** [name, spectrum, seed of the eigenvectors]. */
+const SPECTRA: [string, Float64Array, number][] = [
+  ['positive definite', positiveDefinite, 1],
+  ['indefinite', indefinite, 2],
+  ['negative definite', negativeDefinite, 3],
+];
 
 function trueResidual(m: DenseSymmetric, theta: number, y: Float64Array): number {
   const hy = matvecDense(m.a, m.n, y);
@@ -33,11 +39,7 @@ function alignment(m: DenseSymmetric, lambda: number, y: Float64Array): number {
 }
 
 describe('lanczos: both ends of the spectrum from one run', () => {
-  it.each([
-    ['positive definite', positiveDefinite, 1],
-    ['indefinite', indefinite, 2],
-    ['negative definite', negativeDefinite, 3],
-  ])('%s, dim 300: λmax, λmin to 1e-8 of the spectral radius, with their signs', async (_name, eig, seed) => {
+  it.each(SPECTRA)('%s, dim 300: λmax, λmin to 1e-8 of the spectral radius, with their signs', async (_name, eig, seed) => {
     const m = symmetricWithSpectrum(eig, seed);
     const rho = spectralRadius(eig);
     const lmax = Math.max(...eig);
@@ -215,11 +217,7 @@ describe('lanczos: both ends of the spectrum from one run', () => {
     expect(Math.abs(onlyMin.lambdaMin - -0.499)).toBeLessThan(tol * 9);
   });
 
-  it.each([
-    ['positive definite', positiveDefinite, 1],
-    ['indefinite', indefinite, 2],
-    ['negative definite', negativeDefinite, 3],
-  ])("'eigenvalue' convergence, %s: fewer matvecs than 'residual' at the same tol, values within tol", async (_name, eig, seed) => {
+  it.each(SPECTRA)("'eigenvalue' convergence, %s: fewer matvecs than 'residual' at the same tol, values within tol", async (_name, eig, seed) => {
     const m = symmetricWithSpectrum(eig, seed);
     const rho = spectralRadius(eig);
     const lmax = Math.max(...eig);
