@@ -281,12 +281,11 @@ export class OrtEngine implements LossEngine {
       const P = p.length;
       const compile = (n: number) => {
         const args = [p, p, ...this.dataSpecs(n, model)];
-        const leaves = args.flat().length;
-        return compileToOnnxSplit(obj.hvp as (...a: unknown[]) => unknown, args, Array.from({ length: P }, (_, i) => P + i), {
+        return compileToOnnxSplit(obj.hvp as (...a: unknown[]) => unknown, args, leafRange(P, 2 * P), {
           graphName: `hvp:${n}`,
           nchwcBlock: this.nchwcBlock,
           // the data: what depends on it alone (the first conv's unfolded patches) runs once per batch
-          fixed: Array.from({ length: leaves - 2 * P }, (_, i) => 2 * P + i),
+          fixed: leafRange(2 * P, args.flat().length),
         });
       };
       // samples per call: the first batch's whole, or as many near-equal parts as keep the bytes
@@ -342,11 +341,10 @@ export class OrtEngine implements LossEngine {
           this.graphs.set(key, c.model);
           graphs[b.n] = { prefix: null, prefixInputs: [], rest: c.model, restInputs: c.inputs.map((i) => i.name) };
         } else {
-          const leaves = args.flat().length;
-          const c = compileToOnnxSplit(this.obj.plane as (...a: unknown[]) => unknown, args, [3 * P, 3 * P + 1], {
+          const c = compileToOnnxSplit(this.obj.plane as (...a: unknown[]) => unknown, args, leafRange(3 * P, 3 * P + 2), {
             graphName: key,
             nchwcBlock: this.nchwcBlock,
-            fixed: Array.from({ length: leaves - (3 * P + 2) }, (_, i) => 3 * P + 2 + i),
+            fixed: leafRange(3 * P + 2, args.flat().length), // the data
           });
           if (c.setup) this.graphs.set(`${key}.setup`, c.setup);
           if (c.prefix) this.graphs.set(`${key}.prefix`, c.prefix);
@@ -408,4 +406,9 @@ export class OrtEngine implements LossEngine {
       await (await p.catch(() => null))?.close();
     }
   }
+}
+
+/** The flat argument indices from, from + 1, …, to − 1 (the `vary` and `fixed` leaves of a split compile). */
+function leafRange(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 }

@@ -334,7 +334,8 @@ export class GraphBuilder {
       }
       return out.reverse();
     };
-    const inOrder = (a: PendingNode[]) => a.sort((p, q) => nodes.indexOf(p) - nodes.indexOf(q));
+    const position = new Map(nodes.map((n, i) => [n, i]));
+    const inOrder = (a: PendingNode[]) => a.sort((p, q) => position.get(p)! - position.get(q)!);
     const known = (names: string[]) => names.every((f) => this.shapes.has(f) && this.dtypes.has(f));
     if (frontier.length === 0 || !known(frontier)) {
       return { setup: null, setupInputs: [], fixedOutputs: [], prefix: null, prefixInputs: [], frontier: [], rest: this.toModel(graphName, producer), restInputs: this.#inputs.map((i) => i.name) };
