@@ -126,13 +126,13 @@ export async function lanczos(op: SymOperator, options: LanczosOptions = {}): Pr
       converged = true; // the basis spans ℝⁿ: T_m is similar to H
       break;
     }
-    // a residual 100× above the tolerance is not met one step later (residuals fall by a few
-    // per step): skip that step's test (its cost grows as m²)
+    // a measure 100× above the tolerance is not met one step later (residuals and the error
+    // estimates fall by a few per step): skip that step's test (its cost grows as m²)
     if (skip) {
       skip = false;
       continue;
     }
-    const worst = currentBlockResidual(process, which, k, tol, measure);
+    const worst = currentBlockConvergence(process, which, k, tol, measure);
     if (worst <= 1) {
       converged = true;
       break;
@@ -146,13 +146,13 @@ export async function lanczos(op: SymOperator, options: LanczosOptions = {}): Pr
 }
 
 /**
- * Convergence of the current Krylov block: the largest target residual in units of
- * tol·max|θ| (≤ 1: converged). Earlier blocks (ended by
+ * Convergence of the current Krylov block: the largest target's measure (residual or
+ * eigenvalue error estimate) in units of tol·max|θ| (≤ 1: converged). Earlier blocks (ended by
  * breakdown) are exact invariant subspaces; the current block must converge
  * its own targets, or an extreme eigenvalue outside the old blocks could be
  * missed.
  */
-function currentBlockResidual(p: LanczosProcess, which: LanczosTarget, k: number, tol: number, measure: LanczosConvergence): number {
+function currentBlockConvergence(p: LanczosProcess, which: LanczosTarget, k: number, tol: number, measure: LanczosConvergence): number {
   const m = p.size;
   const s = m - p.blockStart; // 0 right after a restart
   const targets = targetIndices(which, k, s);
