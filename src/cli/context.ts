@@ -1,6 +1,6 @@
 /** What every command gets: progress output (or none with --quiet) and plain stdout lines. */
 import type { Command } from 'commander';
-import { silent, type ProgressSink } from '../util/progress.js';
+import { silent, type ProgressSink } from '../core/progress.js';
 import { terminalProgress } from './progress.js';
 
 export interface CliContext {

@@ -12,10 +12,10 @@ import type { Model } from '../model/model.js';
 import { resolveModel } from '../run/model.js';
 import { resolveConfig } from '../run/config.js';
 import { prepareData } from '../run/data.js';
-import { readDirectionFile } from '../store/direction-file.js';
+import { readDirectionFile } from '../directions/file.js';
 import { RunStore } from '../store/run-store.js';
-import { parseAxis, type Grid } from '../surface/grid.js';
-import { hashBytes } from '../util/hash.js';
+import { parseAxis, type Grid } from '../core/grid.js';
+import { hashBytes } from '../core/hash.js';
 import { choiceFlag, numberFlag, UsageError } from './errors.js';
 
 export interface Inputs {
@@ -128,8 +128,8 @@ export async function resolveInputs(run: string | undefined, f: InputFlags, twoD
     Object.assign(context, { run: m.configHash, checkpoint, subset: subset ?? 'run', subsetSeed });
   } else {
     if (!f.data) throw new UsageError('--model needs --data (the samples to evaluate the loss on)');
-    const { loadOnnxModel } = await import('../interop/onnx-model.js');
-    const { loadDataFile, fitToModelInput } = await import('../interop/data-files.js');
+    const { loadOnnxModel } = await import('../model/onnx/load.js');
+    const { loadDataFile, fitToModelInput } = await import('../data/files.js');
     const inputShape = f.inputShape ? parseShape(f.inputShape) : undefined;
     const imp = await loadOnnxModel(f.model!, { inputShape });
     model = imp.model;

@@ -1,6 +1,6 @@
 /** Terminal rendering of progress: one bar per task with rate and ETA, on stderr. */
 import cliProgress from 'cli-progress';
-import type { ProgressSink, ProgressTask } from '../util/progress.js';
+import type { ProgressSink, ProgressTask } from '../core/progress.js';
 
 function eta(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '–';

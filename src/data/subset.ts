@@ -3,7 +3,7 @@
  * uses, and train/test splits. Stratified = each class keeps its share (largest
  * remainder rounding), so a 5 % subset of MNIST has ≈ 5 % of every digit.
  */
-import { Rng } from '../util/rng.js';
+import { Rng } from '../core/rng.js';
 import { count, type Dataset } from './dataset.js';
 
 export interface SubsetSpec {

@@ -2,7 +2,7 @@
  * Synthetic 2-D classification sets for small, fast networks.
  * All seeded; noise is Gaussian with standard deviation `noise`.
  */
-import { Rng } from '../util/rng.js';
+import { Rng } from '../core/rng.js';
 import type { Dataset } from './dataset.js';
 
 export type SyntheticKind = 'spirals' | 'moons' | 'circles' | 'xor';

@@ -11,8 +11,8 @@
  * running statistics). include = 'weights' zeroes running statistics;
  * 'states' perturbs them too.
  */
-import { isState, type ParamEntry, type ParamLayout } from '../model/layout.js';
-import { Rng } from '../util/rng.js';
+import { isState, type ParamEntry, type ParamLayout } from '../core/layout.js';
+import { Rng } from '../core/rng.js';
 
 export type Normalization = 'filter' | 'layer' | 'weight' | 'none';
 export const NORMALIZATIONS: readonly Normalization[] = ['filter', 'layer', 'weight', 'none'];

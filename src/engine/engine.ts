@@ -4,7 +4,7 @@
  * points of a plane at once. θ is always a flat vector in the model's layout.
  */
 import type { PointEigen, PointOptions } from '../hessian/point.js';
-import type { ParamLayout, Vec } from '../model/layout.js';
+import type { ParamLayout, Vec } from '../core/layout.js';
 
 export interface Metrics {
   /** Mean loss over the subset. */

@@ -18,17 +18,17 @@
  * uninterrupted one.
  */
 import { pointWeights, type LossEngine } from '../engine/engine.js';
-import type { GridFile } from '../store/grid-file.js';
-import type { H5Tree } from '../store/h5.js';
-import { runGridJob, type GridProgress } from '../surface/grid-job.js';
-import { formatAxis, gridPoints, gridSize, type Grid } from '../surface/grid.js';
-import { hashBytes, hashJSON } from '../util/hash.js';
-import { planePoint64, type ParamSelection } from './hvp-operator.js';
-import { warmStartVector } from './lanczos.js';
-import type { LanczosConvergence } from './lanczos.js';
+import type { GridFile } from '../jobs/grid-file.js';
+import type { H5Tree } from '../io/h5.js';
+import { runGridJob, type GridProgress } from '../jobs/grid-job.js';
+import { formatAxis, gridPoints, gridSize, type Grid } from '../core/grid.js';
+import { hashBytes, hashJSON } from '../core/hash.js';
+import { planePoint64, type ParamSelection } from '../linalg/hessian-operator.js';
+import { warmStartVector } from '../linalg/lanczos.js';
+import type { LanczosConvergence } from '../linalg/lanczos.js';
 import { DEFAULT_CONVERGENCE, DEFAULT_MAX_ITER, defaultTol, pointEigenvalues } from './point.js';
-import { Rng } from './rng.js';
-import { norm, scale } from './vector.js';
+import { Rng } from '../linalg/rng.js';
+import { norm, scale } from '../linalg/vector.js';
 
 export const EIGEN_CHANNELS = ['max_eig', 'min_eig', 'eig_ratio', 'hvps', 'converged'] as const;
 

@@ -3,10 +3,10 @@
  * matvecs) and, below it, the analysis of an engine's loss: HVP operators over
  * parameter selections, point spectra, eigenvalue maps, sharpness, run-level maps.
  */
-export { applyOperator, shiftOperator, type MatVec, type SymOperator } from './operator.js';
-export { Rng } from './rng.js';
-export { symTridiagonalEigen, type TridiagonalEigen } from './tridiagonal-eigen.js';
-export { LanczosProcess, type LanczosProcessOptions } from './lanczos-process.js';
+export { applyOperator, shiftOperator, type MatVec, type SymOperator } from '../linalg/operator.js';
+export { Rng } from '../linalg/rng.js';
+export { symTridiagonalEigen, type TridiagonalEigen } from '../linalg/tridiagonal-eigen.js';
+export { LanczosProcess, type LanczosProcessOptions } from '../linalg/lanczos-process.js';
 export {
   lanczos,
   eigenvalueError,
@@ -17,20 +17,20 @@ export {
   type LanczosResult,
   type LanczosTarget,
   type RitzPairs,
-} from './lanczos.js';
+} from '../linalg/lanczos.js';
 export {
   referenceMethodEigenvalues,
   REFERENCE_SHIFT_FACTOR,
   type ReferenceMethodOptions,
   type ReferenceMethodResult,
-} from './reference-method.js';
-export { hutchinsonTrace, type HutchinsonOptions, type HutchinsonResult } from './trace.js';
+} from '../linalg/reference-method.js';
+export { hutchinsonTrace, type HutchinsonOptions, type HutchinsonResult } from '../linalg/trace.js';
 export {
   spectralDensity,
   PYHESSIAN_SIGMA_SQUARED,
   type SpectralDensityOptions,
   type SpectralDensityResult,
-} from './density.js';
+} from '../linalg/density.js';
 
 // Engine-facing analysis (Hessian of an engine's mean loss at θ).
 export {
@@ -43,7 +43,7 @@ export {
   type HessianOperator,
   type ParamSelection,
   type Selection,
-} from './hvp-operator.js';
+} from '../linalg/hessian-operator.js';
 export {
   pointEigenvalues,
   pointTrace,
@@ -91,5 +91,5 @@ export {
   type RunEigenmapsResult,
   type RunEigenmapFrame,
   type CheckpointEigenmapArgs,
-} from './run-eigenmaps.js';
-export { runSharpness, sharpnessCsv, SHARPNESS_CSV_COLUMNS, type SharpnessRow, type RunSharpnessOptions } from './run-sharpness.js';
+} from '../run/eigenmaps.js';
+export { runSharpness, sharpnessCsv, SHARPNESS_CSV_COLUMNS, type SharpnessRow, type RunSharpnessOptions } from '../run/sharpness.js';

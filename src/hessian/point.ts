@@ -5,11 +5,11 @@
  * optionally the top-k, Hutchinson's trace and the spectral density.
  */
 import type { LossEngine } from '../engine/engine.js';
-import type { Vec } from '../model/layout.js';
-import { spectralDensity, type SpectralDensityResult } from './density.js';
-import { hessianOperator, hessianOperatorOf, type HessianOperator, type ParamSelection } from './hvp-operator.js';
-import { lanczos, type LanczosConvergence, type LanczosResult } from './lanczos.js';
-import { hutchinsonTrace } from './trace.js';
+import type { Vec } from '../core/layout.js';
+import { spectralDensity, type SpectralDensityResult } from '../linalg/density.js';
+import { hessianOperator, hessianOperatorOf, type HessianOperator, type ParamSelection } from '../linalg/hessian-operator.js';
+import { lanczos, type LanczosConvergence, type LanczosResult } from '../linalg/lanczos.js';
+import { hutchinsonTrace } from '../linalg/trace.js';
 
 /**
  * The Lanczos convergence test when none is given: the eigenvalue error estimate

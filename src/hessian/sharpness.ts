@@ -23,11 +23,11 @@
  *   tensors.
  */
 import type { LossEngine } from '../engine/engine.js';
-import { selectParams, type ParamSelection } from './hvp-operator.js';
-import type { LanczosConvergence } from './lanczos.js';
+import { selectParams, type ParamSelection } from '../linalg/hessian-operator.js';
+import type { LanczosConvergence } from '../linalg/lanczos.js';
 import { pointEigenvalues, pointTrace } from './point.js';
 
-export type { ParamSelection } from './hvp-operator.js';
+export type { ParamSelection } from '../linalg/hessian-operator.js';
 
 export interface SharpnessOptions {
   /** Box half-width factor of ε-sharpness: |δ_i| ≤ ε·(|θ_i| + 1) (default 1e-3). */

@@ -4,9 +4,9 @@
  * typed accessors. Each parameter array is consumed exactly once per forward.
  */
 import { numpy as np } from '@jax-js/jax';
-import { Rng } from '../util/rng.js';
+import { Rng } from '../core/rng.js';
 import { activate, batchNorm, conv2d, dense, dropout, type Activation, type ConvImpl } from './layers.js';
-import { makeLayout, numel, type ParamRole, type ParamSpec } from './layout.js';
+import { makeLayout, numel, type ParamRole, type ParamSpec } from '../core/layout.js';
 import type { ApplyOptions, BatchNormSite, DropoutSite, Model } from './model.js';
 
 type Arr = np.Array;

@@ -5,7 +5,7 @@
  */
 import type { numpy as np } from '@jax-js/jax';
 import type { ConvImpl } from './layers.js';
-import type { ParamLayout } from './layout.js';
+import type { ParamLayout } from '../core/layout.js';
 
 export interface ApplyOptions {
   /** Train mode: batch statistics in batch norm, dropout active. Default eval. */

@@ -11,7 +11,7 @@ import { SYNTHETIC_KINDS } from '../data/synthetic.js';
 import { NORMALIZATIONS } from '../directions/directions.js';
 import { DEFAULT_TOL } from '../hessian/point.js';
 import { ModelSpec } from '../model/spec.js';
-import { parseAxis } from '../surface/grid.js';
+import { parseAxis } from '../core/grid.js';
 import { TrainSpec } from '../train/train.js';
 
 const AxisText = z.string().superRefine((s, ctx) => {

@@ -20,7 +20,7 @@ export interface RunData {
 export async function loadSource(spec: DataSpec): Promise<Dataset> {
   if (spec.source === 'mnist') return loadMnist();
   if (spec.source === 'file') {
-    const { loadDataFile } = await import('../interop/data-files.js');
+    const { loadDataFile } = await import('../data/files.js');
     return loadDataFile(spec.path!, {
       x: spec.x,
       y: spec.y,

@@ -3,7 +3,7 @@
  * surface mode, dropout seed and batch size (a caller may override backend,
  * mode and dtype), on the run's data.
  */
-import { createEngine, type FactoryOptions } from '../engine/factory.js';
+import { createEngine, type FactoryOptions } from '../engine/registry.js';
 import type { LossEngine } from '../engine/engine.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';

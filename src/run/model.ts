@@ -11,7 +11,7 @@ export interface RunModel {
 
 export async function resolveModel(spec: RunConfig['model'], inputShape: number[], outputDim: number): Promise<RunModel> {
   if (spec.type !== 'onnx') return { model: buildModel(spec, inputShape, outputDim) };
-  const { loadOnnxModel } = await import('../interop/onnx-model.js');
+  const { loadOnnxModel } = await import('../model/onnx/load.js');
   const imp = await loadOnnxModel(spec.path, { inputShape: spec.inputShape ?? inputShape });
   if (imp.model.outputDim !== outputDim) {
     throw new Error(`${spec.path}: the model has ${imp.model.outputDim} outputs but the data has ${outputDim} classes`);

@@ -7,19 +7,19 @@
  */
 import { rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEngine } from '../engine/factory.js';
+import { createEngine } from '../engine/registry.js';
 import type { LossEngine } from '../engine/engine.js';
-import { layoutToJSON } from '../model/layout.js';
+import { layoutToJSON } from '../core/layout.js';
 import type { Model } from '../model/model.js';
-import { writeDirectionFile } from '../store/direction-file.js';
+import { writeDirectionFile } from '../directions/file.js';
 import { frameFile, RunStore, RUN_FORMAT, type Manifest } from '../store/run-store.js';
-import { gridSize, parseAxis, type Grid } from '../surface/grid.js';
-import { shardPath, type Shard } from '../surface/shard.js';
+import { gridSize, parseAxis, type Grid } from '../core/grid.js';
+import { shardPath, type Shard } from '../jobs/shard.js';
 import { checkCentre, computeSurface } from '../surface/surface.js';
-import { checkpointEigenmap, resolveHessianSpec } from '../hessian/run-eigenmaps.js';
+import { checkpointEigenmap, resolveHessianSpec } from './eigenmaps.js';
 import { checkpointSteps, stepsPerEpoch, train, type Checkpoint, type TrainState } from '../train/train.js';
-import { canonicalJSON, hashJSON } from '../util/hash.js';
-import { silent, type ProgressSink } from '../util/progress.js';
+import { canonicalJSON, hashJSON } from '../core/hash.js';
+import { silent, type ProgressSink } from '../core/progress.js';
 import type { RunConfig } from './config.js';
 import { prepareData, type RunData } from './data.js';
 import { checkpointSeed, specAttrs, specPlane } from './directions.js';

@@ -5,9 +5,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ParamSpec } from '../model/layout.js';
+import type { ParamSpec } from '../core/layout.js';
 import type { Metrics4 } from '../train/train.js';
-import { asFloat32, readH5, writeH5, type H5Tree } from './h5.js';
+import { asFloat32, readH5, writeH5, type H5Tree } from '../io/h5.js';
 
 export const RUN_FORMAT = 'losscape-run/1';
 

@@ -12,8 +12,8 @@ import { join, resolve } from 'node:path';
 import { resolveConfig, type RunConfig } from '../run/config.js';
 import { runConfigHash, runPipeline } from '../run/pipeline.js';
 import { RunStore, type Manifest } from '../store/run-store.js';
-import { hashJSON } from '../util/hash.js';
-import { silent, type ProgressSink } from '../util/progress.js';
+import { hashJSON } from '../core/hash.js';
+import { silent, type ProgressSink } from '../core/progress.js';
 import { deepMerge, describeOverride, pct, StudyError, writeJson, writeTables, type Column } from './common.js';
 import type { LoadedStudy } from './config.js';
 import { rawBase } from './config.js';
@@ -136,7 +136,7 @@ export async function compareStudy(study: LoadedStudy, o: CompareOptions): Promi
   let report: string | undefined;
   if (o.report ?? study.config.report) {
     try {
-      const { writeReport } = await import('../view/report.js');
+      const { writeReport } = await import('../viewer/server/report.js');
       const r = await writeReport(
         plans.map((p) => p.dir),
         join(o.out, 'report.html'),

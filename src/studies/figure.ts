@@ -6,10 +6,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { colorAt, type ColormapName } from '../interop/export/colormap.js';
-import { coordinates, type Grid } from '../surface/grid.js';
+import { colorAt, type ColormapName } from '../core/colormap.js';
+import { coordinates, type Grid } from '../core/grid.js';
 import { fmtNumber } from './common.js';
-import { contourSegments } from '../util/contour.js';
+import { contourSegments } from '../core/contour.js';
 
 export interface Panel {
   title: string;
@@ -234,7 +234,7 @@ export async function writeFigure(base: string, fig: { svg: string; width: numbe
 }
 
 export async function renderSvgPng(fig: { svg: string; width: number; height: number }, out: string): Promise<void> {
-  const { launchBrowser } = await import('../view/browser.js');
+  const { launchBrowser } = await import('../viewer/server/browser.js');
   const b = await launchBrowser({ width: fig.width, height: fig.height });
   try {
     await b.page.setContent(`<!doctype html><html><body style="margin:0;background:#fff">${fig.svg}</body></html>`);

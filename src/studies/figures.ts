@@ -3,7 +3,7 @@
  * files the study wrote, so a figure can be redrawn without recomputing.
  */
 import { join } from 'node:path';
-import { readGridFile } from '../store/grid-file.js';
+import { readGridFile } from '../jobs/grid-file.js';
 import { RunStore } from '../store/run-store.js';
 import type { CompareRow } from './compare.js';
 import { fmtNumber } from './common.js';

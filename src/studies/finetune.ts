@@ -7,14 +7,14 @@
  */
 import { jit, numpy as np, valueAndGrad } from '@jax-js/jax';
 import { count, sampleSize, type Dataset } from '../data/dataset.js';
-import { targetMatrix } from '../engine/jax-engine.js';
-import { ensureJax } from '../engine/jax.js';
+import { targetMatrix } from '../engine/jax/engine.js';
+import { ensureJax } from '../model/jax.js';
 import { lossSum } from '../engine/loss.js';
-import { isLearnable } from '../model/layout.js';
+import { isLearnable } from '../core/layout.js';
 import { BN_MOMENTUM } from '../model/layers.js';
 import type { Model } from '../model/model.js';
 import { applyUpdate, stateSlots, type OptimizerSpec } from '../train/optimizer.js';
-import { Rng } from '../util/rng.js';
+import { Rng } from '../core/rng.js';
 
 type Arr = np.Array;
 

@@ -8,13 +8,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LossEngine } from '../engine/engine.js';
-import { writeDirectionFile } from '../store/direction-file.js';
-import { writeGridFile } from '../store/grid-file.js';
+import { writeDirectionFile } from '../directions/file.js';
+import { writeGridFile } from '../jobs/grid-file.js';
 import { frameFile } from '../store/run-store.js';
-import { formatAxis, gridSize, type Grid } from '../surface/grid.js';
+import { formatAxis, gridSize, type Grid } from '../core/grid.js';
 import { computeSurface } from '../surface/surface.js';
 import { surfaceGrid } from '../run/pipeline.js';
-import { silent, type ProgressSink } from '../util/progress.js';
+import { silent, type ProgressSink } from '../core/progress.js';
 import { maxOf, mean, writeDerivedRun, writeJson, writeTables, type Column } from './common.js';
 import { centreIndex } from './fidelity.js';
 import { modesFigure, tryFigure, type FigureFiles } from './figures.js';

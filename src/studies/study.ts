@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { resolveConfig } from '../run/config.js';
 import { runConfigHash, runPipeline } from '../run/pipeline.js';
 import { RunStore } from '../store/run-store.js';
-import { silent, type ProgressSink } from '../util/progress.js';
+import { silent, type ProgressSink } from '../core/progress.js';
 import { deepMerge, parseSize, writeJson } from './common.js';
 import { compareStudy, type CompareResult } from './compare.js';
 import { rawBase, studyPath, type LoadedStudy } from './config.js';

@@ -9,13 +9,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pointWeights, type LossEngine } from '../engine/engine.js';
-import { writeDirectionFile } from '../store/direction-file.js';
-import { writeGridFile } from '../store/grid-file.js';
+import { writeDirectionFile } from '../directions/file.js';
+import { writeGridFile } from '../jobs/grid-file.js';
 import { frameFile } from '../store/run-store.js';
-import { formatAxis, gridSize, type Grid } from '../surface/grid.js';
+import { formatAxis, gridSize, type Grid } from '../core/grid.js';
 import { computeSurface } from '../surface/surface.js';
 import { surfaceGrid } from '../run/pipeline.js';
-import { silent, type ProgressSink } from '../util/progress.js';
+import { silent, type ProgressSink } from '../core/progress.js';
 import { maxOf, mean, median, minOf, std, StudyError, writeDerivedRun, writeJson, writeTables, type Column } from './common.js';
 import { tryFigure, variabilityFigure, type FigureFiles } from './figures.js';
 import { checkpointOf, directionAttrs, openRun, runEngine, runPlane } from './run-access.js';

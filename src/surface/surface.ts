@@ -3,12 +3,12 @@
  * evaluation subset (and optionally a test subset), resumable (see grid-job.ts).
  */
 import type { LossEngine } from '../engine/engine.js';
-import type { GridFile } from '../store/grid-file.js';
-import type { H5Tree } from '../store/h5.js';
-import { hashBytes, hashJSON } from '../util/hash.js';
-import { formatAxis, gridPoints, type Grid } from './grid.js';
-import { chunkCount, runGridJob, type GridProgress } from './grid-job.js';
-import { formatShard, shardChunks, type Shard } from './shard.js';
+import type { GridFile } from '../jobs/grid-file.js';
+import type { H5Tree } from '../io/h5.js';
+import { hashBytes, hashJSON } from '../core/hash.js';
+import { formatAxis, gridPoints, type Grid } from '../core/grid.js';
+import { chunkCount, runGridJob, type GridProgress } from '../jobs/grid-job.js';
+import { formatShard, shardChunks, type Shard } from '../jobs/shard.js';
 
 export interface SurfaceRequest {
   theta: Float32Array;

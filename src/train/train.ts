@@ -7,13 +7,13 @@
 import { jit, numpy as np, valueAndGrad } from '@jax-js/jax';
 import { z } from 'zod';
 import { count, sampleSize, type Dataset } from '../data/dataset.js';
-import { JaxEngine, targetMatrix } from '../engine/jax-engine.js';
-import { ensureJax } from '../engine/jax.js';
+import { JaxEngine, targetMatrix } from '../engine/jax/engine.js';
+import { ensureJax } from '../model/jax.js';
 import { lossSum } from '../engine/loss.js';
-import { isLearnable } from '../model/layout.js';
+import { isLearnable } from '../core/layout.js';
 import { BN_MOMENTUM } from '../model/layers.js';
 import type { Model } from '../model/model.js';
-import { Rng } from '../util/rng.js';
+import { Rng } from '../core/rng.js';
 import { applyUpdate, OptimizerSpec, stateSlots } from './optimizer.js';
 
 type Arr = np.Array;

@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readDirectionFile } from '../../src/store/direction-file.js';
-import { readGridFile } from '../../src/store/grid-file.js';
+import { readDirectionFile } from '../../src/directions/file.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { makeLayout } from '../../src/model/layout.js';
+import { makeLayout } from '../../src/core/layout.js';
 import { cli } from '../helpers/cli.js';
 
 describe('losscape demo (reduced size)', () => {

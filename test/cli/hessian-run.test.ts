@@ -2,13 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JaxEngine } from '../../src/engine/jax-engine.js';
-import { hessianOperator } from '../../src/hessian/hvp-operator.js';
-import { lanczos } from '../../src/hessian/lanczos.js';
+import { JaxEngine } from '../../src/engine/jax/engine.js';
+import { hessianOperator } from '../../src/linalg/hessian-operator.js';
+import { lanczos } from '../../src/linalg/lanczos.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { resolveConfig } from '../../src/run/config.js';
 import { prepareData } from '../../src/run/data.js';
-import { readGridFile } from '../../src/store/grid-file.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { cli, tinyConfig } from '../helpers/cli.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { describe, expect, it } from 'vitest';
-import { JaxEngine } from '../../src/engine/jax-engine.js';
+import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { resolveConfig } from '../../src/run/config.js';
 import { prepareData } from '../../src/run/data.js';
 import { buildModel } from '../../src/model/zoo.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readGridFile } from '../../src/store/grid-file.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { cli } from '../helpers/cli.js';
 import { FIXTURE, fixtureSurface } from '../helpers/fixture.js';

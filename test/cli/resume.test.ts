@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Journal } from '../../src/store/journal.js';
-import { readGridFile } from '../../src/store/grid-file.js';
+import { Journal } from '../../src/jobs/journal.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
 import { cli, cliAsync, tinyConfig } from '../helpers/cli.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -8,7 +8,7 @@ import {
   randomPlane,
 } from '../../src/directions/directions.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { view } from '../../src/model/layout.js';
+import { view } from '../../src/core/layout.js';
 
 const model = buildModel({ type: 'cnn', channels: [4, 6], kernel: 3, batchNorm: true, dense: [12] }, [1, 14, 14], 5);
 const theta = model.init(7);

@@ -4,10 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { mnistBalanced } from '../../src/data/mnist.js';
-import { HvpRunner, subBatchSizes } from '../../src/engine/hvp-runner.js';
-import { OrtEngine } from '../../src/engine/ort-engine.js';
+import { HvpRunner, subBatchSizes } from '../../src/engine/ort/hvp-runner.js';
+import { OrtEngine } from '../../src/engine/ort/engine.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { expectCloseToScale } from './onnx/helpers.js';
+import { expectCloseToScale } from '../compile/helpers.js';
 
 describe('HVP sub-batches', () => {
   it('near-equal parts of at most the batch size, covering every sample', () => {

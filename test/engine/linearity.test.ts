@@ -13,11 +13,11 @@ import { describe, expect, it } from 'vitest';
 import { mnistBalanced } from '../../src/data/mnist.js';
 import { randomPlane } from '../../src/directions/directions.js';
 import { pointWeights } from '../../src/engine/engine.js';
-import { summarizeModel } from '../../src/engine/onnx/inspect.js';
-import { nchwcBlockSize } from '../../src/engine/onnx/nchwc.js';
-import { OrtEngine } from '../../src/engine/ort-engine.js';
+import { summarizeModel } from '../../src/compile/inspect.js';
+import { nchwcBlockSize } from '../../src/engine/ort/nchwc.js';
+import { OrtEngine } from '../../src/engine/ort/engine.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { gridPoints } from '../../src/surface/grid.js';
+import { gridPoints } from '../../src/core/grid.js';
 import { computeSurface } from '../../src/surface/surface.js';
 import { fixtureData, fixtureDirections, fixtureSurface, fixtureTheta } from '../helpers/fixture.js';
 

@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.js';
 import { pointWeights, type EvalMode } from '../../src/engine/engine.js';
-import { JaxEngine } from '../../src/engine/jax-engine.js';
-import { OrtEngine } from '../../src/engine/ort-engine.js';
+import { JaxEngine } from '../../src/engine/jax/engine.js';
+import { OrtEngine } from '../../src/engine/ort/engine.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { Rng } from '../../src/util/rng.js';
+import { Rng } from '../../src/core/rng.js';
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0;

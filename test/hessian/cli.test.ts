@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readGridFile } from '../../src/store/grid-file.js';
-import { readH5 } from '../../src/store/h5.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
+import { readH5 } from '../../src/io/h5.js';
 import { cli, cliAsync, errorLines, tinyConfig } from '../helpers/cli.js';
 import { FIXTURE, fixtureEigen } from '../helpers/fixture.js';
 

@@ -6,11 +6,11 @@
  */
 import { defaultDevice, hessian, init, numpy as np } from '@jax-js/jax';
 import { count, sampleSize, type Dataset } from '../../src/data/dataset.js';
-import { targetMatrix } from '../../src/engine/jax-engine.js';
-import { ensureJax } from '../../src/engine/jax.js';
+import { targetMatrix } from '../../src/engine/jax/engine.js';
+import { ensureJax } from '../../src/model/jax.js';
 import { lossSum } from '../../src/engine/loss.js';
 import type { Model } from '../../src/model/model.js';
-import { Rng } from '../../src/hessian/rng.js';
+import { Rng } from '../../src/linalg/rng.js';
 
 type Arr = np.Array;
 

@@ -9,11 +9,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.js';
 import type { LossEngine } from '../../src/engine/engine.js';
-import { JaxEngine } from '../../src/engine/jax-engine.js';
-import { OrtEngine } from '../../src/engine/ort-engine.js';
-import { gather, hessianOperator, selectParams, type ParamSelection } from '../../src/hessian/hvp-operator.js';
+import { JaxEngine } from '../../src/engine/jax/engine.js';
+import { OrtEngine } from '../../src/engine/ort/engine.js';
+import { gather, hessianOperator, selectParams, type ParamSelection } from '../../src/linalg/hessian-operator.js';
 import { pointEigenvalues, pointTrace } from '../../src/hessian/point.js';
-import { Rng } from '../../src/hessian/rng.js';
+import { Rng } from '../../src/linalg/rng.js';
 import type { Model } from '../../src/model/model.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { denseHessian, jacobiEigenvalues, matvec, randomData, relErr, submatrix } from './dense.js';

@@ -8,11 +8,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OrtEngine } from '../../src/engine/ort-engine.js';
+import { OrtEngine } from '../../src/engine/ort/engine.js';
 import { computeEigenmap } from '../../src/hessian/eigenmap.js';
 import { pointEigenvalues, pointTrace } from '../../src/hessian/point.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { readH5 } from '../../src/store/h5.js';
+import { readH5 } from '../../src/io/h5.js';
 import { fixtureData, fixtureDirections, fixtureEigen, fixtureTheta } from '../helpers/fixture.js';
 
 const VARIANTS = [

@@ -8,12 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.js';
 import type { LossEngine } from '../../src/engine/engine.js';
-import { JaxEngine } from '../../src/engine/jax-engine.js';
-import { OrtEngine } from '../../src/engine/ort-engine.js';
-import { hessianOperator } from '../../src/hessian/hvp-operator.js';
+import { JaxEngine } from '../../src/engine/jax/engine.js';
+import { OrtEngine } from '../../src/engine/ort/engine.js';
+import { hessianOperator } from '../../src/linalg/hessian-operator.js';
 import { pointEigenvalues } from '../../src/hessian/point.js';
-import { referenceMethodEigenvalues } from '../../src/hessian/reference-method.js';
-import { Rng } from '../../src/hessian/rng.js';
+import { referenceMethodEigenvalues } from '../../src/linalg/reference-method.js';
+import { Rng } from '../../src/linalg/rng.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { jacobiEigenvalues } from './dense.js';
 

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCheckpoints, naturalCompare } from '../../src/interop/checkpoints.js';
-import { writeNpy } from '../../src/interop/formats/npy.js';
-import { writeSafetensors } from '../../src/interop/formats/safetensors.js';
-import { writeZip } from '../../src/interop/formats/zip.js';
+import { loadCheckpoints, naturalCompare } from '../../src/model/checkpoints.js';
+import { writeNpy } from '../../src/io/npy.js';
+import { writeSafetensors } from '../../src/io/safetensors.js';
+import { writeZip } from '../../src/io/zip.js';
 import { GraphBuilder } from './onnx-builder.js';
 
 const DATA = new URL('./data/', import.meta.url).pathname;

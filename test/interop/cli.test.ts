@@ -8,11 +8,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { register as registerExport } from '../../src/cli/commands/export.js';
 import { register as registerImport } from '../../src/cli/commands/import.js';
 import { UsageError } from '../../src/cli/errors.js';
-import { parseGlb, readSurfaceFrames } from '../../src/interop/export/index.js';
-import { writeSafetensors } from '../../src/interop/formats/safetensors.js';
-import { loadOnnxModel } from '../../src/interop/onnx-model.js';
+import { parseGlb, readSurfaceFrames } from '../../src/export/index.js';
+import { writeSafetensors } from '../../src/io/safetensors.js';
+import { loadOnnxModel } from '../../src/model/onnx/load.js';
 import { RunStore } from '../../src/store/run-store.js';
-import { loadScene } from '../../src/view/scene.js';
+import { loadScene } from '../../src/viewer/server/scene.js';
 import { FIXTURE, fixtureDirections, fixtureTheta } from '../helpers/fixture.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'losscape-cli-'));

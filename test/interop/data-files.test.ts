@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { fitToModelInput, loadDataFile, siblingLabels } from '../../src/interop/data-files.js';
-import { parseCsv } from '../../src/interop/formats/csv.js';
-import { readIdx, writeIdx } from '../../src/interop/formats/idx.js';
-import { readNpy, writeNpy } from '../../src/interop/formats/npy.js';
-import { crc32, readZip, writeZip, zipEntries } from '../../src/interop/formats/zip.js';
-import { writeH5 } from '../../src/store/h5.js';
+import { fitToModelInput, loadDataFile, siblingLabels } from '../../src/data/files.js';
+import { parseCsv } from '../../src/io/csv.js';
+import { readIdx, writeIdx } from '../../src/io/idx.js';
+import { readNpy, writeNpy } from '../../src/io/npy.js';
+import { crc32, readZip, writeZip, zipEntries } from '../../src/io/zip.js';
+import { writeH5 } from '../../src/io/h5.js';
 import { FIXTURE, fixtureData } from '../helpers/fixture.js';
 
 const DATA = new URL('./data/', import.meta.url).pathname;

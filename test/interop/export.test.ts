@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import type { Mesh } from 'three';
 import { describe, expect, it } from 'vitest';
-import { exportSurfaces, parseGlb, readSurfaceFrames, surfaceToPly, surfaceToVtp, surfacesToCsv, surfacesToGlb } from '../../src/interop/export/index.js';
-import { emptyGridFile, writeGridFile } from '../../src/store/grid-file.js';
+import { exportSurfaces, parseGlb, readSurfaceFrames, surfaceToPly, surfaceToVtp, surfacesToCsv, surfacesToGlb } from '../../src/export/index.js';
+import { emptyGridFile, writeGridFile } from '../../src/jobs/grid-file.js';
 import { RunStore, type Manifest } from '../../src/store/run-store.js';
-import { coordinates, type Grid } from '../../src/surface/grid.js';
+import { coordinates, type Grid } from '../../src/core/grid.js';
 import { FIXTURE, fixtureSurface } from '../helpers/fixture.js';
 import { find, numbers, parseXml, type XmlNode } from './xml.js';
 

@@ -13,8 +13,8 @@ import {
   type TensorProto,
   type ValueInfoProto,
 } from 'onnx-buf';
-import { makeTensor, makeValueInfo, serializeModel } from '../../src/interop/onnx/proto.js';
-import type { ParamLayout } from '../../src/model/layout.js';
+import { makeTensor, makeValueInfo, serializeModel } from '../../src/io/onnx-proto.js';
+import type { ParamLayout } from '../../src/core/layout.js';
 
 export type Attr = number | number[] | string | { float: number } | { floats: number[] } | TensorProto;
 

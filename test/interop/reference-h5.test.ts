@@ -8,11 +8,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeLayout } from '../../src/model/layout.js';
-import { readDirectionFile, writeDirectionFile } from '../../src/store/direction-file.js';
-import { readGridFile, writeGridFile, emptyGridFile } from '../../src/store/grid-file.js';
-import { readH5 } from '../../src/store/h5.js';
-import { coordinates } from '../../src/surface/grid.js';
+import { makeLayout } from '../../src/core/layout.js';
+import { readDirectionFile, writeDirectionFile } from '../../src/directions/file.js';
+import { readGridFile, writeGridFile, emptyGridFile } from '../../src/jobs/grid-file.js';
+import { readH5 } from '../../src/io/h5.js';
+import { coordinates } from '../../src/core/grid.js';
 import { FIXTURE, fixtureDirections, fixtureSurface } from '../helpers/fixture.js';
 
 const PY = '/usr/bin/python3';

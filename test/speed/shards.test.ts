@@ -12,9 +12,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { cudaAvailable } from '../../src/engine/device.js';
-import { readGridFile, writeGridFile } from '../../src/store/grid-file.js';
-import { parseShard, shardChunks, shardPath } from '../../src/surface/shard.js';
+import { cudaAvailable } from '../../src/engine/ort/device.js';
+import { readGridFile, writeGridFile } from '../../src/jobs/grid-file.js';
+import { parseShard, shardChunks, shardPath } from '../../src/jobs/shard.js';
 import { cli, errorLines, tinyConfig } from '../helpers/cli.js';
 
 async function sameGridFiles(a: string, b: string): Promise<void> {

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mnistBalanced } from '../../src/data/mnist.js';
 import { randomPlane } from '../../src/directions/directions.js';
-import { OrtEngine } from '../../src/engine/ort-engine.js';
+import { OrtEngine } from '../../src/engine/ort/engine.js';
 import { computeEigenmap } from '../../src/hessian/eigenmap.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { Journal } from '../../src/store/journal.js';
-import { readGridFile } from '../../src/store/grid-file.js';
-import { runGridJob } from '../../src/surface/grid-job.js';
+import { Journal } from '../../src/jobs/journal.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
+import { runGridJob } from '../../src/jobs/grid-job.js';
 import { computeSurface } from '../../src/surface/surface.js';
 
 const grid = { x: { min: -1, max: 1, n: 13 }, y: { min: -1, max: 1, n: 11 } };

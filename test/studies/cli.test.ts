@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readGridFile } from '../../src/store/grid-file.js';
-import { loadRun } from '../../src/view/scene.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
+import { loadRun } from '../../src/viewer/server/scene.js';
 import { cli, errorLines } from '../helpers/cli.js';
 import { tempDir, tinyRun } from './helpers.js';
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sharpness } from '../../src/hessian/sharpness.js';
-import { readGridFile } from '../../src/store/grid-file.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
 import { checkpointOf, openRun, runEngine } from '../../src/studies/run-access.js';
 import { SplitMetrics } from '../../src/train/train.js';
 import { cli, errorLines, tinyConfig } from '../helpers/cli.js';

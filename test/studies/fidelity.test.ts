@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSize } from '../../src/studies/common.js';
 import { fidelityStudy } from '../../src/studies/fidelity.js';
-import { loadRun } from '../../src/view/scene.js';
+import { loadRun } from '../../src/viewer/server/scene.js';
 import { tempDir, tinyRun } from './helpers.js';
 
 describe('subset fidelity', () => {

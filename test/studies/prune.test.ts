@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeLayout } from '../../src/model/layout.js';
-import { readDirectionFile } from '../../src/store/direction-file.js';
-import { readGridFile } from '../../src/store/grid-file.js';
-import { readH5, asFloat32 } from '../../src/store/h5.js';
+import { makeLayout } from '../../src/core/layout.js';
+import { readDirectionFile } from '../../src/directions/file.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
+import { readH5, asFloat32 } from '../../src/io/h5.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { applyMask, magnitudeMask, prunableEntries, pruneStudy, zeroCount } from '../../src/studies/prune.js';
 import { openRun } from '../../src/studies/run-access.js';
-import { Rng } from '../../src/util/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { tempDir, tinyRun } from './helpers.js';
 
 const layout = makeLayout([

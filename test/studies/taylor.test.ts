@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.js';
 import { randomPlane } from '../../src/directions/directions.js';
-import { JaxEngine } from '../../src/engine/jax-engine.js';
+import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { readGridFile } from '../../src/store/grid-file.js';
-import { gridPoints, parseAxis } from '../../src/surface/grid.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
+import { gridPoints, parseAxis } from '../../src/core/grid.js';
 import { quadraticModel, taylorSurface } from '../../src/studies/taylor.js';
-import { Rng } from '../../src/util/rng.js';
+import { Rng } from '../../src/core/rng.js';
 
 /** A regression set y = A x + noise (3 inputs, 2 targets). */
 function regression(n: number, seed: number): Dataset {

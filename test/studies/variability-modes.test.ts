@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readGridFile } from '../../src/store/grid-file.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
 import { modesStudy } from '../../src/studies/modes.js';
 import { pointwiseSpread, variabilityStudy } from '../../src/studies/variability.js';
-import { loadScene } from '../../src/view/scene.js';
+import { loadScene } from '../../src/viewer/server/scene.js';
 import { tempDir, tinyRun } from './helpers.js';
 
 describe('direction variability', () => {

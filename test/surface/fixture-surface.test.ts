@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JaxEngine } from '../../src/engine/jax-engine.js';
+import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { computeSurface } from '../../src/surface/surface.js';
 import { fixtureData, fixtureDirections, fixtureSurface, fixtureTheta } from '../helpers/fixture.js';

@@ -6,10 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { synthetic } from '../../src/data/synthetic.js';
 import { randomPlane } from '../../src/directions/directions.js';
 import { pointWeights, type LossEngine } from '../../src/engine/engine.js';
-import { JaxEngine } from '../../src/engine/jax-engine.js';
+import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { readGridFile } from '../../src/store/grid-file.js';
-import { coordinates, gridPoints, parseAxis } from '../../src/surface/grid.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
+import { coordinates, gridPoints, parseAxis } from '../../src/core/grid.js';
 import { computeSurface } from '../../src/surface/surface.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'losscape-grid-'));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { synthetic } from '../../src/data/synthetic.js';
-import { JaxEngine } from '../../src/engine/jax-engine.js';
+import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { view } from '../../src/model/layout.js';
+import { view } from '../../src/core/layout.js';
 import { checkpointSteps, train, TrainSpec, type Checkpoint } from '../../src/train/train.js';
 import { take } from '../../src/data/dataset.js';
 

@@ -5,8 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeGridFile } from '../../src/store/grid-file.js';
-import type { Grid } from '../../src/surface/grid.js';
+import { writeGridFile } from '../../src/jobs/grid-file.js';
+import type { Grid } from '../../src/core/grid.js';
 
 function field(grid: Grid, f: (x: number, y: number) => number): Float64Array {
   const nx = grid.x.n;

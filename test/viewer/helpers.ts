@@ -7,10 +7,10 @@ export const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** The viewer bundle (and, with cli, the compiled CLI) must exist; build what is missing. */
 export function ensureBuilt(o: { cli?: boolean } = {}): void {
-  const bundle = existsSync(`${ROOT}dist/viewer/viewer.js`);
-  const cli = existsSync(`${ROOT}dist/cli/main.js`) && existsSync(`${ROOT}dist/view/video.js`);
+  const bundle = existsSync(`${ROOT}dist/viewer/app/viewer.js`);
+  const cli = existsSync(`${ROOT}dist/cli/main.js`) && existsSync(`${ROOT}dist/viewer/server/video.js`);
   if (o.cli && !(bundle && cli)) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  else if (!bundle) execFileSync('npx', ['vite', 'build', '--config', 'src/viewer/vite.config.ts'], { cwd: ROOT, stdio: 'inherit' });
+  else if (!bundle) execFileSync('npx', ['vite', 'build', '--config', 'src/viewer/app/vite.config.ts'], { cwd: ROOT, stdio: 'inherit' });
 }
 
 export interface Pixels {

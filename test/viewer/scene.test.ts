@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeFloats, loadScene } from '../../src/view/scene.js';
-import { colormap } from '../../src/viewer/colormap.js';
-import { contourSegments } from '../../src/util/contour.js';
-import { bilinear, framePos, makeScale, sampleChannel, decodeRun, transform } from '../../src/viewer/data.js';
+import { decodeFloats, loadScene } from '../../src/viewer/server/scene.js';
+import { colormap } from '../../src/viewer/app/colormap.js';
+import { contourSegments } from '../../src/core/contour.js';
+import { bilinear, framePos, makeScale, sampleChannel, decodeRun, transform } from '../../src/viewer/app/data.js';
 import { bowl, makeRun } from './fixture.js';
 
 let dir: string;

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeReport } from '../../src/view/report.js';
-import { startServer, type ViewerServer } from '../../src/view/server.js';
+import { writeReport } from '../../src/viewer/server/report.js';
+import { startServer, type ViewerServer } from '../../src/viewer/server/server.js';
 import { makeRun } from './fixture.js';
 import { ensureBuilt } from './helpers.js';
 

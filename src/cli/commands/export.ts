@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { COLORMAP_NAMES, EXPORT_FORMATS, exportSurfaces, type ColormapName } from '../../interop/export/index.js';
+import { COLORMAP_NAMES, EXPORT_FORMATS, exportSurfaces, type ColormapName } from '../../export/index.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag, UsageError } from '../errors.js';
 

@@ -6,20 +6,20 @@
  */
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { createEngine, type Backend } from '../../engine/factory.js';
+import { createEngine, type Backend } from '../../engine/registry.js';
 import type { LossEngine } from '../../engine/engine.js';
 import { computeEigenmap } from '../../hessian/eigenmap.js';
-import { PARAM_SELECTIONS, type ParamSelection } from '../../hessian/hvp-operator.js';
-import { LANCZOS_CONVERGENCE, type LanczosConvergence } from '../../hessian/lanczos.js';
+import { PARAM_SELECTIONS, type ParamSelection } from '../../linalg/hessian-operator.js';
+import { LANCZOS_CONVERGENCE, type LanczosConvergence } from '../../linalg/lanczos.js';
 import { DEFAULT_CONVERGENCE, DEFAULT_MAX_ITER, DEFAULT_TOL, pointDensity, pointEigenvalues, pointTrace } from '../../hessian/point.js';
-import { computeRunEigenmaps } from '../../hessian/run-eigenmaps.js';
-import { runSharpness, sharpnessCsv } from '../../hessian/run-sharpness.js';
+import { computeRunEigenmaps } from '../../run/eigenmaps.js';
+import { runSharpness, sharpnessCsv } from '../../run/sharpness.js';
 import { epsSharpness } from '../../hessian/sharpness.js';
 import { resolveConfig } from '../../run/config.js';
 import { RunStore } from '../../store/run-store.js';
-import { StaleResultError } from '../../surface/grid-job.js';
-import { gridSize } from '../../surface/grid.js';
-import type { ProgressTask } from '../../util/progress.js';
+import { StaleResultError } from '../../jobs/grid-job.js';
+import { gridSize } from '../../core/grid.js';
+import type { ProgressTask } from '../../core/progress.js';
 import { contextOf, type CliContext } from '../context.js';
 import { choiceFlag, numberFlag, UsageError } from '../errors.js';
 import { addInputOptions, gridFromFlags, resolveInputs, type InputFlags } from '../inputs.js';

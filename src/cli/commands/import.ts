@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { NORMALIZATIONS, type Normalization } from '../../directions/directions.js';
-import { importRun } from '../../interop/run-import.js';
-import { parseAxis } from '../../surface/grid.js';
+import { importRun } from '../../run/import.js';
+import { parseAxis } from '../../core/grid.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag, UsageError } from '../errors.js';
 

@@ -1,18 +1,18 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import type { Dataset } from '../../data/dataset.js';
-import { createEngine } from '../../engine/factory.js';
+import { createEngine } from '../../engine/registry.js';
 import type { LossEngine } from '../../engine/engine.js';
-import { sameLayout } from '../../model/layout.js';
+import { sameLayout } from '../../core/layout.js';
 import type { Model } from '../../model/model.js';
 import { resolveConfig } from '../../run/config.js';
 import { prepareData } from '../../run/data.js';
 import { resolveModel } from '../../run/model.js';
 import { RunStore } from '../../store/run-store.js';
-import { coordinates, gridSize } from '../../surface/grid.js';
+import { coordinates, gridSize } from '../../core/grid.js';
 import { computeSurface } from '../../surface/surface.js';
-import { hashBytes } from '../../util/hash.js';
-import type { ProgressTask } from '../../util/progress.js';
+import { hashBytes } from '../../core/hash.js';
+import type { ProgressTask } from '../../core/progress.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag, UsageError } from '../errors.js';
 import { gridFromFlags } from '../inputs.js';
@@ -88,8 +88,8 @@ export function register(program: Command): void {
       } else {
         if (!f.fromModel || !f.toModel || !f.data) throw new UsageError('give a run folder, or --from-model, --to-model and --data');
         for (const p of [f.fromModel, f.toModel, f.data]) if (!existsSync(p)) throw new UsageError(`${p}: no such file`);
-        const { loadOnnxModel } = await import('../../interop/onnx-model.js');
-        const { loadDataFile, fitToModelInput } = await import('../../interop/data-files.js');
+        const { loadOnnxModel } = await import('../../model/onnx/load.js');
+        const { loadDataFile, fitToModelInput } = await import('../../data/files.js');
         const ia = await loadOnnxModel(f.fromModel);
         const ib = await loadOnnxModel(f.toModel);
         if (!sameLayout(ia.model.layout, ib.model.layout)) {

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { resolveConfig } from '../../run/config.js';
 import { frameFile, RunStore } from '../../store/run-store.js';
-import { findShardFiles, mergeShardFiles, parseShardPath, ShardError } from '../../surface/shard.js';
+import { findShardFiles, mergeShardFiles, parseShardPath, ShardError } from '../../jobs/shard.js';
 import { checkpointSteps } from '../../train/train.js';
 import { contextOf } from '../context.js';
 import { UsageError } from '../errors.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { writeReport } from '../../view/report.js';
-import { ViewArgumentError } from '../../view/errors.js';
+import { writeReport } from '../../viewer/server/report.js';
+import { ViewArgumentError } from '../../viewer/server/errors.js';
 import { contextOf } from '../context.js';
 import { UsageError } from '../errors.js';
 

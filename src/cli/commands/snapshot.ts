@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { renderSnapshot } from '../../view/snapshot.js';
-import { ViewArgumentError } from '../../view/errors.js';
+import { renderSnapshot } from '../../viewer/server/snapshot.js';
+import { ViewArgumentError } from '../../viewer/server/errors.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag, UsageError } from '../errors.js';
 

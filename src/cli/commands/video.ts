@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { renderVideo } from '../../view/video.js';
-import { ViewArgumentError } from '../../view/errors.js';
+import { renderVideo } from '../../viewer/server/video.js';
+import { ViewArgumentError } from '../../viewer/server/errors.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag, UsageError } from '../errors.js';
 

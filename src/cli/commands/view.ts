@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { loadScene } from '../../view/scene.js';
-import { openInBrowser, startServer, type ViewerServer } from '../../view/server.js';
+import { loadScene } from '../../viewer/server/scene.js';
+import { openInBrowser, startServer, type ViewerServer } from '../../viewer/server/server.js';
 import { contextOf } from '../context.js';
 import { numberFlag, UsageError } from '../errors.js';
 

@@ -1,0 +1,201 @@
+/**
+ * The jax-js engine: exact autodiff everywhere (Node: wasm; browser: WebGPU or
+ * wasm). Loss, gradient and HVP are jitted once per batch shape; the mean over
+ * the subset is accumulated in float64 from per-batch sums.
+ */
+import { jit, numpy as np } from '@jax-js/jax';
+import { count, sampleSize, type Dataset } from '../../data/dataset.js';
+import type { ConvImpl } from '../../model/layers.js';
+import type { ParamLayout, Vec } from '../../core/layout.js';
+import type { Model } from '../../model/model.js';
+import { Rng } from '../../core/rng.js';
+import { pointWeights, type EvalMode, type LossEngine, type LossKind, type Metrics, type PlaneValues } from '../engine.js';
+import { ensureJax } from '../../model/jax.js';
+import { objective } from '../objective.js';
+
+type Arr = np.Array;
+
+export interface EngineOptions {
+  /** eval (default): running BN statistics, no dropout; train: batch statistics and fixed dropout masks. */
+  mode?: EvalMode;
+  /** Seed of the fixed dropout masks used in train mode. */
+  dropoutSeed?: number;
+  /** Samples per evaluation batch (train-mode batch statistics are per batch). Default: all, at most 1000. */
+  batchSize?: number;
+  dtype?: 'float32' | 'float64';
+  loss?: LossKind;
+  conv?: ConvImpl;
+}
+
+interface Batch {
+  x: Arr;
+  t: Arr;
+  masks: Arr[];
+  n: number;
+}
+
+/** One-hot targets (classification) or the regression targets, as floats. */
+export function targetMatrix(ds: Dataset): Float32Array {
+  if (ds.task === 'regression') return Float32Array.from(ds.y);
+  const n = ds.y.length;
+  const t = new Float32Array(n * ds.outputDim);
+  for (let i = 0; i < n; i++) t[i * ds.outputDim + ds.y[i]!] = 1;
+  return t;
+}
+
+/** Fixed Bernoulli(1 − p) keep-masks for every dropout site and sample. */
+export function dropoutMasks(model: Model, n: number, seed: number): Float32Array[] {
+  return model.dropoutSites.map((site, k) => {
+    const rng = new Rng(seed, 0xd0 + k);
+    const per = site.shape.reduce((a, b) => a * b, 1);
+    const m = new Float32Array(n * per);
+    for (let i = 0; i < m.length; i++) m[i] = rng.uniform() >= site.p ? 1 : 0;
+    return m;
+  });
+}
+
+export class JaxEngine implements LossEngine {
+  readonly layout: ParamLayout;
+  readonly samples: number;
+  readonly dtype: 'float32' | 'float64';
+  readonly description: string;
+  private readonly batches: Batch[];
+  private readonly lossFn;
+  private readonly gradFn;
+  private readonly hvpFn;
+  private readonly isClassifier: boolean;
+
+  private constructor(
+    readonly model: Model,
+    data: Dataset,
+    readonly opts: EngineOptions,
+  ) {
+    this.layout = model.layout;
+    this.samples = count(data);
+    this.dtype = opts.dtype ?? 'float32';
+    this.isClassifier = data.task === 'classification';
+    const train = (opts.mode ?? 'eval') === 'train';
+    const kind = opts.loss ?? (data.task === 'regression' ? 'mse' : 'cross_entropy');
+    const conv = opts.conv ?? 'im2col';
+    this.description = `jax-js wasm ${this.dtype}${train ? ' train-mode' : ''}`;
+
+    const obj = objective(model, { kind, train, conv, classify: this.isClassifier });
+    this.lossFn = jit(obj.metrics);
+    this.gradFn = jit(obj.lossGrad);
+    // Forward-over-reverse: H v = d/dε ∇L(θ + ε v) (jvp of grad; grad-of-grad was wrong in float32).
+    this.hvpFn = jit(obj.hvp);
+
+    const d = sampleSize(data);
+    const c = data.task === 'regression' ? data.outputDim : data.outputDim;
+    const targets = targetMatrix(data);
+    const masks = dropoutMasks(model, this.samples, opts.dropoutSeed ?? 0);
+    const bs = Math.max(1, Math.min(opts.batchSize ?? Math.min(this.samples, 1000), this.samples));
+    this.batches = [];
+    for (let s = 0; s < this.samples; s += bs) {
+      const n = Math.min(bs, this.samples - s);
+      this.batches.push({
+        x: this.array(data.x.subarray(s * d, (s + n) * d), [n, ...model.inputShape]),
+        t: this.array(targets.subarray(s * c, (s + n) * c), [n, c]),
+        masks: masks.map((m, k) => {
+          const site = model.dropoutSites[k]!;
+          const per = m.length / this.samples;
+          return this.array(m.subarray(s * per, (s + n) * per), [n, ...site.shape]);
+        }),
+        n,
+      });
+    }
+  }
+
+  static async create(model: Model, data: Dataset, opts: EngineOptions = {}): Promise<JaxEngine> {
+    await ensureJax();
+    if (data.task === 'classification' && data.outputDim !== model.outputDim) {
+      throw new Error(`the data has ${data.outputDim} classes but the model has ${model.outputDim} outputs`);
+    }
+    return new JaxEngine(model, data, opts);
+  }
+
+  private array(values: ArrayLike<number>, shape: number[]): Arr {
+    const buf = this.dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values);
+    return np.array(buf).reshape(shape);
+  }
+
+  /** Per-tensor arrays of θ. */
+  params(theta: Vec): Arr[] {
+    return this.layout.entries.map((e) => this.array(theta.subarray(e.offset, e.offset + e.size), e.shape));
+  }
+
+  private batchArgs(b: Batch): [Arr, Arr, Arr[]] {
+    return [b.x.ref, b.t.ref, b.masks.map((m) => m.ref)];
+  }
+
+  async evaluate(theta: Vec): Promise<Metrics> {
+    let loss = 0;
+    let correct = 0;
+    for (const b of this.batches) {
+      const params = this.params(theta);
+      const [l, c] = this.lossFn(params, ...this.batchArgs(b)) as Arr[];
+      // per-sample losses summed in float64
+      for (const v of await l!.data()) loss += v;
+      correct += (await c!.data())[0]!;
+    }
+    return {
+      loss: loss / this.samples,
+      acc: this.isClassifier ? (100 * correct) / this.samples : Number.NaN,
+    };
+  }
+
+  async gradient(theta: Vec): Promise<{ loss: number; grad: Float64Array }> {
+    const g = new Float64Array(this.layout.size);
+    for (const b of this.batches) {
+      const parts = this.gradFn(this.params(theta), ...this.batchArgs(b)) as Arr[];
+      await this.accumulate(parts, g);
+    }
+    for (let i = 0; i < g.length; i++) g[i]! /= this.samples;
+    const { loss } = await this.evaluate(theta);
+    return { loss, grad: g };
+  }
+
+  async hvp(theta: Vec, v: Vec): Promise<Float64Array> {
+    const out = new Float64Array(this.layout.size);
+    for (const b of this.batches) {
+      const parts = this.hvpFn(this.params(theta), this.params(v), ...this.batchArgs(b)) as Arr[];
+      await this.accumulate(parts, out);
+    }
+    for (let i = 0; i < out.length; i++) out[i]! /= this.samples;
+    return out;
+  }
+
+  private async accumulate(parts: Arr[], into: Float64Array): Promise<void> {
+    for (let k = 0; k < parts.length; k++) {
+      const e = this.layout.entries[k]!;
+      const data = await parts[k]!.data();
+      for (let i = 0; i < e.size; i++) into[e.offset + i]! += data[i]!;
+    }
+  }
+
+  async evaluatePlane(theta: Float32Array, d1: Float32Array, d2: Float32Array, points: Float64Array): Promise<PlaneValues> {
+    const k = points.length / 2;
+    const loss = new Float64Array(k);
+    const acc = new Float64Array(k);
+    const w = new Float32Array(theta.length);
+    for (let i = 0; i < k; i++) {
+      pointWeights(theta, d1, d2, points[2 * i]!, points[2 * i + 1]!, w);
+      const m = await this.evaluate(w);
+      loss[i] = m.loss;
+      acc[i] = m.acc;
+    }
+    return { loss, acc };
+  }
+
+  dispose(): void {
+    for (const b of this.batches) {
+      b.x.dispose();
+      b.t.dispose();
+      b.masks.forEach((m) => m.dispose());
+    }
+    this.batches.length = 0;
+    this.lossFn.dispose();
+    this.gradFn.dispose();
+    this.hvpFn.dispose();
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * Plane evaluation with compiled ONNX graphs only (no jax-js): what the OrtEngine runs on
+ * the main thread and what every worker thread of a pool runs (pool.ts).
+ *
+ * A `PlaneProgram` holds, per data-batch size, the plane graph split in two
+ * (GraphBuilder.toSplitModels): `prefix` computes everything that depends on θ, d1, d2 and
+ * the data but not on the grid coordinates (the first layer's X·W, X·D1, X·D2 and the like)
+ * and runs once per (θ, d1, d2); `rest` runs per group of K grid points, fed with the
+ * prefix's outputs. Graph inputs are named in0, in1, … in the objective's argument order:
+ * θ tensors, d1 tensors, d2 tensors, a [K], b [K], x, targets, dropout masks.
+ */
+import { OrtFunction, type TypedArray } from './runner.js';
+
+export interface PlaneGraphs {
+  /** Run once per data batch (what depends on the data alone); its outputs feed prefix and rest by name. */
+  setup?: Uint8Array | null;
+  setupInputs?: string[];
+  prefix: Uint8Array | null;
+  prefixInputs: string[];
+  rest: Uint8Array;
+  restInputs: string[];
+}
+
+export interface PlaneProgram {
+  /** Grid points per call of `rest`. */
+  K: number;
+  dtype: 'float32' | 'float64';
+  /** [offset, size] of every parameter tensor in θ. */
+  tensors: [number, number][];
+  samples: number;
+  classify: boolean;
+  /** Graphs by batch size. */
+  graphs: Record<number, PlaneGraphs>;
+}
+
+export interface PlaneBatch {
+  n: number;
+  x: Float32Array | Float64Array;
+  t: Float32Array | Float64Array;
+  masks: (Float32Array | Float64Array)[];
+}
+
+export interface RunnerOptions {
+  threads?: number;
+  device?: 'cpu' | 'cuda';
+}
+
+export interface Sessions {
+  setup: OrtFunction | null;
+  prefix: OrtFunction | null;
+  rest: OrtFunction;
+}
+
+/** onnxruntime sessions of split graphs (prefix + rest) by data-batch size, created on first use. */
+export class SplitSessions {
+  private readonly byBatch = new Map<number, Promise<Sessions>>();
+  /** Setup runs so far (one per data batch with a setup graph). */
+  setupRuns = 0;
+
+  constructor(
+    private readonly graphs: Record<number, PlaneGraphs>,
+    private readonly opts: RunnerOptions,
+    private readonly what: string,
+  ) {}
+
+  get(n: number): Promise<Sessions> {
+    let s = this.byBatch.get(n);
+    if (!s) {
+      const g = this.graphs[n];
+      if (!g) throw new Error(`no ${this.what} graph for batches of ${n}`);
+      s = (async () => ({
+        setup: g.setup ? await OrtFunction.create(g.setup, this.opts) : null,
+        prefix: g.prefix ? await OrtFunction.create(g.prefix, this.opts) : null,
+        rest: await OrtFunction.create(g.rest, this.opts),
+      }))();
+      this.byBatch.set(n, s);
+    }
+    return s;
+  }
+
+  /** Create every batch size's sessions now (so that the first call is not slower). */
+  async warm(batches: readonly { n: number }[]): Promise<void> {
+    for (const b of batches) await this.get(b.n);
+  }
+
+  async dispose(): Promise<void> {
+    for (const p of this.byBatch.values()) {
+      const s = await p;
+      await s.setup?.dispose();
+      await s.prefix?.dispose();
+      await s.rest.dispose();
+    }
+    this.byBatch.clear();
+    this.fixed.clear();
+  }
+
+  private readonly fixed = new Map<PlaneBatch, Promise<Map<string, TypedArray>>>();
+
+  /**
+   * The setup graph's outputs for a data batch (computed on first use, kept: the data never
+   * change), by name; empty without a setup graph. `inputs` gives the batch's data inputs by name.
+   */
+  fixedValues(b: PlaneBatch, inputs: (name: string) => TypedArray): Promise<Map<string, TypedArray>> {
+    let f = this.fixed.get(b);
+    if (!f) {
+      f = (async () => {
+        const out = new Map<string, TypedArray>();
+        const s = await this.get(b.n);
+        if (s.setup) {
+          const g = this.graphs[b.n]!;
+          const vals = await s.setup.run((g.setupInputs ?? []).map(inputs));
+          this.setupRuns++;
+          s.setup.outputs.forEach((o, i) => out.set(o.name, vals[i]!));
+        }
+        return out;
+      })();
+      this.fixed.set(b, f);
+    }
+    return f;
+  }
+}
+
+/** Sums over the data of one plane evaluation: per point, the loss sum and the correct count. */
+export interface PlaneSums {
+  lossSum: Float64Array;
+  correct: Float64Array;
+}
+
+export class PlaneRunner {
+  private readonly sessions: SplitSessions;
+  /** The (θ, d1, d2) the cached prefix outputs belong to (copies), and those outputs per batch. */
+  private cache: { key: Float32Array[]; frontier: Map<number, Map<string, TypedArray>> } | null = null;
+  /** Prefix runs so far (for tests and the bench). */
+  prefixRuns = 0;
+
+  constructor(
+    readonly program: PlaneProgram,
+    readonly batches: PlaneBatch[],
+    readonly opts: RunnerOptions = {},
+  ) {
+    this.sessions = new SplitSessions(program.graphs, opts, 'plane');
+  }
+
+  private session(n: number): Promise<Sessions> {
+    return this.sessions.get(n);
+  }
+
+  /** Create every session now (so that the first evaluation is not slower). */
+  async warm(): Promise<void> {
+    await this.sessions.warm(this.batches);
+  }
+
+  private named(theta: Float32Array, d1: Float32Array, d2: Float32Array, b: PlaneBatch): Map<string, TypedArray> {
+    const F = this.program.dtype === 'float64' ? Float64Array : Float32Array;
+    const m = new Map<string, TypedArray>();
+    const P = this.program.tensors.length;
+    [theta, d1, d2].forEach((v, j) => {
+      const t = v instanceof F ? v : F.from(v);
+      this.program.tensors.forEach(([o, s], i) => m.set(`in${j * P + i}`, t.subarray(o, o + s)));
+    });
+    m.set(`in${3 * P + 2}`, b.x);
+    m.set(`in${3 * P + 3}`, b.t);
+    b.masks.forEach((mk, i) => m.set(`in${3 * P + 4 + i}`, mk));
+    return m;
+  }
+
+  private static same(key: Float32Array[], vs: Float32Array[]): boolean {
+    for (let j = 0; j < vs.length; j++) {
+      const a = key[j]!;
+      const b = vs[j]!;
+      if (a.length !== b.length) return false;
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(a[i] !== a[i] && b[i] !== b[i])) return false;
+    }
+    return true;
+  }
+
+  /** Prefix outputs for this (θ, d1, d2), computed once and kept until they change. */
+  private async frontier(b: PlaneBatch, inputs: Map<string, TypedArray>): Promise<Map<string, TypedArray>> {
+    const idx = this.batches.indexOf(b);
+    let f = this.cache!.frontier.get(idx);
+    if (!f) {
+      f = new Map();
+      const s = await this.session(b.n);
+      if (s.prefix) {
+        const g = this.program.graphs[b.n]!;
+        const fixed = await this.sessions.fixedValues(b, (n) => inputs.get(n)!);
+        const outs = await s.prefix.run(g.prefixInputs.map((n) => fixed.get(n) ?? inputs.get(n)!));
+        s.prefix.outputs.forEach((o, i) => f!.set(o.name, outs[i]!));
+        this.prefixRuns++;
+      }
+      this.cache!.frontier.set(idx, f);
+    }
+    return f;
+  }
+
+  /** Loss sums and correct counts at every point ([a0, b0, a1, b1, …]). */
+  async sums(theta: Float32Array, d1: Float32Array, d2: Float32Array, points: Float64Array): Promise<PlaneSums> {
+    const total = points.length / 2;
+    const lossSum = new Float64Array(total);
+    const correct = new Float64Array(total);
+    const K = this.program.K;
+    const F = this.program.dtype === 'float64' ? Float64Array : Float32Array;
+    const P = this.program.tensors.length;
+    const perBatch = this.batches.map((b) => this.named(theta, d1, d2, b));
+    const vs = [theta, d1, d2];
+    if (!this.cache || !PlaneRunner.same(this.cache.key, vs)) {
+      this.cache = { key: vs.map((v) => Float32Array.from(v)), frontier: new Map() };
+    }
+    for (let s = 0; s < total; s += K) {
+      const m = Math.min(K, total - s);
+      // the last group is padded with its final point (results discarded)
+      const a = new F(K);
+      const bb = new F(K);
+      for (let k = 0; k < K; k++) {
+        const q = s + Math.min(k, m - 1);
+        a[k] = points[2 * q]!;
+        bb[k] = points[2 * q + 1]!;
+      }
+      for (let bi = 0; bi < this.batches.length; bi++) {
+        const batch = this.batches[bi]!;
+        const inputs = perBatch[bi]!;
+        const front = await this.frontier(batch, inputs);
+        const fixed = await this.sessions.fixedValues(batch, (n) => inputs.get(n)!);
+        inputs.set(`in${3 * P}`, a);
+        inputs.set(`in${3 * P + 1}`, bb);
+        const g = this.program.graphs[batch.n]!;
+        const sess = await this.session(batch.n);
+        const [l, c] = await sess.rest.run(g.restInputs.map((n) => front.get(n) ?? fixed.get(n) ?? inputs.get(n)!));
+        // l: [K, n] per-sample losses, summed in float64
+        for (let k = 0; k < m; k++) {
+          let sum = 0;
+          for (let i = 0; i < batch.n; i++) sum += l![k * batch.n + i] as number;
+          lossSum[s + k]! += sum;
+          correct[s + k]! += c![k] as number;
+        }
+      }
+    }
+    return { lossSum, correct };
+  }
+
+  /** Mean loss and accuracy (%) at every point. */
+  async evaluate(theta: Float32Array, d1: Float32Array, d2: Float32Array, points: Float64Array): Promise<{ loss: Float64Array; acc: Float64Array }> {
+    return planeValues(await this.sums(theta, d1, d2, points), this.program);
+  }
+
+  async dispose(): Promise<void> {
+    await this.sessions.dispose();
+    this.cache = null;
+  }
+}
+
+export function planeValues(s: PlaneSums, program: Pick<PlaneProgram, 'samples' | 'classify'>): { loss: Float64Array; acc: Float64Array } {
+  const n = s.lossSum.length;
+  const loss = new Float64Array(n);
+  const acc = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    loss[k] = s.lossSum[k]! / program.samples;
+    acc[k] = program.classify ? (100 * s.correct[k]!) / program.samples : Number.NaN;
+  }
+  return { loss, acc };
+}

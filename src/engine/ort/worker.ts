@@ -1,0 +1,87 @@
+/**
+ * Worker thread of a PlanePool (pool.ts): a PlaneRunner and an HvpRunner over the compiled
+ * graphs and the data batches it was started with (onnxruntime only, no jax-js).
+ *
+ * Messages in:  { type: 'vectors', id, arrays }      (θ, d1, d2 of a plane, or θ of an HVP)
+ *               { type: 'plane', id, vectors, points }
+ *               { type: 'hvp', id, vectors, v }
+ *               { type: 'eigen', id, vectors, opts }   (λmax/λmin at θ: a whole Lanczos run here)
+ * Messages out: { type: 'ready' } once the sessions exist,
+ *               { type: 'done', id, a, b } (plane: loss sums, correct counts; hvp: H·v),
+ *               { type: 'done', id, result } (eigen: the PointEigen),
+ *               or { type: 'error', id, message }.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { eigenvaluesOf, type PointEigen, type PointOptions } from '../../hessian/point.js';
+import { hessianOperatorOf } from '../../linalg/hessian-operator.js';
+import { HvpRunner, type HvpProgram } from './hvp-runner.js';
+import { PlaneRunner, type PlaneBatch, type PlaneProgram, type RunnerOptions } from './plane-runner.js';
+
+interface Start {
+  programs: { plane: PlaneProgram; hvp?: HvpProgram };
+  batches: PlaneBatch[];
+  opts: RunnerOptions;
+}
+
+const port = parentPort!;
+const { programs, batches, opts } = workerData as Start;
+const plane = new PlaneRunner(programs.plane, batches, opts);
+const hvp = programs.hvp ? new HvpRunner(programs.hvp, batches, opts) : null;
+const vectors = new Map<number, (Float32Array | Float64Array)[]>();
+
+// tasks run one at a time, in arrival order
+let queue: Promise<void> = Promise.resolve();
+
+interface Msg {
+  type: string;
+  id: number;
+  arrays?: (Float32Array | Float64Array)[];
+  vectors?: number;
+  points?: Float64Array;
+  v?: Float64Array;
+  opts?: PointOptions;
+}
+
+/** Float64Array buffers of a PointEigen (moved, not copied, back to the main thread). */
+function transferables(r: PointEigen): ArrayBuffer[] {
+  const l = r.lanczos;
+  const arrays = [l.ritzMax, l.ritzMin, l.warm, l.ritzValues, ...(l.top ? [l.top.values, l.top.residuals, ...l.top.vectors] : [])];
+  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
+}
+
+port.on('message', (msg: Msg) => {
+  if (msg.type === 'vectors') {
+    // keep the few most recent sets (a worker serves one chunk at a time)
+    vectors.set(msg.id, msg.arrays!);
+    for (const k of [...vectors.keys()].slice(0, -4)) vectors.delete(k);
+    return;
+  }
+  queue = queue.then(async () => {
+    try {
+      const vs = vectors.get(msg.vectors!);
+      if (!vs) throw new Error(`vectors ${msg.vectors} were not sent to this worker`);
+      if (msg.type === 'plane') {
+        const r = await plane.sums(vs[0] as Float32Array, vs[1] as Float32Array, vs[2] as Float32Array, msg.points!);
+        port.postMessage({ type: 'done', id: msg.id, a: r.lossSum, b: r.correct }, [r.lossSum.buffer as ArrayBuffer, r.correct.buffer as ArrayBuffer]);
+      } else if (msg.type === 'hvp') {
+        if (!hvp) throw new Error('this pool has no HVP graphs');
+        const r = await hvp.hvp(vs[0]!, msg.v!);
+        port.postMessage({ type: 'done', id: msg.id, a: r }, [r.buffer as ArrayBuffer]);
+      } else if (msg.type === 'eigen') {
+        if (!hvp) throw new Error('this pool has no HVP graphs');
+        const op = hessianOperatorOf((t, v) => hvp.hvp(t, v), programs.hvp!.layout, vs[0]!, msg.opts?.params ?? 'all', programs.hvp!.reduction?.dropped, hvp.at(vs[0]!));
+        const r = await eigenvaluesOf(op, programs.hvp!.dtype, msg.opts ?? {});
+        port.postMessage({ type: 'done', id: msg.id, result: r }, transferables(r));
+      } else {
+        throw new Error(`unknown task ${msg.type}`);
+      }
+    } catch (e) {
+      port.postMessage({ type: 'error', id: msg.id, message: (e as Error).message ?? String(e) });
+    }
+  });
+});
+
+plane.warm().then(
+  () => port.postMessage({ type: 'ready' }),
+  (e: Error) => port.postMessage({ type: 'error', id: -1, message: e.message ?? String(e) }),
+);

@@ -1,0 +1,419 @@
+/**
+ * Bring your own model: load an ONNX file (e.g. from `torch.onnx.export`) as a
+ * losscape `Model`. The trained weights become the flat parameter vector θ (in
+ * the file's initializer order, which for torch exports is `net.parameters()` /
+ * state_dict order), and the graph runs in jax-js with the weights as inputs, so
+ * losses, gradients, HVPs and surfaces work exactly as for zoo models.
+ *
+ * `graphBytes` is the same graph with the parameter initializers turned into graph
+ * inputs (data input first, then the parameters in layout order), loadable by
+ * onnxruntime-node to evaluate any perturbed θ.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fromBinary } from '@bufbuild/protobuf';
+import { numpy as np } from '@jax-js/jax';
+import { ModelProtoSchema, TensorProto_DataLocation, type GraphProto, type ModelProto, type NodeProto } from 'onnx-buf';
+import { ensureJax } from '../jax.js';
+import { makeLayout, type ParamRole, type ParamSpec } from '../../core/layout.js';
+import type { ApplyOptions, BatchNormSite, DropoutSite, Model } from '../model.js';
+import { Rng } from '../../core/rng.js';
+import { compileNodes, runProgram, type Program } from './interpreter.js';
+import { isSupportedOp } from './ops.js';
+import {
+  DT,
+  FLOAT_TYPES,
+  baseDirOf,
+  decodeTensor,
+  dtypeName,
+  makeTensor,
+  makeValueInfo,
+  opsetOf,
+  parseModel,
+  serializeModel,
+  shortestFloat32,
+  valueInfoDims,
+  valueInfoElemType,
+  type DecodedTensor,
+} from '../../io/onnx-proto.js';
+import { Static, isStatic } from './values.js';
+
+export interface LoadOnnxOptions {
+  /** Name used in messages (default: the path, or "ONNX model" for bytes). */
+  label?: string;
+  /** Per-sample input shape, needed when the graph input has symbolic dims besides the batch. */
+  inputShape?: number[];
+  /** The data input, when the graph has several non-initializer inputs. */
+  inputName?: string;
+  /** The graph output to use (default: the first). */
+  outputName?: string;
+  /** Exactly these initializers are the parameters, in this order (default: inferred). */
+  params?: string[];
+  /** Keep a final Softmax (default: drop it, since the losses expect logits; LogSoftmax is always kept). */
+  keepSoftmax?: boolean;
+}
+
+export interface OnnxImport {
+  model: Model;
+  /** Trained weights, flat in layout order (float32). */
+  theta: Float32Array;
+  /** The graph with the parameters as inputs (data input first, then the parameters in layout order). */
+  graphBytes: Uint8Array;
+  inputName: string;
+  outputName: string;
+  opset: number;
+  /** Things the importer decided that a user may want to know (e.g. a dropped Softmax). */
+  notes: string[];
+}
+
+/** Inputs that are shapes, indices or other non-learnable operands (never parameters). */
+const STATIC_SLOTS: Record<string, number[]> = {
+  Reshape: [1],
+  Slice: [1, 2, 3, 4],
+  Pad: [1, 2, 3],
+  Resize: [1, 2, 3],
+  Upsample: [1],
+  Expand: [1],
+  Tile: [1],
+  Unsqueeze: [1],
+  Squeeze: [1],
+  ConstantOfShape: [0],
+  Gather: [1],
+  Range: [0, 1, 2],
+  Split: [1],
+  TopK: [1],
+  Dropout: [1, 2],
+  Clip: [1, 2],
+  ReduceMean: [1],
+  ReduceSum: [1],
+  ReduceMax: [1],
+  ReduceMin: [1],
+  CumSum: [1],
+  OneHot: [0, 1, 2],
+};
+/** Ops whose tensor operands are layer parameters even when they hold a single value. */
+const LAYER_OPS = new Set(['Gemm', 'Conv', 'ConvTranspose', 'MatMul', 'BatchNormalization', 'PRelu', 'LayerNormalization', 'InstanceNormalization']);
+const BN_ROLES: Record<number, ParamRole> = { 1: 'bn_scale', 2: 'bn_shift', 3: 'running_mean', 4: 'running_var' };
+
+function consumersOf(graph: GraphProto): Map<string, { node: NodeProto; slot: number }[]> {
+  const m = new Map<string, { node: NodeProto; slot: number }[]>();
+  for (const node of graph.node) {
+    node.input.forEach((name, slot) => {
+      if (!name) return;
+      const l = m.get(name) ?? [];
+      l.push({ node, slot });
+      m.set(name, l);
+    });
+  }
+  return m;
+}
+
+function nodeName(n: NodeProto, k: number): string {
+  return n.name || `#${k} ${n.opType}`;
+}
+
+/** Load an ONNX model from a path or from bytes. Errors are one line, naming the file. */
+export async function loadOnnxModel(source: string | Uint8Array, opts: LoadOnnxOptions = {}): Promise<OnnxImport> {
+  const path = typeof source === 'string' ? source : null;
+  const label = opts.label ?? path ?? 'ONNX model';
+  let bytes: Uint8Array;
+  if (path) {
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      throw new Error(`${label}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  } else bytes = source as Uint8Array;
+  const proto = parseModel(bytes, label);
+  const graph = proto.graph!;
+  const opset = opsetOf(proto);
+  const notes: string[] = [];
+
+  // 1. every op supported (one line naming the op and the node)
+  graph.node.forEach((n, k) => {
+    if (!isSupportedOp(n.domain, n.opType)) {
+      const op = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
+      throw new Error(`${label}: unsupported ONNX op "${op}" (node "${nodeName(n, k)}")`);
+    }
+  });
+
+  // 2. initializers, data input, topology
+  const baseDir = baseDirOf(path);
+  const inits = new Map<string, DecodedTensor>();
+  for (const t of graph.initializer) inits.set(t.name, decodeTensor(t, label, baseDir));
+  if (graph.sparseInitializer.length > 0) throw new Error(`${label}: sparse initializers are not supported`);
+  const dataInputs = graph.input.filter((i) => !inits.has(i.name));
+  let input: (typeof dataInputs)[number] | undefined = dataInputs[0];
+  if (opts.inputName) {
+    input = dataInputs.find((i) => i.name === opts.inputName);
+    if (!input) throw new Error(`${label}: no graph input "${opts.inputName}" (inputs: ${dataInputs.map((i) => i.name).join(', ') || 'none'})`);
+  } else if (dataInputs.length !== 1) {
+    throw new Error(
+      `${label}: the model has ${dataInputs.length} data inputs (${dataInputs.map((i) => i.name).join(', ')}); losscape needs exactly one (pick one with inputName)`,
+    );
+  }
+  const inputName = input!.name;
+  let outputName = opts.outputName ?? graph.output[0]?.name;
+  if (!outputName) throw new Error(`${label}: the graph has no outputs`);
+  if (opts.outputName && !graph.output.some((o) => o.name === opts.outputName) && !graph.node.some((n) => n.output.includes(opts.outputName!))) {
+    throw new Error(`${label}: no tensor "${opts.outputName}" in the graph`);
+  }
+  const defined = new Set<string>([...inits.keys(), ...graph.input.map((i) => i.name)]);
+  graph.node.forEach((n, k) => {
+    for (const i of n.input) {
+      if (i && !defined.has(i)) {
+        throw new Error(`${label}: node "${nodeName(n, k)}" reads "${i}", which nothing produces before it (truncated or unsorted graph?)`);
+      }
+    }
+    for (const o of n.output) if (o) defined.add(o);
+  });
+  if (!defined.has(outputName)) throw new Error(`${label}: graph output "${outputName}" is never produced (truncated file?)`);
+
+  // 3. drop a final Softmax: the losses want logits
+  const producer = graph.node.find((n) => n.output.includes(outputName!));
+  if (producer?.opType === 'Softmax' && !opts.keepSoftmax) {
+    notes.push(`dropped the final Softmax ("${producer.name}"): the output is now the logits "${producer.input[0]}"`);
+    outputName = producer.input[0]!;
+  }
+
+  // 4. parameters and roles
+  const consumers = consumersOf(graph);
+  const isCandidate = (t: DecodedTensor): boolean => {
+    if (!FLOAT_TYPES.has(t.dataType) || t.shape.length === 0 || t.data.length === 0) return false;
+    const uses = consumers.get(t.name) ?? [];
+    if (uses.length === 0) return false;
+    if (uses.every((u) => (STATIC_SLOTS[u.node.opType] ?? []).includes(u.slot))) return false;
+    return t.data.length > 1 || uses.some((u) => LAYER_OPS.has(u.node.opType));
+  };
+  let paramNames: string[];
+  if (opts.params) {
+    for (const n of opts.params) {
+      const t = inits.get(n);
+      if (!t) throw new Error(`${label}: no initializer "${n}" (asked for as a parameter)`);
+      if (!FLOAT_TYPES.has(t.dataType)) throw new Error(`${label}: initializer "${n}" is ${dtypeName(t.dataType)}, not a float tensor`);
+    }
+    paramNames = [...opts.params];
+  } else {
+    paramNames = graph.initializer.map((t) => t.name).filter((n) => isCandidate(inits.get(n)!));
+  }
+  if (paramNames.length === 0) throw new Error(`${label}: no float initializers that look like weights; nothing to perturb`);
+  const roleOf = (name: string): ParamRole => {
+    const t = inits.get(name)!;
+    for (const u of consumers.get(name) ?? []) {
+      if (u.node.opType === 'BatchNormalization' && BN_ROLES[u.slot]) return BN_ROLES[u.slot]!;
+    }
+    return t.shape.length >= 2 ? 'weight' : 'bias';
+  };
+  const specs: ParamSpec[] = paramNames.map((name) => ({ name, shape: inits.get(name)!.shape, role: roleOf(name) }));
+  const layout = makeLayout(specs);
+  const theta = new Float32Array(layout.size);
+  layout.entries.forEach((e) => theta.set(inits.get(e.name)!.data, e.offset));
+
+  // 5. the program: non-parameter initializers are constants
+  const paramSet = new Set(paramNames);
+  const constants = new Map<string, Static>();
+  for (const [name, t] of inits) {
+    if (paramSet.has(name)) continue;
+    const kind = FLOAT_TYPES.has(t.dataType) ? 'float' : t.dataType === DT.BOOL ? 'bool' : 'int';
+    constants.set(name, new Static(Float64Array.from(t.data), t.shape, kind));
+  }
+  const program: Program = {
+    label,
+    opset,
+    nodes: compileNodes(graph, new Set([outputName])),
+    paramNames,
+    dataInput: inputName,
+    output: outputName,
+    constants,
+  };
+
+  // 6. the per-sample input shape
+  const dims = valueInfoDims(input!);
+  const declared = dims ? dims.slice(1) : null;
+  let inputShape: number[];
+  if (opts.inputShape) {
+    inputShape = [...opts.inputShape];
+    if (declared && (declared.length !== inputShape.length || declared.some((d, i) => typeof d === 'number' && d !== inputShape[i]))) {
+      throw new Error(`${label}: inputShape [${inputShape}] does not fit the model input "${inputName}" [${dims!.map((d) => d ?? '?')}]`);
+    }
+  } else {
+    if (!declared || declared.some((d) => typeof d !== 'number')) {
+      throw new Error(
+        `${label}: the model input "${inputName}" has shape [${dims ? dims.map((d) => d ?? '?') : 'unknown'}]; give the per-sample input shape (inputShape)`,
+      );
+    }
+    inputShape = declared as number[];
+  }
+  const inElem = valueInfoElemType(input!);
+  if (inElem !== DT.UNDEFINED && inElem !== DT.FLOAT && inElem !== DT.DOUBLE && inElem !== DT.FLOAT16) {
+    throw new Error(`${label}: the model input "${inputName}" is ${dtypeName(inElem)}; losscape feeds float inputs`);
+  }
+
+  // 7. batch-norm sites (running statistics that are parameters) and dropout sites (shapes from a probe run)
+  const indexOf = new Map(paramNames.map((n, i) => [n, i]));
+  const bnNodes = graph.node.filter((n) => n.opType === 'BatchNormalization');
+  const bnSite: (BatchNormSite | null)[] = bnNodes.map((n) => {
+    const m = indexOf.get(n.input[3] ?? '');
+    const v = indexOf.get(n.input[4] ?? '');
+    return m !== undefined && v !== undefined ? { mean: m, var: v } : null;
+  });
+  const batchNorms = bnSite.filter((s): s is BatchNormSite => s !== null);
+
+  await ensureJax();
+  const dropoutSites: DropoutSite[] = [];
+  let outputDim: number;
+  {
+    const params = layout.entries.map((e) => np.array(theta.slice(e.offset, e.offset + e.size), { shape: e.shape }));
+    const x = np.zeros([1, ...inputShape]);
+    const batchDim = dims?.[0];
+    if (typeof batchDim === 'number') {
+      notes.push(`the input "${inputName}" has a fixed batch size of ${batchDim} (export with dynamic_axes={"${inputName}": {0: "batch"}}); other batch sizes are fed anyway`);
+    }
+    const probe = (f: () => ReturnType<typeof runProgram>) => {
+      try {
+        return f();
+      } catch (e) {
+        if (typeof batchDim === 'number' && batchDim !== 1) {
+          throw new Error(`${(e as Error).message} (the model was exported with a fixed batch size of ${batchDim}; export it with dynamic_axes={"${inputName}": {0: "batch"}})`);
+        }
+        throw e;
+      }
+    };
+    const r = probe(() => runProgram(program, params, x, {
+      onNode(cn, inputs) {
+        if (cn.node.opType !== 'Dropout') return;
+        const ratioIn = inputs[1];
+        const p = ratioIn && isStatic(ratioIn) ? shortestFloat32(ratioIn.data[0]!) : typeof cn.attrs['ratio'] === 'number' ? (cn.attrs['ratio'] as number) : 0.5;
+        const shape = inputs[0] ? (isStatic(inputs[0]) ? inputs[0].shape : (inputs[0].shape as number[])) : [];
+        if (p > 0) dropoutSites.push({ p, shape: shape.slice(1) });
+      },
+    }));
+    const shape = r.out.shape as number[];
+    r.out.dispose();
+    r.batchStats.forEach((a) => a.dispose());
+    if (shape.length < 1 || shape[0] !== 1) {
+      throw new Error(`${label}: output "${outputName}" has shape [${shape}] for one sample; expected [1, outputs]`);
+    }
+    outputDim = shape.slice(1).reduce((a, b) => a * b, 1);
+  }
+
+  // 8. graph bytes with the weights as inputs (for onnxruntime)
+  const graphBytes = weightsAsInputs(bytes, paramNames, inputName, outputName, baseDir, label);
+
+  const producerTag = [proto.producerName, proto.producerVersion].filter(Boolean).join(' ');
+  const model: Model = {
+    name: `onnx ${path ? basename(path) : 'model'}${producerTag ? ` (${producerTag}, opset ${opset})` : ` (opset ${opset})`}`,
+    layout,
+    inputShape,
+    outputDim,
+    dropoutSites,
+    batchNorms,
+    init: (seed) => initLike(layout, graph, seed),
+    apply(params, x, o: ApplyOptions = {}) {
+      const r = runProgram(program, params, x, { train: o.train, conv: o.conv, dropoutMasks: o.dropoutMasks });
+      let out = r.out;
+      if (out.ndim !== 2) out = out.reshape([out.shape[0]!, outputDim]);
+      const batchStats: np.Array[] = [];
+      for (let k = 0; k < r.batchStats.length / 2; k++) {
+        const [m, v] = [r.batchStats[2 * k]!, r.batchStats[2 * k + 1]!];
+        if (bnSite[k]) batchStats.push(m, v);
+        else {
+          m.dispose();
+          v.dispose();
+        }
+      }
+      return { out, batchStats };
+    },
+  };
+  return { model, theta, graphBytes, inputName, outputName, opset, notes };
+}
+
+/**
+ * Turn the parameter initializers into graph inputs (after the data input, in
+ * layout order); external data of the remaining initializers is inlined. The one
+ * graph output is `outputName`.
+ */
+function weightsAsInputs(
+  bytes: Uint8Array,
+  paramNames: string[],
+  inputName: string,
+  outputName: string,
+  baseDir: string | null,
+  label: string,
+): Uint8Array {
+  const m: ModelProto = fromBinary(ModelProtoSchema, bytes);
+  const g = m.graph!;
+  const params = new Set(paramNames);
+  const byName = new Map(g.initializer.map((t) => [t.name, t]));
+  const initNames = new Set(g.initializer.map((t) => t.name));
+  const dataIn = g.input.find((i) => i.name === inputName)!;
+  const others = g.input.filter((i) => i !== dataIn && !initNames.has(i.name));
+  g.input = [
+    dataIn!,
+    ...paramNames.map((n) => {
+      const t = byName.get(n)!;
+      return makeValueInfo(n, t.dataType, t.dims.map(Number));
+    }),
+    ...others,
+  ];
+  g.initializer = g.initializer
+    .filter((t) => !params.has(t.name))
+    .map((t) => {
+      if (t.dataLocation !== TensorProto_DataLocation.EXTERNAL) return t;
+      const d = decodeTensor(t, label, baseDir);
+      const type = d.dataType === DT.FLOAT || d.dataType === DT.DOUBLE || d.dataType === DT.INT64 || d.dataType === DT.INT32 ? d.dataType : DT.FLOAT;
+      return makeTensor(t.name, type, d.shape, d.data);
+    });
+  const out = g.output.find((o) => o.name === outputName);
+  g.output = [out ?? makeValueInfo(outputName, DT.FLOAT, null)];
+  return serializeModel(m);
+}
+
+/**
+ * Fresh parameters in PyTorch's default style: weights and their layer's bias
+ * U(−1/√fan_in, 1/√fan_in); batch-norm scale 1, shift 0, running mean 0, running var 1.
+ */
+function initLike(layout: ReturnType<typeof makeLayout>, graph: GraphProto, seed: number): Float32Array {
+  const theta = new Float32Array(layout.size);
+  const rng = new Rng(seed, 0x1a1);
+  const consumers = consumersOf(graph);
+  const shapes = new Map(layout.entries.map((e) => [e.name, e.shape]));
+  const producers = new Map<string, NodeProto>();
+  for (const n of graph.node) for (const o of n.output) producers.set(o, n);
+  const fanInOfWeight = (name: string): number | null => {
+    const s = shapes.get(name);
+    if (!s || s.length < 2) return null;
+    for (const u of consumers.get(name) ?? []) {
+      const transB = u.node.attribute.find((a) => a.name === 'transB');
+      if (u.node.opType === 'MatMul' && u.slot === 1) return s[0]!;
+      if (u.node.opType === 'Gemm' && u.slot === 1 && !(transB && Number(transB.i))) return s[0]!;
+    }
+    return s.slice(1).reduce((a, b) => a * b, 1);
+  };
+  const fanInOfBias = (name: string): number | null => {
+    for (const u of consumers.get(name) ?? []) {
+      const n = u.node;
+      if ((n.opType === 'Gemm' || n.opType === 'Conv' || n.opType === 'ConvTranspose') && u.slot === 2) return fanInOfWeight(n.input[1]!);
+      if (n.opType === 'Add') {
+        const other = producers.get(n.input[1 - u.slot] ?? '');
+        if (other && (other.opType === 'MatMul' || other.opType === 'Conv')) return fanInOfWeight(other.input[1]!);
+      }
+    }
+    return null;
+  };
+  for (const e of layout.entries) {
+    const out = theta.subarray(e.offset, e.offset + e.size);
+    const norm = (consumers.get(e.name) ?? []).find((u) => u.node.opType === 'LayerNormalization' || u.node.opType === 'InstanceNormalization');
+    if (e.role === 'bn_scale' || e.role === 'running_var' || norm?.slot === 1) out.fill(1);
+    else if (e.role === 'bn_shift' || e.role === 'running_mean' || norm?.slot === 2) out.fill(0);
+    else {
+      const fan = e.role === 'weight' ? fanInOfWeight(e.name) : fanInOfBias(e.name);
+      if (fan === null) out.fill(0);
+      else {
+        const b = 1 / Math.sqrt(fan);
+        for (let i = 0; i < out.length; i++) out[i] = (2 * rng.uniform() - 1) * b;
+      }
+    }
+  }
+  return theta;
+}
