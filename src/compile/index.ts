@@ -28,5 +28,4 @@
 export { jaxprToOnnx, jaxprToOnnxSplit, type JaxprToOnnxOptions } from './translate.js';
 export { ArgSpec, compileToOnnx, compileToOnnxSplit, type CompileOptions, type CompiledOnnx, type CompiledSplit, type TensorSpec } from './compile.js';
 export type { SplitModels } from './graph-builder.js';
-export { OrtFunction, type OrtFunctionOptions, type OrtIO, type TypedArray } from '../engine/ort/runner.js';
 export { summarizeModel, type ModelSummary } from './inspect.js';

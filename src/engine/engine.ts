@@ -3,7 +3,7 @@
  * fixed data subset, its gradient, Hessian-vector products, and the loss at many
  * points of a plane at once. θ is always a flat vector in the model's layout.
  */
-import type { PointEigen, PointOptions } from '../hessian/point.js';
+import type { HessianTask, HessianTaskName, HessianTaskResult } from '../linalg/tasks.js';
 import type { ParamLayout, Vec } from '../core/layout.js';
 
 export interface Metrics {
@@ -45,32 +45,15 @@ export interface LossEngine {
    */
   readonly concurrency?: number;
   /**
-   * Optional: λmax/λmin at θ solved where this engine's HVPs run (a worker thread), so that a
-   * Lanczos run's vectors never cross threads. Same numbers as hessian/point.ts's
-   * localPointEigenvalues with this engine's hvp.
+   * Optional: a Hessian task (linalg/tasks.ts, e.g. λmax/λmin by Lanczos) at θ, run where this
+   * engine's HVPs run (a worker thread), so that the task's vectors never cross threads. Same
+   * numbers as the task on the operator over this engine's `hvp`.
    */
-  pointEigen?(theta: Vec, opts: PointOptions): Promise<PointEigen>;
+  hessianTask?<K extends HessianTaskName>(theta: Vec, task: HessianTask<K>): Promise<HessianTaskResult<K>>;
   /**
    * Optional: coordinates of θ whose Hessian rows are identically zero for this engine's data
    * (ascending). Hessian solvers leave them out and count them as exact zero eigenvalues.
    */
   hessianNullCoordinates?(): Int32Array;
   dispose(): void | Promise<void>;
-}
-
-/** w = θ + (α·d1 + β·d2) in float32 (the reference code's order of operations). */
-export function pointWeights(
-  theta: Float32Array,
-  d1: Float32Array,
-  d2: Float32Array,
-  a: number,
-  b: number,
-  out: Float32Array = new Float32Array(theta.length),
-): Float32Array {
-  const af = Math.fround(a);
-  const bf = Math.fround(b);
-  for (let i = 0; i < theta.length; i++) {
-    out[i] = theta[i]! + Math.fround(Math.fround(af * d1[i]!) + Math.fround(bf * d2[i]!));
-  }
-  return out;
 }

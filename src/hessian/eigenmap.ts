@@ -17,16 +17,17 @@
  * on where an earlier run was interrupted: a resumed map equals an
  * uninterrupted one.
  */
-import { pointWeights, type LossEngine } from '../engine/engine.js';
+import { planePoint64, pointWeights } from '../core/plane.js';
+import type { LossEngine } from '../engine/engine.js';
 import type { GridFile } from '../jobs/grid-file.js';
 import type { H5Tree } from '../io/h5.js';
 import { runGridJob, type GridProgress } from '../jobs/grid-job.js';
 import { formatAxis, gridPoints, gridSize, type Grid } from '../core/grid.js';
 import { hashBytes, hashJSON } from '../core/hash.js';
-import { planePoint64, type ParamSelection } from '../linalg/hessian-operator.js';
-import { warmStartVector } from '../linalg/lanczos.js';
-import type { LanczosConvergence } from '../linalg/lanczos.js';
-import { DEFAULT_CONVERGENCE, DEFAULT_MAX_ITER, defaultTol, pointEigenvalues } from './point.js';
+import type { ParamSelection } from '../linalg/hessian-operator.js';
+import { DEFAULT_CONVERGENCE } from '../linalg/extremes.js';
+import { defaultTol, LANCZOS_DEFAULTS, warmStartVector, type LanczosConvergence } from '../linalg/lanczos.js';
+import { pointEigenvalues } from './point.js';
 import { Rng } from '../linalg/rng.js';
 import { norm, scale } from '../linalg/vector.js';
 
@@ -124,8 +125,8 @@ export function eigenmapFingerprint(
     engine: `${req.engine.description} n=${req.engine.samples}`,
     params: req.params ?? 'all',
     convergence: req.convergence ?? DEFAULT_CONVERGENCE,
-    tol: req.tol ?? defaultTol(req.convergence),
-    maxIter: req.maxIter ?? DEFAULT_MAX_ITER,
+    tol: req.tol ?? defaultTol(req.convergence ?? DEFAULT_CONVERGENCE),
+    maxIter: req.maxIter ?? LANCZOS_DEFAULTS.maxIter,
     seed: req.seed ?? 0,
     warm: req.warmStart ?? true,
     chunk: req.chunkSize,
@@ -172,7 +173,7 @@ export async function computeEigenmap(req: EigenmapRequest): Promise<EigenmapRes
   const params = req.params ?? 'all';
   const convergence = req.convergence ?? DEFAULT_CONVERGENCE;
   const tol = req.tol ?? defaultTol(convergence);
-  const maxIter = req.maxIter ?? DEFAULT_MAX_ITER;
+  const maxIter = req.maxIter ?? LANCZOS_DEFAULTS.maxIter;
   const seed = req.seed ?? 0;
   const warmStart = req.warmStart ?? true;
   const perPoint: EigenPointStats[] = [];

@@ -1,10 +1,10 @@
 /**
- * The Hessian of an engine's loss at θ as a SymOperator, restricted to a
+ * The Hessian at θ of a loss given by its HVP function, as a SymOperator restricted to a
  * selection of parameter tensors.
  *
  * The operator acts on the REDUCED vector of the selected coordinates: a
  * reduced v is scattered into a full-length vector (zeros at the excluded
- * coordinates), multiplied by H(θ) through engine.hvp, and the selected
+ * coordinates), multiplied by H(θ) through the HVP function, and the selected
  * coordinates of the product are gathered back. That is exactly the principal
  * submatrix H_SS (the excluded tensors held fixed at θ), so excluded
  * coordinates add no zero eigenvalues to the spectrum.
@@ -15,9 +15,8 @@
  *   'ndim>1' only learnable tensors with more than one dimension (the reference
  *            code's choice: biases and BN parameters held fixed).
  *
- * The loss is the engine's: the MEAN over its data subset (engine.hvp).
+ * The loss is whatever the HVP function differentiates (an engine: the MEAN over its data).
  */
-import type { LossEngine } from '../engine/engine.js';
 import { isLearnable, type ParamEntry, type ParamLayout, type Vec } from '../core/layout.js';
 import type { SymOperator } from './operator.js';
 
@@ -118,21 +117,17 @@ export function gather(sel: Selection, full: ArrayLike<number> & { subarray?: un
 
 export interface HessianOperator extends SymOperator {
   selection: Selection;
-  /** HVPs (engine.hvp calls) so far. */
+  /** HVPs so far. */
   readonly hvps: number;
-  /** Milliseconds spent inside engine.hvp so far. */
+  /** Milliseconds spent inside the HVPs so far. */
   readonly hvpMs: number;
 }
 
 /**
- * H(θ) of the engine's mean loss, restricted to `params`. θ is used as given
- * (a Float64Array keeps float64 weights for a float64 engine).
+ * H(θ) restricted to `params`, from an HVP function of the full vectors and the layout. θ is
+ * used as given (a Float64Array keeps float64 weights for float64 HVPs). Coordinates in
+ * `nullCoordinates` have identically zero Hessian rows and are left out (selectParams).
  */
-export function hessianOperator(engine: LossEngine, theta: Vec, params: ParamSelection = 'all'): HessianOperator {
-  return hessianOperatorOf((t, v) => engine.hvp(t, v), engine.layout, theta, params, engine.hessianNullCoordinates?.());
-}
-
-/** H(θ) given only an HVP function and the layout (what a worker thread has). */
 export function hessianOperatorOf(
   hvp: (theta: Vec, v: Float64Array) => Promise<Float64Array>,
   layout: ParamLayout,
@@ -160,7 +155,7 @@ export function hessianOperatorOf(
   return {
     dim: selection.dim,
     selection,
-    // engine.hvp, fast.hvp and gather all return new arrays; engines take float32 vectors
+    // hvp, direct.hvp and gather all return new arrays; HVP functions take float32 vectors
     fresh: true,
     acceptsFloat32: true,
     get hvps() {
@@ -229,11 +224,4 @@ function computePositions(sel: Selection, coordinates: Int32Array | null): Int32
     if (pos[i]! < 0) return null;
   }
   return pos;
-}
-
-/** θ + a·dx + b·dy in float64 (the eigen.json convention: float32 weights widened, then the combination in float64). */
-export function planePoint64(theta: Vec, dx: Vec, dy: Vec | undefined, a: number, b: number): Float64Array {
-  const w = new Float64Array(theta.length);
-  for (let i = 0; i < w.length; i++) w[i] = theta[i]! + a * dx[i]! + (dy ? b * dy[i]! : 0);
-  return w;
 }

@@ -29,6 +29,24 @@ export type LanczosTarget = 'both' | 'largest' | 'smallest' | 'top-k' | 'both-to
 export type LanczosConvergence = 'residual' | 'eigenvalue';
 export const LANCZOS_CONVERGENCE: readonly LanczosConvergence[] = ['residual', 'eigenvalue'];
 
+/**
+ * The defaults of `lanczos`, the one place they are written: the residual test (it bounds the
+ * Ritz vectors as well as the values), full reorthogonalization, at most 200 steps, and per
+ * convergence test its tolerance relative to max|θ|. The Hessian solver (extremes.ts) takes
+ * the faster eigenvalue test and partial reorthogonalization, with the tolerances of this table.
+ */
+export const LANCZOS_DEFAULTS = {
+  convergence: 'residual' as LanczosConvergence,
+  tol: { eigenvalue: 1e-6, residual: 1e-5 } as Readonly<Record<LanczosConvergence, number>>,
+  maxIter: 200,
+  reorthogonalization: 'full' as 'full' | 'partial',
+} as const;
+
+/** The tolerance of a convergence test when none is given. */
+export function defaultTol(convergence: LanczosConvergence): number {
+  return LANCZOS_DEFAULTS.tol[convergence];
+}
+
 export interface LanczosOptions {
   /** Default 'both'. */
   which?: LanczosTarget;
@@ -38,7 +56,7 @@ export interface LanczosOptions {
    * targets of `which` take part in the convergence test.
    */
   k?: number;
-  /** Relative tolerance: the convergence measure (below) ≤ tol · max|θ| (default 1e-6). */
+  /** Relative tolerance: the convergence measure (below) ≤ tol · max|θ| (default: defaultTol(convergence)). */
   tol?: number;
   /**
    * What must fall below tol · max|θ| (default 'residual'):
@@ -47,7 +65,7 @@ export interface LanczosOptions {
    *   from θ_i to the neighbouring Ritz value less that one's residual (see eigenvalueError).
    */
   convergence?: LanczosConvergence;
-  /** Maximum Lanczos steps = matvecs (default min(dim, 200)). */
+  /** Maximum Lanczos steps = matvecs (default min(dim, LANCZOS_DEFAULTS.maxIter)). */
   maxIter?: number;
   /** Start vector (warm start); default a seeded Gaussian vector. */
   v0?: Float64Array;
@@ -104,16 +122,16 @@ export async function lanczos(op: SymOperator, options: LanczosOptions = {}): Pr
   if (!Number.isInteger(n) || n < 1) throw new Error(`operator dim must be a positive integer, got ${n}`);
   const which = options.which ?? 'both';
   const k = Math.max(1, Math.floor(options.k ?? 1));
-  const tol = options.tol ?? 1e-6;
-  const measure = options.convergence ?? 'residual';
-  const maxIter = Math.max(1, Math.min(n, Math.floor(options.maxIter ?? Math.min(n, 200))));
+  const measure = options.convergence ?? LANCZOS_DEFAULTS.convergence;
+  const tol = options.tol ?? defaultTol(measure);
+  const maxIter = Math.max(1, Math.min(n, Math.floor(options.maxIter ?? LANCZOS_DEFAULTS.maxIter)));
   const rng = new Rng(options.seed ?? 0);
   const v0 = options.v0 ?? rng.normalVector(n);
   const process = new LanczosProcess(op, v0, {
     restart: true,
     rng,
     breakdownTol: options.breakdownTol,
-    reorthogonalization: options.reorthogonalization,
+    reorthogonalization: options.reorthogonalization ?? LANCZOS_DEFAULTS.reorthogonalization,
     matvecEps: options.matvecEps,
     basisPrecision: options.basisPrecision,
   });

@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SYNTHETIC_KINDS } from '../data/synthetic.js';
 import { NORMALIZATIONS } from '../directions/directions.js';
-import { DEFAULT_TOL } from '../hessian/point.js';
+import { defaultTol } from '../linalg/lanczos.js';
 import { ModelSpec } from '../model/spec.js';
 import { parseAxis } from '../core/grid.js';
 import { TrainSpec } from '../train/train.js';
@@ -120,7 +120,7 @@ export const HessianSpec = z
     every: z.number().int().positive().default(1),
   })
   .strict()
-  .transform((s) => ({ ...s, tol: s.tol ?? DEFAULT_TOL[s.convergence] }));
+  .transform((s) => ({ ...s, tol: s.tol ?? defaultTol(s.convergence) }));
 
 export const EngineSpec = z
   .object({

@@ -22,7 +22,7 @@ import { frameFile, type Manifest, type RunStore } from '../store/run-store.js';
 import { parseAxis, type Grid } from '../core/grid.js';
 import { silent, type ProgressSink } from '../core/progress.js';
 import { computeEigenmap, type EigenmapStats } from '../hessian/eigenmap.js';
-import { defaultTol } from '../hessian/point.js';
+import { defaultTol } from '../linalg/lanczos.js';
 
 export interface RunEigenmapFrame {
   checkpoint: number;

@@ -8,7 +8,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pointWeights, type LossEngine } from '../engine/engine.js';
+import { pointWeights } from '../core/plane.js';
+import type { LossEngine } from '../engine/engine.js';
 import { writeDirectionFile } from '../directions/file.js';
 import { writeGridFile } from '../jobs/grid-file.js';
 import { frameFile } from '../store/run-store.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
-import { hessianOperator } from '../../src/linalg/hessian-operator.js';
+import { hessianOperator } from '../../src/hessian/operator.js';
 import { lanczos } from '../../src/linalg/lanczos.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { resolveConfig } from '../../src/run/config.js';

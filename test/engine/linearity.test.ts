@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mnistBalanced } from '../../src/data/mnist.js';
 import { randomPlane } from '../../src/directions/directions.js';
-import { pointWeights } from '../../src/engine/engine.js';
+import { pointWeights } from '../../src/core/plane.js';
 import { summarizeModel } from '../../src/compile/inspect.js';
 import { nchwcBlockSize } from '../../src/engine/ort/nchwc.js';
 import { OrtEngine } from '../../src/engine/ort/engine.js';

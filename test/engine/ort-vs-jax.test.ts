@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.js';
-import { pointWeights, type EvalMode } from '../../src/engine/engine.js';
+import { pointWeights } from '../../src/core/plane.js';
+import type { EvalMode } from '../../src/engine/engine.js';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { OrtEngine } from '../../src/engine/ort/engine.js';
 import { buildModel } from '../../src/model/zoo.js';

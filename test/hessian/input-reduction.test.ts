@@ -8,7 +8,7 @@ import type { Dataset } from '../../src/data/dataset.js';
 import { inputReduction, liveFeatures, reduceSamples } from '../../src/engine/input-reduction.js';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { OrtEngine } from '../../src/engine/ort/engine.js';
-import { hessianOperator } from '../../src/linalg/hessian-operator.js';
+import { hessianOperator } from '../../src/hessian/operator.js';
 import { pointEigenvalues } from '../../src/hessian/point.js';
 import { Rng } from '../../src/linalg/rng.js';
 import { buildModel } from '../../src/model/zoo.js';

@@ -10,7 +10,7 @@ import type { Dataset } from '../../src/data/dataset.js';
 import type { LossEngine } from '../../src/engine/engine.js';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { OrtEngine } from '../../src/engine/ort/engine.js';
-import { hessianOperator } from '../../src/linalg/hessian-operator.js';
+import { hessianOperator } from '../../src/hessian/operator.js';
 import { pointEigenvalues } from '../../src/hessian/point.js';
 import { referenceMethodEigenvalues } from '../../src/linalg/reference-method.js';
 import { Rng } from '../../src/linalg/rng.js';

@@ -10,8 +10,9 @@ import { createEngine, type Backend } from '../../engine/registry.js';
 import type { LossEngine } from '../../engine/engine.js';
 import { computeEigenmap } from '../../hessian/eigenmap.js';
 import { PARAM_SELECTIONS, type ParamSelection } from '../../linalg/hessian-operator.js';
-import { LANCZOS_CONVERGENCE, type LanczosConvergence } from '../../linalg/lanczos.js';
-import { DEFAULT_CONVERGENCE, DEFAULT_MAX_ITER, DEFAULT_TOL, pointDensity, pointEigenvalues, pointTrace } from '../../hessian/point.js';
+import { LANCZOS_CONVERGENCE, LANCZOS_DEFAULTS, type LanczosConvergence } from '../../linalg/lanczos.js';
+import { pointDensity, pointEigenvalues, pointTrace } from '../../hessian/point.js';
+import { DEFAULT_CONVERGENCE } from '../../linalg/extremes.js';
 import { computeRunEigenmaps } from '../../run/eigenmaps.js';
 import { runSharpness, sharpnessCsv } from '../../run/sharpness.js';
 import { epsSharpness } from '../../hessian/sharpness.js';
@@ -93,8 +94,8 @@ export function register(program: Command): void {
       '--convergence <test>',
       `what --tol bounds for λmax and λmin: eigenvalue (the Ritz values' error estimate) or residual (‖Hy − θy‖); default ${DEFAULT_CONVERGENCE}`,
     )
-    .option('--tol <t>', `Lanczos tolerance relative to |λ|max (default ${DEFAULT_TOL.eigenvalue} for eigenvalue, ${DEFAULT_TOL.residual} for residual)`)
-    .option('--max-iter <n>', `Lanczos steps (HVPs) per point at most (default ${DEFAULT_MAX_ITER})`)
+    .option('--tol <t>', `Lanczos tolerance relative to |λ|max (default ${LANCZOS_DEFAULTS.tol.eigenvalue} for eigenvalue, ${LANCZOS_DEFAULTS.tol.residual} for residual)`)
+    .option('--max-iter <n>', `Lanczos steps (HVPs) per point at most (default ${LANCZOS_DEFAULTS.maxIter})`)
     .option('--backend <name>', "auto, jax or onnx (default auto; a run's own backend for a run)")
     .option('--dtype <dtype>', 'float32 or float64 (default float32)')
     .option('--mode <mode>', 'eval (running BN stats) or train (batch stats, fixed dropout masks); default eval')
@@ -178,7 +179,7 @@ async function withHvpProgress<T>(engine: LossEngine, ctx: CliContext, label: st
       return r;
     },
     evaluatePlane: (t, a, b, p) => engine.evaluatePlane(t, a, b, p),
-    // (not pointEigen: the Lanczos run stays here, where its HVPs are counted)
+    // (not hessianTask: the Lanczos run stays here, where its HVPs are counted)
     hessianNullCoordinates: engine.hessianNullCoordinates ? () => engine.hessianNullCoordinates!() : undefined,
     dispose: () => {},
   };
@@ -199,7 +200,7 @@ async function centreMode(run: string | undefined, f: HessianFlags, o: Common, t
   try {
     const params = o.params ?? 'all';
     ctx.progress.log(`Hessian of the mean loss over ${engine.samples} samples, params ${params}, ${engine.description}`);
-    const maxIter = o.maxIter ?? DEFAULT_MAX_ITER;
+    const maxIter = o.maxIter ?? LANCZOS_DEFAULTS.maxIter;
     const eig = await withHvpProgress(engine, ctx, 'lanczos', maxIter, (e) =>
       pointEigenvalues(e, inp.theta, { params, convergence: o.convergence, tol: o.tol, maxIter, seed: o.seed, top }),
     );

@@ -9,7 +9,8 @@ import type { ConvImpl } from '../../model/layers.js';
 import type { ParamLayout, Vec } from '../../core/layout.js';
 import type { Model } from '../../model/model.js';
 import { Rng } from '../../core/rng.js';
-import { pointWeights, type EvalMode, type LossEngine, type LossKind, type Metrics, type PlaneValues } from '../engine.js';
+import { pointWeights } from '../../core/plane.js';
+import type { EvalMode, LossEngine, LossKind, Metrics, PlaneValues } from '../engine.js';
 import { ensureJax } from '../../model/jax.js';
 import { objective } from '../objective.js';
 

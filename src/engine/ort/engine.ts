@@ -14,7 +14,7 @@ import { count, sampleSize, type Dataset } from '../../data/dataset.js';
 import type { ParamLayout, Vec } from '../../core/layout.js';
 import type { Model } from '../../model/model.js';
 import { hessianOperatorOf } from '../../linalg/hessian-operator.js';
-import { eigenvaluesOf, localPointEigenvalues, type PointEigen, type PointOptions } from '../../hessian/point.js';
+import { runHessianTask, type HessianTask, type HessianTaskName, type HessianTaskResult } from '../../linalg/tasks.js';
 import type { LossEngine, Metrics, PlaneValues } from '../engine.js';
 import { dropoutMasks, targetMatrix, type EngineOptions } from '../jax/engine.js';
 import { ensureJax } from '../../model/jax.js';
@@ -24,7 +24,7 @@ import { nchwcBlockSize } from './nchwc.js';
 import { OrtFunction, type TypedArray } from './runner.js';
 import { HvpRunner, subBatchSizes, type HvpProgram } from './hvp-runner.js';
 import { PlaneRunner, type PlaneGraphs, type PlaneProgram } from './plane-runner.js';
-import { PlanePool } from './pool.js';
+import { WorkerPool } from './pool.js';
 import { inputReduction } from '../input-reduction.js';
 
 export interface OrtEngineOptions extends EngineOptions {
@@ -243,15 +243,17 @@ export class OrtEngine implements LossEngine {
   }
 
   /**
-   * λmax/λmin at θ: with workers, the whole Lanczos run happens in one worker (its HVPs never
-   * leave that thread); otherwise here. The same graphs either way.
+   * A Hessian task at θ: with workers, the whole task runs in one worker (its HVPs never leave
+   * that thread); otherwise here. The same graphs either way.
    */
-  async pointEigen(theta: Vec, opts: PointOptions = {}): Promise<PointEigen> {
-    if (this.opts.hoist === false) return localPointEigenvalues(this, theta, opts);
-    if (this.concurrency > 1) return (await this.workerPool()).eigen(theta, opts);
+  async hessianTask<K extends HessianTaskName>(theta: Vec, task: HessianTask<K>): Promise<HessianTaskResult<K>> {
+    if (this.opts.hoist === false) {
+      return runHessianTask(hessianOperatorOf((t, v) => this.hvp(t, v), this.layout, theta, task.params), this.dtype, task);
+    }
+    if (this.concurrency > 1) return (await this.workerPool()).hessianTask(theta, task);
     const runner = this.localHvpRunner();
-    const op = hessianOperatorOf((t, v) => runner.hvp(t, v), this.layout, theta, opts.params ?? 'all', this.hessianNullCoordinates(), runner.at(theta));
-    return eigenvaluesOf(op, this.dtype, opts);
+    const op = hessianOperatorOf((t, v) => runner.hvp(t, v), this.layout, theta, task.params, this.hessianNullCoordinates(), runner.at(theta));
+    return runHessianTask(op, this.dtype, task);
   }
 
   private hvpRunner: HvpRunner | null = null;
@@ -376,13 +378,13 @@ export class OrtEngine implements LossEngine {
     return Math.max(1, this.opts.workers ?? 1);
   }
 
-  private pool: Promise<PlanePool> | null = null;
+  private pool: Promise<WorkerPool> | null = null;
 
   /** The worker threads (started on first use); plane and HVP graphs compile here first. */
-  private workerPool(): Promise<PlanePool> {
+  private workerPool(): Promise<WorkerPool> {
     this.pool ??= (async () => {
       const programs = { plane: this.planeProgram(), hvp: this.opts.hoist === false ? undefined : this.hvpProgram() };
-      return PlanePool.create(programs, this.planeBatches(), this.concurrency, { threads: this.opts.threads ?? 1, device: this.opts.device });
+      return WorkerPool.create(programs, this.planeBatches(), this.concurrency, { threads: this.opts.threads ?? 1, device: this.opts.device });
     })();
     return this.pool;
   }

@@ -8,7 +8,7 @@
  * own runner would run for the same points, so values do not depend on the number of workers.
  *
  * ```ts
- * const pool = await PlanePool.create({ plane: engine.planeProgram(), hvp: engine.hvpProgram() }, engine.planeBatches(), 4);
+ * const pool = await WorkerPool.create({ plane: engine.planeProgram(), hvp: engine.hvpProgram() }, engine.planeBatches(), 4);
  * const [a, b] = await Promise.all([pool.evaluate(θ, d1, d2, pts1), pool.evaluate(θ, d1, d2, pts2)]);
  * await pool.close();
  * ```
@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { PointEigen, PointOptions } from '../../hessian/point.js';
+import type { HessianTask, HessianTaskName, HessianTaskResult } from '../../linalg/tasks.js';
 import type { HvpProgram } from './hvp-runner.js';
 import { planeValues, type PlaneBatch, type PlaneProgram, type RunnerOptions } from './plane-runner.js';
 
@@ -25,12 +25,12 @@ type Vecs = (Float32Array | Float64Array)[];
 
 interface Task {
   id: number;
-  kind: 'plane' | 'hvp' | 'eigen';
+  kind: 'plane' | 'hvp' | 'task';
   /** Id of the vector set (θ, d1, d2 for a plane; θ for an HVP). */
   vectors: number;
   points?: Float64Array;
   v?: Float64Array;
-  opts?: PointOptions;
+  task?: HessianTask;
   resolve(v: unknown): void;
   reject(e: Error): void;
 }
@@ -59,7 +59,7 @@ function startWorker(workerData: unknown): Worker {
   return new Worker(boot, { eval: true, workerData });
 }
 
-export class PlanePool {
+export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
   private nextId = 0;
@@ -76,8 +76,8 @@ export class PlanePool {
     batches: PlaneBatch[],
     size: number,
     opts: RunnerOptions = {},
-  ): Promise<PlanePool> {
-    const pool = new PlanePool(programs);
+  ): Promise<WorkerPool> {
+    const pool = new WorkerPool(programs);
     const ready: Promise<void>[] = [];
     for (let i = 0; i < size; i++) {
       const worker = startWorker({ programs, batches, opts: { threads: opts.threads ?? 1, device: opts.device } });
@@ -98,14 +98,14 @@ export class PlanePool {
       worker.on('message', (m) => pool.onMessage(slot, m));
       worker.on('error', (e) => pool.onDeath(slot, e));
       worker.on('exit', (code) => {
-        if (!pool.closed) pool.onDeath(slot, new Error(`a plane worker exited (code ${code})`));
+        if (!pool.closed) pool.onDeath(slot, new Error(`an engine worker exited (code ${code})`));
       });
     }
     try {
       await Promise.all(ready);
     } catch (e) {
       await pool.close();
-      throw new Error(`plane workers could not start: ${(e as Error).message}`);
+      throw new Error(`engine workers could not start: ${(e as Error).message}`);
     }
     return pool;
   }
@@ -131,16 +131,16 @@ export class PlanePool {
   }
 
   /**
-   * λmax/λmin at θ (hessian/point.ts) solved entirely on one worker: the Lanczos vectors and
-   * HVPs stay in that thread; only θ, the options and the result cross.
+   * A Hessian task at θ (linalg/tasks.ts) run entirely on one worker: its vectors and HVPs stay
+   * in that thread; only θ, the task and the result cross.
    */
-  eigen(theta: Float32Array | Float64Array, opts: PointOptions): Promise<PointEigen> {
+  hessianTask<K extends HessianTaskName>(theta: Float32Array | Float64Array, task: HessianTask<K>): Promise<HessianTaskResult<K>> {
     if (!this.programs.hvp) return Promise.reject(new Error('this pool has no HVP graphs'));
-    return this.submit<PointEigen>('eigen', [theta], { opts });
+    return this.submit<HessianTaskResult<K>>('task', [theta], { task });
   }
 
-  private submit<T>(kind: Task['kind'], vecs: Vecs, extra: { points?: Float64Array; v?: Float64Array; opts?: PointOptions }): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('the plane pool is closed'));
+  private submit<T>(kind: Task['kind'], vecs: Vecs, extra: { points?: Float64Array; v?: Float64Array; task?: HessianTask }): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('the worker pool is closed'));
     const vectors = this.setId(vecs);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, kind, vectors, ...extra, resolve: resolve as (v: unknown) => void, reject });
@@ -190,10 +190,10 @@ export class PlanePool {
         slot.sent = [...slot.sent.slice(-3), task.vectors];
       }
       slot.last = task.vectors;
-      slot.worker.postMessage({ type: task.kind, id: task.id, vectors: task.vectors, points: task.points, v: task.v, opts: task.opts });
+      slot.worker.postMessage({ type: task.kind, id: task.id, vectors: task.vectors, points: task.points, v: task.v, task: task.task });
     }
     if (this.queue.length > 0 && this.slots.every((s) => s.dead)) {
-      const err = this.slots[0]?.dead ?? new Error('no plane workers');
+      const err = this.slots[0]?.dead ?? new Error('no engine workers');
       for (const t of this.queue.splice(0)) t.reject(err);
     }
   }
@@ -202,8 +202,8 @@ export class PlanePool {
     const task = slot.busy;
     if (!task || m.id !== task.id) return;
     slot.busy = null;
-    if (m.type === 'done') task.resolve(task.kind === 'plane' ? { lossSum: m.a!, correct: m.b! } : task.kind === 'eigen' ? m.result : m.a!);
-    else task.reject(new Error(m.message ?? 'plane worker failed'));
+    if (m.type === 'done') task.resolve(task.kind === 'plane' ? { lossSum: m.a!, correct: m.b! } : task.kind === 'task' ? m.result : m.a!);
+    else task.reject(new Error(m.message ?? 'engine worker failed'));
     this.dispatch();
   }
 
@@ -218,7 +218,7 @@ export class PlanePool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.queue.splice(0)) t.reject(new Error('the plane pool was closed'));
+    for (const t of this.queue.splice(0)) t.reject(new Error('the worker pool was closed'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots.length = 0;
   }

@@ -1,19 +1,19 @@
 /**
- * Worker thread of a PlanePool (pool.ts): a PlaneRunner and an HvpRunner over the compiled
+ * Worker thread of a WorkerPool (pool.ts): a PlaneRunner and an HvpRunner over the compiled
  * graphs and the data batches it was started with (onnxruntime only, no jax-js).
  *
  * Messages in:  { type: 'vectors', id, arrays }      (θ, d1, d2 of a plane, or θ of an HVP)
  *               { type: 'plane', id, vectors, points }
  *               { type: 'hvp', id, vectors, v }
- *               { type: 'eigen', id, vectors, opts }   (λmax/λmin at θ: a whole Lanczos run here)
+ *               { type: 'task', id, vectors, task }   (a Hessian task at θ, linalg/tasks.ts)
  * Messages out: { type: 'ready' } once the sessions exist,
  *               { type: 'done', id, a, b } (plane: loss sums, correct counts; hvp: H·v),
- *               { type: 'done', id, result } (eigen: the PointEigen),
+ *               { type: 'done', id, result } (task: its result),
  *               or { type: 'error', id, message }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { eigenvaluesOf, type PointEigen, type PointOptions } from '../../hessian/point.js';
 import { hessianOperatorOf } from '../../linalg/hessian-operator.js';
+import { runHessianTask, type HessianTask } from '../../linalg/tasks.js';
 import { HvpRunner, type HvpProgram } from './hvp-runner.js';
 import { PlaneRunner, type PlaneBatch, type PlaneProgram, type RunnerOptions } from './plane-runner.js';
 
@@ -39,14 +39,19 @@ interface Msg {
   vectors?: number;
   points?: Float64Array;
   v?: Float64Array;
-  opts?: PointOptions;
+  task?: HessianTask;
 }
 
-/** Float64Array buffers of a PointEigen (moved, not copied, back to the main thread). */
-function transferables(r: PointEigen): ArrayBuffer[] {
-  const l = r.lanczos;
-  const arrays = [l.ritzMax, l.ritzMin, l.warm, l.ritzValues, ...(l.top ? [l.top.values, l.top.residuals, ...l.top.vectors] : [])];
-  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
+/** The buffers of every typed array in a task's result (moved, not copied, to the main thread). */
+function transferables(result: unknown): ArrayBuffer[] {
+  const found = new Set<ArrayBuffer>();
+  const walk = (v: unknown): void => {
+    if (ArrayBuffer.isView(v)) found.add(v.buffer as ArrayBuffer);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(result);
+  return [...found];
 }
 
 port.on('message', (msg: Msg) => {
@@ -67,10 +72,11 @@ port.on('message', (msg: Msg) => {
         if (!hvp) throw new Error('this pool has no HVP graphs');
         const r = await hvp.hvp(vs[0]!, msg.v!);
         port.postMessage({ type: 'done', id: msg.id, a: r }, [r.buffer as ArrayBuffer]);
-      } else if (msg.type === 'eigen') {
+      } else if (msg.type === 'task') {
         if (!hvp) throw new Error('this pool has no HVP graphs');
-        const op = hessianOperatorOf((t, v) => hvp.hvp(t, v), programs.hvp!.layout, vs[0]!, msg.opts?.params ?? 'all', programs.hvp!.reduction?.dropped, hvp.at(vs[0]!));
-        const r = await eigenvaluesOf(op, programs.hvp!.dtype, msg.opts ?? {});
+        const task = msg.task!;
+        const op = hessianOperatorOf((t, v) => hvp.hvp(t, v), programs.hvp!.layout, vs[0]!, task.params, programs.hvp!.reduction?.dropped, hvp.at(vs[0]!));
+        const r = await runHessianTask(op, programs.hvp!.dtype, task);
         port.postMessage({ type: 'done', id: msg.id, result: r }, transferables(r));
       } else {
         throw new Error(`unknown task ${msg.type}`);
