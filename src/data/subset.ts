@@ -26,9 +26,9 @@ export function resolveSize(size: number | 'all', n: number): number {
  * Indices (sorted ascending) of a stratified random subset of `k` samples.
  * Regression data is sampled uniformly.
  */
-export function stratifiedIndices(ds: Dataset, k: number, seed: number): Int32Array {
+export function stratifiedIndices(ds: Dataset, k: number, seed: number, stream: 'subset' | 'split' = 'subset'): Int32Array {
   const n = count(ds);
-  const rng = new Rng(seed, 0x5b5e7);
+  const rng = new Rng(seed, stream);
   if (ds.task !== 'classification') {
     const all = Int32Array.from({ length: n }, (_, i) => i);
     rng.shuffle(all);
@@ -66,7 +66,7 @@ export function subsetIndices(ds: Dataset, spec: SubsetSpec = {}): Int32Array {
 /** Stratified split into two disjoint index sets: [rest, held-out]. */
 export function splitIndices(ds: Dataset, heldOut: number, seed: number): [Int32Array, Int32Array] {
   const n = count(ds);
-  const test = stratifiedIndices(ds, resolveSize(heldOut, n), seed);
+  const test = stratifiedIndices(ds, resolveSize(heldOut, n), seed, 'split');
   const inTest = new Uint8Array(n);
   for (const i of test) inTest[i] = 1;
   const train: number[] = [];

@@ -21,7 +21,7 @@ export interface SyntheticSpec {
 export function synthetic(spec: SyntheticSpec): Dataset {
   const n = spec.n ?? 1000;
   const seed = spec.seed ?? 0;
-  const rng = new Rng(seed, 0x5e7);
+  const rng = new Rng(seed, 'synthetic');
   const classes = spec.kind === 'spirals' ? (spec.classes ?? 3) : 2;
   const noise = spec.noise ?? (spec.kind === 'spirals' ? 0.1 : spec.kind === 'xor' ? 0.1 : 0.08);
   const x = new Float32Array(n * 2);

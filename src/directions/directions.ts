@@ -35,12 +35,12 @@ export function directionEntries(layout: ParamLayout, opts: Pick<DirectionOption
 
 /**
  * The raw seeded Gaussian for a layout: tensor k draws from its own stream
- * (seed, k), so a tensor's values do not depend on the other tensors.
+ * ('directions', k) of the seed, so a tensor's values do not depend on the other tensors.
  */
 export function gaussianDirection(layout: ParamLayout, seed: number): Float32Array {
   const d = new Float32Array(layout.size);
   layout.entries.forEach((e, k) => {
-    new Rng(seed, k).fillNormal(d.subarray(e.offset, e.offset + e.size));
+    new Rng(seed, 'directions', k).fillNormal(d.subarray(e.offset, e.offset + e.size));
   });
   return d;
 }

@@ -28,7 +28,7 @@ import type { ParamSelection } from '../linalg/hessian-operator.js';
 import { DEFAULT_CONVERGENCE } from '../linalg/extremes.js';
 import { defaultTol, LANCZOS_DEFAULTS, warmStartVector, type LanczosConvergence } from '../linalg/lanczos.js';
 import { pointEigenvalues } from './point.js';
-import { Rng } from '../linalg/rng.js';
+import { Rng } from '../core/rng.js';
 import { norm, scale } from '../linalg/vector.js';
 
 export const EIGEN_CHANNELS = ['max_eig', 'min_eig', 'eig_ratio', 'hvps', 'converged'] as const;
@@ -162,7 +162,7 @@ function seedOf(seed: number, index: number): number {
 /** warmStartVector of the previous point plus WARM_NOISE times a seeded random unit vector. */
 export function noisyWarmStart(prev: { ritzMax: Float64Array; ritzMin: Float64Array; warm?: Float64Array }, seed: number): Float64Array {
   const v0 = warmStartVector(prev);
-  const g = new Rng(seed).normalVector(v0.length);
+  const g = new Rng(seed, 'warm-start').normalVector(v0.length);
   scale(WARM_NOISE / norm(g), g);
   for (let t = 0; t < v0.length; t++) v0[t]! += g[t]!;
   return v0;

@@ -17,7 +17,7 @@
 
 import type { SymOperator } from './operator.js';
 import { LanczosProcess } from './lanczos-process.js';
-import { Rng } from './rng.js';
+import { Rng } from '../core/rng.js';
 import { symTridiagonalEigen } from './tridiagonal-eigen.js';
 
 export interface SpectralDensityOptions {
@@ -25,7 +25,7 @@ export interface SpectralDensityOptions {
   probes?: number;
   /** Lanczos steps per probe (default 90; capped at dim; stops early on an invariant subspace). */
   iterations?: number;
-  /** Probe p is the p-th draw `new Rng(seed).rademacherVector(dim)`, scaled to unit norm (default seed 0). */
+  /** Probe p is the p-th draw `new Rng(seed, 'density').rademacherVector(dim)`, scaled to unit norm (default seed 0). */
   seed?: number;
   /** Gaussian broadening σ (standard deviation); default √(1e-5 · max(1, width)). */
   sigma?: number;
@@ -55,7 +55,7 @@ export async function spectralDensity(
 ): Promise<SpectralDensityResult> {
   const probes = Math.max(1, Math.floor(options.probes ?? 1));
   const iterations = Math.max(1, Math.min(op.dim, Math.floor(options.iterations ?? 90)));
-  const rng = new Rng(options.seed ?? 0);
+  const rng = new Rng(options.seed ?? 0, 'density');
 
   const nodes: Float64Array[] = [];
   const weights: Float64Array[] = [];

@@ -30,7 +30,7 @@
 
 import { applyOperator, type SymOperator } from './operator.js';
 import { VectorArena } from './wasm-kernels.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../core/rng.js';
 import { dotAndNormSq, norm, projectionsOf, recurrence, reorthogonalize, scale, subtractAbove, type BasisVector } from './vector.js';
 
 export interface LanczosProcessOptions {

@@ -18,7 +18,7 @@
 
 import type { SymOperator } from './operator.js';
 import { LanczosProcess } from './lanczos-process.js';
-import { Rng } from './rng.js';
+import { Rng } from '../core/rng.js';
 import { symTridiagonalEigen } from './tridiagonal-eigen.js';
 import { combine, norm, scale } from './vector.js';
 
@@ -125,7 +125,7 @@ export async function lanczos(op: SymOperator, options: LanczosOptions = {}): Pr
   const measure = options.convergence ?? LANCZOS_DEFAULTS.convergence;
   const tol = options.tol ?? defaultTol(measure);
   const maxIter = Math.max(1, Math.min(n, Math.floor(options.maxIter ?? LANCZOS_DEFAULTS.maxIter)));
-  const rng = new Rng(options.seed ?? 0);
+  const rng = new Rng(options.seed ?? 0, 'lanczos');
   const v0 = options.v0 ?? rng.normalVector(n);
   const process = new LanczosProcess(op, v0, {
     restart: true,

@@ -7,7 +7,7 @@
  */
 
 import { applyOperator, type SymOperator } from './operator.js';
-import { Rng } from './rng.js';
+import { Rng } from '../core/rng.js';
 import { dot } from './vector.js';
 
 export interface HutchinsonOptions {
@@ -35,7 +35,7 @@ export interface HutchinsonResult {
 export async function hutchinsonTrace(op: SymOperator, options: HutchinsonOptions = {}): Promise<HutchinsonResult> {
   const maxProbes = Math.max(1, Math.floor(options.probes ?? 100));
   const minProbes = Math.max(2, Math.floor(options.minProbes ?? 10));
-  const rng = new Rng(options.seed ?? 0);
+  const rng = new Rng(options.seed ?? 0, 'trace');
   const samples: number[] = [];
   let stats = { mean: 0, stderr: 0 };
   while (samples.length < maxProbes) {

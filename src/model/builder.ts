@@ -133,7 +133,7 @@ export class NetBuilder {
       batchNorms,
       init(seed: number) {
         const theta = new Float32Array(layout.size);
-        const rng = new Rng(seed, 0x1a1);
+        const rng = new Rng(seed, 'init');
         layout.entries.forEach((e, i) => inits[i]!(rng, theta.subarray(e.offset, e.offset + e.size)));
         return theta;
       },

@@ -85,7 +85,7 @@ export async function finetuneMasked(o: MaskedFinetuneOptions): Promise<{ theta:
   for (let s = 0; s < o.steps; s++) {
     const epoch = Math.floor(s / per);
     const order = Int32Array.from({ length: n }, (_, i) => i);
-    new Rng(o.seed, 0xf0000 + epoch).shuffle(order);
+    new Rng(o.seed, 'finetune-shuffle', epoch).shuffle(order);
     const start = (s % per) * bs;
     const nb = Math.min(bs, n - start);
     for (let k = 0; k < nb; k++) {
@@ -93,7 +93,7 @@ export async function finetuneMasked(o: MaskedFinetuneOptions): Promise<{ theta:
       xb.set(o.train.x.subarray(i * d, (i + 1) * d), k * d);
       tb.set(targets.subarray(i * c, (i + 1) * c), k * c);
     }
-    const maskRng = new Rng(o.seed, 0xfd0000 + s);
+    const maskRng = new Rng(o.seed, 'finetune-dropout', s);
     const dmasks = model.dropoutSites.map((site) => {
       const per1 = site.shape.reduce((a, q) => a * q, 1);
       const m = new Float32Array(nb * per1);

@@ -174,9 +174,10 @@ export async function trajectoryPca(thetas: Float32Array[], layout: ParamLayout,
   let path = rows.map((r) => [dotRange(r, u1), dotRange(r, u2)] as [number, number]);
   // sign convention: the path starts at negative coordinates (x0 ≤ 0, y0 ≤ 0) and ends at (0, 0)
   const flip = [path[0]![0] > 0 ? -1 : 1, path[0]![1] > 0 ? -1 : 1];
-  if (flip[0] < 0) for (let p = 0; p < P; p++) u1[p] = -u1[p]!;
-  if (flip[1] < 0) for (let p = 0; p < P; p++) u2[p] = -u2[p]!;
-  path = path.map(([x, y]) => [x * flip[0]!, y * flip[1]!]);
+  // (over the eligible tensors only: the others stay exactly +0)
+  if (flip[0] < 0) for (const [a, b] of ranges) for (let p = a; p < b; p++) u1[p] = -u1[p]!;
+  if (flip[1] < 0) for (const [a, b] of ranges) for (let p = a; p < b; p++) u2[p] = -u2[p]!;
+  if (flip[0] < 0 || flip[1] < 0) path = rows.map((r) => [dotRange(r, u1), dotRange(r, u2)] as [number, number]);
   const residual = rows.map((r, i) => {
     const rr = dotRange(r, r);
     if (rr === 0) return 0;

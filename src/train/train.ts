@@ -192,7 +192,7 @@ export async function train(opts: TrainOptions): Promise<void> {
   while (stepNo < total) {
     const epoch = Math.floor(stepNo / per);
     const order = Int32Array.from({ length: n }, (_, i) => i);
-    new Rng(spec.seed, 0xe0000 + epoch).shuffle(order);
+    new Rng(spec.seed, 'shuffle', epoch).shuffle(order);
     const b = stepNo % per;
     const start = b * spec.batchSize;
     const nb = Math.min(spec.batchSize, n - start);
@@ -201,7 +201,7 @@ export async function train(opts: TrainOptions): Promise<void> {
       xb.set(opts.train.x.subarray(i * d, (i + 1) * d), k * d);
       tb.set(targets.subarray(i * c, (i + 1) * c), k * c);
     }
-    const maskRng = new Rng(spec.seed, 0xd0000 + stepNo);
+    const maskRng = new Rng(spec.seed, 'dropout', stepNo);
     const masks = model.dropoutSites.map((site) => {
       const per1 = site.shape.reduce((a, q) => a * q, 1);
       const m = new Float32Array(nb * per1);

@@ -10,7 +10,7 @@ import { targetMatrix } from '../../src/engine/jax/engine.js';
 import { ensureJax } from '../../src/model/jax.js';
 import { lossSum } from '../../src/engine/loss.js';
 import type { Model } from '../../src/model/model.js';
-import { Rng } from '../../src/linalg/rng.js';
+import { Rng } from '../../src/core/rng.js';
 
 type Arr = np.Array;
 

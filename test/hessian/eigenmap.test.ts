@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { computeEigenmap, gridPointWeights, hessianPointCost, snakeOrder, type EigenmapRequest } from '../../src/hessian/eigenmap.js';
 import { pointEigenvalues } from '../../src/hessian/point.js';
-import { Rng } from '../../src/linalg/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { readGridFile } from '../../src/jobs/grid-file.js';
 import { readH5 } from '../../src/io/h5.js';

@@ -1,7 +1,7 @@
 /** Dense symmetric test matrices with a chosen spectrum: A = Q diag(λ) Qᵀ. */
 
 import type { SymOperator } from '../../src/linalg/operator.js';
-import { Rng } from '../../src/linalg/rng.js';
+import { Rng } from '../../src/core/rng.js';
 
 export interface DenseSymmetric {
   n: number;

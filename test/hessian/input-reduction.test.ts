@@ -10,7 +10,7 @@ import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { OrtEngine } from '../../src/engine/ort/engine.js';
 import { hessianOperator } from '../../src/hessian/operator.js';
 import { pointEigenvalues } from '../../src/hessian/point.js';
-import { Rng } from '../../src/linalg/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { denseHessian, jacobiEigenvalues, matvec, randomData, relErr } from './dense.js';
 

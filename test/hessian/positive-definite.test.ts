@@ -13,7 +13,7 @@ import { OrtEngine } from '../../src/engine/ort/engine.js';
 import { hessianOperator } from '../../src/hessian/operator.js';
 import { pointEigenvalues } from '../../src/hessian/point.js';
 import { referenceMethodEigenvalues } from '../../src/linalg/reference-method.js';
-import { Rng } from '../../src/linalg/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { jacobiEigenvalues } from './dense.js';
 

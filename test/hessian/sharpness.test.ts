@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.js';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { pointEigenvalues } from '../../src/hessian/point.js';
-import { Rng } from '../../src/linalg/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { epsSharpness, sharpness } from '../../src/hessian/sharpness.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { randomData } from './dense.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PYHESSIAN_SIGMA_SQUARED, spectralDensity } from '../../src/linalg/density.js';
-import { Rng } from '../../src/linalg/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { denseOperator, dotv, linspace, matvecDense, symmetricWithSpectrum, type DenseSymmetric } from '../hessian/helpers.js';
 
 const cat = (...parts: ArrayLike<number>[]) => Float64Array.from(parts.flatMap((p) => Array.from(p)));
@@ -99,8 +99,8 @@ describe('spectralDensity (stochastic Lanczos quadrature, PyHessian-style)', () 
     // 22 distinct eigenvalues; rounding may also reveal extra copies of the repeated ones (weight ≈ 0)
     expect(r.matvecs).toBeGreaterThanOrEqual(22);
     expect(r.matvecs).toBeLessThanOrEqual(n);
-    // probe p is the p-th Rademacher draw of Rng(seed), scaled to unit norm
-    const v = new Rng(9).rademacherVector(n).map((x) => x / Math.sqrt(n));
+    // probe p is the p-th Rademacher draw of the seed's 'density' stream, scaled to unit norm
+    const v = new Rng(9, 'density').rademacherVector(n).map((x) => x / Math.sqrt(n));
     const distinct = [-2, ...linspace(0, 1, 20), 4];
     for (const theta of r.nodes[0]) expect(Math.min(...distinct.map((l) => Math.abs(l - theta)))).toBeLessThan(1e-12);
     for (const lambda of distinct) {

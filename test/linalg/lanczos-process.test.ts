@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LanczosProcess } from '../../src/linalg/lanczos-process.js';
-import { Rng } from '../../src/linalg/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { symTridiagonalEigen } from '../../src/linalg/tridiagonal-eigen.js';
 import { denseOperator, dotv, linspace, matvecDense, symmetricWithSpectrum } from '../hessian/helpers.js';
 

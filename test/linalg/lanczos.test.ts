@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eigenvalueError, lanczos, warmStartVector } from '../../src/linalg/lanczos.js';
-import { Rng } from '../../src/linalg/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import {
   denseOperator,
   dotv,

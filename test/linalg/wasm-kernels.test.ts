@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/linalg/rng.js';
+import { Rng } from '../../src/core/rng.js';
 import { dotAndNormSq, recurrence, reorthogonalize } from '../../src/linalg/vector.js';
 import { VectorArena } from '../../src/linalg/wasm-kernels.js';
 import { maxRelDiff } from '../helpers/numeric.js';

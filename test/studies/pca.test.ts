@@ -21,7 +21,7 @@ const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 
 /** Orthonormal u, v supported on the weight tensors. */
 function plane(seed: number): [Float64Array, Float64Array] {
-  const rng = new Rng(seed, 1);
+  const rng = new Rng(seed, 'default', 1);
   const u = Float64Array.from({ length: P }, (_, i) => rng.normal() * weightMask[i]!);
   const v = Float64Array.from({ length: P }, (_, i) => rng.normal() * weightMask[i]!);
   const nu = Math.sqrt(dot(u, u));
@@ -36,7 +36,7 @@ function plane(seed: number): [Float64Array, Float64Array] {
 describe('trajectory PCA', () => {
   it('a trajectory lying exactly in a known plane: the directions span it, explained variance ≈ 1', async () => {
     const [u, v] = plane(7);
-    const rng = new Rng(3, 2);
+    const rng = new Rng(3, 'default', 2);
     const final = Float32Array.from({ length: P }, () => rng.normal());
     const k = 9;
     const coef: [number, number][] = [];
@@ -79,7 +79,7 @@ describe('trajectory PCA', () => {
   });
 
   it('explained variance equals a direct PCA of the P × P covariance (3-D trajectory, centred as sklearn)', async () => {
-    const rng = new Rng(11, 0);
+    const rng = new Rng(11, 'default', 0);
     const k = 7;
     const thetas = Array.from({ length: k }, () => Float32Array.from({ length: P }, () => rng.normal()));
     const r = await trajectoryPca(thetas, layout, { ignore: 'none' });

@@ -19,7 +19,7 @@ const layout = makeLayout([
 ]);
 
 describe('magnitude masks', () => {
-  const rng = new Rng(4, 0);
+  const rng = new Rng(4, 'default', 0);
   const theta = Float32Array.from({ length: layout.size }, () => rng.normal());
   const E = prunableEntries(layout).reduce((a, e) => a + e.size, 0);
 

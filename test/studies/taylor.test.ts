@@ -13,7 +13,7 @@ import { Rng } from '../../src/core/rng.js';
 
 /** A regression set y = A x + noise (3 inputs, 2 targets). */
 function regression(n: number, seed: number): Dataset {
-  const rng = new Rng(seed, 0);
+  const rng = new Rng(seed, 'default', 0);
   const x = new Float32Array(n * 3);
   const y = new Float32Array(n * 2);
   for (let i = 0; i < n; i++) {
@@ -54,7 +54,7 @@ describe('Taylor view', () => {
   });
 
   it('marks where the quadratic picture breaks (cross-entropy MLP, far from the centre)', async () => {
-    const rng = new Rng(2, 0);
+    const rng = new Rng(2, 'default', 0);
     const n = 90;
     const x = Float32Array.from({ length: n * 2 }, () => rng.normal());
     const y = Int32Array.from({ length: n }, (_, i) => (x[2 * i]! * x[2 * i + 1]! > 0 ? 1 : 0));

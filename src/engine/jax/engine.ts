@@ -47,7 +47,7 @@ export function targetMatrix(ds: Dataset): Float32Array {
 /** Fixed Bernoulli(1 − p) keep-masks for every dropout site and sample. */
 export function dropoutMasks(model: Model, n: number, seed: number): Float32Array[] {
   return model.dropoutSites.map((site, k) => {
-    const rng = new Rng(seed, 0xd0 + k);
+    const rng = new Rng(seed, 'eval-dropout', k);
     const per = site.shape.reduce((a, b) => a * b, 1);
     const m = new Float32Array(n * per);
     for (let i = 0; i < m.length; i++) m[i] = rng.uniform() >= site.p ? 1 : 0;

@@ -375,7 +375,7 @@ function weightsAsInputs(
  */
 function initLike(layout: ReturnType<typeof makeLayout>, graph: GraphProto, seed: number): Float32Array {
   const theta = new Float32Array(layout.size);
-  const rng = new Rng(seed, 0x1a1);
+  const rng = new Rng(seed, 'init');
   const consumers = consumersOf(graph);
   const shapes = new Map(layout.entries.map((e) => [e.name, e.shape]));
   const producers = new Map<string, NodeProto>();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../src/linalg/rng.js';
+import { RNG_STREAMS, Rng } from '../../src/core/rng.js';
 
-describe('Rng (splitmix32 → xoshiro128**, Box–Muller)', () => {
+describe('Rng (xoshiro128**, Box–Muller)', () => {
   it('is deterministic per seed and differs across seeds', () => {
     const a = new Rng(42).normalVector(16);
     const b = new Rng(42).normalVector(16);
@@ -40,5 +40,31 @@ describe('Rng (splitmix32 → xoshiro128**, Box–Muller)', () => {
     let lag = 0;
     for (let i = 1; i < v.length; i++) lag += v[i] * v[i - 1];
     expect(Math.abs(lag / v.length)).toBeLessThan(0.0127);
+  });
+});
+
+describe('Rng streams', () => {
+  const first = (r: Rng) => [r.nextU32(), r.nextU32(), r.nextU32(), r.nextU32()].join(',');
+
+  it('gives every (seed, stream, index) its own sequence: training dropout never replays a shuffle', () => {
+    // the old offsets 0xd0000 + step and 0xe0000 + epoch met at step 0x10000 + epoch
+    for (const epoch of [0, 1, 7, 300]) {
+      const step = 0x10000 + epoch;
+      expect(first(new Rng(3, 'dropout', step))).not.toBe(first(new Rng(3, 'shuffle', epoch)));
+    }
+    const seen = new Set<string>();
+    for (const stream of RNG_STREAMS) {
+      for (const index of [0, 1, 2, 0xffff, 0x10000, 0x10001, 2 ** 32 - 1]) {
+        for (const seed of [0, 1, 2 ** 32, 2 ** 32 + 1]) seen.add(first(new Rng(seed, stream, index)));
+      }
+    }
+    expect(seen.size).toBe(RNG_STREAMS.length * 7 * 4);
+  });
+
+  it('is the same sequence for the same triple, and rejects unknown streams and bad indices', () => {
+    expect(first(new Rng(9, 'dropout', 12))).toBe(first(new Rng(9, 'dropout', 12)));
+    expect(() => new Rng(1, 'nope' as never)).toThrow(/unknown random stream/);
+    expect(() => new Rng(1, 'dropout', -1)).toThrow(/index/);
+    expect(() => new Rng(1, 'dropout', 1.5)).toThrow(/index/);
   });
 });
