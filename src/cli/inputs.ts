@@ -16,7 +16,8 @@ import { readDirectionFile } from '../directions/file.js';
 import { RunStore } from '../store/run-store.js';
 import { parseAxis, type Grid } from '../core/grid.js';
 import { hashBytes } from '../core/hash.js';
-import { choiceFlag, numberFlag, UsageError } from './errors.js';
+import { choiceFlag, numberFlag } from './flags.js';
+import { LosscapeError } from '../core/errors.js';
 
 export interface Inputs {
   model: Model;
@@ -53,7 +54,7 @@ export interface InputFlags {
 function parseShape(text: string): number[] {
   const dims = text.split(/[x×,]/).map((d) => Number(d.trim()));
   if (!dims.length || dims.some((d) => !Number.isInteger(d) || d <= 0)) {
-    throw new UsageError(`--input-shape "${text}" must be positive integers like 1x28x28`);
+    throw new LosscapeError('usage', `--input-shape "${text}" must be positive integers like 1x28x28`);
   }
   return dims;
 }
@@ -81,7 +82,7 @@ export function gridFromFlags(x: string | undefined, y: string | undefined, defX
     if (y) g.y = parseAxis(y, '--y');
     return g;
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new LosscapeError('usage', (e as Error).message);
   }
 }
 
@@ -97,10 +98,10 @@ export async function resolveInputs(run: string | undefined, f: InputFlags, twoD
   const dirSeed = numberFlag(f.dirSeed, '--dir-seed', { integer: true, min: 0 }) ?? 123;
   const subsetSeed = numberFlag(f.subsetSeed, '--subset-seed', { integer: true, min: 0 }) ?? 0;
   const subset = parseSubset(f.subset);
-  if (run && f.model) throw new UsageError('give either a run folder or --model/--data, not both');
-  if (!run && !f.model) throw new UsageError('give a run folder, or --model FILE.onnx with --data FILE');
+  if (run && f.model) throw new LosscapeError('usage', 'give either a run folder or --model/--data, not both');
+  if (!run && !f.model) throw new LosscapeError('usage', 'give a run folder, or --model FILE.onnx with --data FILE');
   for (const [flag, p] of [['--model', f.model], ['--data', f.data], ['--test-data', f.testData], ['--directions', f.directions]] as const) {
-    if (p && !existsSync(p)) throw new UsageError(`${flag} ${p}: no such file`);
+    if (p && !existsSync(p)) throw new LosscapeError('usage', `${flag} ${p}: no such file`);
   }
 
   let model: Model;
@@ -112,14 +113,14 @@ export async function resolveInputs(run: string | undefined, f: InputFlags, twoD
   const context: Record<string, unknown> = {};
   if (run) {
     store = new RunStore(run);
-    if (!store.exists()) throw new UsageError(`${run} is not a run folder (no manifest.json)`);
+    if (!store.exists()) throw new LosscapeError('usage', `${run} is not a run folder (no manifest.json)`);
     const m = store.readManifest();
     const cfg = resolveConfig(m.config, `${run}/manifest.json`);
     const thetas = await store.readCheckpoints();
-    if (thetas.size === 0) throw new UsageError(`${run} has no checkpoints yet`);
+    if (thetas.size === 0) throw new LosscapeError('usage', `${run} has no checkpoints yet`);
     checkpoint = numberFlag(f.checkpoint, '--checkpoint', { integer: true, min: 0 }) ?? Math.max(...thetas.keys());
     const c = thetas.get(checkpoint);
-    if (!c) throw new UsageError(`${run} has no checkpoint ${checkpoint} (it has ${[...thetas.keys()].join(', ')})`);
+    if (!c) throw new LosscapeError('usage', `${run} has no checkpoint ${checkpoint} (it has ${[...thetas.keys()].join(', ')})`);
     const d = await prepareData(cfg.data);
     model = (await resolveModel(cfg.model, d.train.inputShape, d.train.outputDim)).model;
     theta = c.theta;
@@ -127,7 +128,7 @@ export async function resolveInputs(run: string | undefined, f: InputFlags, twoD
     test = d.testSubset;
     Object.assign(context, { run: m.configHash, checkpoint, subset: subset ?? 'run', subsetSeed });
   } else {
-    if (!f.data) throw new UsageError('--model needs --data (the samples to evaluate the loss on)');
+    if (!f.data) throw new LosscapeError('usage', '--model needs --data (the samples to evaluate the loss on)');
     const { loadOnnxModel } = await import('../model/onnx/load.js');
     const { loadDataFile, fitToModelInput } = await import('../data/files.js');
     const inputShape = f.inputShape ? parseShape(f.inputShape) : undefined;
@@ -151,7 +152,7 @@ export async function resolveInputs(run: string | undefined, f: InputFlags, twoD
   let directionSource: string;
   if (f.directions) {
     const df = await readDirectionFile(f.directions, model.layout);
-    if (twoD && !df.dy) throw new UsageError(`${f.directions} has no ydirection; give --x only for a 1-D slice`);
+    if (twoD && !df.dy) throw new LosscapeError('usage', `${f.directions} has no ydirection; give --x only for a 1-D slice`);
     dx = df.dx;
     dy = twoD ? df.dy : undefined;
     const { cosine: cos } = await import('../directions/directions.js');

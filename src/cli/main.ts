@@ -24,8 +24,8 @@ import { register as registerModes } from './commands/modes.js';
 import { register as registerStudy } from './commands/study.js';
 import { register as registerMerge } from './commands/merge.js';
 import { register as registerHessian } from './commands/hessian.js';
-import { UsageError } from './errors.js';
 import { closeAllProgress } from './progress.js';
+import { exitCodeOf } from '../core/errors.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -75,6 +75,6 @@ export async function main(argv: string[]): Promise<number> {
     const msg = (err?.message ?? String(e)).trim() || String(e);
     if (process.env['LOSSCAPE_DEBUG']) process.stderr.write(`${err?.stack ?? msg}\n`);
     else process.stderr.write(`losscape: ${msg}\n`);
-    return e instanceof UsageError ? 2 : 1;
+    return exitCodeOf(e);
   }
 }

@@ -13,6 +13,7 @@ import { Journal } from './journal.js';
 import { emptyGridFile, readGridFile, writeGridFile, type GridFile } from './grid-file.js';
 import type { H5Tree } from '../io/h5.js';
 import { gridSize, type Grid } from '../core/grid.js';
+import { LosscapeError } from '../core/errors.js';
 
 export interface GridJob {
   path: string;
@@ -47,7 +48,6 @@ export interface GridProgress {
   computed: number;
 }
 
-export class StaleResultError extends Error {}
 
 export function chunkCount(grid: Grid, chunkSize: number): number {
   return Math.ceil(gridSize(grid) / chunkSize);
@@ -61,7 +61,7 @@ export async function loadGridState(job: GridJob): Promise<GridFile> {
     const old = await readGridFile(job.path);
     if (old.attrs['fingerprint'] === job.fingerprint) gf = old;
     else if (!job.fresh) {
-      throw new StaleResultError(
+      throw new LosscapeError('state', 
         `${job.path} exists but was computed with a different configuration; use --fresh to recompute it or choose another output`,
       );
     }

@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readGridFile, writeGridFile, type GridFile } from './grid-file.js';
 import { formatAxis, gridSize, type Grid } from '../core/grid.js';
+import { LosscapeError } from '../core/errors.js';
 
 export interface Shard {
   /** 0-based, < count (Slurm's SLURM_ARRAY_TASK_ID, Kubernetes' JOB_COMPLETION_INDEX). */
@@ -16,15 +17,14 @@ export interface Shard {
   count: number;
 }
 
-export class ShardError extends Error {}
 
 /** "i/n" → shard (i counts from 0). */
 export function parseShard(text: string, flag = '--shard'): Shard {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
-  if (!m) throw new ShardError(`${flag} "${text}" must look like i/n with 0 ≤ i < n, e.g. 0/4`);
+  if (!m) throw new LosscapeError('input', `${flag} "${text}" must look like i/n with 0 ≤ i < n, e.g. 0/4`);
   const index = Number(m[1]);
   const count = Number(m[2]);
-  if (count < 1 || index >= count) throw new ShardError(`${flag} ${text}: i must be 0…${Math.max(0, count - 1)} for n = ${count} (shards count from 0)`);
+  if (count < 1 || index >= count) throw new LosscapeError('input', `${flag} ${text}: i must be 0…${Math.max(0, count - 1)} for n = ${count} (shards count from 0)`);
   return { index, count };
 }
 
@@ -74,40 +74,40 @@ function sameGrid(a: Grid, b: Grid): boolean {
  * not belong together or do not cover the grid.
  */
 export async function mergeShardFiles(paths: string[], out: string): Promise<GridFile> {
-  if (paths.length === 0) throw new ShardError('no shard files to merge');
+  if (paths.length === 0) throw new LosscapeError('input', 'no shard files to merge');
   const files: { path: string; gf: GridFile; shard: Shard }[] = [];
   for (const p of paths) {
-    if (!existsSync(p)) throw new ShardError(`${p}: no such file`);
+    if (!existsSync(p)) throw new LosscapeError('input', `${p}: no such file`);
     const gf = await readGridFile(p);
     const tag = gf.attrs['shard'];
-    if (typeof tag !== 'string') throw new ShardError(`${p} is not a shard file (no "shard" attribute); merge only takes files written with --shard`);
+    if (typeof tag !== 'string') throw new LosscapeError('input', `${p} is not a shard file (no "shard" attribute); merge only takes files written with --shard`);
     files.push({ path: p, gf, shard: parseShard(tag, `${p}: shard attribute`) });
   }
   const first = files[0]!;
   const n = first.shard.count;
   for (const f of files) {
-    if (f.shard.count !== n) throw new ShardError(`${f.path} is shard ${formatShard(f.shard)} but ${first.path} is shard ${formatShard(first.shard)}: they come from different splits`);
+    if (f.shard.count !== n) throw new LosscapeError('input', `${f.path} is shard ${formatShard(f.shard)} but ${first.path} is shard ${formatShard(first.shard)}: they come from different splits`);
     if (f.gf.attrs['directions_hash'] !== first.gf.attrs['directions_hash']) {
-      throw new ShardError(`${f.path} was computed with other directions than ${first.path}; every shard must use the same directions`);
+      throw new LosscapeError('input', `${f.path} was computed with other directions than ${first.path}; every shard must use the same directions`);
     }
     if (f.gf.attrs['fingerprint'] !== first.gf.attrs['fingerprint']) {
-      throw new ShardError(`${f.path} was computed with another configuration than ${first.path} (model, checkpoint, data, grid, engine or chunk size differ)`);
+      throw new LosscapeError('input', `${f.path} was computed with another configuration than ${first.path} (model, checkpoint, data, grid, engine or chunk size differ)`);
     }
-    if (!sameGrid(f.gf.grid, first.gf.grid)) throw new ShardError(`${f.path} has another grid than ${first.path}`);
+    if (!sameGrid(f.gf.grid, first.gf.grid)) throw new LosscapeError('input', `${f.path} has another grid than ${first.path}`);
   }
   const seen = new Map<number, string>();
   for (const f of files) {
     const prev = seen.get(f.shard.index);
-    if (prev) throw new ShardError(`shard ${formatShard(f.shard)} is given twice: ${prev} and ${f.path}`);
+    if (prev) throw new LosscapeError('input', `shard ${formatShard(f.shard)} is given twice: ${prev} and ${f.path}`);
     seen.set(f.shard.index, f.path);
   }
   const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !seen.has(i));
   if (missing.length > 0) {
-    throw new ShardError(`missing shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${n}`).join(', ')} (have ${[...seen.keys()].sort((a, b) => a - b).map((i) => `${i}/${n}`).join(', ')})`);
+    throw new LosscapeError('input', `missing shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${n}`).join(', ')} (have ${[...seen.keys()].sort((a, b) => a - b).map((i) => `${i}/${n}`).join(', ')})`);
   }
   const chunk = Number(first.gf.attrs['chunk']);
   const total = gridSize(first.gf.grid);
-  if (!Number.isInteger(chunk) || chunk < 1) throw new ShardError(`${first.path} has no valid "chunk" attribute`);
+  if (!Number.isInteger(chunk) || chunk < 1) throw new LosscapeError('input', `${first.path} has no valid "chunk" attribute`);
   const chunks = Math.ceil(total / chunk);
   const channels = Object.keys(first.gf.values);
   const merged: GridFile = {
@@ -125,12 +125,12 @@ export async function mergeShardFiles(paths: string[], out: string): Promise<Gri
       for (let i = start; i < end; i++) {
         if (f.gf.done[i] !== 1) {
           const left = mine.reduce((a, cc) => a + (f.gf.done[cc * chunk] === 1 ? 0 : 1), 0);
-          throw new ShardError(`${f.path} (shard ${formatShard(f.shard)}) is incomplete: ${left} of its ${mine.length} chunks are not computed; rerun that shard`);
+          throw new LosscapeError('input', `${f.path} (shard ${formatShard(f.shard)}) is incomplete: ${left} of its ${mine.length} chunks are not computed; rerun that shard`);
         }
       }
       for (const ch of channels) {
         const v = f.gf.values[ch];
-        if (!v) throw new ShardError(`${f.path} has no ${ch} values`);
+        if (!v) throw new LosscapeError('input', `${f.path} has no ${ch} values`);
         merged.values[ch]!.set(v.subarray(start, end), start);
       }
       merged.done.fill(1, start, end);

@@ -13,6 +13,7 @@ import { defaultTol } from '../linalg/lanczos.js';
 import { ModelSpec } from '../model/spec.js';
 import { parseAxis } from '../core/grid.js';
 import { TrainSpec } from '../train/train.js';
+import { LosscapeError } from '../core/errors.js';
 
 const AxisText = z.string().superRefine((s, ctx) => {
   try {
@@ -151,14 +152,13 @@ export type DirectionSpec = z.infer<typeof DirectionSpec>;
 export type SurfaceSpec = z.infer<typeof SurfaceSpec>;
 export type HessianSpec = z.infer<typeof HessianSpec>;
 
-export class ConfigError extends Error {}
 
 /** Validate a parsed config; throws ConfigError with one line per mistake. */
 export function resolveConfig(raw: unknown, source = 'config'): RunConfig {
   const r = RunConfig.safeParse(raw ?? {});
   if (r.success) return r.data;
   const lines = r.error.issues.map((i) => `${source}: ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
-  throw new ConfigError(lines.join('\n'));
+  throw new LosscapeError('config', lines.join('\n'));
 }
 
 export function loadConfigFile(path: string): RunConfig {
@@ -166,16 +166,16 @@ export function loadConfigFile(path: string): RunConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw new ConfigError(`${path}: cannot read the config file`);
+    throw new LosscapeError('config', `${path}: cannot read the config file`);
   }
   let raw: unknown;
   try {
     raw = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new ConfigError(`${path}: not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`);
+    throw new LosscapeError('config', `${path}: not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`);
   }
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
-    throw new ConfigError(`${path}: the config must be a mapping of sections (name, data, model, train, …)`);
+    throw new LosscapeError('config', `${path}: the config must be a mapping of sections (name, data, model, train, …)`);
   }
   const cfg = resolveConfig(raw, path);
   // file paths in a config are relative to the config file

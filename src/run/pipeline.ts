@@ -26,6 +26,7 @@ import { checkpointSeed, specAttrs, specPlane } from './directions.js';
 import { runEngineOptions } from './engine.js';
 import { resolveModel } from './model.js';
 import { versions } from './versions.js';
+import { LosscapeError } from '../core/errors.js';
 
 export interface PipelineOptions {
   /** Discard an existing run with another config instead of refusing. */
@@ -42,7 +43,6 @@ export interface PipelineOptions {
   workers?: number;
 }
 
-export class ConfigMismatchError extends Error {}
 
 /**
  * Hash of everything in a config that changes results. Threads and workers only
@@ -76,7 +76,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
     if (old.configHash !== configHash) {
       if (!opts.fresh) {
         const diff = differingSections(old.config, cfg);
-        throw new ConfigMismatchError(
+        throw new LosscapeError('state', 
           `${dir} holds a run with a different config (${diff.join(', ') || 'details'} differ); rerun with --fresh to discard it, or use another --out`,
         );
       }

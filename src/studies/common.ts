@@ -8,8 +8,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { RUN_FORMAT, writeAtomic, type CheckpointInfo, type FrameInfo, type Manifest } from '../store/run-store.js';
+import { LosscapeError } from '../core/errors.js';
 
-export class StudyError extends Error {}
 
 // ---------------------------------------------------------------- tables
 
@@ -120,12 +120,12 @@ export function parseSize(text: string): SizeSpec {
   if (t === 'all') return 'all';
   if (t.endsWith('%')) {
     const p = Number(t.slice(0, -1));
-    if (!Number.isFinite(p) || p <= 0 || p > 100) throw new StudyError(`subset size "${text}": a percentage must be in (0, 100]`);
+    if (!Number.isFinite(p) || p <= 0 || p > 100) throw new LosscapeError('input', `subset size "${text}": a percentage must be in (0, 100]`);
     return p === 100 ? 'all' : p / 100;
   }
   const n = Number(t);
-  if (t === '' || !Number.isFinite(n) || n <= 0) throw new StudyError(`subset size "${text}" must be a percentage (5%), a fraction (0.05), a count (500) or "all"`);
-  if (n >= 1 && !Number.isInteger(n)) throw new StudyError(`subset size "${text}": a count must be a whole number`);
+  if (t === '' || !Number.isFinite(n) || n <= 0) throw new LosscapeError('input', `subset size "${text}" must be a percentage (5%), a fraction (0.05), a count (500) or "all"`);
+  if (n >= 1 && !Number.isInteger(n)) throw new LosscapeError('input', `subset size "${text}": a count must be a whole number`);
   return n;
 }
 
@@ -138,7 +138,7 @@ export function sizeLabel(s: SizeSpec): string {
 export function parseList(text: string, what: string): number[] {
   const out = text.split(',').map((p) => Number(p.trim()));
   if (!out.length || out.some((v, i) => !Number.isFinite(v) || text.split(',')[i]!.trim() === '')) {
-    throw new StudyError(`${what} "${text}" must be a comma-separated list of numbers`);
+    throw new LosscapeError('input', `${what} "${text}" must be a comma-separated list of numbers`);
   }
   return out;
 }

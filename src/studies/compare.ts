@@ -14,11 +14,12 @@ import { runConfigHash, runPipeline } from '../run/pipeline.js';
 import { RunStore, type Manifest } from '../store/run-store.js';
 import { hashJSON } from '../core/hash.js';
 import { silent, type ProgressSink } from '../core/progress.js';
-import { deepMerge, describeOverride, pct, StudyError, writeJson, writeTables, type Column } from './common.js';
+import { deepMerge, describeOverride, pct, writeJson, writeTables, type Column } from './common.js';
 import type { LoadedStudy } from './config.js';
 import { rawBase } from './config.js';
 import { compareFigure, tryFigure, type FigureFiles } from './figures.js';
 import { checkpointOf, DEFAULT_STUDY_SHARPNESS, measureSharpness, openRun, runEngine, type StudySharpness } from './run-access.js';
+import { LosscapeError } from '../core/errors.js';
 
 /** Settings that must be equal in every variant (same seeds, data, directions and frames). */
 const FIXED: string[][] = [['data'], ['directions'], ['surface'], ['name'], ['train', 'seed'], ['train', 'epochs'], ['train', 'checkpointEvery']];
@@ -81,7 +82,7 @@ export function planVariants(study: LoadedStudy, out: string): VariantPlan[] {
   for (const [name, override] of Object.entries(study.config.variants ?? {})) {
     for (const p of FIXED) {
       if (getPath(override, p) !== undefined) {
-        throw new StudyError(
+        throw new LosscapeError('input', 
           `${study.source}: variants.${name}.${p.join('.')}: the variants of a comparison share ${p.join('.')} (same seeds, data and frames); change it in the base config`,
         );
       }
@@ -159,7 +160,7 @@ function isComplete(m: Manifest, cfg: RunConfig): boolean {
 async function summarize(p: VariantPlan, sharp: StudySharpness | false, fresh: boolean, progress: ProgressSink): Promise<CompareRow> {
   const m = new RunStore(p.dir).readManifest();
   const last = [...m.checkpoints].sort((a, b) => a.index - b.index).pop();
-  if (!last) throw new StudyError(`${p.dir}: no checkpoints`);
+  if (!last) throw new LosscapeError('input', `${p.dir}: no checkpoints`);
   const row: CompareRow = {
     variant: p.name,
     changes: describeOverride(p.override) || '(base)',

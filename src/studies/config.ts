@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../run/config.js';
+import { LosscapeError } from '../core/errors.js';
 
 export const STUDY_KINDS = ['compare', 'pca', 'modes', 'prune', 'variability', 'fidelity', 'taylor'] as const;
 export type StudyKind = (typeof STUDY_KINDS)[number];
@@ -158,7 +158,7 @@ export function parseStudyConfig(raw: unknown, source = 'study', dir = '.'): Loa
   const r = StudyConfig.safeParse(raw ?? {});
   if (!r.success) {
     const lines = r.error.issues.map((i) => `${source}: ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
-    throw new ConfigError(lines.join('\n'));
+    throw new LosscapeError('config', lines.join('\n'));
   }
   const config = { ...r.data, study: r.data.study ?? 'compare' } as StudyConfig;
   return { config, dir, source };
@@ -169,15 +169,15 @@ export function loadStudyFile(path: string): LoadedStudy {
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw new ConfigError(`${path}: cannot read the study config`);
+    throw new LosscapeError('config', `${path}: cannot read the study config`);
   }
   let raw: unknown;
   try {
     raw = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new ConfigError(`${path}: not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`);
+    throw new LosscapeError('config', `${path}: not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`);
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${path}: the study config must be a mapping (study, name, base, variants, …)`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new LosscapeError('config', `${path}: the study config must be a mapping (study, name, base, variants, …)`);
   return parseStudyConfig(raw, path, dirname(resolve(path)));
 }
 
@@ -196,13 +196,13 @@ export function rawBase(s: LoadedStudy): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    throw new ConfigError(`${s.source}: base: cannot read ${path}`);
+    throw new LosscapeError('config', `${s.source}: base: cannot read ${path}`);
   }
   try {
     const raw = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not a mapping');
     return raw as Record<string, unknown>;
   } catch (e) {
-    throw new ConfigError(`${s.source}: base: ${path} is not a valid run config (${(e as Error).message.split('\n')[0]})`);
+    throw new LosscapeError('config', `${s.source}: base: ${path} is not a valid run config (${(e as Error).message.split('\n')[0]})`);
   }
 }

@@ -24,9 +24,10 @@ import type { Manifest } from '../store/run-store.js';
 import { gridSize, parseAxis, type Axis, type Grid } from '../core/grid.js';
 import { computeSurface } from '../surface/surface.js';
 import { silent, type ProgressSink } from '../core/progress.js';
-import { StudyError, writeJson } from './common.js';
+import { writeJson } from './common.js';
 import { openRun, orderedCheckpoints, runEngine } from './run-access.js';
 import { pcaFigure, tryFigure, type FigureFiles } from './figures.js';
+import { LosscapeError } from '../core/errors.js';
 
 export const PROJECTION_NOTE =
   'The path is the projection of the training trajectory onto the PCA plane (dot products with the two unit directions). ' +
@@ -67,15 +68,15 @@ export interface TrajectoryPca {
  */
 export async function trajectoryPca(thetas: Float32Array[], layout: ParamLayout, opts: PcaOptions = {}): Promise<TrajectoryPca> {
   const k = thetas.length;
-  if (k < 2) throw new StudyError(`PCA of a trajectory needs at least 2 checkpoints, got ${k}`);
+  if (k < 2) throw new LosscapeError('input', `PCA of a trajectory needs at least 2 checkpoints, got ${k}`);
   const P = layout.size;
   const entries = directionEntries(layout, { ignore: opts.ignore ?? 'biasbn', include: 'weights' });
-  if (!entries.length) throw new StudyError('PCA: no parameter tensor is eligible (all were ignored)');
+  if (!entries.length) throw new LosscapeError('input', 'PCA: no parameter tensor is eligible (all were ignored)');
   const ranges = entries.map((e) => [e.offset, e.offset + e.size] as const);
   const final = thetas[k - 1]!;
   // rows r_i = θ_i − θ_final on the eligible tensors (float64)
   const rows = thetas.map((t) => {
-    if (t.length !== P) throw new StudyError(`checkpoint has ${t.length} parameters, the layout ${P}`);
+    if (t.length !== P) throw new LosscapeError('input', `checkpoint has ${t.length} parameters, the layout ${P}`);
     const r = new Float64Array(P);
     for (const [a, b] of ranges) for (let p = a; p < b; p++) r[p] = t[p]! - final[p]!;
     return r;
@@ -105,7 +106,7 @@ export async function trajectoryPca(thetas: Float32Array[], layout: ParamLayout,
   }
   let total = 0;
   for (let i = 0; i < k; i++) total += C[i * k + i]!;
-  if (!(total > 0)) throw new StudyError('PCA: all checkpoints are identical on the eligible tensors (no trajectory)');
+  if (!(total > 0)) throw new LosscapeError('input', 'PCA: all checkpoints are identical on the eligible tensors (no trajectory)');
 
   const op = {
     dim: k,
@@ -256,7 +257,7 @@ export async function pcaStudy(runDir: string, o: PcaStudyOptions = {}): Promise
   );
   let grid: Grid;
   if (o.x || o.y) {
-    if (!o.x || !o.y) throw new StudyError('give both x and y axes, or neither (automatic grid around the path)');
+    if (!o.x || !o.y) throw new LosscapeError('input', 'give both x and y axes, or neither (automatic grid around the path)');
     grid = { x: parseAxis(o.x, 'x'), y: parseAxis(o.y, 'y') };
   } else grid = pathGrid(pca.path, o.n ?? 31, o.margin ?? 0.25);
 

@@ -26,10 +26,11 @@ import { computeSurface } from '../surface/surface.js';
 import { surfaceGrid } from '../run/pipeline.js';
 import { hashBytes, hashJSON } from '../core/hash.js';
 import { silent, type ProgressSink } from '../core/progress.js';
-import { pct, StudyError, writeDerivedRun, writeJson, writeTables, type Column } from './common.js';
+import { pct, writeDerivedRun, writeJson, writeTables, type Column } from './common.js';
 import { finetuneMasked } from './finetune.js';
 import { pruneFigure, tryFigure, type FigureFiles } from './figures.js';
 import { checkpointOf, DEFAULT_STUDY_SHARPNESS, measureSharpness, openRun, runEngine, type StudySharpness } from './run-access.js';
+import { LosscapeError } from '../core/errors.js';
 
 export type PruneScope = 'global' | 'layer';
 
@@ -48,9 +49,9 @@ export interface PruneMask {
 
 /** Magnitude mask at `sparsity` percent of the eligible weights. */
 export function magnitudeMask(theta: Float32Array, layout: ParamLayout, sparsity: number, scope: PruneScope = 'global'): PruneMask {
-  if (!(sparsity >= 0 && sparsity <= 100)) throw new StudyError(`sparsity ${sparsity} must be a percentage between 0 and 100`);
+  if (!(sparsity >= 0 && sparsity <= 100)) throw new LosscapeError('input', `sparsity ${sparsity} must be a percentage between 0 and 100`);
   const entries = prunableEntries(layout);
-  if (!entries.length) throw new StudyError('the model has no prunable weight tensors (weights with more than one dimension)');
+  if (!entries.length) throw new LosscapeError('input', 'the model has no prunable weight tensors (weights with more than one dimension)');
   const E = entries.reduce((a, e) => a + e.size, 0);
   const target = Math.round((sparsity / 100) * E);
   const mask = new Uint8Array(layout.size).fill(1);

@@ -13,7 +13,7 @@ import { resolveConfig, type RunConfig } from '../run/config.js';
 import type { RunData } from '../run/data.js';
 import { runDataAndModel, runEngine as engineForRun, type EngineChoice } from '../run/engine.js';
 import { RunStore, type Manifest } from '../store/run-store.js';
-import { StudyError } from './common.js';
+import { LosscapeError } from '../core/errors.js';
 
 export interface OpenedRun {
   dir: string;
@@ -27,11 +27,11 @@ export interface OpenedRun {
 
 export async function openRun(dir: string): Promise<OpenedRun> {
   const store = new RunStore(dir);
-  if (!store.exists()) throw new StudyError(`${dir} is not a run folder (no manifest.json)`);
+  if (!store.exists()) throw new LosscapeError('input', `${dir} is not a run folder (no manifest.json)`);
   const manifest = store.readManifest();
   const cfg = resolveConfig(manifest.config, `${dir}/manifest.json`);
   const thetas = await store.readCheckpoints();
-  if (thetas.size === 0) throw new StudyError(`${dir} has no checkpoints yet`);
+  if (thetas.size === 0) throw new LosscapeError('input', `${dir} has no checkpoints yet`);
   const { data, model } = await runDataAndModel(cfg);
   return { dir, store, manifest, cfg, data, model, thetas };
 }
@@ -40,7 +40,7 @@ export async function openRun(dir: string): Promise<OpenedRun> {
 export function checkpointOf(run: OpenedRun, k?: number): { index: number; theta: Float32Array; step: number; epoch: number } {
   const index = k ?? Math.max(...run.thetas.keys());
   const c = run.thetas.get(index);
-  if (!c) throw new StudyError(`${run.dir} has no checkpoint ${index} (it has ${[...run.thetas.keys()].sort((a, b) => a - b).join(', ')})`);
+  if (!c) throw new LosscapeError('input', `${run.dir} has no checkpoint ${index} (it has ${[...run.thetas.keys()].sort((a, b) => a - b).join(', ')})`);
   return { index, ...c };
 }
 

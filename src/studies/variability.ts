@@ -17,9 +17,10 @@ import { formatAxis, gridSize, type Grid } from '../core/grid.js';
 import { computeSurface } from '../surface/surface.js';
 import { surfaceGrid } from '../run/pipeline.js';
 import { silent, type ProgressSink } from '../core/progress.js';
-import { maxOf, mean, median, minOf, std, StudyError, writeDerivedRun, writeJson, writeTables, type Column } from './common.js';
+import { maxOf, mean, median, minOf, std, writeDerivedRun, writeJson, writeTables, type Column } from './common.js';
 import { tryFigure, variabilityFigure, type FigureFiles } from './figures.js';
 import { checkpointOf, directionAttrs, openRun, runEngine, runPlane } from './run-access.js';
+import { LosscapeError } from '../core/errors.js';
 
 export interface VariabilityOptions {
   checkpoint?: number;
@@ -91,8 +92,8 @@ export async function variabilityStudy(runDir: string, o: VariabilityOptions = {
   const grid = surfaceGrid({ x: o.x ?? run.cfg.surface.x, y: o.y ?? run.cfg.surface.y ?? '-1:1:41' });
   const base = run.cfg.directions.seed;
   const seeds = o.seeds ?? Array.from({ length: o.count ?? 5 }, (_, j) => base + 2 * j);
-  if (seeds.length < 2) throw new StudyError('direction variability needs at least 2 seeds');
-  if (new Set(seeds).size !== seeds.length) throw new StudyError(`direction seeds repeat: ${seeds.join(', ')}`);
+  if (seeds.length < 2) throw new LosscapeError('input', 'direction variability needs at least 2 seeds');
+  if (new Set(seeds).size !== seeds.length) throw new LosscapeError('input', `direction seeds repeat: ${seeds.join(', ')}`);
   const r = o.radius ?? 0.5;
   const out = o.out ?? join(runDir, 'studies', `variability-ckpt-${String(ck.index).padStart(4, '0')}`);
   mkdirSync(out, { recursive: true });

@@ -15,6 +15,7 @@ import { BN_MOMENTUM } from '../model/layers.js';
 import type { Model } from '../model/model.js';
 import { Rng } from '../core/rng.js';
 import { applyUpdate, OptimizerSpec, stateSlots } from './optimizer.js';
+import { LosscapeError } from '../core/errors.js';
 
 type Arr = np.Array;
 
@@ -69,7 +70,6 @@ export interface TrainOptions {
   onStep?(step: number, totalSteps: number, loss: number): void;
 }
 
-export class DivergedError extends Error {}
 
 export function stepsPerEpoch(n: number, batchSize: number): number {
   return Math.ceil(n / batchSize);
@@ -174,7 +174,7 @@ export async function train(opts: TrainOptions): Promise<void> {
     const [theta, optState] = await snapshot();
     for (let i = 0; i < theta.length; i++) {
       if (!Number.isFinite(theta[i]!)) {
-        throw new DivergedError(`training diverged before step ${stepNo}: the weights contain NaN/Inf`);
+        throw new LosscapeError('failed', `training diverged before step ${stepNo}: the weights contain NaN/Inf`);
       }
     }
     const metrics = await metricsOf.at(theta);
@@ -223,7 +223,7 @@ export async function train(opts: TrainOptions): Promise<void> {
     stepNo++;
     const l = (await loss.data())[0]!;
     if (!Number.isFinite(l)) {
-      throw new DivergedError(
+      throw new LosscapeError('failed', 
         `training diverged at step ${stepNo} (loss ${l}); lower the learning rate. Checkpoints up to ${index - 1} are kept`,
       );
     }

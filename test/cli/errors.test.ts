@@ -56,6 +56,20 @@ describe('bad configs', () => {
   });
 });
 
+describe('one exit-code rule for user errors', () => {
+  it('the same bad config exits 2 from run and from study, with the same line', () => {
+    const bad = write('bad-model.yaml', 'model:\n  type: mlp\n  hiden: [3]\n');
+    const study = write('bad-study.yaml', 'study: pca\nname: p\nbase: bad-model.yaml\n');
+    const fromRun = expectCleanFailure(['run', bad, '--out', join(dir, 'exit-run')], /hiden/);
+    const fromStudy = expectCleanFailure(['study', study, '--out', join(dir, 'exit-study')], /hiden/);
+    expect(fromRun.code).toBe(2);
+    expect(fromStudy.code).toBe(2);
+    expect(errorLines(fromStudy)[0]!.replace(/^.*hiden/, '')).toBe(errorLines(fromRun)[0]!.replace(/^.*hiden/, ''));
+    expect(existsSync(join(dir, 'exit-run'))).toBe(false);
+    expect(existsSync(join(dir, 'exit-study'))).toBe(false);
+  });
+});
+
 describe('bad flags', () => {
   const run = join(dir, 'run');
   it('grid specs, numbers and choices are checked before anything is written', () => {

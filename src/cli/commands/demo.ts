@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolveConfig } from '../../run/config.js';
 import { contextOf } from '../context.js';
-import { numberFlag } from '../errors.js';
+import { numberFlag } from '../flags.js';
 import { runAndReport } from './run.js';
 
 /** The demo: an MLP on MNIST, a 41×41 landscape at each of 11 checkpoints. */

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { COLORMAP_NAMES, EXPORT_FORMATS, exportSurfaces, type ColormapName } from '../../export/index.js';
 import { contextOf } from '../context.js';
-import { choiceFlag, numberFlag, UsageError } from '../errors.js';
+import { choiceFlag, numberFlag } from '../flags.js';
+import { LosscapeError } from '../../core/errors.js';
 
 interface ExportFlags {
   format?: string;
@@ -52,12 +53,12 @@ export function register(program: Command): void {
     .action(async (input: string, f: ExportFlags, c: Command) => {
       const ctx = contextOf(c);
       const format = choiceFlag(f.format, '--format', EXPORT_FORMATS)!;
-      if (!existsSync(input)) throw new UsageError(`${input}: no such run folder or surface file`);
-      if (f.all && f.frame !== undefined) throw new UsageError('give --frame K or --all, not both');
+      if (!existsSync(input)) throw new LosscapeError('usage', `${input}: no such run folder or surface file`);
+      if (f.all && f.frame !== undefined) throw new LosscapeError('usage', 'give --frame K or --all, not both');
       const clip = numberFlag(f.clip, '--clip');
-      if (clip !== undefined && !(clip > 0)) throw new UsageError(`--clip must be positive, got ${f.clip}`);
+      if (clip !== undefined && !(clip > 0)) throw new LosscapeError('usage', `--clip must be positive, got ${f.clip}`);
       const zScale = numberFlag(f.zScale, '--z-scale');
-      if (zScale !== undefined && !(zScale > 0)) throw new UsageError(`--z-scale must be positive, got ${f.zScale}`);
+      if (zScale !== undefined && !(zScale > 0)) throw new LosscapeError('usage', `--z-scale must be positive, got ${f.zScale}`);
       const files = await exportSurfaces(input, {
         format,
         out: f.out!,

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { parseList, parseSize } from '../../studies/common.js';
 import { fidelityStudy } from '../../studies/fidelity.js';
 import { contextOf } from '../context.js';
-import { choiceFlag, numberFlag } from '../errors.js';
-import { studyErrors } from './study.js';
+import { choiceFlag, numberFlag } from '../flags.js';
 
 interface FidelityFlags {
   checkpoint?: string;
@@ -41,26 +40,25 @@ export function register(program: Command): void {
     .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (run: string, f: FidelityFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
-      await studyErrors(async () => {
-        const r = await fidelityStudy(run, {
-          checkpoint: numberFlag(f.checkpoint, '--checkpoint', { integer: true, min: 0 }),
-          sizes: f.sizes.split(',').map(parseSize),
-          seeds: f.seeds === undefined ? undefined : parseList(f.seeds, '--seeds'),
-          x: f.x,
-          y: f.y,
-          backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
-          out: f.out,
-          fresh: f.fresh,
-          progress: ctx.progress,
-          png: f.png,
-        });
-        if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
-        for (const row of r.rows) {
-          ctx.progress.log(
-            `${row.size.padStart(6)} (${row.samples} samples, seed ${row.seed}): max rel. error ${(100 * row.maxRelErr).toPrecision(3)} %, mean ${(100 * row.meanRelErr).toPrecision(3)} %, max |Δacc| ${row.maxAccDiff.toFixed(2)} pp`,
-          );
-        }
-        ctx.out(`fidelity: ${r.tables.md}`);
+      const r = await fidelityStudy(run, {
+        checkpoint: numberFlag(f.checkpoint, '--checkpoint', { integer: true, min: 0 }),
+        sizes: f.sizes.split(',').map(parseSize),
+        seeds: f.seeds === undefined ? undefined : parseList(f.seeds, '--seeds'),
+        x: f.x,
+        y: f.y,
+        backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
+        out: f.out,
+        fresh: f.fresh,
+        progress: ctx.progress,
+        png: f.png,
       });
+      if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
+      for (const row of r.rows) {
+        ctx.progress.log(
+          `${row.size.padStart(6)} (${row.samples} samples, seed ${row.seed}): max rel. error ${(100 * row.maxRelErr).toPrecision(3)} %, mean ${(100 * row.meanRelErr).toPrecision(3)} %, max |Δacc| ${row.maxAccDiff.toFixed(2)} pp`,
+        );
+      }
+      ctx.out(`fidelity: ${r.tables.md}`);
+    
     });
 }

@@ -18,13 +18,13 @@ import { runSharpness, sharpnessCsv } from '../../run/sharpness.js';
 import { epsSharpness } from '../../hessian/sharpness.js';
 import { resolveConfig } from '../../run/config.js';
 import { RunStore } from '../../store/run-store.js';
-import { StaleResultError } from '../../jobs/grid-job.js';
 import { gridSize } from '../../core/grid.js';
 import type { ProgressTask } from '../../core/progress.js';
 import { contextOf, type CliContext } from '../context.js';
-import { choiceFlag, numberFlag, UsageError } from '../errors.js';
+import { choiceFlag, numberFlag } from '../flags.js';
 import { addInputOptions, gridFromFlags, resolveInputs, type InputFlags } from '../inputs.js';
 import { defaultWorkers } from './surface.js';
+import { LosscapeError } from '../../core/errors.js';
 
 interface HessianFlags extends InputFlags {
   x?: string;
@@ -129,27 +129,27 @@ export function register(program: Command): void {
       const top = numberFlag(f.top, '--top', { integer: true, min: 1 });
       const chunk = numberFlag(f.chunk, '--chunk', { integer: true, min: 1 });
       const runMode = Boolean(f.allCheckpoints || f.sharpness);
-      if (f.out && !f.out.endsWith('.h5')) throw new UsageError(`--out ${f.out}: the eigenvalue map file must end in .h5`);
-      if (f.density && !f.density.endsWith('.csv')) throw new UsageError(`--density ${f.density}: the density file must end in .csv`);
-      if (f.sharpness && !f.sharpness.endsWith('.csv')) throw new UsageError(`--sharpness ${f.sharpness}: the table must end in .csv`);
+      if (f.out && !f.out.endsWith('.h5')) throw new LosscapeError('usage', `--out ${f.out}: the eigenvalue map file must end in .h5`);
+      if (f.density && !f.density.endsWith('.csv')) throw new LosscapeError('usage', `--density ${f.density}: the density file must end in .csv`);
+      if (f.sharpness && !f.sharpness.endsWith('.csv')) throw new LosscapeError('usage', `--sharpness ${f.sharpness}: the table must end in .csv`);
       if (runMode) {
-        if (!run) throw new UsageError('--all-checkpoints and --sharpness need a run folder');
-        if (f.out || top || f.density) throw new UsageError('--out, --top and --density work on one point or grid, not with --all-checkpoints/--sharpness');
-        if (f.mode) throw new UsageError("--mode: a run's maps use the run's surface mode");
-        if (f.workers || f.threads) throw new UsageError("--workers/--threads: a run's maps use the run's engine settings (engine.workers, engine.threads)");
+        if (!run) throw new LosscapeError('usage', '--all-checkpoints and --sharpness need a run folder');
+        if (f.out || top || f.density) throw new LosscapeError('usage', '--out, --top and --density work on one point or grid, not with --all-checkpoints/--sharpness');
+        if (f.mode) throw new LosscapeError('usage', "--mode: a run's maps use the run's surface mode");
+        if (f.workers || f.threads) throw new LosscapeError('usage', "--workers/--threads: a run's maps use the run's engine settings (engine.workers, engine.threads)");
         return runLevel(run, f, common, chunk, ctx);
       }
-      if ((f.x || f.y) && !f.out) throw new UsageError('a map over --x/--y needs --out FILE.h5');
-      if ((f.workers || f.threads) && !f.out) throw new UsageError('--workers and --threads are for a map (--out FILE.h5)');
-      if (f.out && (top || f.density)) throw new UsageError('--top and --density are for the centre point (omit --out)');
-      if (f.every) throw new UsageError('--every works with --sharpness on a run');
+      if ((f.x || f.y) && !f.out) throw new LosscapeError('usage', 'a map over --x/--y needs --out FILE.h5');
+      if ((f.workers || f.threads) && !f.out) throw new LosscapeError('usage', '--workers and --threads are for a map (--out FILE.h5)');
+      if (f.out && (top || f.density)) throw new LosscapeError('usage', '--top and --density are for the centre point (omit --out)');
+      if (f.every) throw new LosscapeError('usage', '--every works with --sharpness on a run');
       return f.out ? mapMode(run, f, common, chunk, ctx) : centreMode(run, f, common, top, ctx);
     });
 }
 
 function positive(v: string | undefined, flag: string): number | undefined {
   const n = numberFlag(v, flag);
-  if (n !== undefined && !(n > 0)) throw new UsageError(`${flag} must be positive, got ${v}`);
+  if (n !== undefined && !(n > 0)) throw new LosscapeError('usage', `${flag} must be positive, got ${v}`);
   return n;
 }
 
@@ -266,8 +266,6 @@ async function mapMode(run: string | undefined, f: HessianFlags, o: Common, chun
         bar.task ??= ctx.progress.task('hessian', gridSize(grid), 'points');
         bar.task.update(p.done, p.resumed ? `${p.resumed} resumed` : undefined);
       },
-    }).catch((e) => {
-      throw e instanceof StaleResultError ? new UsageError(e.message) : e;
     });
     bar.task?.end();
     const range = (c: string) => {
@@ -286,9 +284,9 @@ async function mapMode(run: string | undefined, f: HessianFlags, o: Common, chun
 
 async function runLevel(run: string, f: HessianFlags, o: Common, chunk: number | undefined, ctx: CliContext): Promise<void> {
   const store = new RunStore(run);
-  if (!store.exists()) throw new UsageError(`${run} is not a run folder (no manifest.json)`);
-  if (f.model || f.data || f.directions) throw new UsageError('give either a run folder or --model/--data, not both');
-  if (chunk !== undefined) throw new UsageError("--chunk: a run's maps use one grid row per chunk");
+  if (!store.exists()) throw new LosscapeError('usage', `${run} is not a run folder (no manifest.json)`);
+  if (f.model || f.data || f.directions) throw new LosscapeError('usage', 'give either a run folder or --model/--data, not both');
+  if (chunk !== undefined) throw new LosscapeError('usage', "--chunk: a run's maps use one grid row per chunk");
   const cfg = resolveConfig(store.readManifest().config, `${run}/manifest.json`);
   const every = numberFlag(f.every, '--every', { integer: true, min: 1 });
   if (f.allCheckpoints) {
@@ -301,8 +299,6 @@ async function runLevel(run: string, f: HessianFlags, o: Common, chunk: number |
       fresh: f.fresh,
       seed: o.seed,
       warmStart: f.warmStart !== false,
-    }).catch((e) => {
-      throw e instanceof StaleResultError ? new UsageError(e.message) : e;
     });
     const pts = r.frames.reduce((a, fr) => a + fr.stats.points, 0);
     const hvps = r.frames.reduce((a, fr) => a + fr.stats.hvps, 0);

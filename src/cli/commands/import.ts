@@ -5,7 +5,8 @@ import { NORMALIZATIONS, type Normalization } from '../../directions/directions.
 import { importRun } from '../../run/import.js';
 import { parseAxis } from '../../core/grid.js';
 import { contextOf } from '../context.js';
-import { choiceFlag, numberFlag, UsageError } from '../errors.js';
+import { choiceFlag, numberFlag } from '../flags.js';
+import { LosscapeError } from '../../core/errors.js';
 
 interface ImportFlags {
   out?: string;
@@ -33,7 +34,7 @@ interface ImportFlags {
 function shapeFlag(v: string | undefined, flag: string): number[] | undefined {
   if (v === undefined) return undefined;
   const dims = v.split(/[,x×]/).map((s) => Number(s.trim()));
-  if (dims.length === 0 || dims.some((d) => !Number.isInteger(d) || d <= 0)) throw new UsageError(`${flag} expects dimensions like 1,28,28; got "${v}"`);
+  if (dims.length === 0 || dims.some((d) => !Number.isInteger(d) || d <= 0)) throw new LosscapeError('usage', `${flag} expects dimensions like 1,28,28; got "${v}"`);
   return dims;
 }
 
@@ -82,23 +83,23 @@ export function register(program: Command): void {
     .option('--fresh', 'replace an existing, non-empty output folder')
     .action(async (source: string, f: ImportFlags, c: Command) => {
       const ctx = contextOf(c);
-      if (!existsSync(source)) throw new UsageError(`${source}: no such file or folder`);
+      if (!existsSync(source)) throw new LosscapeError('usage', `${source}: no such file or folder`);
       for (const [flag, p] of [['--data', f.data], ['--labels', f.labels], ['--manifest', f.manifest]] as const) {
-        if (p && !existsSync(p)) throw new UsageError(`${flag} ${p}: no such file`);
+        if (p && !existsSync(p)) throw new LosscapeError('usage', `${flag} ${p}: no such file`);
       }
-      for (const w of f.weights ?? []) if (!existsSync(w)) throw new UsageError(`--weights ${w}: no such file or folder`);
-      if (f.surfaces && !f.data) throw new UsageError('--surfaces needs --data (the samples the landscapes are evaluated on)');
+      for (const w of f.weights ?? []) if (!existsSync(w)) throw new LosscapeError('usage', `--weights ${w}: no such file or folder`);
+      if (f.surfaces && !f.data) throw new LosscapeError('usage', '--surfaces needs --data (the samples the landscapes are evaluated on)');
       const y = f.y === 'none' ? null : f.y;
       try {
         parseAxis(f.x ?? '-1:1:41', '--x');
         if (y) parseAxis(y, '--y');
       } catch (e) {
-        throw new UsageError((e as Error).message);
+        throw new LosscapeError('usage', (e as Error).message);
       }
       const testFraction = numberFlag(f.testFraction, '--test-fraction', { min: 0 });
-      if (testFraction !== undefined && !(testFraction > 0 && testFraction < 1)) throw new UsageError(`--test-fraction must be in (0, 1), got ${f.testFraction}`);
+      if (testFraction !== undefined && !(testFraction > 0 && testFraction < 1)) throw new LosscapeError('usage', `--test-fraction must be in (0, 1), got ${f.testFraction}`);
       const name = f.name ?? resolve(f.out!).split(/[\\/]/).pop()!;
-      if (!/^[\w.-]+$/.test(name)) throw new UsageError(`--name "${name}": use letters, digits, ".", "_" or "-"`);
+      if (!/^[\w.-]+$/.test(name)) throw new LosscapeError('usage', `--name "${name}": use letters, digits, ".", "_" or "-"`);
       const inputShape = shapeFlag(f.inputShape, '--input-shape');
       const m = await importRun(source, {
         out: f.out!,

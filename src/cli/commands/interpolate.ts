@@ -14,8 +14,9 @@ import { computeSurface } from '../../surface/surface.js';
 import { hashBytes } from '../../core/hash.js';
 import type { ProgressTask } from '../../core/progress.js';
 import { contextOf } from '../context.js';
-import { choiceFlag, numberFlag, UsageError } from '../errors.js';
+import { choiceFlag, numberFlag } from '../flags.js';
 import { gridFromFlags } from '../inputs.js';
+import { LosscapeError } from '../../core/errors.js';
 
 interface Flags {
   from?: string;
@@ -57,7 +58,7 @@ export function register(program: Command): void {
       const ctx = contextOf(c);
       const grid = gridFromFlags(f.x, undefined, '-0.5:1.5:41');
       const backend = choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const) ?? 'auto';
-      if (!f.out!.endsWith('.h5')) throw new UsageError(`--out ${f.out}: the output file must end in .h5`);
+      if (!f.out!.endsWith('.h5')) throw new LosscapeError('usage', `--out ${f.out}: the output file must end in .h5`);
       let model: Model;
       let a: Float32Array;
       let b: Float32Array;
@@ -66,14 +67,14 @@ export function register(program: Command): void {
       let label: string;
       if (run) {
         const store = new RunStore(run);
-        if (!store.exists()) throw new UsageError(`${run} is not a run folder (no manifest.json)`);
+        if (!store.exists()) throw new LosscapeError('usage', `${run} is not a run folder (no manifest.json)`);
         const cfg = resolveConfig(store.readManifest().config, `${run}/manifest.json`);
         const thetas = await store.readCheckpoints();
         const last = Math.max(...thetas.keys());
         const pick = (v: string | undefined, flag: string) => {
           const k = v === 'last' ? last : numberFlag(v, flag, { integer: true, min: 0 })!;
           const t = thetas.get(k);
-          if (!t) throw new UsageError(`${run} has no checkpoint ${k} (it has ${[...thetas.keys()].join(', ')})`);
+          if (!t) throw new LosscapeError('usage', `${run} has no checkpoint ${k} (it has ${[...thetas.keys()].join(', ')})`);
           return [k, t.theta] as const;
         };
         const [ka, ta] = pick(f.from, '--from');
@@ -86,14 +87,14 @@ export function register(program: Command): void {
         test = d.testSubset;
         label = `checkpoints ${ka} → ${kb}`;
       } else {
-        if (!f.fromModel || !f.toModel || !f.data) throw new UsageError('give a run folder, or --from-model, --to-model and --data');
-        for (const p of [f.fromModel, f.toModel, f.data]) if (!existsSync(p)) throw new UsageError(`${p}: no such file`);
+        if (!f.fromModel || !f.toModel || !f.data) throw new LosscapeError('usage', 'give a run folder, or --from-model, --to-model and --data');
+        for (const p of [f.fromModel, f.toModel, f.data]) if (!existsSync(p)) throw new LosscapeError('usage', `${p}: no such file`);
         const { loadOnnxModel } = await import('../../model/onnx/load.js');
         const { loadDataFile, fitToModelInput } = await import('../../data/files.js');
         const ia = await loadOnnxModel(f.fromModel);
         const ib = await loadOnnxModel(f.toModel);
         if (!sameLayout(ia.model.layout, ib.model.layout)) {
-          throw new UsageError(`${f.fromModel} and ${f.toModel} do not have the same parameters (names and shapes)`);
+          throw new LosscapeError('usage', `${f.fromModel} and ${f.toModel} do not have the same parameters (names and shapes)`);
         }
         model = ia.model;
         a = ia.theta;

@@ -7,10 +7,10 @@ import { existsSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { resolveConfig } from '../../run/config.js';
 import { frameFile, RunStore } from '../../store/run-store.js';
-import { findShardFiles, mergeShardFiles, parseShardPath, ShardError } from '../../jobs/shard.js';
+import { findShardFiles, mergeShardFiles, parseShardPath } from '../../jobs/shard.js';
 import { checkpointSteps } from '../../train/train.js';
 import { contextOf } from '../context.js';
-import { UsageError } from '../errors.js';
+import { LosscapeError } from '../../core/errors.js';
 
 export function register(program: Command): void {
   program
@@ -27,35 +27,30 @@ export function register(program: Command): void {
     .option('--out <file.h5>', 'merged surface file (default: the name the shard files share)')
     .action(async (inputs: string[], o: { out?: string }, c: Command) => {
       const ctx = contextOf(c);
-      try {
-        if (inputs.length === 1 && existsSync(inputs[0]!) && statSync(inputs[0]!).isDirectory()) {
-          if (o.out) throw new UsageError('--out is for shard files; a run is merged in place');
-          const n = await mergeRun(inputs[0]!, (line) => ctx.progress.log(line));
-          ctx.out(`merged: ${n} landscape${n === 1 ? '' : 's'} in ${inputs[0]}`);
-          return;
-        }
-        for (const p of inputs) if (!existsSync(p)) throw new UsageError(`${p}: no such file or run folder`);
-        let out = o.out;
-        if (!out) {
-          const targets = new Set(inputs.map((p) => parseShardPath(p)?.target ?? ''));
-          if (targets.size !== 1 || targets.has('')) throw new UsageError('give --out FILE.h5 (the inputs do not share one *.shard-i-of-n.h5 name)');
-          out = [...targets][0]!;
-        }
-        if (!out.endsWith('.h5')) throw new UsageError(`--out ${out}: the merged file must end in .h5`);
-        if (inputs.includes(out)) throw new UsageError(`--out ${out} is one of the inputs`);
-        await mergeShardFiles(inputs, out);
-        ctx.out(`merged: ${out}`);
-      } catch (e) {
-        if (e instanceof ShardError) throw new UsageError(e.message);
-        throw e;
+      if (inputs.length === 1 && existsSync(inputs[0]!) && statSync(inputs[0]!).isDirectory()) {
+        if (o.out) throw new LosscapeError('usage', '--out is for shard files; a run is merged in place');
+        const n = await mergeRun(inputs[0]!, (line) => ctx.progress.log(line));
+        ctx.out(`merged: ${n} landscape${n === 1 ? '' : 's'} in ${inputs[0]}`);
+        return;
       }
+      for (const p of inputs) if (!existsSync(p)) throw new LosscapeError('usage', `${p}: no such file or run folder`);
+      let out = o.out;
+      if (!out) {
+        const targets = new Set(inputs.map((p) => parseShardPath(p)?.target ?? ''));
+        if (targets.size !== 1 || targets.has('')) throw new LosscapeError('usage', 'give --out FILE.h5 (the inputs do not share one *.shard-i-of-n.h5 name)');
+        out = [...targets][0]!;
+      }
+      if (!out.endsWith('.h5')) throw new LosscapeError('usage', `--out ${out}: the merged file must end in .h5`);
+      if (inputs.includes(out)) throw new LosscapeError('usage', `--out ${out} is one of the inputs`);
+      await mergeShardFiles(inputs, out);
+      ctx.out(`merged: ${out}`);
     });
 }
 
 /** Merge every sharded landscape of a run and record the frames; returns how many were merged. */
 export async function mergeRun(dir: string, log: (line: string) => void = () => {}): Promise<number> {
   const store = new RunStore(dir);
-  if (!store.exists()) throw new UsageError(`${dir} is not a run folder (no manifest.json); did shard 0 of the run finish?`);
+  if (!store.exists()) throw new LosscapeError('usage', `${dir} is not a run folder (no manifest.json); did shard 0 of the run finish?`);
   const manifest = store.readManifest();
   const cfg = resolveConfig(manifest.config, `${dir}/manifest.json`);
   const steps = checkpointSteps(cfg.train, manifest.data.train);
@@ -64,7 +59,7 @@ export async function mergeRun(dir: string, log: (line: string) => void = () => 
   const have = new Set(manifest.checkpoints.map((c) => c.index));
   const untrained = wanted.filter((i) => !have.has(i));
   if (untrained.length > 0) {
-    throw new UsageError(`${dir}: checkpoint${untrained.length > 1 ? 's' : ''} ${untrained.join(', ')} not trained yet; let shard 0 of the run finish first`);
+    throw new LosscapeError('usage', `${dir}: checkpoint${untrained.length > 1 ? 's' : ''} ${untrained.join(', ')} not trained yet; let shard 0 of the run finish first`);
   }
   let merged = 0;
   for (const index of wanted) {
@@ -74,13 +69,13 @@ export async function mergeRun(dir: string, log: (line: string) => void = () => 
     const frame = manifest.frames.find((f) => f.checkpoint === index);
     if (shards.length === 0) {
       if (frame?.surface && existsSync(store.path(frame.surface))) continue; // computed without shards
-      throw new UsageError(`${dir}: checkpoint ${index} has no landscape and no shard files (${relative(dir, target).replace(/\.h5$/, '.shard-*-of-*.h5')})`);
+      throw new LosscapeError('usage', `${dir}: checkpoint ${index} has no landscape and no shard files (${relative(dir, target).replace(/\.h5$/, '.shard-*-of-*.h5')})`);
     }
     let gf;
     try {
       gf = await mergeShardFiles(shards, target);
     } catch (e) {
-      if (e instanceof ShardError) throw new UsageError(`checkpoint ${index}: ${e.message}`);
+      if (e instanceof LosscapeError) throw new LosscapeError(e.kind, `checkpoint ${index}: ${e.message}`);
       throw e;
     }
     const num = (k: string) => (typeof gf.attrs[k] === 'number' ? (gf.attrs[k] as number) : undefined);

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { modesStudy } from '../../studies/modes.js';
 import { contextOf } from '../context.js';
-import { choiceFlag, numberFlag } from '../errors.js';
-import { studyErrors } from './study.js';
+import { choiceFlag, numberFlag } from '../flags.js';
 
 interface ModesFlags {
   checkpoint?: string;
@@ -37,24 +36,23 @@ export function register(program: Command): void {
     .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (run: string, f: ModesFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
-      await studyErrors(async () => {
-        const r = await modesStudy(run, {
-          checkpoint: numberFlag(f.checkpoint, '--checkpoint', { integer: true, min: 0 }),
-          x: f.x,
-          y: f.y,
-          backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
-          out: f.out,
-          fresh: f.fresh,
-          progress: ctx.progress,
-          png: f.png,
-        });
-        if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
-        for (const row of r.rows) ctx.progress.log(`${row.mode.padEnd(5)} mode: L(θ) ${row.centre.toPrecision(5)} (acc ${row.centreAcc.toFixed(1)}%), grid ${row.min.toPrecision(4)} … ${row.max.toPrecision(4)}`);
-        ctx.progress.log(
-          `|train − eval|: max ${r.diff.maxAbs.toPrecision(4)}, mean ${r.diff.meanAbs.toPrecision(4)} (relative: max ${(100 * r.diff.maxRel).toPrecision(3)} %, mean ${(100 * r.diff.meanRel).toPrecision(3)} %)`,
-        );
-        ctx.progress.log(`show both: losscape view ${r.out}/eval ${r.out}/train`);
-        ctx.out(`modes: ${r.tables.md}`);
+      const r = await modesStudy(run, {
+        checkpoint: numberFlag(f.checkpoint, '--checkpoint', { integer: true, min: 0 }),
+        x: f.x,
+        y: f.y,
+        backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
+        out: f.out,
+        fresh: f.fresh,
+        progress: ctx.progress,
+        png: f.png,
       });
+      if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
+      for (const row of r.rows) ctx.progress.log(`${row.mode.padEnd(5)} mode: L(θ) ${row.centre.toPrecision(5)} (acc ${row.centreAcc.toFixed(1)}%), grid ${row.min.toPrecision(4)} … ${row.max.toPrecision(4)}`);
+      ctx.progress.log(
+        `|train − eval|: max ${r.diff.maxAbs.toPrecision(4)}, mean ${r.diff.meanAbs.toPrecision(4)} (relative: max ${(100 * r.diff.maxRel).toPrecision(3)} %, mean ${(100 * r.diff.meanRel).toPrecision(3)} %)`,
+      );
+      ctx.progress.log(`show both: losscape view ${r.out}/eval ${r.out}/train`);
+      ctx.out(`modes: ${r.tables.md}`);
+    
     });
 }

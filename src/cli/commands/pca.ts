@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { PROJECTION_NOTE, pcaStudy } from '../../studies/pca.js';
 import { contextOf } from '../context.js';
-import { choiceFlag, numberFlag } from '../errors.js';
-import { studyErrors } from './study.js';
+import { choiceFlag, numberFlag } from '../flags.js';
 
 interface PcaFlags {
   ignore?: string;
@@ -40,28 +39,27 @@ export function register(program: Command): void {
     .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (run: string, f: PcaFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
-      await studyErrors(async () => {
-        const r = await pcaStudy(run, {
-          ignore: choiceFlag(f.ignore, '--ignore', ['biasbn', 'none'] as const),
-          n: numberFlag(f.n, '--n', { integer: true, min: 2 }),
-          margin: numberFlag(f.margin, '--margin', { min: 0 }),
-          x: f.x,
-          y: f.y,
-          center: f.center,
-          backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
-          progress: ctx.progress,
-          png: f.png,
-        });
-        if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
-        const [e1, e2] = r.pca.explained;
-        ctx.progress.log(
-          `PCA of ${r.checkpoints} checkpoints over ${r.pca.tensors.length} tensors: explained variance PC1 ${(100 * e1).toFixed(2)}%, PC2 ${(100 * e2).toFixed(2)}% (together ${(100 * (e1 + e2)).toFixed(2)}%)`,
-        );
-        const maxRes = Math.max(...r.pca.residual);
-        ctx.progress.log(`note: ${PROJECTION_NOTE} Largest relative distance of a checkpoint from the plane: ${maxRes.toFixed(3)}.`);
-        ctx.progress.log(`grid x ${r.grid.x.min}:${r.grid.x.max}:${r.grid.x.n}, y ${r.grid.y!.min}:${r.grid.y!.max}:${r.grid.y!.n}; loss at θ_final ${r.centerLoss.toPrecision(5)}`);
-        ctx.progress.log(`view it: losscape view ${run}  (Plane: PCA trajectory)`);
-        ctx.out(`pca: ${r.surface} explained ${e1.toFixed(4)} ${e2.toFixed(4)} (the path is a projection; contours off the plane may differ)`);
+      const r = await pcaStudy(run, {
+        ignore: choiceFlag(f.ignore, '--ignore', ['biasbn', 'none'] as const),
+        n: numberFlag(f.n, '--n', { integer: true, min: 2 }),
+        margin: numberFlag(f.margin, '--margin', { min: 0 }),
+        x: f.x,
+        y: f.y,
+        center: f.center,
+        backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
+        progress: ctx.progress,
+        png: f.png,
       });
+      if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
+      const [e1, e2] = r.pca.explained;
+      ctx.progress.log(
+        `PCA of ${r.checkpoints} checkpoints over ${r.pca.tensors.length} tensors: explained variance PC1 ${(100 * e1).toFixed(2)}%, PC2 ${(100 * e2).toFixed(2)}% (together ${(100 * (e1 + e2)).toFixed(2)}%)`,
+      );
+      const maxRes = Math.max(...r.pca.residual);
+      ctx.progress.log(`note: ${PROJECTION_NOTE} Largest relative distance of a checkpoint from the plane: ${maxRes.toFixed(3)}.`);
+      ctx.progress.log(`grid x ${r.grid.x.min}:${r.grid.x.max}:${r.grid.x.n}, y ${r.grid.y!.min}:${r.grid.y!.max}:${r.grid.y!.n}; loss at θ_final ${r.centerLoss.toPrecision(5)}`);
+      ctx.progress.log(`view it: losscape view ${run}  (Plane: PCA trajectory)`);
+      ctx.out(`pca: ${r.surface} explained ${e1.toFixed(4)} ${e2.toFixed(4)} (the path is a projection; contours off the plane may differ)`);
+    
     });
 }

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { parseList } from '../../studies/common.js';
 import { pruneStudy } from '../../studies/prune.js';
 import { contextOf } from '../context.js';
-import { choiceFlag, numberFlag } from '../errors.js';
-import { sharpnessFlags, studyErrors, addSharpnessOptions, type SharpnessFlags } from './study.js';
+import { choiceFlag, numberFlag } from '../flags.js';
+import { sharpnessFlags, addSharpnessOptions, type SharpnessFlags } from './study.js';
 
 interface PruneFlags extends SharpnessFlags {
   sparsity: string;
@@ -47,31 +47,30 @@ export function register(program: Command): void {
     .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (run: string, f: PruneFlags, c: Command) => {
       const ctx = contextOf(c);
-      await studyErrors(async () => {
-        const r = await pruneStudy(run, {
-          sparsities: parseList(f.sparsity, '--sparsity'),
-          scope: choiceFlag(f.scope, '--scope', ['global', 'layer'] as const),
-          finetune: numberFlag(f.finetune, '--finetune', { integer: true, min: 0 }),
-          lr: numberFlag(f.lr, '--lr', { min: 0 }),
-          checkpoint: numberFlag(f.checkpoint, '--checkpoint', { integer: true, min: 0 }),
-          x: f.x,
-          y: f.y,
-          sharpness: sharpnessFlags(f),
-          backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
-          out: f.out,
-          fresh: f.fresh,
-          progress: ctx.progress,
-          png: f.png,
-        });
-        if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
-        for (const row of r.rows) {
-          ctx.progress.log(
-            `${String(row.sparsity).padStart(5)} %: ${row.zeroed}/${row.eligible} eligible weights zero, train loss ${row.train_loss.toPrecision(4)} (acc ${row.train_acc.toFixed(1)}%), test loss ${row.test_loss.toPrecision(4)}` +
-              (row.lambda_max !== undefined ? `, λmax ${row.lambda_max.toPrecision(4)}` : ''),
-          );
-        }
-        ctx.progress.log(`compare: losscape view ${r.rows.map((x) => `${r.out}/${x.folder}`).join(' ')}`);
-        ctx.out(`prune: ${r.tables.md}`);
+      const r = await pruneStudy(run, {
+        sparsities: parseList(f.sparsity, '--sparsity'),
+        scope: choiceFlag(f.scope, '--scope', ['global', 'layer'] as const),
+        finetune: numberFlag(f.finetune, '--finetune', { integer: true, min: 0 }),
+        lr: numberFlag(f.lr, '--lr', { min: 0 }),
+        checkpoint: numberFlag(f.checkpoint, '--checkpoint', { integer: true, min: 0 }),
+        x: f.x,
+        y: f.y,
+        sharpness: sharpnessFlags(f),
+        backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
+        out: f.out,
+        fresh: f.fresh,
+        progress: ctx.progress,
+        png: f.png,
       });
+      if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
+      for (const row of r.rows) {
+        ctx.progress.log(
+          `${String(row.sparsity).padStart(5)} %: ${row.zeroed}/${row.eligible} eligible weights zero, train loss ${row.train_loss.toPrecision(4)} (acc ${row.train_acc.toFixed(1)}%), test loss ${row.test_loss.toPrecision(4)}` +
+            (row.lambda_max !== undefined ? `, λmax ${row.lambda_max.toPrecision(4)}` : ''),
+        );
+      }
+      ctx.progress.log(`compare: losscape view ${r.rows.map((x) => `${r.out}/${x.folder}`).join(' ')}`);
+      ctx.out(`prune: ${r.tables.md}`);
+    
     });
 }

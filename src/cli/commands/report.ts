@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { writeReport } from '../../viewer/server/report.js';
-import { ViewArgumentError } from '../../viewer/server/errors.js';
 import { contextOf } from '../context.js';
-import { UsageError } from '../errors.js';
+import { LosscapeError } from '../../core/errors.js';
 
 export function register(program: Command): void {
   program
@@ -20,13 +19,8 @@ export function register(program: Command): void {
     .option('--out <file.html>', 'output file', 'report.html')
     .action(async (runs: string[], o: { out: string }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      if (!/\.html?$/i.test(o.out)) throw new UsageError(`--out ${o.out}: the report must end in .html`);
-      let r;
-      try {
-        r = await writeReport(runs, o.out);
-      } catch (e) {
-        throw e instanceof ViewArgumentError ? new UsageError(e.message) : e;
-      }
+      if (!/\.html?$/i.test(o.out)) throw new LosscapeError('usage', `--out ${o.out}: the report must end in .html`);
+      const r = await writeReport(runs, o.out);
       for (const f of r.failed) ctx.progress.warn(f.error);
       ctx.out(`report: ${r.path} (${(r.bytes / 1024 / 1024).toFixed(1)} MB)`);
     });

@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadConfigFile, type RunConfig } from '../../run/config.js';
 import { runPipeline, type PipelineOptions } from '../../run/pipeline.js';
-import { numberFlag, UsageError } from '../errors.js';
+import { numberFlag } from '../flags.js';
 import { shardFlag } from './surface.js';
 import { contextOf, type CliContext } from '../context.js';
+import { LosscapeError } from '../../core/errors.js';
 
 export function register(program: Command): void {
   program
@@ -23,7 +24,7 @@ export function register(program: Command): void {
     .action(async (configPath: string, o: { out?: string; fresh?: boolean; workers?: string; shard?: string }, cmd: Command) => {
       const cfg = loadConfigFile(configPath);
       const shard = o.shard === undefined ? undefined : shardFlag(o.shard);
-      if (shard && o.fresh) throw new UsageError('--fresh cannot be combined with --shard (shards share the run folder)');
+      if (shard && o.fresh) throw new LosscapeError('usage', '--fresh cannot be combined with --shard (shards share the run folder)');
       const workers = numberFlag(o.workers, '--workers', { integer: true, min: 1 });
       await runAndReport(cfg, o.out ?? `runs/${cfg.name}`, Boolean(o.fresh), contextOf(cmd), { shard, workers });
     });

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { renderSnapshot } from '../../viewer/server/snapshot.js';
-import { ViewArgumentError } from '../../viewer/server/errors.js';
 import { contextOf } from '../context.js';
-import { choiceFlag, numberFlag, UsageError } from '../errors.js';
+import { choiceFlag, numberFlag } from '../flags.js';
+import { LosscapeError } from '../../core/errors.js';
 
 interface SnapshotFlags {
   frame?: string;
@@ -44,25 +44,21 @@ export function register(program: Command): void {
     .option('--azimuth <deg>', 'turn the camera about the vertical axis', '0')
     .action(async (run: string, f: SnapshotFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
-      if (!/\.png$/i.test(f.out)) throw new UsageError(`--out ${f.out}: the snapshot must end in .png`);
+      if (!/\.png$/i.test(f.out)) throw new LosscapeError('usage', `--out ${f.out}: the snapshot must end in .png`);
       choiceFlag(f.colormap, '--colormap', ['viridis', 'magma', 'inferno', 'plasma', 'cividis', 'gray'] as const);
-      try {
-        const r = await renderSnapshot({
-          run,
-          out: f.out,
-          width: numberFlag(f.width, '--width', { integer: true, min: 16 })!,
-          height: numberFlag(f.height, '--height', { integer: true, min: 16 })!,
-          frame: numberFlag(f.frame, '--frame', { min: 0 }),
-          log: f.log,
-          fit: Boolean(f.fit),
-          colormap: f.colormap,
-          layer: choiceFlag(f.layer, '--layer', ['loss', 'accuracy', 'hessian'] as const)!,
-          plane: choiceFlag(f.plane, '--plane', ['frames', 'pca'] as const)!,
-          azimuth: numberFlag(f.azimuth, '--azimuth')!,
-        });
-        ctx.out(`snapshot: ${r.path} (frame ${r.frame} of 0…${r.frames - 1})`);
-      } catch (e) {
-        throw e instanceof ViewArgumentError ? new UsageError(e.message) : e;
-      }
+      const r = await renderSnapshot({
+        run,
+        out: f.out,
+        width: numberFlag(f.width, '--width', { integer: true, min: 16 })!,
+        height: numberFlag(f.height, '--height', { integer: true, min: 16 })!,
+        frame: numberFlag(f.frame, '--frame', { min: 0 }),
+        log: f.log,
+        fit: Boolean(f.fit),
+        colormap: f.colormap,
+        layer: choiceFlag(f.layer, '--layer', ['loss', 'accuracy', 'hessian'] as const)!,
+        plane: choiceFlag(f.plane, '--plane', ['frames', 'pca'] as const)!,
+        azimuth: numberFlag(f.azimuth, '--azimuth')!,
+      });
+      ctx.out(`snapshot: ${r.path} (frame ${r.frame} of 0…${r.frames - 1})`);
     });
 }

@@ -1,23 +1,11 @@
 import type { Command } from 'commander';
-import { ConfigError } from '../../run/config.js';
-import { StudyError } from '../../studies/common.js';
 import type { StudySharpness } from '../../studies/run-access.js';
 import { join } from 'node:path';
 import { loadStudyFile } from '../../studies/config.js';
 import { PROJECTION_NOTE } from '../../studies/pca.js';
 import { runStudy, type StudyResult } from '../../studies/study.js';
 import { contextOf, type CliContext } from '../context.js';
-import { choiceFlag, numberFlag, UsageError } from '../errors.js';
-
-/** Input problems of a study (bad run folder, bad sizes, bad config) become one-line usage errors. */
-export async function studyErrors<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof StudyError || e instanceof ConfigError) throw new UsageError(e.message);
-    throw e;
-  }
-}
+import { choiceFlag, numberFlag } from '../flags.js';
 
 export interface SharpnessFlags {
   sharpness: boolean;
@@ -70,13 +58,12 @@ export function register(program: Command): void {
     .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (configPath: string, o: { out?: string; fresh?: boolean; png?: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      await studyErrors(async () => {
-        const s = loadStudyFile(configPath);
-        const out = o.out ?? join('studies', s.config.name);
-        const r = await runStudy(s, { out, fresh: o.fresh, progress: ctx.progress, png: o.png });
-        if (r.result.figure) ctx.progress.log(`figure: ${r.result.figure.png ?? r.result.figure.svg}`);
-        reportStudy(r, out, ctx);
-      });
+      const s = loadStudyFile(configPath);
+      const out = o.out ?? join('studies', s.config.name);
+      const r = await runStudy(s, { out, fresh: o.fresh, progress: ctx.progress, png: o.png });
+      if (r.result.figure) ctx.progress.log(`figure: ${r.result.figure.png ?? r.result.figure.svg}`);
+      reportStudy(r, out, ctx);
+    
     });
 }
 

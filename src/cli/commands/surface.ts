@@ -9,8 +9,9 @@ import { parseShard, shardChunks, shardPath, type Shard } from '../../jobs/shard
 import { checkCentre, computeSurface } from '../../surface/surface.js';
 import type { ProgressTask } from '../../core/progress.js';
 import { contextOf } from '../context.js';
-import { choiceFlag, numberFlag, UsageError } from '../errors.js';
+import { choiceFlag, numberFlag } from '../flags.js';
 import { addInputOptions, gridFromFlags, resolveInputs, type InputFlags } from '../inputs.js';
+import { LosscapeError } from '../../core/errors.js';
 
 interface SurfaceFlags extends InputFlags {
   x?: string;
@@ -58,7 +59,7 @@ export function register(program: Command): void {
       const mode = choiceFlag(f.mode, '--mode', ['eval', 'train'] as const) ?? 'eval';
       const backend = choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const) ?? 'auto';
       const chunk = numberFlag(f.chunk, '--chunk', { integer: true, min: 1 }) ?? 64;
-      if (!f.out!.endsWith('.h5')) throw new UsageError(`--out ${f.out}: the surface file must end in .h5`);
+      if (!f.out!.endsWith('.h5')) throw new LosscapeError('usage', `--out ${f.out}: the surface file must end in .h5`);
       const device = choiceFlag(f.device, '--device', ['cpu', 'cuda'] as const) ?? 'cpu';
       const threads = numberFlag(f.threads, '--threads', { integer: true, min: 1 });
       const shard = f.shard === undefined ? undefined : shardFlag(f.shard);
@@ -128,12 +129,12 @@ export function shardFlag(text: string): Shard {
   try {
     return parseShard(text);
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new LosscapeError('usage', (e as Error).message);
   }
 }
 
 /** One clear line (no stack trace) when onnxruntime's CUDA provider is missing. */
 export async function requireCuda(): Promise<void> {
   const r = await cudaAvailable();
-  if (!r.ok) throw new UsageError(r.message);
+  if (!r.ok) throw new LosscapeError('usage', r.message);
 }

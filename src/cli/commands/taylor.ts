@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { taylorStudy } from '../../studies/taylor.js';
 import { contextOf } from '../context.js';
-import { choiceFlag, numberFlag } from '../errors.js';
-import { studyErrors } from './study.js';
+import { choiceFlag, numberFlag } from '../flags.js';
 
 interface TaylorFlags {
   checkpoint?: string;
@@ -42,32 +41,31 @@ export function register(program: Command): void {
     .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (run: string, f: TaylorFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
-      await studyErrors(async () => {
-        const r = await taylorStudy(run, {
-          checkpoint: numberFlag(f.checkpoint, '--checkpoint', { integer: true, min: 0 }),
-          x: f.x,
-          y: f.y,
-          tol: numberFlag(f.tol, '--tol', { min: 0 }),
-          dtype: choiceFlag(f.dtype, '--dtype', ['float32', 'float64'] as const),
-          backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
-          out: f.out,
-          fresh: f.fresh,
-          progress: ctx.progress,
-          png: f.png,
-        });
-        if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
-        const c = r.coefficients;
-        const s = r.summary;
-        ctx.progress.log(
-          `checkpoint ${r.checkpoint}: L ${c.loss.toPrecision(5)}, gᵀδ ${c.gd.toPrecision(4)}, gᵀη ${c.ge.toPrecision(4)}, δᵀHδ ${c.dHd.toPrecision(4)}, δᵀHη ${c.dHe.toPrecision(4)}, ηᵀHη ${c.eHe.toPrecision(4)}`,
-        );
-        ctx.progress.log(
-          `the quadratic model agrees within ${100 * (Number(f.tol ?? 0.1))} % on ${(100 * s.agreeFraction).toFixed(1)} % of the grid; every point agrees up to radius ${s.agreeRadius.toPrecision(3)}` +
-            (Number.isFinite(s.firstBreak) ? ` (first break at ${s.firstBreak.toPrecision(3)})` : ' (no break on this grid)') +
-            `; max relative error ${s.maxRelErr.toPrecision(3)}`,
-        );
-        ctx.progress.log(`view: losscape view ${r.out}/real ${r.out}/quadratic`);
-        ctx.out(`taylor: ${r.out}/taylor.h5 agree ${s.agreeFraction.toFixed(4)} radius ${s.agreeRadius.toPrecision(4)}`);
+      const r = await taylorStudy(run, {
+        checkpoint: numberFlag(f.checkpoint, '--checkpoint', { integer: true, min: 0 }),
+        x: f.x,
+        y: f.y,
+        tol: numberFlag(f.tol, '--tol', { min: 0 }),
+        dtype: choiceFlag(f.dtype, '--dtype', ['float32', 'float64'] as const),
+        backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
+        out: f.out,
+        fresh: f.fresh,
+        progress: ctx.progress,
+        png: f.png,
       });
+      if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
+      const c = r.coefficients;
+      const s = r.summary;
+      ctx.progress.log(
+        `checkpoint ${r.checkpoint}: L ${c.loss.toPrecision(5)}, gᵀδ ${c.gd.toPrecision(4)}, gᵀη ${c.ge.toPrecision(4)}, δᵀHδ ${c.dHd.toPrecision(4)}, δᵀHη ${c.dHe.toPrecision(4)}, ηᵀHη ${c.eHe.toPrecision(4)}`,
+      );
+      ctx.progress.log(
+        `the quadratic model agrees within ${100 * (Number(f.tol ?? 0.1))} % on ${(100 * s.agreeFraction).toFixed(1)} % of the grid; every point agrees up to radius ${s.agreeRadius.toPrecision(3)}` +
+          (Number.isFinite(s.firstBreak) ? ` (first break at ${s.firstBreak.toPrecision(3)})` : ' (no break on this grid)') +
+          `; max relative error ${s.maxRelErr.toPrecision(3)}`,
+      );
+      ctx.progress.log(`view: losscape view ${r.out}/real ${r.out}/quadratic`);
+      ctx.out(`taylor: ${r.out}/taylor.h5 agree ${s.agreeFraction.toFixed(4)} radius ${s.agreeRadius.toPrecision(4)}`);
+    
     });
 }

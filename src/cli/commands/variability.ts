@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { parseList } from '../../studies/common.js';
 import { variabilityStudy } from '../../studies/variability.js';
 import { contextOf } from '../context.js';
-import { choiceFlag, numberFlag } from '../errors.js';
-import { studyErrors } from './study.js';
+import { choiceFlag, numberFlag } from '../flags.js';
 
 interface VariabilityFlags {
   checkpoint?: string;
@@ -44,26 +43,25 @@ export function register(program: Command): void {
     .option('--png', 'also render figure.png (headless Chromium); figure.svg is always written')
     .action(async (run: string, f: VariabilityFlags, cmd: Command) => {
       const ctx = contextOf(cmd);
-      await studyErrors(async () => {
-        const r = await variabilityStudy(run, {
-          checkpoint: numberFlag(f.checkpoint, '--checkpoint', { integer: true, min: 0 }),
-          count: numberFlag(f.count, '--count', { integer: true, min: 2 }),
-          seeds: f.seeds === undefined ? undefined : parseList(f.seeds, '--seeds'),
-          radius: numberFlag(f.radius, '--radius', { min: 0 }),
-          x: f.x,
-          y: f.y,
-          backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
-          out: f.out,
-          fresh: f.fresh,
-          progress: ctx.progress,
-          png: f.png,
-        });
-        if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
-        for (const row of r.rows) {
-          ctx.progress.log(`seed ${row.seed}: L at r ${row.atRadius.toPrecision(4)}, δᵀHδ ${row.curvD.toPrecision(4)}, ηᵀHη ${row.curvE.toPrecision(4)}, grid max ${row.gridMax.toPrecision(4)}`);
-        }
-        ctx.progress.log(`per-point spread (max − min over seeds): max ${r.spread.max.toPrecision(4)}, mean ${r.spread.mean.toPrecision(4)} (${(100 * r.spread.meanRel).toPrecision(3)} % of the median on average)`);
-        ctx.out(`variability: ${r.tables.md}`);
+      const r = await variabilityStudy(run, {
+        checkpoint: numberFlag(f.checkpoint, '--checkpoint', { integer: true, min: 0 }),
+        count: numberFlag(f.count, '--count', { integer: true, min: 2 }),
+        seeds: f.seeds === undefined ? undefined : parseList(f.seeds, '--seeds'),
+        radius: numberFlag(f.radius, '--radius', { min: 0 }),
+        x: f.x,
+        y: f.y,
+        backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
+        out: f.out,
+        fresh: f.fresh,
+        progress: ctx.progress,
+        png: f.png,
       });
+      if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
+      for (const row of r.rows) {
+        ctx.progress.log(`seed ${row.seed}: L at r ${row.atRadius.toPrecision(4)}, δᵀHδ ${row.curvD.toPrecision(4)}, ηᵀHη ${row.curvE.toPrecision(4)}, grid max ${row.gridMax.toPrecision(4)}`);
+      }
+      ctx.progress.log(`per-point spread (max − min over seeds): max ${r.spread.max.toPrecision(4)}, mean ${r.spread.mean.toPrecision(4)} (${(100 * r.spread.meanRel).toPrecision(3)} % of the median on average)`);
+      ctx.out(`variability: ${r.tables.md}`);
+    
     });
 }

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { renderVideo } from '../../viewer/server/video.js';
-import { ViewArgumentError } from '../../viewer/server/errors.js';
 import { contextOf } from '../context.js';
-import { choiceFlag, numberFlag, UsageError } from '../errors.js';
+import { choiceFlag, numberFlag } from '../flags.js';
+import { LosscapeError } from '../../core/errors.js';
 
 interface VideoFlags {
   out?: string;
@@ -54,7 +54,7 @@ export function register(program: Command): void {
       const ctx = contextOf(cmd);
       const fromOut = f.out && /\.webm$/i.test(f.out) ? 'webm' : f.out && /\.mp4$/i.test(f.out) ? 'mp4' : undefined;
       const format = choiceFlag(f.format, '--format', ['mp4', 'webm'] as const) ?? fromOut ?? 'mp4';
-      if (f.out && fromOut && fromOut !== format) throw new UsageError(`--out ${f.out} does not match --format ${format}`);
+      if (f.out && fromOut && fromOut !== format) throw new LosscapeError('usage', `--out ${f.out} does not match --format ${format}`);
       const out = f.out ?? `movie.${format}`;
       const camera = choiceFlag(f.camera, '--camera', ['orbit', 'fixed'] as const)!;
       const layer = choiceFlag(f.layer, '--layer', ['loss', 'accuracy', 'hessian'] as const)!;
@@ -80,12 +80,10 @@ export function register(program: Command): void {
           onStart: (n) => (task = ctx.progress.task('video', n, 'frames')),
           onProgress: (d) => task?.update(d),
         });
-        (task as { end(): void } | null)?.end();
         ctx.progress.log(`${r.frames} frames, ${r.duration.toFixed(2)} s, ${r.codec} via ${r.encoder}`);
         ctx.out(`video: ${r.path}`);
-      } catch (e) {
+      } finally {
         (task as { end(): void } | null)?.end();
-        throw e instanceof ViewArgumentError ? new UsageError(e.message) : e;
       }
     });
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { loadScene } from '../../viewer/server/scene.js';
 import { openInBrowser, startServer, type ViewerServer } from '../../viewer/server/server.js';
 import { contextOf } from '../context.js';
-import { numberFlag, UsageError } from '../errors.js';
+import { numberFlag } from '../flags.js';
+import { LosscapeError } from '../../core/errors.js';
 
 export const DEFAULT_PORT = 7070;
 
@@ -27,7 +28,7 @@ export function register(program: Command): void {
     .action(async (runs: string[], o: { host: string; port: string; open: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const port = numberFlag(o.port, '--port', { integer: true, min: 0 })!;
-      if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+      if (port > 65535) throw new LosscapeError('usage', `--port must be at most 65535, got ${port}`);
       const scene = await loadScene(runs);
       for (const r of scene.runs) {
         if (r.error) ctx.progress.warn(r.error);
@@ -39,8 +40,8 @@ export function register(program: Command): void {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE' && cmd.getOptionValueSource('port') !== 'cli') server = await startServer({ runs, host: o.host, port: 0 });
-        else if (code === 'EADDRINUSE') throw new UsageError(`port ${port} is in use: pick another with --port (0 for any free port)`);
-        else if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`--host ${o.host}: not an address of this machine`);
+        else if (code === 'EADDRINUSE') throw new LosscapeError('usage', `port ${port} is in use: pick another with --port (0 for any free port)`);
+        else if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new LosscapeError('usage', `--host ${o.host}: not an address of this machine`);
         else throw e;
       }
       ctx.out(`viewer: ${server.url}`);

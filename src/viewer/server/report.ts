@@ -4,9 +4,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ViewArgumentError } from './errors.js';
 import { pageHtml, sceneTitle, viewerBundle } from './page.js';
 import { loadScene } from './scene.js';
+import { LosscapeError } from '../../core/errors.js';
 
 export interface ReportResult {
   path: string;
@@ -18,7 +18,7 @@ export interface ReportResult {
 export async function writeReport(runs: string[], out: string): Promise<ReportResult> {
   const scene = await loadScene(runs);
   const failed = scene.runs.filter((r) => r.error).map((r) => ({ run: r.source, error: r.error! }));
-  if (failed.length === scene.runs.length) throw new ViewArgumentError(failed.map((f) => f.error).join('; '));
+  if (failed.length === scene.runs.length) throw new LosscapeError('input', failed.map((f) => f.error).join('; '));
   const html = pageHtml({ title: sceneTitle(scene), script: { inline: viewerBundle() }, scene });
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, html);

@@ -1,8 +1,8 @@
 /** `losscape snapshot`: one frame of the movie renderer as a PNG. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ViewArgumentError } from './errors.js';
 import { openStage } from './stage.js';
+import { LosscapeError } from '../../core/errors.js';
 
 export interface SnapshotOptions {
   run: string;
@@ -24,7 +24,7 @@ export async function renderSnapshot(o: SnapshotOptions): Promise<{ path: string
   checkSize(o.width, o.height, false);
   const checkFrame = (frames: number) => {
     const f = o.frame ?? frames - 1;
-    if (!(f >= 0 && f <= frames - 1)) throw new ViewArgumentError(`--frame ${f} is out of range: the run has frames 0 to ${frames - 1}`);
+    if (!(f >= 0 && f <= frames - 1)) throw new LosscapeError('input', `--frame ${f} is out of range: the run has frames 0 to ${frames - 1}`);
   };
   const stage = await openStage(o.run, o, checkFrame);
   try {
@@ -43,7 +43,7 @@ export async function renderSnapshot(o: SnapshotOptions): Promise<{ path: string
 
 export function checkSize(width: number, height: number, even: boolean): void {
   for (const [name, v] of [['width', width], ['height', height]] as const) {
-    if (!Number.isInteger(v) || v < 16 || v > 4096) throw new ViewArgumentError(`--${name} must be a whole number of pixels between 16 and 4096, got ${v}`);
-    if (even && v % 2) throw new ViewArgumentError(`--${name} must be even for video encoding, got ${v}`);
+    if (!Number.isInteger(v) || v < 16 || v > 4096) throw new LosscapeError('input', `--${name} must be a whole number of pixels between 16 and 4096, got ${v}`);
+    if (even && v % 2) throw new LosscapeError('input', `--${name} must be even for video encoding, got ${v}`);
   }
 }

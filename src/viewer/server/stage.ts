@@ -3,10 +3,10 @@
  * shared setup of `video` and `snapshot`. The page is served by the viewer
  * server on 127.0.0.1 (a secure context, which WebCodecs needs).
  */
-import { ViewArgumentError } from './errors.js';
 import { launchBrowser, waitForViewer, type Browser } from './browser.js';
 import { loadRun } from './scene.js';
 import { startServer, type ViewerServer } from './server.js';
+import { LosscapeError } from '../../core/errors.js';
 
 export interface OpenStage {
   browser: Browser;
@@ -19,7 +19,7 @@ export interface OpenStage {
 /** `validate` sees the number of frames before any browser is started (to reject bad options early). */
 export async function openStage(run: string, size: { width: number; height: number }, validate?: (frames: number) => void): Promise<OpenStage> {
   const probe = await loadRun(run);
-  if (probe.error) throw new ViewArgumentError(probe.error);
+  if (probe.error) throw new LosscapeError('input', probe.error);
   validate?.(probe.frames.length);
   const server = await startServer({ runs: [run], mode: 'render', port: 0 });
   let browser: Browser | null = null;
