@@ -20,7 +20,12 @@ const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 export function forwardFlops(model: Model, samples: number, classes = model.outputDim): number {
   const obj = objective(model, { kind: 'cross_entropy', train: false, conv: 'lax', classify: true });
   const p = model.layout.entries.map((e) => new ArgSpec(e.shape));
-  const args = [p, new ArgSpec([samples, ...model.inputShape]), new ArgSpec([samples, classes]), model.dropoutSites.map((s) => new ArgSpec([samples, ...s.shape]))];
+  const args = [
+    p,
+    new ArgSpec([samples, ...model.inputShape]),
+    new ArgSpec([samples, classes]),
+    model.dropoutSites.map((s) => new ArgSpec([samples, ...s.shape])),
+  ];
   const { jaxpr } = makeJaxpr(obj.metrics as (...a: unknown[]) => np.Array[])(...args);
   let flops = 0;
   try {
@@ -31,7 +36,7 @@ export function forwardFlops(model: Model, samples: number, classes = model.outp
         const k = e.inputs[0]!.aval.shape.at(-1) ?? 1;
         flops += 2 * prod(out) * k;
       } else if (e.primitive === 'conv') {
-        const V = Number(e.params['vmapDims'] ?? 0);
+        const V = Number(e.params.vmapDims ?? 0);
         const rhs = e.inputs[1]!.aval.shape.slice(V);
         flops += 2 * prod(out) * prod(rhs.slice(1));
       }

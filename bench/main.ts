@@ -15,17 +15,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Grid, gridPoints } from '../src/core/grid.js';
 import { mnistBalanced } from '../src/data/mnist.js';
 import { randomPlane } from '../src/directions/directions.js';
 import type { LossEngine } from '../src/engine/engine.js';
 import { JaxEngine } from '../src/engine/jax/engine.js';
 import { OrtEngine } from '../src/engine/ort/engine.js';
 import { hessianPointCost } from '../src/hessian/eigenmap.js';
-import { buildModel } from '../src/model/zoo.js';
-import type { Model } from '../src/model/model.js';
-import { versions } from '../src/run/versions.js';
-import { gridPoints, type Grid } from '../src/core/grid.js';
 import { h5ready } from '../src/io/h5.js';
+import type { Model } from '../src/model/model.js';
+import { buildModel } from '../src/model/zoo.js';
+import { versions } from '../src/run/versions.js';
 import { computeSurface } from '../src/surface/surface.js';
 import { forwardFlops } from './flops.js';
 
@@ -192,7 +192,8 @@ function fmt(x: number | undefined, digits = 3): string {
 }
 
 export function formatTable(rows: Row[]): string {
-  const head = '| work | engine | workers | ms per point | CPU ms per point | forward GFLOP/s | HVPs per point | ms per HVP | reference (best) | speed-up | target | met |';
+  const head =
+    '| work | engine | workers | ms per point | CPU ms per point | forward GFLOP/s | HVPs per point | ms per HVP | reference (best) | speed-up | target | met |';
   const sep = '|---|---|---|---|---|---|---|---|---|---|---|---|';
   const lines = rows.map(
     (r) =>
@@ -220,7 +221,10 @@ function parseFlags(argv: string[]): Flags {
       if (v === undefined) throw new Error(`${a} needs a value`);
       return v;
     };
-    if (a === '--models') f.models = next().split(',').map((m) => (m === 'cnn' ? 'cnn' : 'mlp'));
+    if (a === '--models')
+      f.models = next()
+        .split(',')
+        .map((m) => (m === 'cnn' ? 'cnn' : 'mlp'));
     else if (a === '--workers') f.workers = Math.max(1, Number(next()));
     else if (a === '--no-jax') f.jax = false;
     else if (a === '--no-hessian') f.hessian = false;
@@ -247,14 +251,34 @@ export async function runBench(flags: Flags, log: (line: string) => void = conso
       const n = flags.quick ? 3 : key === 'mlp' ? 21 : 5;
       const r = await timeSurface(e, c, grid, n, 1);
       e.dispose();
-      rows.push({ work: `${key.toUpperCase()} surface`, engine: 'jax-js (wasm)', workers: 1, msPerPoint: r.msPerPoint, cpuMsPerPoint: r.cpuMsPerPoint, gflops: gf(r.msPerPoint), points: r.points, reference: ref, target });
+      rows.push({
+        work: `${key.toUpperCase()} surface`,
+        engine: 'jax-js (wasm)',
+        workers: 1,
+        msPerPoint: r.msPerPoint,
+        cpuMsPerPoint: r.cpuMsPerPoint,
+        gflops: gf(r.msPerPoint),
+        points: r.points,
+        reference: ref,
+        target,
+      });
       log(`  jax-js: ${fmt(r.msPerPoint)} ms per point (${r.points} points)`);
     }
     for (const workers of [...new Set([1, flags.workers])]) {
       const e = await OrtEngine.create(c.model, data, { threads: 1, workers });
       const r = await timeSurface(e, c, grid, undefined, flags.quick ? 1 : 3);
       await e.dispose();
-      rows.push({ work: `${key.toUpperCase()} surface`, engine: 'onnxruntime', workers, msPerPoint: r.msPerPoint, cpuMsPerPoint: r.cpuMsPerPoint, gflops: gf(r.msPerPoint), points: r.points, reference: ref, target });
+      rows.push({
+        work: `${key.toUpperCase()} surface`,
+        engine: 'onnxruntime',
+        workers,
+        msPerPoint: r.msPerPoint,
+        cpuMsPerPoint: r.cpuMsPerPoint,
+        gflops: gf(r.msPerPoint),
+        points: r.points,
+        reference: ref,
+        target,
+      });
       log(`  onnxruntime, ${workers} worker${workers > 1 ? 's' : ''}: ${fmt(r.msPerPoint)} ms per point (${r.points} points)`);
     }
     if (flags.hessian) {
@@ -282,7 +306,9 @@ export async function runBench(flags: Flags, log: (line: string) => void = conso
           reference: key === 'mlp' ? REFERENCE.mlpHessian : REFERENCE.cnnHessian,
           target: key === 'mlp' ? TARGET.mlpHessian : TARGET.cnnHessian,
         });
-        log(`  Hessian, ${workers} worker${workers > 1 ? 's' : ''}: ${fmt(r.msPerPoint)} ms per point, ${fmt(r.hvpsPerPoint)} HVPs per point, ${fmt(r.msPerHvp)} ms per HVP (${r.points} points)`);
+        log(
+          `  Hessian, ${workers} worker${workers > 1 ? 's' : ''}: ${fmt(r.msPerPoint)} ms per point, ${fmt(r.hvpsPerPoint)} HVPs per point, ${fmt(r.msPerHvp)} ms per HVP (${r.points} points)`,
+        );
       }
     }
   }
@@ -294,7 +320,9 @@ async function main(): Promise<void> {
   const before = loadavg();
   const v = versions();
   console.log(`losscape bench ${new Date().toISOString()}`);
-  console.log(`machine: ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, Node ${process.version}, onnxruntime-node ${v['onnxruntime-node'] ?? '?'}, jax-js ${v['jax-js'] ?? '?'}`);
+  console.log(
+    `machine: ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, Node ${process.version}, onnxruntime-node ${v['onnxruntime-node'] ?? '?'}, jax-js ${v['jax-js'] ?? '?'}`,
+  );
   console.log(`load average before: ${before.map((x) => x.toFixed(2)).join(' ')}`);
   await h5ready(); // the HDF5 library's one-time start is not part of any row
   const rows = await runBench(flags);

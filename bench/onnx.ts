@@ -13,11 +13,11 @@
  */
 
 import { availableParallelism } from 'node:os';
-import { grad, init, jit, jvp, numpy as np, tree, type Array } from '@jax-js/jax';
+import { type Array, grad, init, jit, jvp, numpy as np, tree } from '@jax-js/jax';
 import { compileToOnnx } from '../src/compile/compile.js';
-import { cnnLoss, cnnShapes, mlpLoss, mlpShapes, planeLosses, type ConvKind } from '../test/helpers/jax-models.js';
 import { summarizeModel } from '../src/compile/inspect.js';
 import { OrtFunction, type TypedArray } from '../src/engine/ort/runner.js';
+import { type ConvKind, cnnLoss, cnnShapes, mlpLoss, mlpShapes, planeLosses } from '../test/helpers/jax-models.js';
 
 const quick = process.argv.includes('--quick');
 const REPS = quick ? 5 : 20;
@@ -116,8 +116,7 @@ async function main(): Promise<void> {
   const y = oneHot(1000, 10);
   await bench('MLP loss', mlpLoss, [p, x, y]);
   await bench('MLP grad', (pp: Array[], xx: Array, yy: Array) => grad(mlpLoss)(pp, xx, yy), [p, x, y]);
-  const mlpHvp = (pp: Array[], t: Array[], xx: Array, yy: Array) =>
-    jvp((q: Array[]) => grad(mlpLoss)(q, xx, yy), [pp], [t])[1];
+  const mlpHvp = (pp: Array[], t: Array[], xx: Array, yy: Array) => jvp((q: Array[]) => grad(mlpLoss)(q, xx, yy), [pp], [t])[1];
   await bench('MLP HVP', mlpHvp, [p, v, x, y]);
 
   const K = 64;
@@ -148,8 +147,7 @@ async function main(): Promise<void> {
     await bench(`CNN(${conv}) grad`, (pp: Array[], xx: Array, yy: Array) => grad(loss)(pp, xx, yy), [cp, cx, cy], {
       jax: !quick || conv === 'im2col',
     });
-    const hvp = (pp: Array[], t: Array[], xx: Array, yy: Array) =>
-      jvp((q: Array[]) => grad(loss)(q, xx, yy), [pp], [t])[1];
+    const hvp = (pp: Array[], t: Array[], xx: Array, yy: Array) => jvp((q: Array[]) => grad(loss)(q, xx, yy), [pp], [t])[1];
     await bench(`CNN(${conv}) HVP`, hvp, [cp, cv, cx, cy], { jax: !quick || conv === 'im2col', reps: quick ? 3 : 10 });
   }
 

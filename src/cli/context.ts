@@ -1,6 +1,6 @@
 /** What every command gets: progress output (or none with --quiet) and plain stdout lines. */
 import type { Command } from 'commander';
-import { silent, type ProgressSink } from '../core/progress.js';
+import { type ProgressSink, silent } from '../core/progress.js';
 import { terminalProgress } from './progress.js';
 
 export interface CliContext {
@@ -10,7 +10,7 @@ export interface CliContext {
 }
 
 export function contextOf(cmd: Command): CliContext {
-  const quiet = Boolean(cmd.optsWithGlobals()['quiet']);
+  const quiet = Boolean(cmd.optsWithGlobals().quiet);
   return {
     progress: quiet ? silent : terminalProgress(),
     out: (line) => process.stdout.write(`${line}\n`),

@@ -3,21 +3,22 @@
  * of a run trained here) or files (an ONNX model, a data file and optionally a
  * reference-code direction file).
  */
-import type { Command } from 'commander';
+
 import { existsSync } from 'node:fs';
-import { take, type Dataset } from '../data/dataset.js';
+import type { Command } from 'commander';
+import { LosscapeError } from '../core/errors.js';
+import { type Grid, parseAxis } from '../core/grid.js';
+import { hashBytes } from '../core/hash.js';
+import { type Dataset, take } from '../data/dataset.js';
 import { subsetIndices } from '../data/subset.js';
-import { randomPlane, NORMALIZATIONS, type Normalization } from '../directions/directions.js';
+import { NORMALIZATIONS, type Normalization, randomPlane } from '../directions/directions.js';
+import { readDirectionFile } from '../directions/file.js';
 import type { Model } from '../model/model.js';
-import { resolveModel } from '../run/model.js';
 import { resolveConfig } from '../run/config.js';
 import { prepareData } from '../run/data.js';
-import { readDirectionFile } from '../directions/file.js';
+import { resolveModel } from '../run/model.js';
 import { RunStore } from '../store/run-store.js';
-import { parseAxis, type Grid } from '../core/grid.js';
-import { hashBytes } from '../core/hash.js';
 import { choiceFlag, numberFlag } from './flags.js';
-import { LosscapeError } from '../core/errors.js';
 
 export interface Inputs {
   model: Model;
@@ -100,7 +101,12 @@ export async function resolveInputs(run: string | undefined, f: InputFlags, twoD
   const subset = parseSubset(f.subset);
   if (run && f.model) throw new LosscapeError('usage', 'give either a run folder or --model/--data, not both');
   if (!run && !f.model) throw new LosscapeError('usage', 'give a run folder, or --model FILE.onnx with --data FILE');
-  for (const [flag, p] of [['--model', f.model], ['--data', f.data], ['--test-data', f.testData], ['--directions', f.directions]] as const) {
+  for (const [flag, p] of [
+    ['--model', f.model],
+    ['--data', f.data],
+    ['--test-data', f.testData],
+    ['--directions', f.directions],
+  ] as const) {
     if (p && !existsSync(p)) throw new LosscapeError('usage', `${flag} ${p}: no such file`);
   }
 

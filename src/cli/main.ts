@@ -4,28 +4,28 @@
  * with LOSSCAPE_DEBUG=1.
  */
 import { Command, CommanderError } from 'commander';
+import { exitCodeOf } from '../core/errors.js';
 import { ownVersion } from '../run/versions.js';
 import { register as registerDemo } from './commands/demo.js';
-import { register as registerRun } from './commands/run.js';
-import { register as registerSurface } from './commands/surface.js';
-import { register as registerInterpolate } from './commands/interpolate.js';
-import { register as registerView } from './commands/view.js';
-import { register as registerReport } from './commands/report.js';
-import { register as registerVideo } from './commands/video.js';
-import { register as registerSnapshot } from './commands/snapshot.js';
-import { register as registerImport } from './commands/import.js';
 import { register as registerExport } from './commands/export.js';
-import { register as registerPca } from './commands/pca.js';
-import { register as registerTaylor } from './commands/taylor.js';
 import { register as registerFidelity } from './commands/fidelity.js';
-import { register as registerPrune } from './commands/prune.js';
-import { register as registerVariability } from './commands/variability.js';
-import { register as registerModes } from './commands/modes.js';
-import { register as registerStudy } from './commands/study.js';
-import { register as registerMerge } from './commands/merge.js';
 import { register as registerHessian } from './commands/hessian.js';
+import { register as registerImport } from './commands/import.js';
+import { register as registerInterpolate } from './commands/interpolate.js';
+import { register as registerMerge } from './commands/merge.js';
+import { register as registerModes } from './commands/modes.js';
+import { register as registerPca } from './commands/pca.js';
+import { register as registerPrune } from './commands/prune.js';
+import { register as registerReport } from './commands/report.js';
+import { register as registerRun } from './commands/run.js';
+import { register as registerSnapshot } from './commands/snapshot.js';
+import { register as registerStudy } from './commands/study.js';
+import { register as registerSurface } from './commands/surface.js';
+import { register as registerTaylor } from './commands/taylor.js';
+import { register as registerVariability } from './commands/variability.js';
+import { register as registerVideo } from './commands/video.js';
+import { register as registerView } from './commands/view.js';
 import { closeAllProgress } from './progress.js';
-import { exitCodeOf } from '../core/errors.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -36,7 +36,7 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress output (results only)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
+    .configureOutput({ outputError: (s, write) => write(`${s.split('\n')[0]}\n`) });
   registerDemo(program);
   registerRun(program);
   registerSurface(program);
@@ -56,7 +56,7 @@ export function buildProgram(): Command {
   registerStudy(program);
   registerMerge(program);
   registerHessian(program);
-  for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') });
+  for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(`${s.split('\n')[0]}\n`) });
   return program;
 }
 
@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const err = e as Error;
     const msg = (err?.message ?? String(e)).trim() || String(e);
-    if (process.env['LOSSCAPE_DEBUG']) process.stderr.write(`${err?.stack ?? msg}\n`);
+    if (process.env.LOSSCAPE_DEBUG) process.stderr.write(`${err?.stack ?? msg}\n`);
     else process.stderr.write(`losscape: ${msg}\n`);
     return exitCodeOf(e);
   }

@@ -7,9 +7,10 @@
  * not depend on the grid coordinates, so that work is hoisted out of the per-call graph) and
  * the combination is formed once:  Σ_j c_j (T_j + B_j).  Exact up to float rounding.
  */
-import type { ElemType } from './graph-builder.js';
+
 import { alignMap, rootKey, stackedCombination, traceBack } from './dot.js';
-import { type Atom, type ComboPart, type Lowering, type TensorRef, type Val, type Var, broadcastShapes, dtypeOf, isLit, prod, shapeOf } from './lowering.js';
+import type { ElemType } from './graph-builder.js';
+import { type Atom, broadcastShapes, type ComboPart, dtypeOf, isLit, type Lowering, prod, shapeOf, type TensorRef, type Val, type Var } from './lowering.js';
 
 interface LinearTerm {
   src: Atom;
@@ -127,7 +128,12 @@ export function foldComboAdd(L: Lowering, comboAtom: Atom, other: Atom, outShape
     // the coefficient must vary exactly along the combination's grid dims
     if (term.coefs.length > 0) {
       const real = asDot(
-        term.coefs.map((c) => realDims(L, c)).reduce((acc, d) => acc.map((x, i) => x || d[i]!), identity.map(() => false)),
+        term.coefs
+          .map((c) => realDims(L, c))
+          .reduce(
+            (acc, d) => acc.map((x, i) => x || d[i]!),
+            identity.map(() => false),
+          ),
         false,
       );
       if (real.some((x, i) => x !== combo.G[i])) return null;

@@ -15,7 +15,7 @@
  * changes between calls as an argument. The graph has the traced static shapes.
  */
 
-import { makeJaxpr, tree, type DType, type JsTreeDef } from '@jax-js/jax';
+import { type DType, type JsTreeDef, makeJaxpr, tree } from '@jax-js/jax';
 import type { SplitModels } from './graph-builder.js';
 import { jaxprToOnnx, jaxprToOnnxSplit } from './translate.js';
 
@@ -57,11 +57,7 @@ export interface CompileOptions {
   fixed?: number[];
 }
 
-export function compileToOnnx(
-  fn: (...args: any[]) => any,
-  exampleArgs: unknown[],
-  opts: CompileOptions = {},
-): CompiledOnnx {
+export function compileToOnnx(fn: (...args: any[]) => any, exampleArgs: unknown[], opts: CompileOptions = {}): CompiledOnnx {
   const { jaxpr: closed, treedef } = makeJaxpr(fn)(...exampleArgs);
   const nLeaves = tree.leaves(exampleArgs as any).length;
   const binders = closed.jaxpr.inBinders.slice(closed.consts.length);
@@ -98,12 +94,7 @@ export interface CompiledSplit extends SplitModels {
  * input leaves listed in `vary` (indices) goes into `prefix` (run it once, feed its outputs,
  * named `frontier`, to `rest` together with the inputs named in `restInputs`).
  */
-export function compileToOnnxSplit(
-  fn: (...args: any[]) => any,
-  exampleArgs: unknown[],
-  vary: number[],
-  opts: CompileOptions = {},
-): CompiledSplit {
+export function compileToOnnxSplit(fn: (...args: any[]) => any, exampleArgs: unknown[], vary: number[], opts: CompileOptions = {}): CompiledSplit {
   const { jaxpr: closed, treedef } = makeJaxpr(fn)(...exampleArgs);
   const nLeaves = tree.leaves(exampleArgs as any).length;
   const binders = closed.jaxpr.inBinders.slice(closed.consts.length);

@@ -17,22 +17,9 @@
  * windows do not overlap, strided Slices + Concat otherwise. pool_transpose is its adjoint.
  */
 
-import type { ElemType } from './graph-builder.js';
 import { NODE_COST, rootKey, stackedCombination } from './dot.js';
-import {
-  type Atom,
-  type Eqn,
-  type Lowering,
-  type TensorRef,
-  type Val,
-  type Var,
-  ZERO,
-  broadcastShapes,
-  dtypeOf,
-  isLit,
-  prod,
-  shapeOf,
-} from './lowering.js';
+import type { ElemType } from './graph-builder.js';
+import { type Atom, broadcastShapes, dtypeOf, type Eqn, isLit, type Lowering, prod, shapeOf, type TensorRef, type Val, type Var, ZERO } from './lowering.js';
 
 interface ConvParams {
   vmapDims: number;
@@ -91,16 +78,7 @@ interface ConvTerm {
  * over the vmap dims (the plane's K + a_k D1 + b_k D2): conv(x, K) + a_k conv(x, D1) + …, with
  * coefficients varying only along the vmap dims and output channels. Null when not cheaper.
  */
-function planConvSplit(
-  L: Lowering,
-  xa: Atom,
-  xt: TensorRef,
-  wa: Atom,
-  ws: number[],
-  outShape: number[],
-  p: ConvParams,
-  dtype: ElemType,
-): ConvTerm[] | null {
+function planConvSplit(L: Lowering, xa: Atom, xt: TensorRef, wa: Atom, ws: number[], outShape: number[], p: ConvParams, dtype: ElemType): ConvTerm[] | null {
   const V = p.vmapDims;
   const wRank = ws.length;
   const xReal = xt.ashape.slice(0, V).map((d) => d > 1);
@@ -192,16 +170,7 @@ function sumTerms(L: Lowering, parts: { t: TensorRef; sign: number; coefs: Tenso
 }
 
 /** conv for aligned (possibly lazily broadcast) operand tensors. */
-function convWith(
-  L: Lowering,
-  xt: TensorRef,
-  wt: TensorRef,
-  xs: number[],
-  ws: number[],
-  outShape: number[],
-  p: ConvParams,
-  dtype: ElemType,
-): TensorRef {
+function convWith(L: Lowering, xt: TensorRef, wt: TensorRef, xs: number[], ws: number[], outShape: number[], p: ConvParams, dtype: ElemType): TensorRef {
   const V = p.vmapDims;
   const vShape = outShape.slice(0, V);
   const Vp = prod(vShape);
@@ -214,10 +183,8 @@ function convWith(
   const wBatched = V > 0 && wt.ashape.slice(0, V).some((d) => d > 1);
   const xInner = [...xs.slice(V)];
   const wInner = [...ws.slice(V)];
-  const fullX = (withV: boolean) =>
-    L.full(xt, withV ? [...vShape, ...xInner] : [...xt.ashape.slice(0, V), ...xInner], dtype);
-  const fullW = (withV: boolean) =>
-    L.full(wt, withV ? [...vShape, ...wInner] : [...wt.ashape.slice(0, V), ...wInner], dtype);
+  const fullX = (withV: boolean) => L.full(xt, withV ? [...vShape, ...xInner] : [...xt.ashape.slice(0, V), ...xInner], dtype);
+  const fullW = (withV: boolean) => L.full(wt, withV ? [...vShape, ...wInner] : [...wt.ashape.slice(0, V), ...wInner], dtype);
 
   if (!xBatched && !wBatched) {
     const x4 = L.reshape(fullX(false), [N, C, ...sp], dtype);
@@ -316,16 +283,7 @@ export const MAX_SPLIT_POINTS = 64;
  * x [N, C, ...sp], w [O, C/group, ...k] -> [N, O, ...out] for the given jax-js conv params
  * (vmapDims ignored).
  */
-function convCore(
-  L: Lowering,
-  x: string,
-  w: string,
-  group: number,
-  p: ConvParams,
-  xShape: number[],
-  wShape: number[],
-  dtype: ElemType,
-): string {
+function convCore(L: Lowering, x: string, w: string, group: number, p: ConvParams, xShape: number[], wShape: number[], dtype: ElemType): string {
   const sp = xShape.slice(2);
   const ks = wShape.slice(2);
   const dk = ks.map((k, i) => (k - 1) * p.rhsDilation[i] + 1);
@@ -340,8 +298,7 @@ function convCore(
 
   // Input-gradient convs (unit strides, padding beyond 'same', e.g. the full padding k-1 of a
   // transposed conv) run several times faster as ConvTranspose in onnxruntime.
-  const wideUnitStride =
-    p.strides.every((s) => s === 1) && pads.every(([lo, hi], i) => lo >= 0 && hi >= 0 && lo + hi > dk[i] - 1);
+  const wideUnitStride = p.strides.every((s) => s === 1) && pads.every(([lo, hi], i) => lo >= 0 && hi >= 0 && lo + hi > dk[i] - 1);
   if (p.lhsDilation.some((d) => d !== 1) || wideUnitStride) {
     // ConvTranspose: y[i*s + j*d - pb] += x[i] * W[j]; equivalent pads pb = dk-1-lo, pe = dk-1-hi.
     const pb = pads.map(([lo], i) => dk[i] - 1 - lo);
@@ -359,11 +316,7 @@ function convCore(
       const Og = O / group;
       // W_T [C, O/g, ...k] = flip(transpose of w's per-group (O, C) axes).
       const w5 = L.reshape(w, [group, Og, Cg, ...ks], dtype);
-      const wT = L.transpose(
-        { name: w5, ashape: [group, Og, Cg, ...ks] },
-        [0, 2, 1, ...ks.map((_, i) => i + 3)],
-        dtype,
-      );
+      const wT = L.transpose({ name: w5, ashape: [group, Og, Cg, ...ks] }, [0, 2, 1, ...ks.map((_, i) => i + 3)], dtype);
       const w3 = L.reshape(wT.name, [group * Cg, Og, ...ks], dtype);
       const axes = ks.map((_, i) => i + 2).filter((ax) => wShape[ax] > 1);
       const flipped = L.slice(

@@ -20,20 +20,7 @@
 
 import type { ElemType } from './graph-builder.js';
 import type { ComboPart } from './lowering.js';
-import {
-  type Atom,
-  type Eqn,
-  type Lowering,
-  type TensorRef,
-  type Val,
-  type Var,
-  ZERO,
-  broadcastShapes,
-  dtypeOf,
-  isLit,
-  prod,
-  shapeOf,
-} from './lowering.js';
+import { type Atom, broadcastShapes, dtypeOf, type Eqn, isLit, type Lowering, prod, shapeOf, type TensorRef, type Val, type Var, ZERO } from './lowering.js';
 
 /** Operand view: `map[i]` = index of operand dim i in the source tensor, or -1 (size-1 / broadcast). */
 interface OperandView {
@@ -274,7 +261,10 @@ export function lowerDot(L: Lowering, eqn: Eqn): Val {
       t: matmulDot(L, xv, yv, outShape, K, dtype),
       sign: pr.sign,
       coefs: pr.coefs.map((c) => coefTensor(L, c, r, dtype)),
-      roots: rootKey(L, pr.coefs.map((c) => c.src)),
+      roots: rootKey(
+        L,
+        pr.coefs.map((c) => c.src),
+      ),
     };
   });
   const stacked = stackedCombination(L, parts, outShape, dtype);
@@ -307,12 +297,7 @@ export function lowerDot(L: Lowering, eqn: Eqn): Val {
  * vary only along dims G where S has size 1 (the grid axis of a plane): C [G, J] @ T [J, S] gives
  * the result with the G dims first, written once, instead of J broadcast Mul/Add passes.
  */
-export function stackedCombination(
-  L: Lowering,
-  parts: ComboPart[],
-  outShape: number[],
-  dtype: ElemType,
-): TensorRef | null {
+export function stackedCombination(L: Lowering, parts: ComboPart[], outShape: number[], dtype: ElemType): TensorRef | null {
   const r = outShape.length;
   if (parts.length < 2) return null;
   const S = parts[0].t.ashape;
@@ -345,7 +330,11 @@ export function stackedCombination(
   const split = order.map((i) => outShape[i]);
   const splitName = L.reshape(mm, split, dtype);
   const positions = order.slice().sort((p, q) => p - q);
-  const t = L.transpose({ name: splitName, ashape: split }, positions.map((i) => order.indexOf(i)), dtype);
+  const t = L.transpose(
+    { name: splitName, ashape: split },
+    positions.map((i) => order.indexOf(i)),
+    dtype,
+  );
   const ashape = outShape.map((d, i) => (G[i] || S[i] > 1 ? d : 1));
   const name = L.reshape(t.name, ashape, dtype);
   if (parts.every((p) => p.roots !== null && p.roots !== undefined)) L.combos.set(name, { parts, outShape, dtype, G });
@@ -374,14 +363,7 @@ function fullView(L: Lowering, a: Atom, to: ElemType): OperandView {
 }
 
 /** One MatMul for operand views with maps of length r+1 (last = contracted dim). */
-function matmulDot(
-  L: Lowering,
-  xv: OperandView,
-  yv: OperandView,
-  outShape: number[],
-  K: number,
-  dtype: ElemType,
-): TensorRef {
+function matmulDot(L: Lowering, xv: OperandView, yv: OperandView, outShape: number[], K: number, dtype: ElemType): TensorRef {
   const r = outShape.length;
   const pad = (m: number[]): number[] => [...Array(r + 1 - m.length).fill(-1), ...m];
   const mx = pad(xv.map);

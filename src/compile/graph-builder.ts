@@ -9,26 +9,26 @@
 
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
-  AttributeProtoSchema,
+  type AttributeProto,
   AttributeProto_AttributeType,
+  AttributeProtoSchema,
   GraphProtoSchema,
   ModelProtoSchema,
+  type NodeProto,
   NodeProtoSchema,
   OperatorSetIdProtoSchema,
-  TensorProtoSchema,
-  TensorProto_DataType,
-  TensorShapeProtoSchema,
-  TensorShapeProto_DimensionSchema,
-  TypeProtoSchema,
-  TypeProto_TensorSchema,
-  ValueInfoProtoSchema,
-  type AttributeProto,
-  type NodeProto,
   type TensorProto,
+  TensorProto_DataType,
+  TensorProtoSchema,
+  TensorShapeProto_DimensionSchema,
+  TensorShapeProtoSchema,
+  TypeProto_TensorSchema,
+  TypeProtoSchema,
   type ValueInfoProto,
+  ValueInfoProtoSchema,
 } from 'onnx-buf';
+import { type PassContext, type PendingNode, topoSort } from './passes/context.js';
 import { fuseSiblingConvs, hoistedPatchConvs, mergeSummedConvTransposes, nchwcConvs, nchwcSums } from './passes/conv.js';
-import { topoSort, type PassContext, type PendingNode } from './passes/context.js';
 import { foldInvariantFactors, poolBeforeRelu } from './passes/elementwise.js';
 
 /** Element types this translator handles (jax-js dtype names, plus int64 for ONNX shapes). */
@@ -93,7 +93,7 @@ function toHalf(v: number): number {
   const f = new Float32Array([v]);
   const x = new Uint32Array(f.buffer)[0];
   const sign = (x >>> 16) & 0x8000;
-  let exp = ((x >>> 23) & 0xff) - 127 + 15;
+  const exp = ((x >>> 23) & 0xff) - 127 + 15;
   let mant = x & 0x7fffff;
   if (((x >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
   if (exp >= 0x1f) return sign | 0x7c00;
@@ -261,9 +261,7 @@ export class GraphBuilder {
       opsetImport: [
         create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(ONNX_OPSET) }),
         // onnxruntime's contrib domains (e.g. com.microsoft.nchwc) are all at version 1.
-        ...[...new Set(nodes.flatMap((n) => (n.domain ? [n.domain] : [])))].map((domain) =>
-          create(OperatorSetIdProtoSchema, { domain, version: 1n }),
-        ),
+        ...[...new Set(nodes.flatMap((n) => (n.domain ? [n.domain] : [])))].map((domain) => create(OperatorSetIdProtoSchema, { domain, version: 1n })),
       ],
       graph,
     });
@@ -338,9 +336,24 @@ export class GraphBuilder {
     const inOrder = (a: PendingNode[]) => a.sort((p, q) => position.get(p)! - position.get(q)!);
     const known = (names: string[]) => names.every((f) => this.shapes.has(f) && this.dtypes.has(f));
     if (frontier.length === 0 || !known(frontier)) {
-      return { setup: null, setupInputs: [], fixedOutputs: [], prefix: null, prefixInputs: [], frontier: [], rest: this.toModel(graphName, producer), restInputs: this.#inputs.map((i) => i.name) };
+      return {
+        setup: null,
+        setupInputs: [],
+        fixedOutputs: [],
+        prefix: null,
+        prefixInputs: [],
+        frontier: [],
+        rest: this.toModel(graphName, producer),
+        restInputs: this.#inputs.map((i) => i.name),
+      };
     }
-    const restNodes = [...closure(constNodes, restCore.flatMap((n) => n.inputs)), ...restCore];
+    const restNodes = [
+      ...closure(
+        constNodes,
+        restCore.flatMap((n) => n.inputs),
+      ),
+      ...restCore,
+    ];
     const prefixNodes = closure(inOrder([...constNodes, ...invNodes]), frontier);
     // the setup graph's outputs: data-only values the prefix or the rest reads
     let fixedOut = readBy([...prefixNodes, ...restNodes], dataOutputs);
@@ -362,13 +375,25 @@ export class GraphBuilder {
     const fixedUsedBy = (ns: PendingNode[]) => readBy(ns, new Set(fixedOut));
     const setupInputs = usedInputs(setupNodes);
     const setup = fixedOut.length
-      ? this.#serialize(`${graphName}.setup`, topoSort(setupNodes, [...setupInputs, ...this.#initializers.keys()]), setupInputs.map(inputOf), fixedInfos, producer)
+      ? this.#serialize(
+          `${graphName}.setup`,
+          topoSort(setupNodes, [...setupInputs, ...this.#initializers.keys()]),
+          setupInputs.map(inputOf),
+          fixedInfos,
+          producer,
+        )
       : null;
     const infoOf = (name: string) => fixedInfos[fixedOut.indexOf(name)] ?? inputOf(name);
     const prefixInputs = [...usedInputs(prefixNodes), ...fixedUsedBy(prefixNodes)];
     const frontierSpecs = infos(frontier);
     const fInfos = frontierSpecs.map((f) => valueInfo(f.name, f.dtype, f.shape));
-    const prefix = this.#serialize(`${graphName}.prefix`, topoSort(prefixNodes, [...prefixInputs, ...this.#initializers.keys()]), prefixInputs.map(infoOf), fInfos, producer);
+    const prefix = this.#serialize(
+      `${graphName}.prefix`,
+      topoSort(prefixNodes, [...prefixInputs, ...this.#initializers.keys()]),
+      prefixInputs.map(infoOf),
+      fInfos,
+      producer,
+    );
     const restInputs = [...usedInputs(restNodes), ...fixedUsedBy(restNodes)];
     const rest = this.#serialize(
       graphName,

@@ -25,7 +25,7 @@
  * - examples.ts   the reference MLP / CNN in jax-js and `overPlane` (vmap over grid points)
  */
 
-export { jaxprToOnnx, jaxprToOnnxSplit, type JaxprToOnnxOptions } from './translate.js';
-export { ArgSpec, compileToOnnx, compileToOnnxSplit, type CompileOptions, type CompiledOnnx, type CompiledSplit, type TensorSpec } from './compile.js';
+export { ArgSpec, type CompiledOnnx, type CompiledSplit, type CompileOptions, compileToOnnx, compileToOnnxSplit, type TensorSpec } from './compile.js';
 export type { SplitModels } from './graph-builder.js';
-export { summarizeModel, type ModelSummary } from './inspect.js';
+export { type ModelSummary, summarizeModel } from './inspect.js';
+export { type JaxprToOnnxOptions, jaxprToOnnx, jaxprToOnnxSplit } from './translate.js';

@@ -11,7 +11,7 @@
  * The tensor's element type always equals the variable's dtype (literals: the literal's).
  */
 
-import { GraphBuilder, type ElemType } from './graph-builder.js';
+import { type ElemType, GraphBuilder } from './graph-builder.js';
 
 /** Structural views of jax-js's jaxpr classes (Var, Lit, JaxprEqn), which it does not export. */
 export interface Aval {
@@ -35,9 +35,7 @@ export interface Eqn {
   readonly outBinders: Var[];
 }
 
-export type Val =
-  | { kind: 'zero' }
-  | { kind: 'tensor'; name: string; ashape: number[]; lit?: number };
+export type Val = { kind: 'zero' } | { kind: 'tensor'; name: string; ashape: number[]; lit?: number };
 
 /** A concrete ONNX tensor reference with its actual shape. */
 export interface TensorRef {
@@ -313,12 +311,7 @@ export class Lowering {
       else ashape[ax] = n; // only full reversals are used
     });
     if (keep.length === 0) return t;
-    const inputs = [
-      t.name,
-      this.b.int64s(keep.map((i) => starts[i])),
-      this.b.int64s(keep.map((i) => ends[i])),
-      this.b.int64s(keep.map((i) => axes[i])),
-    ];
+    const inputs = [t.name, this.b.int64s(keep.map((i) => starts[i])), this.b.int64s(keep.map((i) => ends[i])), this.b.int64s(keep.map((i) => axes[i]))];
     if (steps) inputs.push(this.b.int64s(keep.map((i) => steps[i])));
     return { name: this.b.op('Slice', inputs, ashape, dtype), ashape };
   }
@@ -343,7 +336,12 @@ export class Lowering {
       merged.push(d * factors[i]);
     });
     let r: TensorRef = { name: this.reshape(t.name, inter, dtype), ashape: inter };
-    r = this.pad(r, inter.map(() => 0), padHi, dtype);
+    r = this.pad(
+      r,
+      inter.map(() => 0),
+      padHi,
+      dtype,
+    );
     r = { name: this.reshape(r.name, merged, dtype), ashape: merged };
     const axes = t.ashape.map((_, i) => i).filter((i) => factors[i] > 1);
     return this.slice(

@@ -33,26 +33,26 @@
  */
 
 import type { ClosedJaxpr } from '@jax-js/jax';
-import { lowerConv, lowerPool, lowerPoolTranspose } from './conv.js';
 import { foldComboAdd } from './combo.js';
+import { lowerConv, lowerPool, lowerPoolTranspose } from './conv.js';
 import { lowerDot } from './dot.js';
 import type { ElemType, GraphBuilder, SplitModels } from './graph-builder.js';
 import {
   type Atom,
-  type Eqn,
-  Lowering,
-  type TensorRef,
-  type Val,
-  type Var,
-  ZERO,
   arraysEqual,
   broadcastShapes,
   castCode,
   dtypeOf,
+  type Eqn,
   isLit,
+  Lowering,
   paramsString,
   prod,
   shapeOf,
+  type TensorRef,
+  type Val,
+  type Var,
+  ZERO,
 } from './lowering.js';
 
 export interface JaxprToOnnxOptions {
@@ -93,9 +93,7 @@ function lowerJaxpr(closed: ClosedJaxpr, opts: JaxprToOnnxOptions, vary: string[
   const nConsts = closed.consts.length;
   const binders = jaxpr.inBinders;
   if (binders.length - nConsts !== opts.inputNames.length) {
-    throw new Error(
-      `jaxprToOnnx: ${binders.length - nConsts} inputs in the jaxpr but ${opts.inputNames.length} inputNames`,
-    );
+    throw new Error(`jaxprToOnnx: ${binders.length - nConsts} inputs in the jaxpr but ${opts.inputNames.length} inputNames`);
   }
   if (jaxpr.outs.length !== opts.outputNames.length) {
     throw new Error(`jaxprToOnnx: ${jaxpr.outs.length} outputs in the jaxpr but ${opts.outputNames.length} outputNames`);
@@ -145,7 +143,7 @@ function constVal(L: Lowering, v: Var, c: unknown): Val {
   const data = arr.ref.dataSync();
   const dtype = dtypeOf(v);
   let same = true;
-  for (let i = 1; i < data.length && same; i++) same = data[i] === data[0] || (data[i] !== data[i] && data[0] !== data[0]);
+  for (let i = 1; i < data.length && same; i++) same = data[i] === data[0] || (Number.isNaN(data[i]!) && Number.isNaN(data[0]!));
   if (data.length === 0 || (same && data[0] === 0 && !Object.is(data[0], -0))) return ZERO;
   if (same) return { kind: 'tensor', name: L.b.scalar(dtype, data[0]), ashape: [] };
   const name = L.b.addInitializer(dtype, shapeOf(v), rawBytes(data, dtype));
@@ -199,9 +197,7 @@ const UNARY: Record<string, string> = {
 const ZERO_PRESERVING = new Set(['neg', 'floor', 'ceil', 'sin', 'asin', 'atan', 'erf', 'sqrt']);
 
 function unsupported(eqn: Eqn, why = ''): Error {
-  return new Error(
-    `jaxprToOnnx: unsupported primitive ${eqn.primitive} ${paramsString(eqn.params)}` + (why ? ` (${why})` : ''),
-  );
+  return new Error(`jaxprToOnnx: unsupported primitive ${eqn.primitive} ${paramsString(eqn.params)}${why ? ` (${why})` : ''}`);
 }
 
 function lowerEqn(L: Lowering, eqn: Eqn): Val[] {
@@ -244,10 +240,7 @@ function lowerEqn(L: Lowering, eqn: Eqn): Val[] {
 
     case 'bit_combine': {
       const op = eqn.params.op as string;
-      const onnx =
-        dtype === 'bool'
-          ? { and: 'And', or: 'Or', xor: 'Xor' }[op]
-          : { and: 'BitwiseAnd', or: 'BitwiseOr', xor: 'BitwiseXor' }[op];
+      const onnx = dtype === 'bool' ? { and: 'And', or: 'Or', xor: 'Xor' }[op] : { and: 'BitwiseAnd', or: 'BitwiseOr', xor: 'BitwiseXor' }[op];
       if (!onnx) throw unsupported(eqn);
       const [x, y] = ins.map((a) => L.tensorOfAtom(a, dtype));
       return [tensorVal(b.op(onnx, [x.name, y.name], broadcastShapes(x.ashape, y.ashape), dtype), broadcastShapes(x.ashape, y.ashape))];
@@ -266,7 +259,8 @@ function lowerEqn(L: Lowering, eqn: Eqn): Val[] {
         // where(mask, 0, t) with a mask fixed per prefix run (ReLU / max-pool masks of the primal
         // pass in an HVP): t · float(mask), the mask cast once in the prefix; Mul is much
         // faster than Where in onnxruntime. Same values for finite t.
-        const keep = xv.kind === 'zero' ? b.op('Not', [L.tensorOfAtom(c, 'bool').name], L.tensorOfAtom(c, 'bool').ashape, 'bool') : L.tensorOfAtom(c, 'bool').name;
+        const keep =
+          xv.kind === 'zero' ? b.op('Not', [L.tensorOfAtom(c, 'bool').name], L.tensorOfAtom(c, 'bool').ashape, 'bool') : L.tensorOfAtom(c, 'bool').name;
         const ct = L.tensorOfAtom(c, 'bool');
         const mask = { name: b.op('Cast', [keep], ct.ashape, dtype, { to: castCode(dtype) }), ashape: ct.ashape };
         const t0 = L.tensorOfAtom(xv.kind === 'zero' ? y : x, dtype);

@@ -18,8 +18,7 @@ export interface Grid {
   y?: Axis;
 }
 
-export const GRID_CONVENTION =
-  'arrays have shape [ny, nx]; element [i, j] holds the point (x = xcoordinates[j], y = ycoordinates[i])';
+export const GRID_CONVENTION = 'arrays have shape [ny, nx]; element [i, j] holds the point (x = xcoordinates[j], y = ycoordinates[i])';
 
 export function parseAxis(text: string, what = 'axis'): Axis {
   const parts = text.split(':');

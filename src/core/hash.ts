@@ -15,7 +15,11 @@ export function hashBytes(...parts: (ArrayBufferView | string)[]): string {
 export function canonicalJSON(v: unknown): string {
   return JSON.stringify(v, (_k, val) =>
     val && typeof val === 'object' && !Array.isArray(val) && !ArrayBuffer.isView(val)
-      ? Object.fromEntries(Object.keys(val).sort().map((k) => [k, (val as Record<string, unknown>)[k]]))
+      ? Object.fromEntries(
+          Object.keys(val)
+            .sort()
+            .map((k) => [k, (val as Record<string, unknown>)[k]]),
+        )
       : val,
   );
 }

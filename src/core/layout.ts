@@ -7,22 +7,9 @@
  */
 
 /** What a tensor is for. Running statistics are state, not learnable parameters. */
-export type ParamRole =
-  | 'weight'
-  | 'bias'
-  | 'bn_scale'
-  | 'bn_shift'
-  | 'running_mean'
-  | 'running_var';
+export type ParamRole = 'weight' | 'bias' | 'bn_scale' | 'bn_shift' | 'running_mean' | 'running_var';
 
-export const ROLES: readonly ParamRole[] = [
-  'weight',
-  'bias',
-  'bn_scale',
-  'bn_shift',
-  'running_mean',
-  'running_var',
-];
+export const ROLES: readonly ParamRole[] = ['weight', 'bias', 'bn_scale', 'bn_shift', 'running_mean', 'running_var'];
 
 export interface ParamSpec {
   name: string;

@@ -62,9 +62,7 @@ export function validateDataset(ds: Dataset): void {
   const n = count(ds);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`dataset "${ds.name}" has no samples`);
   if (ds.x.length !== n * sampleSize(ds)) {
-    throw new Error(
-      `dataset "${ds.name}": ${ds.x.length} input values do not fit ${n} samples of shape [${ds.inputShape}]`,
-    );
+    throw new Error(`dataset "${ds.name}": ${ds.x.length} input values do not fit ${n} samples of shape [${ds.inputShape}]`);
   }
   for (let i = 0; i < ds.x.length; i++) {
     if (!Number.isFinite(ds.x[i]!)) throw new Error(`dataset "${ds.name}": input value ${i} is not finite`);

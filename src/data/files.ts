@@ -6,15 +6,15 @@
  * labels integers (classification) or floats (regression). Every problem is one
  * clear line naming the file.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { sampleSize, validateDataset, withInputShape, type Dataset } from './dataset.js';
-import { readH5, type H5Data } from '../io/h5.js';
 import { parseCsv } from '../io/csv.js';
+import { type H5Data, readH5 } from '../io/h5.js';
 import { gunzip, isGzip, isIdx, readIdx } from '../io/idx.js';
-import { size, type ElemType, type NdArray } from '../io/ndarray.js';
+import { type ElemType, type NdArray, size } from '../io/ndarray.js';
 import { isNpy, readNpy } from '../io/npy.js';
 import { isZip, readZip } from '../io/zip.js';
+import { type Dataset, sampleSize, validateDataset, withInputShape } from './dataset.js';
 
 export interface DataFileOptions {
   /** Name of the inputs: NPZ key, HDF5 dataset (default: the first of X, x, data, inputs, images, features). */
@@ -114,7 +114,9 @@ function pickName(names: string[], wanted: string | undefined, defaults: string[
   }
   const found = defaults.find((d) => names.includes(d));
   if (!found) {
-    throw new Error(`${label}: cannot tell which entry holds the ${what} (it has: ${names.join(', ') || 'nothing'}); name it (--${what === 'inputs' ? 'x' : 'y'})`);
+    throw new Error(
+      `${label}: cannot tell which entry holds the ${what} (it has: ${names.join(', ') || 'nothing'}); name it (--${what === 'inputs' ? 'x' : 'y'})`,
+    );
   }
   return found;
 }
@@ -245,7 +247,9 @@ export function toDataset(x: NdArray, y: NdArray, opts: DataFileOptions, label: 
   let inputShape = x.shape.length === 1 ? [1] : x.shape.slice(1);
   if (opts.inputShape) {
     if (size(opts.inputShape) !== size(inputShape)) {
-      throw new Error(`${label}: samples of shape [${inputShape}] (${size(inputShape)} values) cannot be viewed as [${opts.inputShape}] (${size(opts.inputShape)} values)`);
+      throw new Error(
+        `${label}: samples of shape [${inputShape}] (${size(inputShape)} values) cannot be viewed as [${opts.inputShape}] (${size(opts.inputShape)} values)`,
+      );
     }
     inputShape = [...opts.inputShape];
   }
@@ -280,7 +284,8 @@ export function toDataset(x: NdArray, y: NdArray, opts: DataFileOptions, label: 
   const task = opts.task ?? (yIntegral && (perLabel === 1 || oneHot) ? 'classification' : 'regression');
   let ds: Dataset;
   if (task === 'classification') {
-    if (perLabel !== 1 && !oneHot) throw new Error(`${yLabel}: labels of shape [${y.shape}]; classification needs one integer label per sample (or one-hot rows)`);
+    if (perLabel !== 1 && !oneHot)
+      throw new Error(`${yLabel}: labels of shape [${y.shape}]; classification needs one integer label per sample (or one-hot rows)`);
     const yi = new Int32Array(n);
     let max = -1;
     for (let i = 0; i < n; i++) {
@@ -308,9 +313,7 @@ export function fitToModelInput(ds: Dataset, inputShape: number[], what = 'the m
   const have = sampleSize(ds);
   const want = size(inputShape);
   if (have !== want) {
-    throw new Error(
-      `data "${ds.name}": samples of shape [${ds.inputShape}] (${have} values) do not fit ${what}'s input [${inputShape}] (${want} values)`,
-    );
+    throw new Error(`data "${ds.name}": samples of shape [${ds.inputShape}] (${have} values) do not fit ${what}'s input [${inputShape}] (${want} values)`);
   }
   return withInputShape(ds, inputShape);
 }

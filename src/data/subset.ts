@@ -40,9 +40,7 @@ export function stratifiedIndices(ds: Dataset, k: number, seed: number, stream: 
   const quotas = byClass.map((c) => (c.length * k) / n);
   const take = quotas.map(Math.floor);
   let left = k - take.reduce((a, b) => a + b, 0);
-  const order = quotas
-    .map((q, c) => [q - Math.floor(q), c] as const)
-    .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  const order = quotas.map((q, c) => [q - Math.floor(q), c] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
   for (const [, c] of order) {
     if (left === 0) break;
     if (take[c]! < byClass[c]!.length) {

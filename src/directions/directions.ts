@@ -28,9 +28,7 @@ export interface DirectionOptions {
 export function directionEntries(layout: ParamLayout, opts: Pick<DirectionOptions, 'ignore' | 'include'>): ParamEntry[] {
   const ignore = opts.ignore ?? 'biasbn';
   const include = opts.include ?? 'weights';
-  return layout.entries.filter(
-    (e) => !(ignore === 'biasbn' && e.shape.length <= 1) && !(include === 'weights' && isState(e.role)),
-  );
+  return layout.entries.filter((e) => !(ignore === 'biasbn' && e.shape.length <= 1) && !(include === 'weights' && isState(e.role)));
 }
 
 /**
@@ -46,12 +44,7 @@ export function gaussianDirection(layout: ParamLayout, seed: number): Float32Arr
 }
 
 /** Normalize `d` in place to the weights θ (see the module comment). */
-export function normalizeDirection(
-  d: Float32Array,
-  theta: Float32Array,
-  layout: ParamLayout,
-  opts: Omit<DirectionOptions, 'seed'> = {},
-): Float32Array {
+export function normalizeDirection(d: Float32Array, theta: Float32Array, layout: ParamLayout, opts: Omit<DirectionOptions, 'seed'> = {}): Float32Array {
   const norm = opts.norm ?? 'filter';
   const keep = new Set(directionEntries(layout, opts));
   for (const e of layout.entries) {

@@ -4,7 +4,7 @@
  * float32, the tensor's own shape).
  */
 import type { ParamLayout } from '../core/layout.js';
-import { asFloat32, readH5, writeH5, type H5Tree } from '../io/h5.js';
+import { asFloat32, type H5Tree, readH5, writeH5 } from '../io/h5.js';
 
 export interface DirectionFile {
   dx: Float32Array;
@@ -40,9 +40,7 @@ export async function readDirectionFile(path: string, layout: ParamLayout): Prom
     const names = h.children(group);
     if (names.length === 0) return undefined;
     if (names.length !== layout.entries.length) {
-      throw new Error(
-        `${path}: ${group} has ${names.length} tensors but the model has ${layout.entries.length} parameter tensors`,
-      );
+      throw new Error(`${path}: ${group} has ${names.length} tensors but the model has ${layout.entries.length} parameter tensors`);
     }
     const out = new Float32Array(layout.size);
     layout.entries.forEach((e, k) => {
@@ -50,9 +48,7 @@ export async function readDirectionFile(path: string, layout: ParamLayout): Prom
       if (!d) throw new Error(`${path}: ${group}/${k} is missing`);
       const v = asFloat32(d.value, `${path}: ${group}/${k}`);
       if (v.length !== e.size) {
-        throw new Error(
-          `${path}: ${group}/${k} has ${v.length} values but parameter "${e.name}" [${e.shape}] has ${e.size}`,
-        );
+        throw new Error(`${path}: ${group}/${k} has ${v.length} values but parameter "${e.name}" [${e.shape}] has ${e.size}`);
       }
       out.set(v, e.offset);
     });

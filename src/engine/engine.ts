@@ -3,8 +3,9 @@
  * fixed data subset, its gradient, Hessian-vector products, and the loss at many
  * points of a plane at once. θ is always a flat vector in the model's layout.
  */
-import type { HessianTask, HessianTaskName, HessianTaskResult } from '../linalg/tasks.js';
+
 import type { ParamLayout, Vec } from '../core/layout.js';
+import type { HessianTask, HessianTaskName, HessianTaskResult } from '../linalg/tasks.js';
 
 export interface Metrics {
   /** Mean loss over the subset. */

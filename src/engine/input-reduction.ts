@@ -50,7 +50,8 @@ export function inputReduction(model: Model, x: ArrayLike<number>, n: number): {
       for (let i = 0; i < e.size; i++) keep.push(e.offset + i);
       return;
     }
-    if (e.shape.length !== 2 || e.shape[iw.axis] !== d) throw new Error(`input weight ${e.name} has shape [${e.shape}], expected ${d} input features on axis ${iw.axis}`);
+    if (e.shape.length !== 2 || e.shape[iw.axis] !== d)
+      throw new Error(`input weight ${e.name} has shape [${e.shape}], expected ${d} input features on axis ${iw.axis}`);
     const live = new Uint8Array(d);
     for (const c of columns) live[c] = 1;
     const [rows, cols] = e.shape as [number, number];

@@ -50,7 +50,13 @@ export function objective(model: Model, o: ObjectiveOptions): Objective {
     metrics,
     lossGrad: (p, x, t, masks) => grad(total)(p, x, t, masks) as Arr[],
     hvp(p, v, x, t, masks) {
-      const g = (q: Arr[]) => grad(total)(q, x.ref, t.ref, masks.map((m) => m.ref)) as Arr[];
+      const g = (q: Arr[]) =>
+        grad(total)(
+          q,
+          x.ref,
+          t.ref,
+          masks.map((m) => m.ref),
+        ) as Arr[];
       const [primal, tangent] = jvp(g, [p], [v]);
       (primal as Arr[]).forEach((a) => a.dispose());
       x.dispose();
@@ -64,7 +70,12 @@ export function objective(model: Model, o: ObjectiveOptions): Objective {
         const w = p.map((pi, i) => pi.ref.add(d1[i]!.ref.mul(ak.ref).add(d2[i]!.ref.mul(bk.ref))));
         ak.dispose();
         bk.dispose();
-        return metrics(w, x.ref, t.ref, masks.map((m) => m.ref));
+        return metrics(
+          w,
+          x.ref,
+          t.ref,
+          masks.map((m) => m.ref),
+        );
       };
       const r = vmap(at)(a, b) as Arr[];
       [...p, ...d1, ...d2, x, t, ...masks].forEach((z) => z.dispose());

@@ -5,7 +5,7 @@
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import type { LossEngine } from './engine.js';
-import { JaxEngine, type EngineOptions } from './jax/engine.js';
+import { type EngineOptions, JaxEngine } from './jax/engine.js';
 import { cudaAvailable } from './ort/device.js';
 import { OrtEngine } from './ort/engine.js';
 
@@ -23,12 +23,7 @@ export interface FactoryOptions extends EngineOptions {
  * auto: onnxruntime (native speed), falling back to jax-js with a warning when the
  * model's graph cannot be translated; jax / onnx: exactly that engine.
  */
-export async function createEngine(
-  model: Model,
-  data: Dataset,
-  opts: FactoryOptions = {},
-  warn: (line: string) => void = () => {},
-): Promise<LossEngine> {
+export async function createEngine(model: Model, data: Dataset, opts: FactoryOptions = {}, warn: (line: string) => void = () => {}): Promise<LossEngine> {
   const backend = opts.backend ?? 'auto';
   if (opts.device === 'cuda') {
     if (backend === 'jax') throw new Error('--device cuda needs the onnxruntime engine (backend auto or onnx), not jax');

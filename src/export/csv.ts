@@ -22,5 +22,5 @@ export function surfacesToCsv(frames: SurfaceFrame[]): string {
       rows.push(row.join(','));
     }
   }
-  return rows.join('\n') + '\n';
+  return `${rows.join('\n')}\n`;
 }

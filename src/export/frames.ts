@@ -5,9 +5,9 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { coordinates, type Grid } from '../core/grid.js';
 import { readGridFile } from '../jobs/grid-file.js';
 import { RunStore } from '../store/run-store.js';
-import { coordinates, type Grid } from '../core/grid.js';
 
 export interface SurfaceFrame {
   /** e.g. "ckpt-0003" or the file name. */

@@ -6,8 +6,8 @@
  * Several frames: one node each, played in turn by a STEP animation of the nodes'
  * scale (frame 0 visible in viewers that do not animate).
  */
-import { colorAt, srgbToLinear, type ColormapName } from '../core/colormap.js';
-import { heightsOf, quadsToTriangles, validQuads, type HeightOptions, type SurfaceFrame } from './frames.js';
+import { type ColormapName, colorAt, srgbToLinear } from '../core/colormap.js';
+import { type HeightOptions, heightsOf, quadsToTriangles, type SurfaceFrame, validQuads } from './frames.js';
 
 export interface GlbOptions extends HeightOptions {
   colormap?: ColormapName;
@@ -67,7 +67,7 @@ class BinBuilder {
   accessor(data: Float32Array | Uint32Array, type: 'SCALAR' | 'VEC3', target: number | null, minmax = true): number {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const view: Record<string, unknown> = { buffer: 0, byteOffset: this.length, byteLength: bytes.length };
-    if (target) view['target'] = target;
+    if (target) view.target = target;
     this.parts.push(bytes);
     this.length += bytes.length; // 4-byte elements keep alignment
     this.json.bufferViews.push(view);
@@ -86,8 +86,8 @@ class BinBuilder {
         min[c] = Math.min(min[c]!, data[i]!);
         max[c] = Math.max(max[c]!, data[i]!);
       }
-      acc['min'] = min;
-      acc['max'] = max;
+      acc.min = min;
+      acc.max = max;
     }
     this.json.accessors.push(acc);
     return this.json.accessors.length - 1;
@@ -158,9 +158,13 @@ export function surfacesToGlb(frames: SurfaceFrame[], opts: GlbOptions = {}): Ui
       COLOR_0: bin.accessor(col, 'VEC3', ARRAY_BUFFER),
     };
     for (const [name, v] of Object.entries(f.values)) {
-      attributes[`_${name.toUpperCase()}`] = bin.accessor(Float32Array.from(v, (x, k) => (f.done[k] && Number.isFinite(x) ? x : 0)), 'SCALAR', ARRAY_BUFFER);
+      attributes[`_${name.toUpperCase()}`] = bin.accessor(
+        Float32Array.from(v, (x, k) => (f.done[k] && Number.isFinite(x) ? x : 0)),
+        'SCALAR',
+        ARRAY_BUFFER,
+      );
     }
-    attributes['_VALID'] = bin.accessor(Float32Array.from(valid), 'SCALAR', ARRAY_BUFFER);
+    attributes._VALID = bin.accessor(Float32Array.from(valid), 'SCALAR', ARRAY_BUFFER);
     let indices: Uint32Array;
     let mode: number;
     if (ny === 1) {
@@ -190,14 +194,18 @@ export function surfacesToGlb(frames: SurfaceFrame[], opts: GlbOptions = {}): Ui
         axes: 'x → X, loss height → Y (up), y → −Z',
       },
     };
-    if (frames.length > 1 && fi > 0) node['scale'] = [0, 0, 0];
+    if (frames.length > 1 && fi > 0) node.scale = [0, 0, 0];
     json.nodes.push(node);
     json.scenes[0]!.nodes.push(fi);
   });
   if (frames.length > 1) {
     const dt = opts.frameSeconds ?? 0.5;
     const K = frames.length;
-    const times = bin.accessor(Float32Array.from({ length: K }, (_, k) => k * dt), 'SCALAR', null);
+    const times = bin.accessor(
+      Float32Array.from({ length: K }, (_, k) => k * dt),
+      'SCALAR',
+      null,
+    );
     const samplers: Record<string, unknown>[] = [];
     const channels: Record<string, unknown>[] = [];
     for (let fi = 0; fi < K; fi++) {

@@ -7,17 +7,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import type { ColormapName } from '../core/colormap.js';
 import { surfacesToCsv } from './csv.js';
-import { readSurfaceFrames, type FrameSelection, type HeightOptions, type SurfaceFrame } from './frames.js';
+import { type FrameSelection, type HeightOptions, readSurfaceFrames, type SurfaceFrame } from './frames.js';
 import { surfacesToGlb } from './glb.js';
 import { surfaceToPly } from './ply.js';
 import { framesToPvd, surfaceToVtp } from './vtp.js';
 
-export { readSurfaceFrames, heightsOf, type SurfaceFrame } from './frames.js';
-export { surfaceToVtp, framesToPvd } from './vtp.js';
-export { surfacesToGlb, parseGlb, glbContainer } from './glb.js';
-export { surfaceToPly } from './ply.js';
-export { surfacesToCsv } from './csv.js';
 export { COLORMAP_NAMES, type ColormapName } from '../core/colormap.js';
+export { surfacesToCsv } from './csv.js';
+export { heightsOf, readSurfaceFrames, type SurfaceFrame } from './frames.js';
+export { glbContainer, parseGlb, surfacesToGlb } from './glb.js';
+export { surfaceToPly } from './ply.js';
+export { framesToPvd, surfaceToVtp } from './vtp.js';
 
 export const EXPORT_FORMATS = ['vtp', 'glb', 'ply', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

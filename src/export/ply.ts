@@ -3,8 +3,8 @@
  * vertex colours from a colormap and the raw channels as extra float properties,
  * faces as triangles (or quads); 1-D surfaces as vertices and edges.
  */
-import { colorAt, type ColormapName } from '../core/colormap.js';
-import { heightsOf, quadsToTriangles, validQuads, type HeightOptions, type SurfaceFrame } from './frames.js';
+import { type ColormapName, colorAt } from '../core/colormap.js';
+import { type HeightOptions, heightsOf, quadsToTriangles, type SurfaceFrame, validQuads } from './frames.js';
 
 export interface PlyOptions extends HeightOptions {
   binary?: boolean;
@@ -54,13 +54,15 @@ export function surfaceToPly(f: SurfaceFrame, opts: PlyOptions = {}): Uint8Array
     const lines: string[] = [];
     for (let k = 0; k < n; k++) {
       const ch = channels.map((c) => (f.done[k] ? Math.fround(f.values[c]![k]!) : Number.NaN));
-      lines.push([Math.fround(vx(k)), Math.fround(vy(k)), Math.fround(h[k]! * zs), colors[3 * k], colors[3 * k + 1], colors[3 * k + 2], ...ch, valid[k]].join(' '));
+      lines.push(
+        [Math.fround(vx(k)), Math.fround(vy(k)), Math.fround(h[k]! * zs), colors[3 * k], colors[3 * k + 1], colors[3 * k + 2], ...ch, valid[k]].join(' '),
+      );
     }
     for (let c = 0; c < nf; c++) {
       const idx = Array.from(faces.subarray(c * per, (c + 1) * per));
       lines.push(oneD ? idx.join(' ') : `${per} ${idx.join(' ')}`);
     }
-    return new TextEncoder().encode(header + lines.join('\n') + '\n');
+    return new TextEncoder().encode(`${header + lines.join('\n')}\n`);
   }
   const vbytes = 12 + 3 + 4 * channels.length + 1;
   const fbytes = oneD ? 8 : 1 + 4 * per;

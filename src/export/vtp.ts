@@ -5,7 +5,7 @@
  * zvalue", polys as quads (or triangles). 1-D surfaces become one polyline.
  * A .pvd collection strings frames into a ParaView time series.
  */
-import { heightsOf, quadsToTriangles, validQuads, type HeightOptions, type SurfaceFrame } from './frames.js';
+import { type HeightOptions, heightsOf, quadsToTriangles, type SurfaceFrame, validQuads } from './frames.js';
 
 export interface VtpOptions extends HeightOptions {
   triangles?: boolean;
@@ -27,12 +27,12 @@ function dataArray(name: string, type: string, comps: number, values: ArrayLike<
     }
   }
   for (let i = 0; i < values.length; i += perLine) {
-    lines.push('          ' + Array.from({ length: Math.min(perLine, values.length - i) }, (_, k) => format(values[i + k]!)).join(' '));
+    lines.push(`          ${Array.from({ length: Math.min(perLine, values.length - i) }, (_, k) => format(values[i + k]!)).join(' ')}`);
   }
   const range = values.length && min <= max ? ` RangeMin="${fmt(min)}" RangeMax="${fmt(max)}"` : '';
   return (
     `        <DataArray type="${type}" Name="${name}" NumberOfComponents="${comps}" format="ascii"${range}>\n` +
-    (lines.length ? lines.join('\n') + '\n' : '') +
+    (lines.length ? `${lines.join('\n')}\n` : '') +
     `        </DataArray>\n`
   );
 }
@@ -71,9 +71,7 @@ export function surfaceToVtp(f: SurfaceFrame, opts: VtpOptions = {}): string {
     cellSize = ids.length;
     nLines = ids.length > 1 ? 1 : 0;
     cellAvg = new Float64Array(nLines ? [ids.reduce((s, k) => s + h[k]!, 0) / ids.length] : []);
-    lines =
-      dataArray('connectivity', 'Int64', 1, nLines ? cells : [], 6, int) +
-      dataArray('offsets', 'Int64', 1, nLines ? [cells.length] : [], 6, int);
+    lines = dataArray('connectivity', 'Int64', 1, nLines ? cells : [], 6, int) + dataArray('offsets', 'Int64', 1, nLines ? [cells.length] : [], 6, int);
   } else {
     const quads = validQuads(f, valid);
     cells = opts.triangles ? quadsToTriangles(quads) : quads;
@@ -87,13 +85,28 @@ export function surfaceToVtp(f: SurfaceFrame, opts: VtpOptions = {}): string {
     }
     polys =
       dataArray('connectivity', 'Int64', 1, cells, 6, int) +
-      dataArray('offsets', 'Int64', 1, Array.from({ length: nPolys }, (_, c) => (c + 1) * cellSize), 6, int);
+      dataArray(
+        'offsets',
+        'Int64',
+        1,
+        Array.from({ length: nPolys }, (_, c) => (c + 1) * cellSize),
+        6,
+        int,
+      );
   }
   const empty = dataArray('connectivity', 'Int64', 1, [], 6, int) + dataArray('offsets', 'Int64', 1, [], 6, int);
   const pointData =
     dataArray('zvalue', 'Float32', 1, h, 6) +
     Object.entries(f.values)
-      .map(([name, v]) => dataArray(name, 'Float32', 1, Float64Array.from(v, (x, i) => (f.done[i] ? x : Number.NaN)), 6))
+      .map(([name, v]) =>
+        dataArray(
+          name,
+          'Float32',
+          1,
+          Float64Array.from(v, (x, i) => (f.done[i] ? x : Number.NaN)),
+          6,
+        ),
+      )
       .join('') +
     dataArray('valid', 'UInt8', 1, valid, 12, int);
   const note =

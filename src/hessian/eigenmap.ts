@@ -17,19 +17,20 @@
  * on where an earlier run was interrupted: a resumed map equals an
  * uninterrupted one.
  */
-import { planePoint64, pointWeights } from '../core/plane.js';
-import type { LossEngine } from '../engine/engine.js';
-import type { GridFile } from '../jobs/grid-file.js';
-import type { H5Tree } from '../io/h5.js';
-import { runGridJob, type GridProgress } from '../jobs/grid-job.js';
-import { formatAxis, gridPoints, gridSize, type Grid } from '../core/grid.js';
+
+import { formatAxis, type Grid, gridPoints, gridSize } from '../core/grid.js';
 import { hashBytes, hashJSON } from '../core/hash.js';
-import type { ParamSelection } from '../linalg/hessian-operator.js';
-import { DEFAULT_CONVERGENCE } from '../linalg/extremes.js';
-import { defaultTol, LANCZOS_DEFAULTS, warmStartVector, type LanczosConvergence } from '../linalg/lanczos.js';
-import { pointEigenvalues } from './point.js';
+import { planePoint64, pointWeights } from '../core/plane.js';
 import { Rng } from '../core/rng.js';
+import type { LossEngine } from '../engine/engine.js';
+import type { H5Tree } from '../io/h5.js';
+import type { GridFile } from '../jobs/grid-file.js';
+import { type GridProgress, runGridJob } from '../jobs/grid-job.js';
+import { DEFAULT_CONVERGENCE } from '../linalg/extremes.js';
+import type { ParamSelection } from '../linalg/hessian-operator.js';
+import { defaultTol, LANCZOS_DEFAULTS, type LanczosConvergence, warmStartVector } from '../linalg/lanczos.js';
 import { norm, scale } from '../linalg/vector.js';
+import { pointEigenvalues } from './point.js';
 
 export const EIGEN_CHANNELS = ['max_eig', 'min_eig', 'eig_ratio', 'hvps', 'converged'] as const;
 
@@ -150,7 +151,14 @@ export function snakeOrder(grid: Grid, start: number, end: number): number[] {
 }
 
 /** The weights of a grid point as the engine wants them: float64 combination for float64 engines, the reference's float32 order otherwise. */
-export function gridPointWeights(engine: LossEngine, theta: Float32Array, dx: Float32Array, dy: Float32Array | undefined, a: number, b: number): Float32Array | Float64Array {
+export function gridPointWeights(
+  engine: LossEngine,
+  theta: Float32Array,
+  dx: Float32Array,
+  dy: Float32Array | undefined,
+  a: number,
+  b: number,
+): Float32Array | Float64Array {
   if (engine.dtype === 'float64') return planePoint64(theta, dx, dy, a, b);
   return pointWeights(theta, dx, dy ?? new Float32Array(theta.length), a, b);
 }
@@ -265,7 +273,14 @@ export async function hessianPointCost(
   for (let k = 0; k < n; k++) {
     const v0 = (opts.warmStart ?? true) && prev ? noisyWarmStart(prev, seedOf(0, k)) : undefined;
     const w = gridPointWeights(engine, theta, dx, dy, pts[2 * k]!, pts[2 * k + 1]!);
-    const r = await pointEigenvalues(engine, w, { params: opts.params, convergence: opts.convergence, tol: opts.tol, maxIter: opts.maxIter, seed: seedOf(0, k), v0 });
+    const r = await pointEigenvalues(engine, w, {
+      params: opts.params,
+      convergence: opts.convergence,
+      tol: opts.tol,
+      maxIter: opts.maxIter,
+      seed: seedOf(0, k),
+      v0,
+    });
     prev = r.lanczos;
     hvps += r.hvps;
     ms += r.ms;

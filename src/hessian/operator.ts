@@ -1,7 +1,7 @@
 /** The Hessian of an engine's mean loss at θ as an operator over a parameter selection. */
 import type { Vec } from '../core/layout.js';
 import type { LossEngine } from '../engine/engine.js';
-import { hessianOperatorOf, type HessianOperator, type ParamSelection } from '../linalg/hessian-operator.js';
+import { type HessianOperator, hessianOperatorOf, type ParamSelection } from '../linalg/hessian-operator.js';
 
 /**
  * H(θ) of the engine's mean loss, restricted to `params`, through engine.hvp; coordinates the

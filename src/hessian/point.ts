@@ -6,8 +6,8 @@
  */
 import type { Vec } from '../core/layout.js';
 import type { LossEngine } from '../engine/engine.js';
-import { spectralDensity, type SpectralDensityResult } from '../linalg/density.js';
-import { extremeEigenvalues, type Extremes, type ExtremesOptions } from '../linalg/extremes.js';
+import { type SpectralDensityResult, spectralDensity } from '../linalg/density.js';
+import { type Extremes, type ExtremesOptions, extremeEigenvalues } from '../linalg/extremes.js';
 import { hessianOperatorOf, type ParamSelection } from '../linalg/hessian-operator.js';
 import { hutchinsonTrace } from '../linalg/trace.js';
 import { hessianOperator } from './operator.js';
@@ -56,11 +56,7 @@ export interface DensityOptions {
 }
 
 /** Spectral density by stochastic Lanczos quadrature (PyHessian's method). */
-export async function pointDensity(
-  engine: LossEngine,
-  theta: Vec,
-  opts: DensityOptions = {},
-): Promise<SpectralDensityResult & { hvps: number }> {
+export async function pointDensity(engine: LossEngine, theta: Vec, opts: DensityOptions = {}): Promise<SpectralDensityResult & { hvps: number }> {
   // every coordinate: the density's weights are per dimension, zero rows included
   const op = hessianOperatorOf((t, v) => engine.hvp(t, v), engine.layout, theta, opts.params ?? 'all');
   const r = await spectralDensity(op, {

@@ -23,7 +23,7 @@
  *   tensors.
  */
 import type { LossEngine } from '../engine/engine.js';
-import { selectParams, type ParamSelection } from '../linalg/hessian-operator.js';
+import { type ParamSelection, selectParams } from '../linalg/hessian-operator.js';
 import type { LanczosConvergence } from '../linalg/lanczos.js';
 import { pointEigenvalues, pointTrace } from './point.js';
 
@@ -69,11 +69,7 @@ export interface SharpnessResult {
   ms: number;
 }
 
-export async function sharpness(
-  engine: LossEngine,
-  theta: Float32Array,
-  opts: SharpnessOptions = {},
-): Promise<SharpnessResult> {
+export async function sharpness(engine: LossEngine, theta: Float32Array, opts: SharpnessOptions = {}): Promise<SharpnessResult> {
   const t0 = performance.now();
   const params = opts.params ?? 'all';
   const seed = opts.seed ?? 0;
@@ -169,7 +165,7 @@ export async function epsSharpness(engine: LossEngine, theta: Float32Array, opts
       const b = box[i]!;
       const g = bestGrad[i]!;
       const d = best[i]! + eta * b * (g > 0 ? 1 : g < 0 ? -1 : 0);
-      delta[i] = d > b ? b : d < -b ? -b : d;
+      delta[i] = d > b ? b : Math.max(d, -b);
     }
     const r = await engine.gradient(at(delta));
     count++;

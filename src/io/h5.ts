@@ -3,8 +3,8 @@
  * plain objects and write whole files atomically (temp file + rename), so a
  * kill at any moment leaves either the old or the new file, never a torn one.
  */
-import { existsSync, renameSync, rmSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import h5wasm from 'h5wasm/node';
 
 export type H5Data = Float64Array | Float32Array | Int32Array | Uint8Array | BigInt64Array | string | number | string[];
@@ -97,8 +97,7 @@ export async function readH5(path: string): Promise<H5Read> {
     if (!f.file_id || f.file_id < 0n) throw new Error(`${path}: not a readable HDF5 file`);
     const data = new Map<string, { value: H5Data; shape: number[]; attrs: Record<string, unknown> }>();
     const groups = new Map<string, string[]>();
-    const attrsOf = (o: { attrs: Record<string, { value: unknown }> }) =>
-      Object.fromEntries(Object.entries(o.attrs).map(([k, a]) => [k, plain(a.value)]));
+    const attrsOf = (o: { attrs: Record<string, { value: unknown }> }) => Object.fromEntries(Object.entries(o.attrs).map(([k, a]) => [k, plain(a.value)]));
     const walk = (g: InstanceType<typeof h5wasm.Group>, prefix: string) => {
       const names = g.keys();
       groups.set(prefix, names);

@@ -3,15 +3,15 @@
  * big-endian uint32 dims, then big-endian data. Gzipped files are inflated.
  */
 import { gunzipSync } from 'node:zlib';
-import { decodeElements, size, type ElemType, type NdArray } from './ndarray.js';
+import { decodeElements, type ElemType, type NdArray, size } from './ndarray.js';
 
 const TYPES: Record<number, ElemType> = {
-  0x08: 'uint8',
-  0x09: 'int8',
-  0x0b: 'int16',
-  0x0c: 'int32',
-  0x0d: 'float32',
-  0x0e: 'float64',
+  8: 'uint8',
+  9: 'int8',
+  11: 'int16',
+  12: 'int32',
+  13: 'float32',
+  14: 'float64',
 };
 
 export function isGzip(bytes: Uint8Array): boolean {

@@ -2,7 +2,7 @@
  * NumPy .npy files (format versions 1–3): magic "\x93NUMPY", a little header dict
  * {'descr': '<f4', 'fortran_order': False, 'shape': (n, d)}, then the raw data.
  */
-import { bytesPer, decodeElements, fortranToC, size, type ElemType, type NdArray } from './ndarray.js';
+import { bytesPer, decodeElements, type ElemType, fortranToC, type NdArray, size } from './ndarray.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -87,7 +87,7 @@ export function writeNpy(a: { shape: number[]; dtype: ElemType; data: ArrayLike<
   const shapeText = a.shape.length === 1 ? `(${a.shape[0]},)` : `(${a.shape.join(', ')})`;
   let header = `{'descr': '${CODE[a.dtype]}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   const total = 10 + header.length + 1;
-  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  header += `${' '.repeat((64 - (total % 64)) % 64)}\n`;
   const n = size(a.shape);
   const bpe = bytesPer(a.dtype);
   const out = new Uint8Array(10 + header.length + n * bpe);

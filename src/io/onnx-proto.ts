@@ -8,20 +8,20 @@ import { dirname, join } from 'node:path';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
   AttributeProto_AttributeType as AT,
-  ModelProtoSchema,
-  TensorProto_DataLocation,
   TensorProto_DataType as DT,
-  TensorProtoSchema,
-  TypeProtoSchema,
-  TypeProto_TensorSchema,
-  TensorShapeProtoSchema,
-  TensorShapeProto_DimensionSchema,
-  ValueInfoProtoSchema,
   type GraphProto,
   type ModelProto,
+  ModelProtoSchema,
   type NodeProto,
   type TensorProto,
+  TensorProto_DataLocation,
+  TensorProtoSchema,
+  TensorShapeProto_DimensionSchema,
+  TensorShapeProtoSchema,
+  TypeProto_TensorSchema,
+  TypeProtoSchema,
   type ValueInfoProto,
+  ValueInfoProtoSchema,
 } from 'onnx-buf';
 
 export { DT };
@@ -66,7 +66,7 @@ function bytesOf(t: TensorProto, baseDir: string | null, label: string): Uint8Ar
   if (t.dataLocation === TensorProto_DataLocation.EXTERNAL) {
     const kv = Object.fromEntries(t.externalData.map((e) => [e.key, e.value]));
     if (!baseDir) throw new Error(`${label}: tensor "${t.name}" is stored in an external file; load the model from its path`);
-    const loc = kv['location'];
+    const loc = kv.location;
     if (!loc) throw new Error(`${label}: tensor "${t.name}" has external data without a location`);
     let buf: Buffer;
     try {
@@ -74,8 +74,8 @@ function bytesOf(t: TensorProto, baseDir: string | null, label: string): Uint8Ar
     } catch {
       throw new Error(`${label}: external data file "${loc}" of tensor "${t.name}" cannot be read`);
     }
-    const off = Number(kv['offset'] ?? 0);
-    const len = kv['length'] !== undefined ? Number(kv['length']) : buf.length - off;
+    const off = Number(kv.offset ?? 0);
+    const len = kv.length !== undefined ? Number(kv.length) : buf.length - off;
     if (off + len > buf.length) throw new Error(`${label}: external data of tensor "${t.name}" runs past the end of "${loc}"`);
     return new Uint8Array(buf.buffer, buf.byteOffset + off, len);
   }
@@ -157,9 +157,7 @@ export function decodeTensor(t: TensorProto, label: string, baseDir: string | nu
     case DT.UINT8:
     case DT.BOOL:
       need(1);
-      data = dv
-        ? Float64Array.from({ length: n }, (_, i) => (t.dataType === DT.INT8 ? dv.getInt8(i) : dv.getUint8(i)))
-        : Float64Array.from(t.int32Data);
+      data = dv ? Float64Array.from({ length: n }, (_, i) => (t.dataType === DT.INT8 ? dv.getInt8(i) : dv.getUint8(i))) : Float64Array.from(t.int32Data);
       if (t.dataType === DT.BOOL) data = data.map((v) => (v ? 1 : 0));
       break;
     default:
@@ -228,9 +226,7 @@ export function valueInfoDims(v: ValueInfoProto): (number | string | null)[] | n
   if (v.type?.value.case !== 'tensorType') return null;
   const s = v.type.value.value.shape;
   if (!s) return null;
-  return s.dim.map((d) =>
-    d.value.case === 'dimValue' ? Number(d.value.value) : d.value.case === 'dimParam' ? d.value.value : null,
-  );
+  return s.dim.map((d) => (d.value.case === 'dimValue' ? Number(d.value.value) : d.value.case === 'dimParam' ? d.value.value : null));
 }
 
 export function valueInfoElemType(v: ValueInfoProto): DT {

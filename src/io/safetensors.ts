@@ -3,7 +3,7 @@
  * { name: { dtype: "F32", shape: [...], data_offsets: [begin, end] }, "__metadata__": {...} },
  * then the tensor bytes (offsets relative to the end of the header).
  */
-import { bytesPer, decodeElements, size, type ElemType, type NdArray } from './ndarray.js';
+import { bytesPer, decodeElements, type ElemType, type NdArray, size } from './ndarray.js';
 
 const DTYPES: Record<string, ElemType | 'bfloat16'> = {
   F64: 'float64',
@@ -67,7 +67,7 @@ export function readSafetensors(bytes: Uint8Array, label: string): SafetensorsFi
 /** Write float32 tensors as safetensors (in the given order). */
 export function writeSafetensors(tensors: { name: string; shape: number[]; data: Float32Array }[], metadata?: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = {};
-  if (metadata) header['__metadata__'] = metadata;
+  if (metadata) header.__metadata__ = metadata;
   let off = 0;
   for (const t of tensors) {
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [off, off + 4 * t.data.length] };

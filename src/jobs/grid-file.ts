@@ -8,8 +8,8 @@
  * `losscape_format`, `convention`, `fingerprint`.
  */
 import { existsSync } from 'node:fs';
-import { GRID_CONVENTION, coordinates, gridShape, gridSize, type Grid } from '../core/grid.js';
-import { asFloat64, readH5, writeH5, type H5Tree } from '../io/h5.js';
+import { coordinates, GRID_CONVENTION, type Grid, gridShape, gridSize } from '../core/grid.js';
+import { asFloat64, type H5Tree, readH5, writeH5 } from '../io/h5.js';
 
 export const FORMAT = 'losscape-grid/1';
 
@@ -35,9 +35,9 @@ export async function writeGridFile(path: string, gf: GridFile, extra: H5Tree = 
   const [ny, nx] = gridShape(gf.grid);
   const shape = gf.grid.y ? [ny, nx] : [nx];
   const tree: H5Tree = { xcoordinates: { data: coordinates(gf.grid.x) } };
-  if (gf.grid.y) tree['ycoordinates'] = { data: coordinates(gf.grid.y) };
+  if (gf.grid.y) tree.ycoordinates = { data: coordinates(gf.grid.y) };
   for (const [name, v] of Object.entries(gf.values)) tree[name] = { data: v, shape };
-  tree['computed'] = { data: gf.done, shape };
+  tree.computed = { data: gf.done, shape };
   Object.assign(tree, extra);
   await writeH5(path, tree, { losscape_format: FORMAT, convention: GRID_CONVENTION, ...gf.attrs });
 }
@@ -64,18 +64,18 @@ export async function readGridFile(path: string): Promise<GridFile> {
     if (v.length !== n) continue;
     values[k] = v;
   }
-  const ours = h.attrs['losscape_format'] !== undefined;
+  const ours = h.attrs.losscape_format !== undefined;
   let done: Uint8Array;
   if (h.has('computed')) done = Uint8Array.from(asFloat64(h.get('computed')!.value, 'computed'));
   else {
-    const loss = values['train_loss'];
+    const loss = values.train_loss;
     done = new Uint8Array(n).map((_, i) => (loss ? (loss[i]! > 0 ? 1 : 0) : 1));
   }
   // The reference code declares [nx, ny] but fills in meshgrid order ([ny, nx]); for
   // square grids both agree. Non-square reference files are read as filled.
   const attrs: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(h.attrs)) if (typeof v === 'string' || typeof v === 'number') attrs[k] = v;
-  if (!ours) attrs['source'] = 'reference-code';
+  if (!ours) attrs.source = 'reference-code';
   return { grid, values, done, attrs };
 }
 

@@ -9,11 +9,11 @@
  * fingerprint is refused (or, with `fresh`, starts over).
  */
 import { existsSync } from 'node:fs';
-import { Journal } from './journal.js';
-import { emptyGridFile, readGridFile, writeGridFile, type GridFile } from './grid-file.js';
-import type { H5Tree } from '../io/h5.js';
-import { gridSize, type Grid } from '../core/grid.js';
 import { LosscapeError } from '../core/errors.js';
+import { type Grid, gridSize } from '../core/grid.js';
+import type { H5Tree } from '../io/h5.js';
+import { emptyGridFile, type GridFile, readGridFile, writeGridFile } from './grid-file.js';
+import { Journal } from './journal.js';
 
 export interface GridJob {
   path: string;
@@ -48,7 +48,6 @@ export interface GridProgress {
   computed: number;
 }
 
-
 export function chunkCount(grid: Grid, chunkSize: number): number {
   return Math.ceil(gridSize(grid) / chunkSize);
 }
@@ -59,9 +58,10 @@ export async function loadGridState(job: GridJob): Promise<GridFile> {
   let gf: GridFile | null = null;
   if (existsSync(job.path)) {
     const old = await readGridFile(job.path);
-    if (old.attrs['fingerprint'] === job.fingerprint) gf = old;
+    if (old.attrs.fingerprint === job.fingerprint) gf = old;
     else if (!job.fresh) {
-      throw new LosscapeError('state', 
+      throw new LosscapeError(
+        'state',
         `${job.path} exists but was computed with a different configuration; use --fresh to recompute it or choose another output`,
       );
     }

@@ -7,9 +7,9 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { readGridFile, writeGridFile, type GridFile } from './grid-file.js';
-import { formatAxis, gridSize, type Grid } from '../core/grid.js';
 import { LosscapeError } from '../core/errors.js';
+import { formatAxis, type Grid, gridSize } from '../core/grid.js';
+import { type GridFile, readGridFile, writeGridFile } from './grid-file.js';
 
 export interface Shard {
   /** 0-based, < count (Slurm's SLURM_ARRAY_TASK_ID, Kubernetes' JOB_COMPLETION_INDEX). */
@@ -17,14 +17,14 @@ export interface Shard {
   count: number;
 }
 
-
 /** "i/n" → shard (i counts from 0). */
 export function parseShard(text: string, flag = '--shard'): Shard {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
   if (!m) throw new LosscapeError('input', `${flag} "${text}" must look like i/n with 0 ≤ i < n, e.g. 0/4`);
   const index = Number(m[1]);
   const count = Number(m[2]);
-  if (count < 1 || index >= count) throw new LosscapeError('input', `${flag} ${text}: i must be 0…${Math.max(0, count - 1)} for n = ${count} (shards count from 0)`);
+  if (count < 1 || index >= count)
+    throw new LosscapeError('input', `${flag} ${text}: i must be 0…${Math.max(0, count - 1)} for n = ${count} (shards count from 0)`);
   return { index, count };
 }
 
@@ -79,19 +79,27 @@ export async function mergeShardFiles(paths: string[], out: string): Promise<Gri
   for (const p of paths) {
     if (!existsSync(p)) throw new LosscapeError('input', `${p}: no such file`);
     const gf = await readGridFile(p);
-    const tag = gf.attrs['shard'];
-    if (typeof tag !== 'string') throw new LosscapeError('input', `${p} is not a shard file (no "shard" attribute); merge only takes files written with --shard`);
+    const tag = gf.attrs.shard;
+    if (typeof tag !== 'string')
+      throw new LosscapeError('input', `${p} is not a shard file (no "shard" attribute); merge only takes files written with --shard`);
     files.push({ path: p, gf, shard: parseShard(tag, `${p}: shard attribute`) });
   }
   const first = files[0]!;
   const n = first.shard.count;
   for (const f of files) {
-    if (f.shard.count !== n) throw new LosscapeError('input', `${f.path} is shard ${formatShard(f.shard)} but ${first.path} is shard ${formatShard(first.shard)}: they come from different splits`);
-    if (f.gf.attrs['directions_hash'] !== first.gf.attrs['directions_hash']) {
+    if (f.shard.count !== n)
+      throw new LosscapeError(
+        'input',
+        `${f.path} is shard ${formatShard(f.shard)} but ${first.path} is shard ${formatShard(first.shard)}: they come from different splits`,
+      );
+    if (f.gf.attrs.directions_hash !== first.gf.attrs.directions_hash) {
       throw new LosscapeError('input', `${f.path} was computed with other directions than ${first.path}; every shard must use the same directions`);
     }
-    if (f.gf.attrs['fingerprint'] !== first.gf.attrs['fingerprint']) {
-      throw new LosscapeError('input', `${f.path} was computed with another configuration than ${first.path} (model, checkpoint, data, grid, engine or chunk size differ)`);
+    if (f.gf.attrs.fingerprint !== first.gf.attrs.fingerprint) {
+      throw new LosscapeError(
+        'input',
+        `${f.path} was computed with another configuration than ${first.path} (model, checkpoint, data, grid, engine or chunk size differ)`,
+      );
     }
     if (!sameGrid(f.gf.grid, first.gf.grid)) throw new LosscapeError('input', `${f.path} has another grid than ${first.path}`);
   }
@@ -103,9 +111,15 @@ export async function mergeShardFiles(paths: string[], out: string): Promise<Gri
   }
   const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !seen.has(i));
   if (missing.length > 0) {
-    throw new LosscapeError('input', `missing shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${n}`).join(', ')} (have ${[...seen.keys()].sort((a, b) => a - b).map((i) => `${i}/${n}`).join(', ')})`);
+    throw new LosscapeError(
+      'input',
+      `missing shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${n}`).join(', ')} (have ${[...seen.keys()]
+        .sort((a, b) => a - b)
+        .map((i) => `${i}/${n}`)
+        .join(', ')})`,
+    );
   }
-  const chunk = Number(first.gf.attrs['chunk']);
+  const chunk = Number(first.gf.attrs.chunk);
   const total = gridSize(first.gf.grid);
   if (!Number.isInteger(chunk) || chunk < 1) throw new LosscapeError('input', `${first.path} has no valid "chunk" attribute`);
   const chunks = Math.ceil(total / chunk);
@@ -116,7 +130,7 @@ export async function mergeShardFiles(paths: string[], out: string): Promise<Gri
     done: new Uint8Array(total),
     attrs: { ...first.gf.attrs },
   };
-  delete merged.attrs['shard'];
+  delete merged.attrs.shard;
   for (const f of files.sort((a, b) => a.shard.index - b.shard.index)) {
     const mine = shardChunks(chunks, f.shard);
     for (const c of mine) {
@@ -125,7 +139,10 @@ export async function mergeShardFiles(paths: string[], out: string): Promise<Gri
       for (let i = start; i < end; i++) {
         if (f.gf.done[i] !== 1) {
           const left = mine.reduce((a, cc) => a + (f.gf.done[cc * chunk] === 1 ? 0 : 1), 0);
-          throw new LosscapeError('input', `${f.path} (shard ${formatShard(f.shard)}) is incomplete: ${left} of its ${mine.length} chunks are not computed; rerun that shard`);
+          throw new LosscapeError(
+            'input',
+            `${f.path} (shard ${formatShard(f.shard)}) is incomplete: ${left} of its ${mine.length} chunks are not computed; rerun that shard`,
+          );
         }
       }
       for (const ch of channels) {

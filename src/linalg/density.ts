@@ -15,9 +15,9 @@
  * 1% of the width) and is not rescaled, so ∫φ ≈ 1 holds by construction.
  */
 
-import type { SymOperator } from './operator.js';
-import { LanczosProcess } from './lanczos-process.js';
 import { Rng } from '../core/rng.js';
+import { LanczosProcess } from './lanczos-process.js';
+import type { SymOperator } from './operator.js';
 import { symTridiagonalEigen } from './tridiagonal-eigen.js';
 
 export interface SpectralDensityOptions {
@@ -49,10 +49,7 @@ export interface SpectralDensityResult {
 
 export const PYHESSIAN_SIGMA_SQUARED = 1e-5;
 
-export async function spectralDensity(
-  op: SymOperator,
-  options: SpectralDensityOptions = {},
-): Promise<SpectralDensityResult> {
+export async function spectralDensity(op: SymOperator, options: SpectralDensityOptions = {}): Promise<SpectralDensityResult> {
   const probes = Math.max(1, Math.floor(options.probes ?? 1));
   const iterations = Math.max(1, Math.min(op.dim, Math.floor(options.iterations ?? 90)));
   const rng = new Rng(options.seed ?? 0, 'density');
@@ -69,7 +66,12 @@ export async function spectralDensity(
 
   let lo = Infinity;
   let hi = -Infinity;
-  for (const theta of nodes) for (const t of theta) (lo = Math.min(lo, t)), (hi = Math.max(hi, t));
+  for (const theta of nodes) {
+    for (const t of theta) {
+      lo = Math.min(lo, t);
+      hi = Math.max(hi, t);
+    }
+  }
   const width = hi - lo;
   const sigma = options.sigma ?? Math.sqrt(PYHESSIAN_SIGMA_SQUARED * Math.max(1, width));
   if (!(sigma > 0)) throw new Error(`sigma must be positive, got ${sigma}`);

@@ -9,7 +9,7 @@
  * The measurements behind them are in docs/hessian.md.
  */
 import type { HessianOperator, ParamSelection } from './hessian-operator.js';
-import { defaultTol, lanczos, LANCZOS_DEFAULTS, type LanczosConvergence, type LanczosResult } from './lanczos.js';
+import { defaultTol, LANCZOS_DEFAULTS, type LanczosConvergence, type LanczosResult, lanczos } from './lanczos.js';
 
 /** The convergence test of the Hessian solver when none is given. */
 export const DEFAULT_CONVERGENCE: LanczosConvergence = 'eigenvalue';

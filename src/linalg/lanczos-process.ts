@@ -28,10 +28,10 @@
  * relation above still holds); otherwise the process is exhausted.
  */
 
-import { applyOperator, type SymOperator } from './operator.js';
-import { VectorArena } from './wasm-kernels.js';
 import type { Rng } from '../core/rng.js';
-import { dotAndNormSq, norm, projectionsOf, recurrence, reorthogonalize, scale, subtractAbove, type BasisVector } from './vector.js';
+import { applyOperator, type SymOperator } from './operator.js';
+import { type BasisVector, dotAndNormSq, norm, projectionsOf, recurrence, reorthogonalize, scale, subtractAbove } from './vector.js';
+import { VectorArena } from './wasm-kernels.js';
 
 export interface LanczosProcessOptions {
   /** On breakdown, continue in a new random block (true) or stop (false). */

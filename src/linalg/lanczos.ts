@@ -16,9 +16,9 @@
  * random start makes improbable and a warm start can make likelier.
  */
 
-import type { SymOperator } from './operator.js';
-import { LanczosProcess } from './lanczos-process.js';
 import { Rng } from '../core/rng.js';
+import { LanczosProcess } from './lanczos-process.js';
+import type { SymOperator } from './operator.js';
 import { symTridiagonalEigen } from './tridiagonal-eigen.js';
 import { combine, norm, scale } from './vector.js';
 
@@ -238,12 +238,13 @@ function ritzResult(p: LanczosProcess, k: number, converged: boolean, n: number)
   const warmCoef = Float64Array.from(rows, (row) => picks.reduce((a, i) => a + row[i], 0));
   const warm = combine(p.basis, warmCoef, n);
   const warmNorm = norm(warm);
+  if (warmNorm > 1e-8) scale(1 / warmNorm, warm);
   const result: LanczosResult = {
     lambdaMax: values[m - 1],
     lambdaMin: values[0],
     ritzMax: ritzVector(m - 1),
     ritzMin: ritzVector(0),
-    warm: warmNorm > 1e-8 ? (scale(1 / warmNorm, warm), warm) : Float64Array.from(ritzVector(m - 1)),
+    warm: warmNorm > 1e-8 ? warm : Float64Array.from(ritzVector(m - 1)),
     residualMax: residual(m - 1),
     residualMin: residual(0),
     ritzValues: values,

@@ -16,7 +16,7 @@
  */
 
 import { lanczos } from './lanczos.js';
-import { shiftOperator, type SymOperator } from './operator.js';
+import { type SymOperator, shiftOperator } from './operator.js';
 
 export interface ReferenceMethodOptions {
   /** Lanczos residual tolerance for each solve (default 1e-10). */
@@ -37,10 +37,7 @@ export interface ReferenceMethodResult {
 
 export const REFERENCE_SHIFT_FACTOR = 0.51;
 
-export async function referenceMethodEigenvalues(
-  op: SymOperator,
-  options: ReferenceMethodOptions = {},
-): Promise<ReferenceMethodResult> {
+export async function referenceMethodEigenvalues(op: SymOperator, options: ReferenceMethodOptions = {}): Promise<ReferenceMethodResult> {
   const solve = { which: 'both' as const, tol: options.tol ?? 1e-10, maxIter: options.maxIter, seed: options.seed };
   const first = await lanczos(op, solve);
   const lambdaMax = largestMagnitude(first.lambdaMin, first.lambdaMax);

@@ -24,7 +24,11 @@ export interface HessianTask<K extends HessianTaskName = HessianTaskName> {
 }
 
 /** Runs `task` on `op` (the Hessian at θ over `task.params`), whose HVPs are in `dtype`. */
-export function runHessianTask<K extends HessianTaskName>(op: HessianOperator, dtype: 'float32' | 'float64', task: HessianTask<K>): Promise<HessianTaskResult<K>> {
+export function runHessianTask<K extends HessianTaskName>(
+  op: HessianOperator,
+  dtype: 'float32' | 'float64',
+  task: HessianTask<K>,
+): Promise<HessianTaskResult<K>> {
   const run = HESSIAN_TASKS[task.name] as (op: HessianOperator, dtype: 'float32' | 'float64', options: HessianTaskOptions<K>) => Promise<HessianTaskResult<K>>;
   if (!run) throw new Error(`unknown Hessian task "${String(task.name)}"`);
   return run(op, dtype, task.options);

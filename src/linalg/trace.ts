@@ -6,8 +6,8 @@
  * s/√p with s the sample standard deviation (p − 1 in the denominator).
  */
 
-import { applyOperator, type SymOperator } from './operator.js';
 import { Rng } from '../core/rng.js';
+import { applyOperator, type SymOperator } from './operator.js';
 import { dot } from './vector.js';
 
 export interface HutchinsonOptions {

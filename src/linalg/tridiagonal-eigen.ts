@@ -26,11 +26,7 @@ const MAX_SWEEPS_PER_VALUE = 60;
  * @param beta off-diagonal, beta[i] = T[i][i+1]; length ≥ n − 1 (extra entries ignored)
  * @param rowIndices rows of Z to accumulate; default all rows 0..n−1; [] for values only
  */
-export function symTridiagonalEigen(
-  alpha: ArrayLike<number>,
-  beta: ArrayLike<number>,
-  rowIndices?: readonly number[],
-): TridiagonalEigen {
+export function symTridiagonalEigen(alpha: ArrayLike<number>, beta: ArrayLike<number>, rowIndices?: readonly number[]): TridiagonalEigen {
   const n = alpha.length;
   const d = Float64Array.from(alpha);
   const e = new Float64Array(n); // e[i] couples i and i+1; e[n−1] = 0

@@ -3,10 +3,10 @@
  * initializer) while the architecture is described, and gives the forward pass
  * typed accessors. Each parameter array is consumed exactly once per forward.
  */
-import { numpy as np } from '@jax-js/jax';
-import { Rng } from '../core/rng.js';
-import { activate, batchNorm, conv2d, dense, dropout, type Activation, type ConvImpl } from './layers.js';
+import type { numpy as np } from '@jax-js/jax';
 import { makeLayout, numel, type ParamRole, type ParamSpec } from '../core/layout.js';
+import { Rng } from '../core/rng.js';
+import { type Activation, activate, batchNorm, type ConvImpl, conv2d, dense, dropout } from './layers.js';
 import type { ApplyOptions, BatchNormSite, DropoutSite, Model } from './model.js';
 
 type Arr = np.Array;
@@ -114,12 +114,7 @@ export class NetBuilder {
     return (_f, x) => activate(x, a);
   }
 
-  build(
-    name: string,
-    inputShape: number[],
-    outputDim: number,
-    forward: (f: Forward, x: Arr) => Arr,
-  ): Model {
+  build(name: string, inputShape: number[], outputDim: number, forward: (f: Forward, x: Arr) => Arr): Model {
     const layout = makeLayout(this.specs);
     const inits = [...this.inits];
     const dropoutSites = [...this.dropoutSites];

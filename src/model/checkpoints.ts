@@ -6,17 +6,17 @@
  * else natural name order (ckpt2 before ckpt10). Every mismatch (missing
  * tensor, wrong shape, other architecture) is one line naming the file.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { ParamLayout } from '../core/layout.js';
-import type { Model } from './model.js';
-import { readH5, type H5Read } from '../io/h5.js';
+import { type H5Read, readH5 } from '../io/h5.js';
 import { isFloat, type NdArray } from '../io/ndarray.js';
 import { readNpy } from '../io/npy.js';
+import { decodeTensor, dtypeName, FLOAT_TYPES, parseModel } from '../io/onnx-proto.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { readZip } from '../io/zip.js';
-import { loadOnnxModel, type LoadOnnxOptions, type OnnxImport } from './onnx/load.js';
-import { FLOAT_TYPES, decodeTensor, dtypeName, parseModel } from '../io/onnx-proto.js';
+import type { Model } from './model.js';
+import { type LoadOnnxOptions, loadOnnxModel, type OnnxImport } from './onnx/load.js';
 
 export interface CheckpointOptions {
   /** Weight files, or a folder of them, one per checkpoint (with an ONNX file as the source). */
@@ -161,7 +161,12 @@ export function thetaFromTensors(layout: ParamLayout, get: (name: string) => NdA
   if (missing.length) {
     const have = available();
     throw new Error(
-      `${label}: missing parameter${missing.length > 1 ? 's' : ''} ${missing.slice(0, 4).map((n) => `"${n}"`).join(', ')}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''} (the file has ${have.length} tensors${have.length ? `: ${have.slice(0, 4).join(', ')}${have.length > 4 ? ', …' : ''}` : ''})`,
+      `${label}: missing parameter${missing.length > 1 ? 's' : ''} ${missing
+        .slice(0, 4)
+        .map((n) => `"${n}"`)
+        .join(
+          ', ',
+        )}${missing.length > 4 ? ` and ${missing.length - 4} more` : ''} (the file has ${have.length} tensors${have.length ? `: ${have.slice(0, 4).join(', ')}${have.length > 4 ? ', …' : ''}` : ''})`,
     );
   }
   return theta;
@@ -188,7 +193,18 @@ async function weightFileThetas(path: string, layout: ParamLayout): Promise<{ na
   const bytes = readFileSync(path);
   if (ext === '.safetensors') {
     const f = readSafetensors(bytes, path);
-    return { names: [stem(path)], thetas: [thetaFromTensors(layout, (n) => f.tensors.get(n), path, () => f.order)], format: 'safetensors' };
+    return {
+      names: [stem(path)],
+      thetas: [
+        thetaFromTensors(
+          layout,
+          (n) => f.tensors.get(n),
+          path,
+          () => f.order,
+        ),
+      ],
+      format: 'safetensors',
+    };
   }
   if (ext === '.npz') {
     const files = readZip(bytes, path);
@@ -206,7 +222,10 @@ async function weightFileThetas(path: string, layout: ParamLayout): Promise<{ na
     const at = (prefix: string) => (n: string) => h5Array(h, prefix + n) ?? h5Array(h, prefix + n.replace(/\./g, '/'));
     const hasRoot = at('')(first) !== undefined || at('')(`module.${first}`) !== undefined;
     if (hasRoot) return { names: [stem(path)], thetas: [thetaFromTensors(layout, at(''), path, () => h.keys)], format: 'hdf5' };
-    const groups = h.children('').filter((g) => at(`${g}/`)(first) !== undefined || at(`${g}/`)(`module.${first}`) !== undefined).sort(naturalCompare);
+    const groups = h
+      .children('')
+      .filter((g) => at(`${g}/`)(first) !== undefined || at(`${g}/`)(`module.${first}`) !== undefined)
+      .sort(naturalCompare);
     if (groups.length === 0) {
       return { names: [stem(path)], thetas: [thetaFromTensors(layout, at(''), path, () => h.keys)], format: 'hdf5' };
     }
@@ -243,9 +262,7 @@ export async function loadCheckpoints(source: string, opts: CheckpointOptions = 
       const k = ops.findIndex((op, i) => op !== sig[i]);
       if (ops.length !== sig.length || k >= 0) {
         const at = k >= 0 ? k : Math.min(ops.length, sig.length);
-        throw new Error(
-          `${e.file}: not the same architecture as ${basename(first)} (node ${at} is ${ops[at] ?? 'missing'}, expected ${sig[at] ?? 'nothing'})`,
-        );
+        throw new Error(`${e.file}: not the same architecture as ${basename(first)} (node ${at} is ${ops[at] ?? 'missing'}, expected ${sig[at] ?? 'nothing'})`);
       }
       const inits = new Map(m.graph!.initializer.map((t) => [t.name, t]));
       const theta = thetaFromTensors(

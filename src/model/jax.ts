@@ -2,7 +2,7 @@
  * The one place that starts jax-js. In Node the wasm backend must be named
  * explicitly (plain `init()` touches `navigator`).
  */
-import { defaultDevice, init, type Device } from '@jax-js/jax';
+import { type Device, defaultDevice, init } from '@jax-js/jax';
 
 // Node 20 has no Float16Array; jax-js's np.array(Float64Array) checks `instanceof Float16Array`.
 // An empty class makes that check false (no value is ever an instance) without changing anything else.

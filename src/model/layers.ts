@@ -12,16 +12,7 @@ import { lax, nn, numpy as np } from '@jax-js/jax';
 type Arr = np.Array;
 
 export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'leaky_relu' | 'softplus' | 'gelu' | 'elu' | 'identity';
-export const ACTIVATIONS: readonly Activation[] = [
-  'relu',
-  'tanh',
-  'sigmoid',
-  'leaky_relu',
-  'softplus',
-  'gelu',
-  'elu',
-  'identity',
-];
+export const ACTIVATIONS: readonly Activation[] = ['relu', 'tanh', 'sigmoid', 'leaky_relu', 'softplus', 'gelu', 'elu', 'identity'];
 
 /** How convolutions are lowered: im2col is ~5× faster on jax-js wasm; lax maps to ONNX Conv. */
 export type ConvImpl = 'im2col' | 'lax';
@@ -64,17 +55,30 @@ export function conv2d(x: Arr, w: Arr, b: Arr | null, pad: number, impl: ConvImp
 }
 
 function convLax(x: Arr, w: Arr, pad: number): Arr {
-  return lax.convGeneralDilated(x, w, [1, 1], [
-    [pad, pad],
-    [pad, pad],
-  ]);
+  return lax.convGeneralDilated(
+    x,
+    w,
+    [1, 1],
+    [
+      [pad, pad],
+      [pad, pad],
+    ],
+  );
 }
 
 /** Convolution as one matmul over k·k shifted copies of the input (im2col). */
 function convIm2col(x: Arr, w: Arr, pad: number): Arr {
   const [n, c, h, wd] = x.shape as [number, number, number, number];
   const [o, , kh, kw] = w.shape as [number, number, number, number];
-  const xp = pad > 0 ? np.pad(x, [[0, 0], [0, 0], [pad, pad], [pad, pad]]) : x;
+  const xp =
+    pad > 0
+      ? np.pad(x, [
+          [0, 0],
+          [0, 0],
+          [pad, pad],
+          [pad, pad],
+        ])
+      : x;
   const ho = h + 2 * pad - kh + 1;
   const wo = wd + 2 * pad - kw + 1;
   const cols: Arr[] = [];
@@ -109,10 +113,16 @@ export function subsample2d(x: Arr, s: number): Arr {
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const ho = Math.ceil(h / s);
   const wo = Math.ceil(w / s);
-  const xp = ho * s !== h || wo * s !== w ? np.pad(x, [[0, 0], [0, 0], [0, ho * s - h], [0, wo * s - w]]) : x;
-  return xp
-    .reshape([n, c, ho, s, wo, s])
-    .slice([], [], [], 0, [], 0);
+  const xp =
+    ho * s !== h || wo * s !== w
+      ? np.pad(x, [
+          [0, 0],
+          [0, 0],
+          [0, ho * s - h],
+          [0, wo * s - w],
+        ])
+      : x;
+  return xp.reshape([n, c, ho, s, wo, s]).slice([], [], [], 0, [], 0);
 }
 
 export function globalAvgPool(x: Arr): Arr {
@@ -134,14 +144,7 @@ export interface BatchNormOut {
  * eval mode uses running statistics; train mode normalizes by the batch mean and
  * biased batch variance.
  */
-export function batchNorm(
-  x: Arr,
-  gamma: Arr,
-  beta: Arr,
-  runMean: Arr,
-  runVar: Arr,
-  train: boolean,
-): BatchNormOut {
+export function batchNorm(x: Arr, gamma: Arr, beta: Arr, runMean: Arr, runVar: Arr, train: boolean): BatchNormOut {
   const axes = x.ndim === 4 ? [0, 2, 3] : [0];
   const bshape = x.ndim === 4 ? [1, -1, 1, 1] : [1, -1];
   if (!train) {

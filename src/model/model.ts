@@ -4,8 +4,8 @@
  * layout lets the core math treat θ as one flat vector.
  */
 import type { numpy as np } from '@jax-js/jax';
-import type { ConvImpl } from './layers.js';
 import type { ParamLayout } from '../core/layout.js';
+import type { ConvImpl } from './layers.js';
 
 export interface ApplyOptions {
   /** Train mode: batch statistics in batch norm, dropout active. Default eval. */

@@ -2,11 +2,11 @@
  * The model zoo: MLP, LeNet-like CNN and a small ResNet (with a `skip: false`
  * plain variant, as in Li et al. Fig. 5), built from a declarative spec.
  */
-import { numpy as np } from '@jax-js/jax';
-import { NetBuilder, type Forward } from './builder.js';
-import { globalAvgPool, pool2d, subsample2d, type Activation } from './layers.js';
+import type { numpy as np } from '@jax-js/jax';
+import { type Forward, NetBuilder } from './builder.js';
+import { type Activation, globalAvgPool, pool2d, subsample2d } from './layers.js';
 import type { Model } from './model.js';
-import { ModelSpec, type CnnSpec, type MlpSpec, type ResnetSpec } from './spec.js';
+import { type CnnSpec, type MlpSpec, ModelSpec, type ResnetSpec } from './spec.js';
 
 type Arr = np.Array;
 type Step = (f: Forward, x: Arr) => Arr;
@@ -117,11 +117,7 @@ function resnet(spec: ResnetSpec, inputShape: number[], outputDim: number): Mode
         shortcut =
           stride === 1 && out === c
             ? (_f, x) => x
-            : chain(
-                b.conv(`${p}.downsample.0`, c, out, 1, 0, !spec.batchNorm),
-                (_f, x) => subsample2d(x, stride),
-                bn(`${p}.downsample.1`, out),
-              );
+            : chain(b.conv(`${p}.downsample.0`, c, out, 1, 0, !spec.batchNorm), (_f, x) => subsample2d(x, stride), bn(`${p}.downsample.1`, out));
       }
       const sc = shortcut;
       steps.push((f, x) => {

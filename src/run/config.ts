@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { LosscapeError } from '../core/errors.js';
+import { parseAxis } from '../core/grid.js';
 import { SYNTHETIC_KINDS } from '../data/synthetic.js';
 import { NORMALIZATIONS } from '../directions/directions.js';
 import { defaultTol } from '../linalg/lanczos.js';
 import { ModelSpec } from '../model/spec.js';
-import { parseAxis } from '../core/grid.js';
 import { TrainSpec } from '../train/train.js';
-import { LosscapeError } from '../core/errors.js';
 
 const AxisText = z.string().superRefine((s, ctx) => {
   try {
@@ -135,7 +135,10 @@ export const EngineSpec = z
 
 export const RunConfig = z
   .object({
-    name: z.string().regex(/^[\w.-]+$/, 'use letters, digits, ".", "_" or "-"').default('run'),
+    name: z
+      .string()
+      .regex(/^[\w.-]+$/, 'use letters, digits, ".", "_" or "-"')
+      .default('run'),
     data: DataSpec.prefault({}),
     model: RunModelSpec.prefault({ type: 'mlp' }),
     train: TrainSpec.prefault({}),
@@ -151,7 +154,6 @@ export type DataSpec = z.infer<typeof DataSpec>;
 export type DirectionSpec = z.infer<typeof DirectionSpec>;
 export type SurfaceSpec = z.infer<typeof SurfaceSpec>;
 export type HessianSpec = z.infer<typeof HessianSpec>;
-
 
 /** Validate a parsed config; throws ConfigError with one line per mistake. */
 export function resolveConfig(raw: unknown, source = 'config'): RunConfig {

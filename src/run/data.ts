@@ -1,8 +1,8 @@
 /** Builds the datasets a run config describes: train/test split and the fixed evaluation subsets. */
-import { take, validateDataset, type Dataset } from '../data/dataset.js';
+import { type Dataset, take, validateDataset } from '../data/dataset.js';
 import { loadMnist } from '../data/mnist.js';
 import { splitIndices, subsetIndices } from '../data/subset.js';
-import { synthetic, type SyntheticKind } from '../data/synthetic.js';
+import { type SyntheticKind, synthetic } from '../data/synthetic.js';
 import type { SubsetInfo } from '../store/run-store.js';
 import type { DataSpec } from './config.js';
 

@@ -1,6 +1,7 @@
 /** The plane a config's `directions` section describes, at given weights (y uses seed + 1). */
-import { randomPlane, type Normalization, type Plane } from '../directions/directions.js';
+
 import type { ParamLayout } from '../core/layout.js';
+import { type Normalization, type Plane, randomPlane } from '../directions/directions.js';
 import type { DirectionSpec } from './config.js';
 
 export function specPlane(theta: Float32Array, layout: ParamLayout, d: DirectionSpec, seed = d.seed): Plane {

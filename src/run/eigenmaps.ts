@@ -12,17 +12,18 @@
  * Both fingerprint a map with the run's config hash and the checkpoint, so
  * either can resume or skip what the other computed with the same settings.
  */
-import { runEvalEngine } from './engine.js';
+
 import { existsSync } from 'node:fs';
+import { type Grid, parseAxis } from '../core/grid.js';
+import { type ProgressSink, silent } from '../core/progress.js';
+import { readDirectionFile } from '../directions/file.js';
 import type { LossEngine } from '../engine/engine.js';
 import type { Backend } from '../engine/registry.js';
-import { HessianSpec, type RunConfig } from './config.js';
-import { readDirectionFile } from '../directions/file.js';
-import { frameFile, type Manifest, type RunStore } from '../store/run-store.js';
-import { parseAxis, type Grid } from '../core/grid.js';
-import { silent, type ProgressSink } from '../core/progress.js';
 import { computeEigenmap, type EigenmapStats } from '../hessian/eigenmap.js';
 import { defaultTol } from '../linalg/lanczos.js';
+import { frameFile, type Manifest, type RunStore } from '../store/run-store.js';
+import { HessianSpec, type RunConfig } from './config.js';
+import { runEvalEngine } from './engine.js';
 
 export interface RunEigenmapFrame {
   checkpoint: number;
@@ -93,7 +94,7 @@ export async function checkpointEigenmap(a: CheckpointEigenmapArgs): Promise<Run
   const n = grid.x.n * (grid.y?.n ?? 1);
   const task = progress.task(`hessian ${a.index}`, n, 'points');
   const t0 = Date.now();
-  let result;
+  let result: Awaited<ReturnType<typeof computeEigenmap>>;
   try {
     result = await computeEigenmap({
       engine: a.engine,
@@ -122,14 +123,16 @@ export async function checkpointEigenmap(a: CheckpointEigenmapArgs): Promise<Run
     task.end();
   }
   if (result.stats.unconverged) {
-    progress.warn(`checkpoint ${a.index}: ${result.stats.unconverged} points reached maxIter (${a.spec.maxIter}) before the ${a.spec.convergence} test at tol ${a.spec.tol ?? defaultTol(a.spec.convergence)} (see the converged channel)`);
+    progress.warn(
+      `checkpoint ${a.index}: ${result.stats.unconverged} points reached maxIter (${a.spec.maxIter}) before the ${a.spec.convergence} test at tol ${a.spec.tol ?? defaultTol(a.spec.convergence)} (see the converged channel)`,
+    );
   }
   const m = a.manifest ?? a.store.readManifest();
   const old = m.frames.find((f) => f.checkpoint === a.index);
   const frame = { ...(old ?? { checkpoint: a.index, directions: dirFile }), hessian: file };
   m.frames = [...m.frames.filter((f) => f.checkpoint !== a.index), frame].sort((p, q) => p.checkpoint - q.checkpoint);
   m.hessian = { params: a.spec.params, grid: grid.y ? `${a.spec.x} × ${a.spec.y}` : a.spec.x };
-  m.timings['hessian_s'] = (m.timings['hessian_s'] ?? 0) + (Date.now() - t0) / 1000;
+  m.timings.hessian_s = (m.timings.hessian_s ?? 0) + (Date.now() - t0) / 1000;
   a.store.writeManifest(m);
   return { checkpoint: a.index, file, stats: result.stats };
 }

@@ -3,9 +3,10 @@
  * surface mode, dropout seed and batch size (a caller may override backend,
  * mode and dtype), on the run's data.
  */
-import { createEngine, type FactoryOptions } from '../engine/registry.js';
-import type { LossEngine } from '../engine/engine.js';
+
 import type { Dataset } from '../data/dataset.js';
+import type { LossEngine } from '../engine/engine.js';
+import { createEngine, type FactoryOptions } from '../engine/registry.js';
 import type { Model } from '../model/model.js';
 import type { RunConfig } from './config.js';
 import { prepareData, type RunData } from './data.js';

@@ -6,28 +6,28 @@
  * `surfaces` one landscape per checkpoint is computed, so the viewer, report and
  * video work on the imported run as on one trained here.
  */
-import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, TensorProto_DataLocation } from 'onnx-buf';
-import type { LossEngine } from '../engine/engine.js';
-import { createEngine, type Backend } from '../engine/registry.js';
-import { layoutToJSON } from '../core/layout.js';
-import { DataSpec, DirectionSpec, EngineSpec, SurfaceSpec } from './config.js';
-import { splitData, type RunData } from './data.js';
-import { checkpointSeed, specAttrs, specPlane } from './directions.js';
-import type { Normalization } from '../directions/directions.js';
-import { versions } from './versions.js';
-import { writeDirectionFile } from '../directions/file.js';
-import { frameFile, RUN_FORMAT, RunStore, type CheckpointInfo, type FrameInfo, type Manifest } from '../store/run-store.js';
-import { gridSize, parseAxis, type Grid } from '../core/grid.js';
-import { computeSurface } from '../surface/surface.js';
+import { type Grid, gridSize, parseAxis } from '../core/grid.js';
 import { hashJSON } from '../core/hash.js';
-import { silent, type ProgressSink } from '../core/progress.js';
-import { loadCheckpoints, type LoadedCheckpoints } from '../model/checkpoints.js';
-import { fitToModelInput, loadDataFile, type DataFileOptions } from '../data/files.js';
-import type { LoadOnnxOptions } from '../model/onnx/load.js';
+import { layoutToJSON } from '../core/layout.js';
+import { type ProgressSink, silent } from '../core/progress.js';
+import { type DataFileOptions, fitToModelInput, loadDataFile } from '../data/files.js';
+import type { Normalization } from '../directions/directions.js';
+import { writeDirectionFile } from '../directions/file.js';
+import type { LossEngine } from '../engine/engine.js';
+import { type Backend, createEngine } from '../engine/registry.js';
 import { DT, decodeTensor, makeTensor, serializeModel } from '../io/onnx-proto.js';
+import { type LoadedCheckpoints, loadCheckpoints } from '../model/checkpoints.js';
+import type { LoadOnnxOptions } from '../model/onnx/load.js';
+import { type CheckpointInfo, type FrameInfo, frameFile, type Manifest, RUN_FORMAT, RunStore } from '../store/run-store.js';
+import { computeSurface } from '../surface/surface.js';
+import { DataSpec, DirectionSpec, EngineSpec, SurfaceSpec } from './config.js';
+import { type RunData, splitData } from './data.js';
+import { checkpointSeed, specAttrs, specPlane } from './directions.js';
+import { versions } from './versions.js';
 
 export interface ImportOptions {
   /** Run folder to create. */
@@ -90,7 +90,9 @@ export async function importRun(source: string, opts: ImportOptions): Promise<Im
   if (opts.surfaces && !opts.data) throw new Error('computing surfaces needs data (--data FILE)');
   const ck: LoadedCheckpoints = await loadCheckpoints(source, { weights: opts.weights, manifest: opts.manifest, onnx: opts.onnx });
   const model = ck.model;
-  progress.log(`${model.name}: ${model.layout.size.toLocaleString('en-US')} parameters in ${model.layout.entries.length} tensors, ${ck.thetas.length} checkpoint(s) (${ck.format})`);
+  progress.log(
+    `${model.name}: ${model.layout.size.toLocaleString('en-US')} parameters in ${model.layout.entries.length} tensors, ${ck.thetas.length} checkpoint(s) (${ck.format})`,
+  );
   const roles = new Map<string, number>();
   for (const e of model.layout.entries) roles.set(e.role, (roles.get(e.role) ?? 0) + 1);
   progress.log(`parameter tensors: ${[...roles].map(([r, n]) => `${n} ${r}`).join(', ')} (first: ${model.layout.entries[0]!.name})`);
@@ -164,7 +166,15 @@ export async function importRun(source: string, opts: ImportOptions): Promise<Im
           subset: splits.subset,
           testSubset: splits.testSubsetInfo,
         }
-      : { name: '(none)', train: 0, test: 0, inputShape: model.inputShape, classes: model.outputDim, task: 'classification', subset: { seed: 0, size: 0, indices: [] } },
+      : {
+          name: '(none)',
+          train: 0,
+          test: 0,
+          inputShape: model.inputShape,
+          classes: model.outputDim,
+          task: 'classification',
+          subset: { seed: 0, size: 0, indices: [] },
+        },
     history: [],
     checkpoints: [],
     frames: [],
@@ -206,7 +216,7 @@ export async function importRun(source: string, opts: ImportOptions): Promise<Im
     await tr.dispose();
     await te?.dispose();
     manifest.history = manifest.checkpoints.map(({ index: _i, ...r }) => r);
-    manifest.timings['evaluate_s'] = (Date.now() - t0) / 1000;
+    manifest.timings.evaluate_s = (Date.now() - t0) / 1000;
     store.writeManifest(manifest);
   }
 
@@ -251,15 +261,22 @@ export async function importRun(source: string, opts: ImportOptions): Promise<Im
         onProgress: (p) => task.update(p.done),
       });
       task.end();
-      const frame: FrameInfo = { checkpoint: i, surface: surfFile, directions: dirFile, center_loss: center.loss, center_acc: center.acc, cosine: plane.cosine };
+      const frame: FrameInfo = {
+        checkpoint: i,
+        surface: surfFile,
+        directions: dirFile,
+        center_loss: center.loss,
+        center_acc: center.acc,
+        cosine: plane.cosine,
+      };
       manifest.frames.push(frame);
       store.writeManifest(manifest);
     }
     await engines.train.dispose();
     await engines.test?.dispose();
-    manifest.timings['surfaces_s'] = (Date.now() - t1) / 1000;
+    manifest.timings.surfaces_s = (Date.now() - t1) / 1000;
   }
-  manifest.timings['total_s'] = (Date.now() - t0) / 1000;
+  manifest.timings.total_s = (Date.now() - t0) / 1000;
   manifest.status = 'complete';
   store.writeManifest(manifest);
   return manifest;

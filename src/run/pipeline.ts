@@ -5,28 +5,28 @@
  * The sequence of landscapes is the movie. Everything is resumable: a rerun of
  * the same config continues where the last one stopped; another config is refused.
  */
-import { rmSync, readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEngine } from '../engine/registry.js';
-import type { LossEngine } from '../engine/engine.js';
-import { layoutToJSON } from '../core/layout.js';
-import type { Model } from '../model/model.js';
-import { writeDirectionFile } from '../directions/file.js';
-import { frameFile, RunStore, RUN_FORMAT, type Manifest } from '../store/run-store.js';
-import { gridSize, parseAxis, type Grid } from '../core/grid.js';
-import { shardPath, type Shard } from '../jobs/shard.js';
-import { checkCentre, computeSurface } from '../surface/surface.js';
-import { checkpointEigenmap, resolveHessianSpec } from './eigenmaps.js';
-import { checkpointSteps, stepsPerEpoch, train, type Checkpoint, type TrainState } from '../train/train.js';
+import { LosscapeError } from '../core/errors.js';
+import { type Grid, gridSize, parseAxis } from '../core/grid.js';
 import { canonicalJSON, hashJSON } from '../core/hash.js';
-import { silent, type ProgressSink } from '../core/progress.js';
+import { layoutToJSON } from '../core/layout.js';
+import { type ProgressSink, silent } from '../core/progress.js';
+import { writeDirectionFile } from '../directions/file.js';
+import type { LossEngine } from '../engine/engine.js';
+import { createEngine } from '../engine/registry.js';
+import { type Shard, shardPath } from '../jobs/shard.js';
+import type { Model } from '../model/model.js';
+import { frameFile, type Manifest, RUN_FORMAT, RunStore } from '../store/run-store.js';
+import { checkCentre, computeSurface } from '../surface/surface.js';
+import { type Checkpoint, checkpointSteps, stepsPerEpoch, type TrainState, train } from '../train/train.js';
 import type { RunConfig } from './config.js';
 import { prepareData, type RunData } from './data.js';
 import { checkpointSeed, specAttrs, specPlane } from './directions.js';
+import { checkpointEigenmap, resolveHessianSpec } from './eigenmaps.js';
 import { runEngineOptions } from './engine.js';
 import { resolveModel } from './model.js';
 import { versions } from './versions.js';
-import { LosscapeError } from '../core/errors.js';
 
 export interface PipelineOptions {
   /** Discard an existing run with another config instead of refusing. */
@@ -42,7 +42,6 @@ export interface PipelineOptions {
   /** Worker threads for landscapes (default: the config's engine.workers). */
   workers?: number;
 }
-
 
 /**
  * Hash of everything in a config that changes results. Threads and workers only
@@ -76,7 +75,8 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
     if (old.configHash !== configHash) {
       if (!opts.fresh) {
         const diff = differingSections(old.config, cfg);
-        throw new LosscapeError('state', 
+        throw new LosscapeError(
+          'state',
           `${dir} holds a run with a different config (${diff.join(', ') || 'details'} differ); rerun with --fresh to discard it, or use another --out`,
         );
       }
@@ -87,7 +87,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
   const t0 = Date.now();
   const data = await prepareData(cfg.data);
   const { model, theta: initTheta } = await resolveModel(cfg.model, data.train.inputShape, data.train.outputDim);
-  let manifest: Manifest = store.exists() ? store.readManifest() : newManifest(cfg, configHash, model, data);
+  const manifest: Manifest = store.exists() ? store.readManifest() : newManifest(cfg, configHash, model, data);
   // in a sharded run only shard 0 writes the training files (the others compute the same)
   const writes = !opts.shard || opts.shard.index === 0;
   if (!store.exists() && writes) store.writeManifest(manifest);
@@ -171,7 +171,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
     });
     task.end();
     if (opts.shard) return; // frames: losscape merge
-    warnNonFinite(gf.values['train_loss']!, index, progress);
+    warnNonFinite(gf.values.train_loss!, index, progress);
     const old = manifest.frames.find((f) => f.checkpoint === index);
     const frame = {
       ...old,
@@ -233,10 +233,10 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
       },
     });
     task.end();
-    manifest.timings['train_s'] = (manifest.timings['train_s'] ?? 0) + (Date.now() - tTrain - tSurf.ms - tHess.ms) / 1000;
+    manifest.timings.train_s = (manifest.timings.train_s ?? 0) + (Date.now() - tTrain - tSurf.ms - tHess.ms) / 1000;
   }
-  manifest.timings['surfaces_s'] = (manifest.timings['surfaces_s'] ?? 0) + tSurf.ms / 1000;
-  manifest.timings['total_s'] = (manifest.timings['total_s'] ?? 0) + (Date.now() - t0) / 1000;
+  manifest.timings.surfaces_s = (manifest.timings.surfaces_s ?? 0) + tSurf.ms / 1000;
+  manifest.timings.total_s = (manifest.timings.total_s ?? 0) + (Date.now() - t0) / 1000;
   manifest.status = 'complete';
   if (writes) store.writeManifest(manifest);
   await engines.train.dispose();

@@ -3,14 +3,15 @@
  * ε-sharpness on the run's evaluation subset (sharpness.ts), next to the
  * train/test gap of that checkpoint (full splits, from the manifest).
  */
-import { runEvalEngine } from './engine.js';
+
+import { type ProgressSink, silent } from '../core/progress.js';
 import type { LossEngine } from '../engine/engine.js';
 import type { Backend } from '../engine/registry.js';
-import type { RunConfig } from './config.js';
+import { type SharpnessOptions, type SharpnessResult, sharpness } from '../hessian/sharpness.js';
 import type { RunStore } from '../store/run-store.js';
-import { silent, type ProgressSink } from '../core/progress.js';
+import type { RunConfig } from './config.js';
 import { hessianCheckpoints } from './eigenmaps.js';
-import { sharpness, type SharpnessOptions, type SharpnessResult } from '../hessian/sharpness.js';
+import { runEvalEngine } from './engine.js';
 
 export interface SharpnessRow extends SharpnessResult {
   checkpoint: number;
@@ -125,5 +126,5 @@ export function sharpnessCsv(rows: SharpnessRow[]): string {
       ].join(','),
     );
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -6,8 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ParamSpec } from '../core/layout.js';
+import { asFloat32, type H5Tree, readH5, writeH5 } from '../io/h5.js';
 import type { Metrics4 } from '../train/train.js';
-import { asFloat32, readH5, writeH5, type H5Tree } from '../io/h5.js';
 
 export const RUN_FORMAT = 'losscape-run/1';
 
@@ -97,7 +97,7 @@ export class RunStore {
 
   writeManifest(m: Manifest): void {
     m.updated = new Date().toISOString();
-    writeAtomic(RunStore.manifestPath(this.dir), JSON.stringify(m, null, 1) + '\n');
+    writeAtomic(RunStore.manifestPath(this.dir), `${JSON.stringify(m, null, 1)}\n`);
   }
 
   /** Rewrite checkpoints.h5 with every checkpoint so far. */
@@ -118,8 +118,8 @@ export class RunStore {
       const d = h.get(`theta/${name}`)!;
       out.set(Number(name), {
         theta: asFloat32(d.value, `${p}: theta/${name}`),
-        step: Number(d.attrs['step'] ?? 0),
-        epoch: Number(d.attrs['epoch'] ?? 0),
+        step: Number(d.attrs.step ?? 0),
+        epoch: Number(d.attrs.epoch ?? 0),
       });
     }
     return out;
@@ -135,10 +135,13 @@ export class RunStore {
     const p = this.path('train-state.h5');
     if (!existsSync(p)) return null;
     const h = await readH5(p);
-    const names = h.children('state').map(Number).sort((a, b) => a - b);
+    const names = h
+      .children('state')
+      .map(Number)
+      .sort((a, b) => a - b);
     return {
-      step: Number(h.attrs['step']),
-      nextIndex: Number(h.attrs['nextIndex']),
+      step: Number(h.attrs.step),
+      nextIndex: Number(h.attrs.nextIndex),
       optState: names.map((i) => asFloat32(h.get(`state/${i}`)!.value, `${p}: state/${i}`)),
     };
   }

@@ -7,9 +7,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { RUN_FORMAT, writeAtomic, type CheckpointInfo, type FrameInfo, type Manifest } from '../store/run-store.js';
 import { LosscapeError } from '../core/errors.js';
-
+import { type CheckpointInfo, type FrameInfo, type Manifest, RUN_FORMAT, writeAtomic } from '../store/run-store.js';
 
 // ---------------------------------------------------------------- tables
 
@@ -30,7 +29,10 @@ export function fmtNumber(v: number, digits = 4): string {
   return Number(v.toPrecision(digits)).toString();
 }
 
-export const pct = (digits = 1) => (v: number) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+export const pct =
+  (digits = 1) =>
+  (v: number) =>
+    Number.isFinite(v) ? v.toFixed(digits) : '—';
 
 function csvCell(v: number | string | undefined | null): string {
   if (v === undefined || v === null) return '';
@@ -41,7 +43,7 @@ function csvCell(v: number | string | undefined | null): string {
 export function toCsv<R>(cols: Column<R>[], rows: R[]): string {
   const lines = [cols.map((c) => c.key).join(',')];
   for (const r of rows) lines.push(cols.map((c) => csvCell(c.value(r))).join(','));
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export function toMarkdown<R>(cols: Column<R>[], rows: R[]): string {
@@ -51,13 +53,18 @@ export function toMarkdown<R>(cols: Column<R>[], rows: R[]): string {
     if (typeof v === 'number') return (c.fmt ?? ((x: number) => fmtNumber(x)))(v);
     return v.replace(/\|/g, '\\|');
   };
-  const head = `| ${cols.map((c) => (c.title ?? c.key).replace(/\|/g, "\\|")).join(" | ")} |`;
+  const head = `| ${cols.map((c) => (c.title ?? c.key).replace(/\|/g, '\\|')).join(' | ')} |`;
   const sep = `|${cols.map((c) => (typeof c.value(rows[0]!) === 'string' ? ' --- ' : ' ---: ')).join('|')}|`;
-  return [head, sep, ...rows.map((r) => `| ${cols.map((c) => cell(c, r)).join(' | ')} |`)].join('\n') + '\n';
+  return `${[head, sep, ...rows.map((r) => `| ${cols.map((c) => cell(c, r)).join(' | ')} |`)].join('\n')}\n`;
 }
 
 /** Write `<base>.csv` and `<base>.md` (title, the table, notes). */
-export function writeTables<R>(base: string, cols: Column<R>[], rows: R[], md: { title: string; intro?: string[]; notes?: string[] }): { csv: string; md: string } {
+export function writeTables<R>(
+  base: string,
+  cols: Column<R>[],
+  rows: R[],
+  md: { title: string; intro?: string[]; notes?: string[] },
+): { csv: string; md: string } {
   mkdirSync(dirname(base), { recursive: true });
   const csv = `${base}.csv`;
   const mdPath = `${base}.md`;
@@ -73,7 +80,9 @@ export function writeTables<R>(base: string, cols: Column<R>[], rows: R[], md: {
 // ---------------------------------------------------------------- statistics
 
 export function median(v: ArrayLike<number>): number {
-  const a = Array.from(v).filter(Number.isFinite).sort((x, y) => x - y);
+  const a = Array.from(v)
+    .filter(Number.isFinite)
+    .sort((x, y) => x - y);
   if (!a.length) return Number.NaN;
   const m = a.length >> 1;
   return a.length % 2 ? a[m]! : 0.5 * (a[m - 1]! + a[m]!);
@@ -82,7 +91,11 @@ export function median(v: ArrayLike<number>): number {
 export function mean(v: ArrayLike<number>): number {
   let s = 0;
   let n = 0;
-  for (let i = 0; i < v.length; i++) if (Number.isFinite(v[i]!)) ((s += v[i]!), n++);
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i]!)) continue;
+    s += v[i]!;
+    n++;
+  }
   return n ? s / n : Number.NaN;
 }
 
@@ -90,7 +103,11 @@ export function std(v: ArrayLike<number>): number {
   const m = mean(v);
   let s = 0;
   let n = 0;
-  for (let i = 0; i < v.length; i++) if (Number.isFinite(v[i]!)) ((s += (v[i]! - m) ** 2), n++);
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i]!)) continue;
+    s += (v[i]! - m) ** 2;
+    n++;
+  }
   return n > 1 ? Math.sqrt(s / (n - 1)) : 0;
 }
 
@@ -124,7 +141,8 @@ export function parseSize(text: string): SizeSpec {
     return p === 100 ? 'all' : p / 100;
   }
   const n = Number(t);
-  if (t === '' || !Number.isFinite(n) || n <= 0) throw new LosscapeError('input', `subset size "${text}" must be a percentage (5%), a fraction (0.05), a count (500) or "all"`);
+  if (t === '' || !Number.isFinite(n) || n <= 0)
+    throw new LosscapeError('input', `subset size "${text}" must be a percentage (5%), a fraction (0.05), a count (500) or "all"`);
   if (n >= 1 && !Number.isInteger(n)) throw new LosscapeError('input', `subset size "${text}": a count must be a whole number`);
   return n;
 }
@@ -156,7 +174,7 @@ const isObj = (v: unknown): v is Obj => Boolean(v) && typeof v === 'object' && !
  */
 export function deepMerge(base: unknown, over: unknown): unknown {
   if (!isObj(base) || !isObj(over)) return over === undefined ? base : over;
-  if ('type' in over && 'type' in base && over['type'] !== base['type']) return structuredClone(over);
+  if ('type' in over && 'type' in base && over.type !== base.type) return structuredClone(over);
   const out: Obj = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : v;
   return out;
@@ -217,13 +235,13 @@ export function writeDerivedRun(dir: string, o: DerivedRunOptions): Manifest {
     timings: {},
     derived: { kind: o.kind, from: o.sourceDir, note: o.note, ...o.extra },
   };
-  writeAtomic(join(dir, 'manifest.json'), JSON.stringify(m, null, 1) + '\n');
+  writeAtomic(join(dir, 'manifest.json'), `${JSON.stringify(m, null, 1)}\n`);
   return m;
 }
 
 export function writeJson(path: string, v: unknown): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeAtomic(path, JSON.stringify(v, null, 1) + '\n');
+  writeAtomic(path, `${JSON.stringify(v, null, 1)}\n`);
 }
 
 export function writeText(path: string, text: string): void {

@@ -9,17 +9,17 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { resolveConfig, type RunConfig } from '../run/config.js';
-import { runConfigHash, runPipeline } from '../run/pipeline.js';
-import { RunStore, type Manifest } from '../store/run-store.js';
+import { LosscapeError } from '../core/errors.js';
 import { hashJSON } from '../core/hash.js';
-import { silent, type ProgressSink } from '../core/progress.js';
-import { deepMerge, describeOverride, pct, writeJson, writeTables, type Column } from './common.js';
+import { type ProgressSink, silent } from '../core/progress.js';
+import { type RunConfig, resolveConfig } from '../run/config.js';
+import { runConfigHash, runPipeline } from '../run/pipeline.js';
+import { type Manifest, RunStore } from '../store/run-store.js';
+import { type Column, deepMerge, describeOverride, pct, writeJson, writeTables } from './common.js';
 import type { LoadedStudy } from './config.js';
 import { rawBase } from './config.js';
-import { compareFigure, tryFigure, type FigureFiles } from './figures.js';
+import { compareFigure, type FigureFiles, tryFigure } from './figures.js';
 import { checkpointOf, DEFAULT_STUDY_SHARPNESS, measureSharpness, openRun, runEngine, type StudySharpness } from './run-access.js';
-import { LosscapeError } from '../core/errors.js';
 
 /** Settings that must be equal in every variant (same seeds, data, directions and frames). */
 const FIXED: string[][] = [['data'], ['directions'], ['surface'], ['name'], ['train', 'seed'], ['train', 'epochs'], ['train', 'checkpointEvery']];
@@ -82,13 +82,14 @@ export function planVariants(study: LoadedStudy, out: string): VariantPlan[] {
   for (const [name, override] of Object.entries(study.config.variants ?? {})) {
     for (const p of FIXED) {
       if (getPath(override, p) !== undefined) {
-        throw new LosscapeError('input', 
+        throw new LosscapeError(
+          'input',
           `${study.source}: variants.${name}.${p.join('.')}: the variants of a comparison share ${p.join('.')} (same seeds, data and frames); change it in the base config`,
         );
       }
     }
     const raw = deepMerge(base, override) as Record<string, unknown>;
-    raw['name'] = name;
+    raw.name = name;
     const config = resolveConfig(raw, `${study.source}: variants.${name}`);
     plans.push({ name, override, config, dir: join(out, name) });
   }
@@ -111,7 +112,9 @@ export async function compareStudy(study: LoadedStudy, o: CompareOptions): Promi
   const sharp: StudySharpness | false = study.config.sharpness === false ? false : { ...DEFAULT_STUDY_SHARPNESS, ...(study.config.sharpness ?? {}) };
   const c0 = plans[0]!.config.train;
   if (c0.checkpointEvery !== 'epoch' && new Set(plans.map((p) => p.config.train.batchSize)).size > 1) {
-    progress.warn('checkpoints every N steps with different batch sizes: the variants\' frames fall at different epochs (use checkpointEvery: epoch to synchronize the movies)');
+    progress.warn(
+      "checkpoints every N steps with different batch sizes: the variants' frames fall at different epochs (use checkpointEvery: epoch to synchronize the movies)",
+    );
   }
   writeJson(join(o.out, 'study.json'), {
     study: 'compare',

@@ -83,7 +83,10 @@ export const VariabilitySpec = z
 
 export const FidelitySpec = z
   .object({
-    sizes: z.array(z.union([z.string(), z.number()])).min(1).default(['1%', '2%', '5%', '10%', '20%']),
+    sizes: z
+      .array(z.union([z.string(), z.number()]))
+      .min(1)
+      .default(['1%', '2%', '5%', '10%', '20%']),
     seeds: z.array(z.number().int().min(0)).min(1).optional(),
     checkpoint: Checkpoint,
     x: Axis.optional(),
@@ -106,7 +109,10 @@ export const TaylorSpec = z
 export const StudyConfig = z
   .object({
     study: z.enum(STUDY_KINDS).optional(),
-    name: z.string().regex(/^[\w.-]+$/, 'use letters, digits, ".", "_" or "-"').default('study'),
+    name: z
+      .string()
+      .regex(/^[\w.-]+$/, 'use letters, digits, ".", "_" or "-"')
+      .default('study'),
     description: z.string().optional(),
     /** A run config: a path (relative to the study file) or the config itself. */
     base: z.union([z.string(), Obj]).optional(),
@@ -134,11 +140,14 @@ export const StudyConfig = z
     }
     if (kind === 'compare') {
       if (!c.base) ctx.addIssue({ code: 'custom', path: ['base'], message: 'a comparison needs a base run config' });
-      if (!c.variants || Object.keys(c.variants).length < 1) ctx.addIssue({ code: 'custom', path: ['variants'], message: 'give at least one variant (name: partial override)' });
-      if (c.run) ctx.addIssue({ code: 'custom', path: ['run'], message: 'a comparison trains its variants from the base config; "run" is for the single-run studies' });
+      if (!c.variants || Object.keys(c.variants).length < 1)
+        ctx.addIssue({ code: 'custom', path: ['variants'], message: 'give at least one variant (name: partial override)' });
+      if (c.run)
+        ctx.addIssue({ code: 'custom', path: ['run'], message: 'a comparison trains its variants from the base config; "run" is for the single-run studies' });
     } else {
       if (c.variants) ctx.addIssue({ code: 'custom', path: ['variants'], message: `variants belong to "study: compare", not "${kind}"` });
-      if (Boolean(c.run) === Boolean(c.base)) ctx.addIssue({ code: 'custom', path: ['run'], message: 'give either "run" (an existing run folder) or "base" (a run config to train first)' });
+      if (Boolean(c.run) === Boolean(c.base))
+        ctx.addIssue({ code: 'custom', path: ['run'], message: 'give either "run" (an existing run folder) or "base" (a run config to train first)' });
     }
     for (const k of STUDY_KINDS) {
       if (k !== 'compare' && k !== kind && c[k]) ctx.addIssue({ code: 'custom', path: [k], message: `options for "${k}" in a "${kind}" study` });
@@ -177,7 +186,8 @@ export function loadStudyFile(path: string): LoadedStudy {
   } catch (e) {
     throw new LosscapeError('config', `${path}: not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`);
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new LosscapeError('config', `${path}: the study config must be a mapping (study, name, base, variants, …)`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new LosscapeError('config', `${path}: the study config must be a mapping (study, name, base, variants, …)`);
   return parseStudyConfig(raw, path, dirname(resolve(path)));
 }
 

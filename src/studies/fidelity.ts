@@ -7,17 +7,17 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatAxis, type Grid, gridSize } from '../core/grid.js';
+import { type ProgressSink, silent } from '../core/progress.js';
 import { take } from '../data/dataset.js';
 import { resolveSize, subsetIndices } from '../data/subset.js';
 import { writeDirectionFile } from '../directions/file.js';
-import { frameFile } from '../store/run-store.js';
-import { formatAxis, gridSize, type Grid } from '../core/grid.js';
-import { computeSurface } from '../surface/surface.js';
 import { surfaceGrid } from '../run/pipeline.js';
-import { silent, type ProgressSink } from '../core/progress.js';
-import { pct, sizeLabel, writeDerivedRun, writeJson, writeTables, type Column, type SizeSpec } from './common.js';
-import { fidelityFigure, tryFigure, type FigureFiles } from './figures.js';
-import { checkpointOf, directionAttrs, openRun, runEngine, runPlane, type OpenedRun } from './run-access.js';
+import { frameFile } from '../store/run-store.js';
+import { computeSurface } from '../surface/surface.js';
+import { type Column, pct, type SizeSpec, sizeLabel, writeDerivedRun, writeJson, writeTables } from './common.js';
+import { type FigureFiles, fidelityFigure, tryFigure } from './figures.js';
+import { checkpointOf, directionAttrs, type OpenedRun, openRun, runEngine, runPlane } from './run-access.js';
 
 export const DEFAULT_FIDELITY_SIZES: SizeSpec[] = [0.01, 0.02, 0.05, 0.1, 0.2];
 
@@ -72,7 +72,10 @@ export function compareSurfaces(full: { loss: Float64Array; acc: Float64Array },
     maxRel = Math.max(maxRel, rel);
     sumRel += rel;
     const da = Math.abs(sub.acc[i]! - full.acc[i]!);
-    if (Number.isFinite(da)) ((maxAcc = Math.max(maxAcc, da)), (sumAcc += da));
+    if (Number.isFinite(da)) {
+      maxAcc = Math.max(maxAcc, da);
+      sumAcc += da;
+    }
   }
   return { maxRelErr: maxRel, meanRelErr: sumRel / n, maxAccDiff: maxAcc, meanAccDiff: sumAcc / n };
 }
@@ -123,7 +126,7 @@ export async function fidelityStudy(runDir: string, o: FidelityOptions = {}): Pr
           frames: [{ checkpoint: ck.index, surface: surf }],
         });
       }
-      return { loss: gf.values['train_loss']!, acc: gf.values['train_acc']!, samples: engine.samples };
+      return { loss: gf.values.train_loss!, acc: gf.values.train_acc!, samples: engine.samples };
     } finally {
       await engine.dispose();
     }

@@ -6,10 +6,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { colorAt, type ColormapName } from '../core/colormap.js';
+import { type ColormapName, colorAt } from '../core/colormap.js';
+import { contourSegments } from '../core/contour.js';
 import { coordinates, type Grid } from '../core/grid.js';
 import { fmtNumber } from './common.js';
-import { contourSegments } from '../core/contour.js';
 
 export interface Panel {
   title: string;
@@ -59,7 +59,9 @@ export function sharedRange(values: Float64Array[], log = false): [number, numbe
   for (const v of values) {
     for (const x of v) {
       const t = log ? Math.log(x) : x;
-      if (Number.isFinite(t)) ((lo = Math.min(lo, t)), (hi = Math.max(hi, t)));
+      if (!Number.isFinite(t)) continue;
+      lo = Math.min(lo, t);
+      hi = Math.max(hi, t);
     }
   }
   return [lo, hi];
@@ -90,7 +92,9 @@ function panelSvg(p: Panel, x0: number, y0: number, size: number): string {
     for (let j = 0; j < nx; j++) {
       const v = field[i * nx + j]!;
       const fill = Number.isFinite(v) ? rgb(colorAt(cmap, (v - lo) / span)) : '#999999';
-      parts.push(`<rect x="${(x0 + j * cw).toFixed(2)}" y="${(top + (ny - 1 - i) * ch).toFixed(2)}" width="${(cw + 0.6).toFixed(2)}" height="${(ch + 0.6).toFixed(2)}" fill="${fill}"/>`);
+      parts.push(
+        `<rect x="${(x0 + j * cw).toFixed(2)}" y="${(top + (ny - 1 - i) * ch).toFixed(2)}" width="${(cw + 0.6).toFixed(2)}" height="${(ch + 0.6).toFixed(2)}" fill="${fill}"/>`,
+      );
     }
   }
   const toPx = (j: number, i: number) => [x0 + (j + 0.5) * cw, top + (ny - 1 - i + 0.5) * ch];
@@ -121,7 +125,11 @@ function panelSvg(p: Panel, x0: number, y0: number, size: number): string {
     const fy = (b: number) => top + (ny - 1 - ((b - ys[0]!) / (ys[ny - 1]! - ys[0]!)) * (ny - 1) + 0.5) * ch;
     const pts = p.path.map(([a, b]) => `${fx(a).toFixed(1)},${fy(b).toFixed(1)}`).join(' ');
     parts.push(`<polyline points="${pts}" stroke="#ff3b30" stroke-width="2" fill="none"/>`);
-    p.path.forEach(([a, b], k) => parts.push(`<circle cx="${fx(a).toFixed(1)}" cy="${fy(b).toFixed(1)}" r="${k === p.path!.length - 1 ? 4 : 2.6}" fill="${k === p.path!.length - 1 ? '#ffffff' : '#ff3b30'}" stroke="#000" stroke-width="0.6"/>`));
+    p.path.forEach(([a, b], k) =>
+      parts.push(
+        `<circle cx="${fx(a).toFixed(1)}" cy="${fy(b).toFixed(1)}" r="${k === p.path!.length - 1 ? 4 : 2.6}" fill="${k === p.path!.length - 1 ? '#ffffff' : '#ff3b30'}" stroke="#000" stroke-width="0.6"/>`,
+      ),
+    );
   }
   // axes labels: x and y ranges
   const ax = (v: number) => fmtNumber(v, 3);

@@ -6,15 +6,15 @@
  * deterministic in the seed.
  */
 import { jit, numpy as np, valueAndGrad } from '@jax-js/jax';
-import { count, sampleSize, type Dataset } from '../data/dataset.js';
-import { targetMatrix } from '../engine/jax/engine.js';
-import { ensureJax } from '../model/jax.js';
-import { lossSum } from '../engine/loss.js';
 import { isLearnable } from '../core/layout.js';
+import { Rng } from '../core/rng.js';
+import { count, type Dataset, sampleSize } from '../data/dataset.js';
+import { targetMatrix } from '../engine/jax/engine.js';
+import { lossSum } from '../engine/loss.js';
+import { ensureJax } from '../model/jax.js';
 import { BN_MOMENTUM } from '../model/layers.js';
 import type { Model } from '../model/model.js';
-import { applyUpdate, stateSlots, type OptimizerSpec } from '../train/optimizer.js';
-import { Rng } from '../core/rng.js';
+import { applyUpdate, type OptimizerSpec, stateSlots } from '../train/optimizer.js';
 
 type Arr = np.Array;
 

@@ -7,17 +7,17 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LossEngine } from '../engine/engine.js';
+import { formatAxis, type Grid, gridSize } from '../core/grid.js';
+import { type ProgressSink, silent } from '../core/progress.js';
 import { writeDirectionFile } from '../directions/file.js';
+import type { LossEngine } from '../engine/engine.js';
 import { writeGridFile } from '../jobs/grid-file.js';
-import { frameFile } from '../store/run-store.js';
-import { formatAxis, gridSize, type Grid } from '../core/grid.js';
-import { computeSurface } from '../surface/surface.js';
 import { surfaceGrid } from '../run/pipeline.js';
-import { silent, type ProgressSink } from '../core/progress.js';
-import { maxOf, mean, writeDerivedRun, writeJson, writeTables, type Column } from './common.js';
+import { frameFile } from '../store/run-store.js';
+import { computeSurface } from '../surface/surface.js';
+import { type Column, maxOf, mean, writeDerivedRun, writeJson, writeTables } from './common.js';
 import { centreIndex } from './fidelity.js';
-import { modesFigure, tryFigure, type FigureFiles } from './figures.js';
+import { type FigureFiles, modesFigure, tryFigure } from './figures.js';
 import { checkpointOf, directionAttrs, openRun, runEngine, runPlane } from './run-access.js';
 
 export interface ModesOptions {
@@ -88,12 +88,20 @@ export async function modesStudy(runDir: string, o: ModesOptions = {}): Promise<
         context: { kind: 'modes', run: run.manifest.configHash, checkpoint: ck.index, mode, dropoutSeed: s.dropoutSeed, batchSize: s.batchSize ?? null },
         chunkSize: s.chunk,
         fresh: o.fresh,
-        attrs: { checkpoint: ck.index, step: ck.step, epoch: ck.epoch, mode, center_loss: centre.loss, center_acc: centre.acc, engine: engines.train.description },
+        attrs: {
+          checkpoint: ck.index,
+          step: ck.step,
+          epoch: ck.epoch,
+          mode,
+          center_loss: centre.loss,
+          center_acc: centre.acc,
+          engine: engines.train.description,
+        },
         onProgress: (p) => task.update(p.done, p.resumed ? `${p.resumed} resumed` : undefined),
       });
       task.end();
-      const loss = gf.values['train_loss']!;
-      values[mode] = { loss, acc: gf.values['train_acc']!, done: gf.done };
+      const loss = gf.values.train_loss!;
+      values[mode] = { loss, acc: gf.values.train_acc!, done: gf.done };
       rows.push({ mode, centre: centre.loss, centreAcc: centre.acc, min: Math.min(...loss), max: maxOf(loss), mean: mean(loss) });
       writeDerivedRun(folder, {
         source: run.manifest,

@@ -15,19 +15,19 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { LosscapeError } from '../core/errors.js';
+import { type Axis, type Grid, gridSize, parseAxis } from '../core/grid.js';
+import type { ParamLayout } from '../core/layout.js';
+import { type ProgressSink, silent } from '../core/progress.js';
 import { directionEntries, gaussianDirection } from '../directions/directions.js';
+import { writeDirectionFile } from '../directions/file.js';
 import type { LossEngine } from '../engine/engine.js';
 import { lanczos } from '../linalg/lanczos.js';
-import type { ParamLayout } from '../core/layout.js';
-import { writeDirectionFile } from '../directions/file.js';
 import type { Manifest } from '../store/run-store.js';
-import { gridSize, parseAxis, type Axis, type Grid } from '../core/grid.js';
 import { computeSurface } from '../surface/surface.js';
-import { silent, type ProgressSink } from '../core/progress.js';
 import { writeJson } from './common.js';
+import { type FigureFiles, pcaFigure, tryFigure } from './figures.js';
 import { openRun, orderedCheckpoints, runEngine } from './run-access.js';
-import { pcaFigure, tryFigure, type FigureFiles } from './figures.js';
-import { LosscapeError } from '../core/errors.js';
 
 export const PROJECTION_NOTE =
   'The path is the projection of the training trajectory onto the PCA plane (dot products with the two unit directions). ' +
@@ -210,7 +210,16 @@ export function pathGrid(path: [number, number][], n: number, margin: number): G
     const r = (v: number) => Number(v.toPrecision(4));
     return parseAxis(`${r(lo)}:${r(hi)}:${n}`, what);
   };
-  return { x: axis(path.map((p) => p[0]), 'x'), y: axis(path.map((p) => p[1]), 'y') };
+  return {
+    x: axis(
+      path.map((p) => p[0]),
+      'x',
+    ),
+    y: axis(
+      path.map((p) => p[1]),
+      'y',
+    ),
+  };
 }
 
 export interface PcaStudyOptions extends PcaOptions {
@@ -247,7 +256,8 @@ export interface PcaStudyResult {
 export async function pcaStudy(runDir: string, o: PcaStudyOptions = {}): Promise<PcaStudyResult> {
   const progress = o.progress ?? silent;
   const run = await openRun(runDir);
-  if (run.manifest.status !== 'complete') progress.warn(`${runDir} is not complete (status ${run.manifest.status}); using its ${run.thetas.size} checkpoints so far`);
+  if (run.manifest.status !== 'complete')
+    progress.warn(`${runDir} is not complete (status ${run.manifest.status}); using its ${run.thetas.size} checkpoints so far`);
   const cks = orderedCheckpoints(run);
   if (cks.length < 3) progress.warn(`only ${cks.length} checkpoints: the trajectory is a line, the second direction is arbitrary`);
   const pca = await trajectoryPca(

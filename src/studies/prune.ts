@@ -15,22 +15,22 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gaussianDirection, normalizeDirection, orthogonalize, cosine, type Normalization, type Plane } from '../directions/directions.js';
-import type { LossEngine } from '../engine/engine.js';
-import type { ParamEntry, ParamLayout } from '../core/layout.js';
-import { writeDirectionFile } from '../directions/file.js';
-import { writeH5 } from '../io/h5.js';
-import { frameFile } from '../store/run-store.js';
-import { formatAxis, gridSize } from '../core/grid.js';
-import { computeSurface } from '../surface/surface.js';
-import { surfaceGrid } from '../run/pipeline.js';
-import { hashBytes, hashJSON } from '../core/hash.js';
-import { silent, type ProgressSink } from '../core/progress.js';
-import { pct, writeDerivedRun, writeJson, writeTables, type Column } from './common.js';
-import { finetuneMasked } from './finetune.js';
-import { pruneFigure, tryFigure, type FigureFiles } from './figures.js';
-import { checkpointOf, DEFAULT_STUDY_SHARPNESS, measureSharpness, openRun, runEngine, type StudySharpness } from './run-access.js';
 import { LosscapeError } from '../core/errors.js';
+import { formatAxis, gridSize } from '../core/grid.js';
+import { hashBytes, hashJSON } from '../core/hash.js';
+import type { ParamEntry, ParamLayout } from '../core/layout.js';
+import { type ProgressSink, silent } from '../core/progress.js';
+import { cosine, gaussianDirection, type Normalization, normalizeDirection, orthogonalize, type Plane } from '../directions/directions.js';
+import { writeDirectionFile } from '../directions/file.js';
+import type { LossEngine } from '../engine/engine.js';
+import { writeH5 } from '../io/h5.js';
+import { surfaceGrid } from '../run/pipeline.js';
+import { frameFile } from '../store/run-store.js';
+import { computeSurface } from '../surface/surface.js';
+import { type Column, pct, writeDerivedRun, writeJson, writeTables } from './common.js';
+import { type FigureFiles, pruneFigure, tryFigure } from './figures.js';
+import { finetuneMasked } from './finetune.js';
+import { checkpointOf, DEFAULT_STUDY_SHARPNESS, measureSharpness, openRun, runEngine, type StudySharpness } from './run-access.js';
 
 export type PruneScope = 'global' | 'layer';
 
@@ -69,7 +69,10 @@ export function magnitudeMask(theta: Float32Array, layout: ParamLayout, sparsity
     const order = quota.map((q, i) => [q - Math.floor(q), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
     for (const [, i] of order) {
       if (left === 0) break;
-      if (k[i]! < entries[i]!.size) ((k[i] = k[i]! + 1), left--);
+      if (k[i]! < entries[i]!.size) {
+        k[i] = k[i]! + 1;
+        left--;
+      }
     }
     entries.forEach((e, t) => {
       const idx = Array.from({ length: e.size }, (_, j) => e.offset + j);
@@ -166,7 +169,9 @@ export interface PruneStudyResult {
 }
 
 export function sparsityName(s: number): string {
-  return `sparsity-${String(Number(s.toFixed(2))).replace('.', 'p').padStart(3, '0')}`;
+  return `sparsity-${String(Number(s.toFixed(2)))
+    .replace('.', 'p')
+    .padStart(3, '0')}`;
 }
 
 export async function pruneStudy(runDir: string, o: PruneStudyOptions = {}): Promise<PruneStudyResult> {
@@ -188,14 +193,26 @@ export async function pruneStudy(runDir: string, o: PruneStudyOptions = {}): Pro
   const testSubsetEngine = run.data.testSubset ? await runEngine(run, run.data.testSubset, { backend: o.backend }, progress.warn) : undefined;
   const fullTrain = await runEngine(run, run.data.train, { backend: o.backend, mode: 'eval' }, progress.warn);
   const fullTest = await runEngine(run, run.data.test, { backend: o.backend, mode: 'eval' }, progress.warn);
-  const sharpEngine = run.cfg.surface.mode === 'eval' ? evalEngine : await runEngine(run, run.data.evalSubset, { backend: o.backend, mode: 'eval' }, progress.warn);
+  const sharpEngine =
+    run.cfg.surface.mode === 'eval' ? evalEngine : await runEngine(run, run.data.evalSubset, { backend: o.backend, mode: 'eval' }, progress.warn);
   const rows: PruneRow[] = [];
   try {
     for (const s of sparsities) {
       const name = sparsityName(s);
       const folder = join(out, name);
       mkdirSync(join(folder, 'surfaces'), { recursive: true });
-      const settings = { run: run.manifest.configHash, checkpoint: ck.index, s, scope, steps, optimizer, seed: run.cfg.train.seed, sharp, grid: [grid.x, grid.y ?? null], dir: d };
+      const settings = {
+        run: run.manifest.configHash,
+        checkpoint: ck.index,
+        s,
+        scope,
+        steps,
+        optimizer,
+        seed: run.cfg.train.seed,
+        sharp,
+        grid: [grid.x, grid.y ?? null],
+        dir: d,
+      };
       const key = hashJSON(settings);
       const cache = join(folder, 'result.json');
       if (!o.fresh && existsSync(cache)) {
@@ -227,12 +244,31 @@ export async function pruneStudy(runDir: string, o: PruneStudyOptions = {}): Pro
       }
       const zeroed = zeroCount(theta, layout);
       if (zeroed < pm.pruned) throw new Error(`internal: ${pm.pruned} weights were pruned but only ${zeroed} are zero`);
-      await writeH5(join(folder, 'pruned.h5'), {
-        theta: { data: theta },
-        mask: { data: pm.mask },
-      }, { sparsity: s, scope, eligible: pm.eligible, pruned: pm.pruned, finetune_steps: steps, eligible_tensors: prunableEntries(layout).map((e) => e.name).join(',') });
+      await writeH5(
+        join(folder, 'pruned.h5'),
+        {
+          theta: { data: theta },
+          mask: { data: pm.mask },
+        },
+        {
+          sparsity: s,
+          scope,
+          eligible: pm.eligible,
+          pruned: pm.pruned,
+          finetune_steps: steps,
+          eligible_tensors: prunableEntries(layout)
+            .map((e) => e.name)
+            .join(','),
+        },
+      );
 
-      const plane = maskedPlane(theta, layout, pm.mask, { seed: d.seed, norm: d.norm as Normalization, ignore: d.ignore, include: d.include, orthogonal: d.orthogonal });
+      const plane = maskedPlane(theta, layout, pm.mask, {
+        seed: d.seed,
+        norm: d.norm as Normalization,
+        ignore: d.ignore,
+        include: d.include,
+        orthogonal: d.orthogonal,
+      });
       const dy = grid.y ? plane.dy : undefined;
       const dirRel = frameFile('directions', ck.index);
       mkdirSync(join(folder, 'directions'), { recursive: true });
@@ -251,7 +287,17 @@ export async function pruneStudy(runDir: string, o: PruneStudyOptions = {}): Pro
         context: { kind: 'prune', key, theta: hashBytes(theta) },
         chunkSize: run.cfg.surface.chunk,
         fresh: true,
-        attrs: { checkpoint: ck.index, step: ck.step, epoch: ck.epoch, dir_file: dirRel, sparsity: s, scope, finetune_steps: steps, center_loss: centre.loss, center_acc: centre.acc },
+        attrs: {
+          checkpoint: ck.index,
+          step: ck.step,
+          epoch: ck.epoch,
+          dir_file: dirRel,
+          sparsity: s,
+          scope,
+          finetune_steps: steps,
+          center_loss: centre.loss,
+          center_acc: centre.acc,
+        },
         onProgress: (p) => task.update(p.done),
       });
       task.end();
@@ -291,7 +337,15 @@ export async function pruneStudy(runDir: string, o: PruneStudyOptions = {}): Pro
   } finally {
     for (const e of new Set([evalEngine, testSubsetEngine, fullTrain, fullTest, sharpEngine])) await e?.dispose();
   }
-  const tables = writePruneTables(out, rows, { run: run.manifest.name, checkpoint: ck.index, axes: `${formatAxis(grid.x)}${grid.y ? ` × ${formatAxis(grid.y)}` : ''}`, scope, steps, tensors: prunableEntries(layout).map((e) => e.name), sharp });
+  const tables = writePruneTables(out, rows, {
+    run: run.manifest.name,
+    checkpoint: ck.index,
+    axes: `${formatAxis(grid.x)}${grid.y ? ` × ${formatAxis(grid.y)}` : ''}`,
+    scope,
+    steps,
+    tensors: prunableEntries(layout).map((e) => e.name),
+    sharp,
+  });
   const figure = grid.y ? await tryFigure(progress.warn, () => pruneFigure(out, rows, Boolean(o.png))) : undefined;
   return { out, rows, checkpoint: ck.index, tables, figure };
 }
@@ -334,7 +388,9 @@ function writePruneTables(
     notes: [
       'train/test loss and accuracy: the full splits in eval mode; subset loss: the evaluation subset the landscapes use.',
       ...(i.sharp !== false
-        ? [`Sharpness on the evaluation subset (eval mode), all parameters including pruned ones: λmax/λmin by Lanczos (tol ${i.sharp.tol}), trace by Hutchinson (${i.sharp.traceProbes} probes), ε-sharpness (ε = ${i.sharp.epsilon}) in percent; seed ${i.sharp.seed}.`]
+        ? [
+            `Sharpness on the evaluation subset (eval mode), all parameters including pruned ones: λmax/λmin by Lanczos (tol ${i.sharp.tol}), trace by Hutchinson (${i.sharp.traceProbes} probes), ε-sharpness (ε = ${i.sharp.epsilon}) in percent; seed ${i.sharp.seed}.`,
+          ]
         : []),
     ],
   });

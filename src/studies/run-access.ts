@@ -3,17 +3,18 @@
  * config, data (the same split and evaluation subset the run used), model,
  * checkpoints, and engines built the way the run builds them.
  */
+
+import { LosscapeError } from '../core/errors.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Plane } from '../directions/directions.js';
-import { specAttrs, specPlane } from '../run/directions.js';
 import type { LossEngine } from '../engine/engine.js';
-import { sharpness, type SharpnessResult } from '../hessian/sharpness.js';
+import { type SharpnessResult, sharpness } from '../hessian/sharpness.js';
 import type { Model } from '../model/model.js';
-import { resolveConfig, type RunConfig } from '../run/config.js';
+import { type RunConfig, resolveConfig } from '../run/config.js';
 import type { RunData } from '../run/data.js';
-import { runDataAndModel, runEngine as engineForRun, type EngineChoice } from '../run/engine.js';
-import { RunStore, type Manifest } from '../store/run-store.js';
-import { LosscapeError } from '../core/errors.js';
+import { specAttrs, specPlane } from '../run/directions.js';
+import { type EngineChoice, runEngine as engineForRun, runDataAndModel } from '../run/engine.js';
+import { type Manifest, RunStore } from '../store/run-store.js';
 
 export interface OpenedRun {
   dir: string;

@@ -4,19 +4,19 @@
  * existing folder) or train `base` (+ `override`) into <out>/run first.
  */
 import { join } from 'node:path';
+import { type ProgressSink, silent } from '../core/progress.js';
 import { resolveConfig } from '../run/config.js';
 import { runConfigHash, runPipeline } from '../run/pipeline.js';
 import { RunStore } from '../store/run-store.js';
-import { silent, type ProgressSink } from '../core/progress.js';
 import { deepMerge, parseSize, writeJson } from './common.js';
-import { compareStudy, type CompareResult } from './compare.js';
-import { rawBase, studyPath, type LoadedStudy } from './config.js';
-import { fidelityStudy, type FidelityResult } from './fidelity.js';
-import { modesStudy, type ModesResult } from './modes.js';
-import { pcaStudy, type PcaStudyResult } from './pca.js';
-import { pruneStudy, type PruneStudyResult } from './prune.js';
-import { taylorStudy, type TaylorStudyResult } from './taylor.js';
-import { variabilityStudy, type VariabilityResult } from './variability.js';
+import { type CompareResult, compareStudy } from './compare.js';
+import { type LoadedStudy, rawBase, studyPath } from './config.js';
+import { type FidelityResult, fidelityStudy } from './fidelity.js';
+import { type ModesResult, modesStudy } from './modes.js';
+import { type PcaStudyResult, pcaStudy } from './pca.js';
+import { type PruneStudyResult, pruneStudy } from './prune.js';
+import { type TaylorStudyResult, taylorStudy } from './taylor.js';
+import { type VariabilityResult, variabilityStudy } from './variability.js';
 
 export type StudyResult =
   | { kind: 'compare'; run?: undefined; result: CompareResult }
@@ -40,7 +40,7 @@ export interface RunStudyOptions {
 async function studyRun(s: LoadedStudy, out: string, fresh: boolean, progress: ProgressSink): Promise<string> {
   if (s.config.run) return studyPath(s, s.config.run);
   const raw = deepMerge(rawBase(s), s.config.override ?? {}) as Record<string, unknown>;
-  raw['name'] ??= s.config.name;
+  raw.name ??= s.config.name;
   const cfg = resolveConfig(raw, `${s.source}: base`);
   const dir = join(out, 'run');
   const store = new RunStore(dir);
@@ -80,7 +80,11 @@ export async function runStudy(s: LoadedStudy, o: RunStudyOptions = {}): Promise
       };
     }
     case 'variability':
-      return { kind: 'variability', run, result: await variabilityStudy(run, { ...(c.variability ?? {}), out: join(out, 'variability'), fresh, progress, png }) };
+      return {
+        kind: 'variability',
+        run,
+        result: await variabilityStudy(run, { ...(c.variability ?? {}), out: join(out, 'variability'), fresh, progress, png }),
+      };
     case 'fidelity': {
       const { sizes: raw, ...f } = c.fidelity ?? { sizes: undefined };
       const sizes = raw?.map((v: string | number) => (typeof v === 'number' ? v : parseSize(v)));

@@ -10,16 +10,16 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { LossEngine } from '../engine/engine.js';
-import { frameFile } from '../store/run-store.js';
-import { readGridFile, writeGridFile, type GridFile } from '../jobs/grid-file.js';
+import { formatAxis, type Grid, gridPoints, gridSize } from '../core/grid.js';
+import { type ProgressSink, silent } from '../core/progress.js';
 import { writeDirectionFile } from '../directions/file.js';
-import { formatAxis, gridPoints, gridSize, type Grid } from '../core/grid.js';
-import { computeSurface } from '../surface/surface.js';
-import { silent, type ProgressSink } from '../core/progress.js';
+import type { LossEngine } from '../engine/engine.js';
+import { type GridFile, readGridFile, writeGridFile } from '../jobs/grid-file.js';
 import { surfaceGrid } from '../run/pipeline.js';
-import { pad4, writeDerivedRun, writeJson, writeTables, type Column } from './common.js';
-import { taylorFigure, tryFigure, type FigureFiles } from './figures.js';
+import { frameFile } from '../store/run-store.js';
+import { computeSurface } from '../surface/surface.js';
+import { type Column, pad4, writeDerivedRun, writeJson, writeTables } from './common.js';
+import { type FigureFiles, taylorFigure, tryFigure } from './figures.js';
 import { checkpointOf, directionAttrs, openRun, runEngine, runPlane } from './run-access.js';
 
 export interface TaylorCoefficients {
@@ -116,7 +116,11 @@ export function summarizeTaylor(grid: Grid, ch: TaylorChannels): TaylorSummary {
     if (ch.taylor_agree[i]) agreeN++;
     else firstBreak = Math.min(firstBreak, r);
     const e = ch.taylor_relerr[i]!;
-    if (Number.isFinite(e)) ((maxRel = Math.max(maxRel, e)), (sumRel += e), finite++);
+    if (Number.isFinite(e)) {
+      maxRel = Math.max(maxRel, e);
+      sumRel += e;
+      finite++;
+    }
   }
   // the largest radius r below the first break that still has agreeing points
   let agreeRadius = 0;
@@ -173,7 +177,7 @@ export async function taylorSurface(req: TaylorSurfaceRequest): Promise<TaylorSu
     attrs: req.attrs,
     onProgress: (p) => req.onProgress?.(p.done, p.total),
   });
-  const loss = gf.values['train_loss']!;
+  const loss = gf.values.train_loss!;
   const channels = taylorChannels(req.grid, loss, coefficients, tol);
   const summary = summarizeTaylor(req.grid, channels);
   const out: GridFile = {
@@ -255,7 +259,7 @@ export async function taylorStudy(runDir: string, o: TaylorStudyOptions = {}): P
     // two one-frame runs for the compare viewer: the real landscape and the quadratic model
     const surf = frameFile('surfaces', ck.index);
     for (const [name, values] of [
-      ['real', { train_loss: r.loss, train_acc: r.file.values['train_acc']! }],
+      ['real', { train_loss: r.loss, train_acc: r.file.values.train_acc! }],
       ['quadratic', { train_loss: r.channels.taylor_loss }],
     ] as const) {
       mkdirSync(join(out, name, 'surfaces'), { recursive: true });
@@ -265,7 +269,8 @@ export async function taylorStudy(runDir: string, o: TaylorStudyOptions = {}): P
         sourceDir: runDir,
         name: name === 'real' ? 'real landscape' : 'second-order Taylor model',
         kind: 'taylor',
-        note: name === 'real' ? `L(θ + αδ + βη) at checkpoint ${ck.index}` : `the quadratic model at checkpoint ${ck.index} (gradient and two HVPs at the centre)`,
+        note:
+          name === 'real' ? `L(θ + αδ + βη) at checkpoint ${ck.index}` : `the quadratic model at checkpoint ${ck.index} (gradient and two HVPs at the centre)`,
         frames: [{ checkpoint: ck.index, surface: surf }],
       });
     }

@@ -8,19 +8,19 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pointWeights } from '../core/plane.js';
-import type { LossEngine } from '../engine/engine.js';
-import { writeDirectionFile } from '../directions/file.js';
-import { writeGridFile } from '../jobs/grid-file.js';
-import { frameFile } from '../store/run-store.js';
-import { formatAxis, gridSize, type Grid } from '../core/grid.js';
-import { computeSurface } from '../surface/surface.js';
-import { surfaceGrid } from '../run/pipeline.js';
-import { silent, type ProgressSink } from '../core/progress.js';
-import { maxOf, mean, median, minOf, std, writeDerivedRun, writeJson, writeTables, type Column } from './common.js';
-import { tryFigure, variabilityFigure, type FigureFiles } from './figures.js';
-import { checkpointOf, directionAttrs, openRun, runEngine, runPlane } from './run-access.js';
 import { LosscapeError } from '../core/errors.js';
+import { formatAxis, type Grid, gridSize } from '../core/grid.js';
+import { pointWeights } from '../core/plane.js';
+import { type ProgressSink, silent } from '../core/progress.js';
+import { writeDirectionFile } from '../directions/file.js';
+import type { LossEngine } from '../engine/engine.js';
+import { writeGridFile } from '../jobs/grid-file.js';
+import { surfaceGrid } from '../run/pipeline.js';
+import { frameFile } from '../store/run-store.js';
+import { computeSurface } from '../surface/surface.js';
+import { type Column, maxOf, mean, median, minOf, std, writeDerivedRun, writeJson, writeTables } from './common.js';
+import { type FigureFiles, tryFigure, variabilityFigure } from './figures.js';
+import { checkpointOf, directionAttrs, openRun, runEngine, runPlane } from './run-access.js';
 
 export interface VariabilityOptions {
   checkpoint?: number;
@@ -129,7 +129,7 @@ export async function variabilityStudy(runDir: string, o: VariabilityOptions = {
       });
       task.end();
       doneMask = gf.done;
-      const loss = gf.values['train_loss']!;
+      const loss = gf.values.train_loss!;
       losses.push(loss);
       const dHd = dot(plane.dx, await engine.hvp(ck.theta, plane.dx));
       const eHe = dot(plane.dy, await engine.hvp(ck.theta, plane.dy));

@@ -2,13 +2,14 @@
  * Loss surfaces: L(θ + α·δ + β·η) and accuracy over a 1-D or 2-D grid, on the
  * evaluation subset (and optionally a test subset), resumable (see grid-job.ts).
  */
-import type { LossEngine } from '../engine/engine.js';
-import type { GridFile } from '../jobs/grid-file.js';
-import type { H5Tree } from '../io/h5.js';
+
+import { formatAxis, type Grid, gridPoints } from '../core/grid.js';
 import { hashBytes, hashJSON } from '../core/hash.js';
-import { formatAxis, gridPoints, type Grid } from '../core/grid.js';
-import { chunkCount, runGridJob, type GridProgress } from '../jobs/grid-job.js';
-import { formatShard, shardChunks, type Shard } from '../jobs/shard.js';
+import type { LossEngine } from '../engine/engine.js';
+import type { H5Tree } from '../io/h5.js';
+import type { GridFile } from '../jobs/grid-file.js';
+import { chunkCount, type GridProgress, runGridJob } from '../jobs/grid-job.js';
+import { formatShard, type Shard, shardChunks } from '../jobs/shard.js';
 
 export interface SurfaceRequest {
   theta: Float32Array;

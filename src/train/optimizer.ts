@@ -42,15 +42,7 @@ export function stateSlots(spec: OptimizerSpec): number {
  * are not). Consumes params, grads and state; returns [params', state'].
  * `t` is the 1-based step number (Adam's bias correction), `lr` the learning rate.
  */
-export function applyUpdate(
-  spec: OptimizerSpec,
-  params: Arr[],
-  grads: Arr[],
-  state: Arr[],
-  learnable: boolean[],
-  lr: Arr,
-  t: Arr,
-): [Arr[], Arr[]] {
+export function applyUpdate(spec: OptimizerSpec, params: Arr[], grads: Arr[], state: Arr[], learnable: boolean[], lr: Arr, t: Arr): [Arr[], Arr[]] {
   const newParams: Arr[] = [];
   const newState: Arr[] = [];
   const slots = stateSlots(spec);
@@ -65,7 +57,8 @@ export function applyUpdate(
     }
     const g = spec.weightDecay > 0 ? g0.add(w.ref.mul(spec.weightDecay)) : g0;
     if (spec.type === 'sgd') {
-      const b = spec.momentum > 0 ? s[0]!.mul(spec.momentum).add(g) : (s[0]!.dispose(), g);
+      if (spec.momentum === 0) s[0]!.dispose();
+      const b = spec.momentum > 0 ? s[0]!.mul(spec.momentum).add(g) : g;
       newParams.push(w.sub(b.ref.mul(lr.ref)));
       newState.push(b);
     } else {

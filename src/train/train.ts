@@ -6,16 +6,16 @@
  */
 import { jit, numpy as np, valueAndGrad } from '@jax-js/jax';
 import { z } from 'zod';
-import { count, sampleSize, type Dataset } from '../data/dataset.js';
-import { JaxEngine, targetMatrix } from '../engine/jax/engine.js';
-import { ensureJax } from '../model/jax.js';
-import { lossSum } from '../engine/loss.js';
+import { LosscapeError } from '../core/errors.js';
 import { isLearnable } from '../core/layout.js';
+import { Rng } from '../core/rng.js';
+import { count, type Dataset, sampleSize } from '../data/dataset.js';
+import { JaxEngine, targetMatrix } from '../engine/jax/engine.js';
+import { lossSum } from '../engine/loss.js';
+import { ensureJax } from '../model/jax.js';
 import { BN_MOMENTUM } from '../model/layers.js';
 import type { Model } from '../model/model.js';
-import { Rng } from '../core/rng.js';
 import { applyUpdate, OptimizerSpec, stateSlots } from './optimizer.js';
-import { LosscapeError } from '../core/errors.js';
 
 type Arr = np.Array;
 
@@ -69,7 +69,6 @@ export interface TrainOptions {
   onCheckpoint(c: Checkpoint, state: TrainState): Promise<void>;
   onStep?(step: number, totalSteps: number, loss: number): void;
 }
-
 
 export function stepsPerEpoch(n: number, batchSize: number): number {
   return Math.ceil(n / batchSize);
@@ -179,10 +178,7 @@ export async function train(opts: TrainOptions): Promise<void> {
     }
     const metrics = await metricsOf.at(theta);
     const epoch = stepNo / per;
-    await opts.onCheckpoint(
-      { index, step: stepNo, epoch, theta, metrics },
-      { step: stepNo, theta, optState, nextIndex: index + 1 },
-    );
+    await opts.onCheckpoint({ index, step: stepNo, epoch, theta, metrics }, { step: stepNo, theta, optState, nextIndex: index + 1 });
     index++;
   };
 
@@ -223,9 +219,7 @@ export async function train(opts: TrainOptions): Promise<void> {
     stepNo++;
     const l = (await loss.data())[0]!;
     if (!Number.isFinite(l)) {
-      throw new LosscapeError('failed', 
-        `training diverged at step ${stepNo} (loss ${l}); lower the learning rate. Checkpoints up to ${index - 1} are kept`,
-      );
+      throw new LosscapeError('failed', `training diverged at step ${stepNo} (loss ${l}); lower the learning rate. Checkpoints up to ${index - 1} are kept`);
     }
     opts.onStep?.(stepNo, total, l);
     if (ckSteps.has(stepNo)) await checkpoint();

@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeLayout } from '../../src/core/layout.js';
 import { readDirectionFile } from '../../src/directions/file.js';
 import { readGridFile } from '../../src/jobs/grid-file.js';
-import { RunStore } from '../../src/store/run-store.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { makeLayout } from '../../src/core/layout.js';
+import { RunStore } from '../../src/store/run-store.js';
 import { cli } from '../helpers/cli.js';
 
 describe('losscape demo (reduced size)', () => {
@@ -36,15 +36,15 @@ describe('losscape demo (reduced size)', () => {
       expect(s.grid).toEqual({ x: { min: -1, max: 1, n: 9 }, y: { min: -1, max: 1, n: 9 } });
       expect(s.done.every((d) => d === 1)).toBe(true);
       // the centre of every landscape is the checkpoint itself
-      expect(s.values['train_loss']![4 * 9 + 4]).toBeCloseTo(f.center_loss!, 5);
-      expect(s.attrs['dir_file']).toBe(f.directions);
+      expect(s.values.train_loss![4 * 9 + 4]).toBeCloseTo(f.center_loss!, 5);
+      expect(s.attrs.dir_file).toBe(f.directions);
       expect(Object.keys(s.values).sort()).toEqual(['test_acc', 'test_loss', 'train_acc', 'train_loss']);
       const d = await readDirectionFile(join(out, f.directions!), layout);
       expect(d.dy).toBeDefined();
     }
     // the centre is the minimum region of the trained landscape
     const last = await readGridFile(join(out, m.frames[2]!.surface!));
-    const loss = last.values['train_loss']!;
+    const loss = last.values.train_loss!;
     expect(Math.min(...loss)).toBeGreaterThan(0.5 * loss[40]!);
     expect(loss[0]!).toBeGreaterThan(loss[40]!);
     expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).versions['jax-js']).toMatch(/^\d/);

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { hessianOperator } from '../../src/hessian/operator.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
 import { lanczos } from '../../src/linalg/lanczos.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { resolveConfig } from '../../src/run/config.js';
 import { prepareData } from '../../src/run/data.js';
-import { readGridFile } from '../../src/jobs/grid-file.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { cli, tinyConfig } from '../helpers/cli.js';
 
@@ -26,11 +26,11 @@ describe('a run config with a hessian section', () => {
     expect(m.frames.every((f) => f.surface)).toBe(true);
     const h = await readGridFile(join(run, m.frames[2]!.hessian!));
     expect(h.grid).toEqual({ x: { min: -1, max: 1, n: 3 }, y: { min: -1, max: 1, n: 3 } });
-    const mx = h.values['max_eig']!;
-    const mn = h.values['min_eig']!;
+    const mx = h.values.max_eig!;
+    const mn = h.values.min_eig!;
     for (let k = 0; k < 9; k++) {
       expect(mn[k]!).toBeLessThanOrEqual(mx[k]!);
-      expect(h.values['eig_ratio']![k]).toBeCloseTo(Math.abs(mn[k]! / mx[k]!), 12);
+      expect(h.values.eig_ratio![k]).toBeCloseTo(Math.abs(mn[k]! / mx[k]!), 12);
     }
     // the centre agrees with an independent Lanczos run on the jax-js engine
     const cfg = resolveConfig(m.config);

@@ -1,12 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import h5wasm from 'h5wasm/node';
+import h5wasm, { type Dataset as H5Dataset } from 'h5wasm/node';
 import { describe, expect, it } from 'vitest';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
+import { buildModel } from '../../src/model/zoo.js';
 import { resolveConfig } from '../../src/run/config.js';
 import { prepareData } from '../../src/run/data.js';
-import { buildModel } from '../../src/model/zoo.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { cli, tinyConfig } from '../helpers/cli.js';
 
@@ -24,8 +24,8 @@ describe('1-D slices', () => {
     expect(r.stderr).toMatch(/loss .* at α = 0, .* at α = 1/);
     await h5wasm.ready;
     const f = new h5wasm.File(out, 'r');
-    const xs = (f.get('xcoordinates') as h5wasm.Dataset).value as Float64Array;
-    const ds = f.get('train_loss') as h5wasm.Dataset;
+    const xs = (f.get('xcoordinates') as H5Dataset).value as Float64Array;
+    const ds = f.get('train_loss') as H5Dataset;
     expect(ds.shape).toEqual([9]);
     expect(f.get('ycoordinates')).toBeNull();
     const loss = ds.value as Float64Array;
@@ -46,8 +46,8 @@ describe('1-D slices', () => {
     const out = join(dir, 'slice.h5');
     expect(cli(['surface', run, '--x', '-1:1:7', '--out', out, '--quiet']).code).toBe(0);
     const f = new h5wasm.File(out, 'r');
-    expect((f.get('train_loss') as h5wasm.Dataset).shape).toEqual([7]);
-    expect((f.get('test_loss') as h5wasm.Dataset).shape).toEqual([7]);
+    expect((f.get('train_loss') as H5Dataset).shape).toEqual([7]);
+    expect((f.get('test_loss') as H5Dataset).shape).toEqual([7]);
     f.close();
   });
 

@@ -17,8 +17,20 @@ describe('PyTorch quick start', () => {
   it('losscape surface --model --data --directions reproduces the reference surface', async () => {
     const out = join(dir, 'surface.h5');
     const r = cli([
-      'surface', '--model', FIXTURE + 'model.onnx', '--data', FIXTURE + 'data.h5', '--directions', FIXTURE + 'directions.h5',
-      '--x', '-1:1:21', '--y', '-1:1:21', '--out', out, '--quiet',
+      'surface',
+      '--model',
+      `${FIXTURE}model.onnx`,
+      '--data',
+      `${FIXTURE}data.h5`,
+      '--directions',
+      `${FIXTURE}directions.h5`,
+      '--x',
+      '-1:1:21',
+      '--y',
+      '-1:1:21',
+      '--out',
+      out,
+      '--quiet',
     ]);
     expect(r.code).toBe(0);
     const s = await readGridFile(out);
@@ -27,8 +39,8 @@ describe('PyTorch quick start', () => {
     for (let i = 0; i < 21; i++) {
       for (let j = 0; j < 21; j++) {
         const k = i * 21 + j;
-        maxRel = Math.max(maxRel, Math.abs(s.values['train_loss']![k]! - ref.loss[i]![j]!) / ref.loss[i]![j]!);
-        expect(s.values['train_acc']![k]).toBe(ref.acc[i]![j]);
+        maxRel = Math.max(maxRel, Math.abs(s.values.train_loss![k]! - ref.loss[i]![j]!) / ref.loss[i]![j]!);
+        expect(s.values.train_acc![k]).toBe(ref.acc[i]![j]);
       }
     }
     expect(maxRel).toBeLessThan(1e-5);
@@ -40,8 +52,8 @@ describe('PyTorch quick start', () => {
       cfg,
       [
         'name: fixture',
-        'data: { source: file, path: ' + FIXTURE + 'data.h5, testFraction: 0.2, subset: { size: 100, seed: 0 } }',
-        'model: { type: onnx, path: ' + FIXTURE + 'model.onnx }',
+        `data: { source: file, path: ${FIXTURE}data.h5, testFraction: 0.2, subset: { size: 100, seed: 0 } }`,
+        `model: { type: onnx, path: ${FIXTURE}model.onnx }`,
         'train: { epochs: 1, batchSize: 100, optimizer: { type: sgd, lr: 0.01, momentum: 0.9 } }',
         'surface: { x: "-0.5:0.5:5", y: "-0.5:0.5:5" }',
       ].join('\n'),
@@ -56,7 +68,7 @@ describe('PyTorch quick start', () => {
     expect(m.checkpoints[0]!.train_loss).toBeLessThan(0.2);
     const s0 = await readGridFile(join(out, m.frames[0]!.surface!));
     // centre of the plane = the checkpoint (plane and single-point graphs round differently: 1e-6)
-    expect(Math.abs(s0.values['train_loss']![12]! / m.frames[0]!.center_loss! - 1)).toBeLessThan(1e-6);
+    expect(Math.abs(s0.values.train_loss![12]! / m.frames[0]!.center_loss! - 1)).toBeLessThan(1e-6);
     // run-level tools rebuild the ONNX model from the run's config
     const pca = cli(['pca', out, '--n', '5', '--quiet']);
     expect(pca.code, pca.stderr).toBe(0);
@@ -69,7 +81,7 @@ describe('non-finite losses', () => {
     const { fromBinary, toBinary } = await import('@bufbuild/protobuf');
     const { ModelProtoSchema } = await import('onnx-buf');
     const { readFileSync, existsSync } = await import('node:fs');
-    const m = fromBinary(ModelProtoSchema, readFileSync(FIXTURE + 'model.onnx'));
+    const m = fromBinary(ModelProtoSchema, readFileSync(`${FIXTURE}model.onnx`));
     const bias = m.graph!.initializer.find((t) => t.name === 'fc2.bias')!;
     const raw = new Uint8Array(bias.rawData);
     new DataView(raw.buffer).setFloat32(0, Number.NaN, true);
@@ -77,7 +89,7 @@ describe('non-finite losses', () => {
     const bad = join(dir, 'nan.onnx');
     writeFileSync(bad, toBinary(ModelProtoSchema, m));
     const out = join(dir, 'nan.h5');
-    const r = cli(['surface', '--model', bad, '--data', FIXTURE + 'data.h5', '--x', '-1:1:3', '--y', '-1:1:3', '--out', out]);
+    const r = cli(['surface', '--model', bad, '--data', `${FIXTURE}data.h5`, '--x', '-1:1:3', '--y', '-1:1:3', '--out', out]);
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/loss at the model's weights is NaN/);

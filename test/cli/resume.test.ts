@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Journal } from '../../src/jobs/journal.js';
 import { readGridFile } from '../../src/jobs/grid-file.js';
+import { Journal } from '../../src/jobs/journal.js';
 import { cli, cliAsync, tinyConfig } from '../helpers/cli.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -16,7 +16,10 @@ async function finishedPoints(out: string, chunk: number, total: number): Promis
   if (existsSync(jp)) {
     // the journal's fingerprint is in its header; read records regardless of it
     const buf = readFileSync(jp);
-    const fp = buf.subarray(12, 12 + buf.readUInt32LE(8) * 8).toString('utf8').replace(/\0+$/, '');
+    const fp = buf
+      .subarray(12, 12 + buf.readUInt32LE(8) * 8)
+      .toString('utf8')
+      .replace(/\0+$/, '');
     for (const r of new Journal(jp, fp).read()) done.fill(1, r.chunk * chunk, Math.min(total, (r.chunk + 1) * chunk));
   }
   return done.reduce((a, b) => a + b, 0);
@@ -30,9 +33,7 @@ describe('resume after SIGKILL', () => {
 
   it('a killed surface computation continues bit-identically, finished points are not recomputed', async () => {
     expect(cli(['run', cfg, '--out', run, '--quiet']).code).toBe(0);
-    const args = (out: string) => [
-      'surface', run, '--checkpoint', '1', '--x', '-2:2:90', '--y', '-2:2:80', '--chunk', '40', '--backend', 'jax', '--out', out,
-    ];
+    const args = (out: string) => ['surface', run, '--checkpoint', '1', '--x', '-2:2:90', '--y', '-2:2:80', '--chunk', '40', '--backend', 'jax', '--out', out];
     const total = 90 * 80;
     // reference: uninterrupted
     const ref = join(dir, 'ref.h5');
@@ -70,7 +71,16 @@ describe('resume after SIGKILL', () => {
 
   it('a killed run (training + landscapes) resumes to the same result as an uninterrupted one', async () => {
     const cfg2 = join(dir, 'tiny2.json');
-    writeFileSync(cfg2, JSON.stringify(tinyConfig({ name: 'tiny2', train: { epochs: 4, batchSize: 32, optimizer: { type: 'sgd', lr: 0.1, momentum: 0.9 }, seed: 5, checkpointEvery: 7 }, surface: { x: '-1:1:25', y: '-1:1:25', chunk: 16 } })));
+    writeFileSync(
+      cfg2,
+      JSON.stringify(
+        tinyConfig({
+          name: 'tiny2',
+          train: { epochs: 4, batchSize: 32, optimizer: { type: 'sgd', lr: 0.1, momentum: 0.9 }, seed: 5, checkpointEvery: 7 },
+          surface: { x: '-1:1:25', y: '-1:1:25', chunk: 16 },
+        }),
+      ),
+    );
     const ref = join(dir, 'run-ref');
     expect(cli(['run', cfg2, '--out', ref, '--quiet']).code).toBe(0);
     const out = join(dir, 'run-killed');
@@ -91,8 +101,8 @@ describe('resume after SIGKILL', () => {
     for (const f of mRef.frames) {
       const a = await readGridFile(join(ref, f.surface));
       const b = await readGridFile(join(out, f.surface));
-      expect(Buffer.from(b.values['train_loss']!.buffer).equals(Buffer.from(a.values['train_loss']!.buffer))).toBe(true);
-      expect(Buffer.from(b.values['test_acc']!.buffer).equals(Buffer.from(a.values['test_acc']!.buffer))).toBe(true);
+      expect(Buffer.from(b.values.train_loss!.buffer).equals(Buffer.from(a.values.train_loss!.buffer))).toBe(true);
+      expect(Buffer.from(b.values.test_acc!.buffer).equals(Buffer.from(a.values.test_acc!.buffer))).toBe(true);
     }
   });
 });

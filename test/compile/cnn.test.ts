@@ -1,6 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
 import { grad, init, jvp } from '@jax-js/jax';
-import { cnnLoss, cnnShapes, type ConvKind } from '../helpers/jax-models.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type ConvKind, cnnLoss, cnnShapes } from '../helpers/jax-models.js';
 import { compareWithJit, oneHotLabels, randn, rng } from './helpers.js';
 
 beforeAll(async () => {

@@ -2,8 +2,9 @@
  * ConvT(a, W1) + ConvT(b, W2) → one ConvT over [a, b] and [W1; W2] (GraphBuilder): the same
  * values, one ConvTranspose; not merged when a ConvT result has another reader.
  */
-import { describe, expect, it } from 'vitest';
+
 import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/compile/graph-builder.js';
 import { summarizeModel } from '../../src/compile/inspect.js';
 import { expectCloseToScale, rng } from './helpers.js';
@@ -11,7 +12,11 @@ import { expectCloseToScale, rng } from './helpers.js';
 function tensor(shape: number[], seed: number): ort.Tensor {
   const r = rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return new ort.Tensor('float32', Float32Array.from({ length: n }, () => r() - 0.5), shape);
+  return new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: n }, () => r() - 0.5),
+    shape,
+  );
 }
 
 function model(shared: boolean): Uint8Array {
@@ -36,8 +41,8 @@ describe('summed transposed convolutions', () => {
   it('run as one ConvTranspose with the same values', async () => {
     const feeds = { a: tensor([2, 6, 5, 5], 1), b: tensor([2, 4, 5, 5], 2), w1: tensor([6, 3, 3, 3], 3), w2: tensor([4, 3, 3, 3], 4) };
     const merged = model(false);
-    expect(summarizeModel(merged).ops['ConvTranspose']).toBe(1);
-    expect(summarizeModel(model(true)).ops['ConvTranspose']).toBe(2);
+    expect(summarizeModel(merged).ops.ConvTranspose).toBe(1);
+    expect(summarizeModel(model(true)).ops.ConvTranspose).toBe(2);
     const s1 = await ort.InferenceSession.create(merged);
     const s2 = await ort.InferenceSession.create(model(true));
     const y1 = (await s1.run(feeds)).y!.data as Float32Array;

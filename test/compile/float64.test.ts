@@ -3,8 +3,9 @@
  * The references run on jax-js's cpu backend: its wasm backend computes float64 exp/log/tanh
  * to only ~1e-8 relative, which would mask float64 errors.
  */
+
+import { type Array, defaultDevice, grad, init, jvp, nn, numpy as np } from '@jax-js/jax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultDevice, grad, init, jvp, nn, numpy as np, type Array } from '@jax-js/jax';
 import { crossEntropy } from '../helpers/jax-models.js';
 import { compareWithJit, oneHotLabels, randn, rng } from './helpers.js';
 

@@ -1,9 +1,10 @@
 /** Shared helpers for the ONNX engine tests: seeded data, reference evaluation, error metrics. */
+
+import { type Array as JArray, jit, numpy as np, tree } from '@jax-js/jax';
 import { expect } from 'vitest';
-import { jit, numpy as np, tree, type Array as JArray } from '@jax-js/jax';
-import { compileToOnnx, type CompileOptions } from '../../src/compile/compile.js';
+import { type CompileOptions, compileToOnnx } from '../../src/compile/compile.js';
+import { type ModelSummary, summarizeModel } from '../../src/compile/inspect.js';
 import { OrtFunction, type TypedArray } from '../../src/engine/ort/runner.js';
-import { summarizeModel, type ModelSummary } from '../../src/compile/inspect.js';
 
 /** Deterministic uniform [0, 1) generator (mulberry32). */
 export function rng(seed: number): () => number {
@@ -18,12 +19,7 @@ export function rng(seed: number): () => number {
 }
 
 /** Standard-normal-ish array (sum of uniforms) scaled by `scale`. */
-export function randn(
-  r: () => number,
-  shape: number[],
-  scale = 1,
-  dtype: 'float32' | 'float64' = 'float32',
-): JArray {
+export function randn(r: () => number, shape: number[], scale = 1, dtype: 'float32' | 'float64' = 'float32'): JArray {
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = (r() + r() + r() - 1.5) * 2 * scale;
@@ -114,7 +110,6 @@ export async function compareWithJit(
   if (!opts.keep) await fn.dispose();
   return { errors, flatError, ref, ort, fn, summary: summarizeModel(c.model), model: c.model };
 }
-
 
 /**
  * got equals ref elementwise to `rel` times ref's largest magnitude (which must exceed

@@ -3,8 +3,9 @@
  * N, H, W) and eval mode (given running statistics), tanh and sigmoid activations, average
  * pooling, a residual add, a strided / dilated / grouped conv; loss, gradient and HVP vs jax-js jit.
  */
+
+import { type Array, grad, init, jvp, lax, nn, numpy as np } from '@jax-js/jax';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { grad, init, jvp, lax, nn, numpy as np, type Array } from '@jax-js/jax';
 import { crossEntropy } from '../helpers/jax-models.js';
 import { compareWithJit, oneHotLabels, randn, rng } from './helpers.js';
 
@@ -44,8 +45,27 @@ function net(p: Array[], x: Array, y: Array): Array {
   h = np.tanh(bnTrain(h, g1!, b1!));
   const r = nn.sigmoid(bnEval(lax.convGeneralDilated(h.ref, K2!, [1, 1], 'SAME'), g2!, b2!, m2!, v2!));
   h = avgPool2(np.add(h, r));
-  h = lax.convGeneralDilated(h, K3!, [2, 2], [[1, 1], [1, 1]]);
-  h = nn.relu(lax.convGeneralDilated(h, K4!, [1, 1], [[2, 2], [2, 2]], { rhsDilation: [2, 2], featureGroupCount: 2 }));
+  h = lax.convGeneralDilated(
+    h,
+    K3!,
+    [2, 2],
+    [
+      [1, 1],
+      [1, 1],
+    ],
+  );
+  h = nn.relu(
+    lax.convGeneralDilated(
+      h,
+      K4!,
+      [1, 1],
+      [
+        [2, 2],
+        [2, 2],
+      ],
+      { rhsDilation: [2, 2], featureGroupCount: 2 },
+    ),
+  );
   h = h.reshape([h.shape[0]!, -1]);
   return crossEntropy(np.add(np.matmul(h, W!), b!), y);
 }

@@ -1,5 +1,5 @@
+import { grad, init, jvp, nn, numpy as np } from '@jax-js/jax';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { grad, init, jvp, nn, numpy as np, tree } from '@jax-js/jax';
 import { compareWithJit, oneHotLabels, randn, rng } from './helpers.js';
 
 beforeAll(async () => {
@@ -37,8 +37,7 @@ describe('MLP 784-64-10, N=1000', () => {
   });
 
   it('hvp (jvp of grad)', async () => {
-    const hvp = (p: any, t: any, x: any, y: any) =>
-      jvp((pp: any) => grad(mlpLoss)(pp, x, y), [p], [t])[1];
+    const hvp = (p: any, t: any, x: any, y: any) => jvp((pp: any) => grad(mlpLoss)(pp, x, y), [p], [t])[1];
     const c = await compareWithJit(hvp, [params, v, x, y]);
     expect(c.errors).toHaveLength(4);
     for (const e of c.errors) expect(e).toBeLessThan(1e-5);

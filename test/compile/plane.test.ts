@@ -2,20 +2,13 @@
  * Batched plane evaluation: losses (and correct counts) at K grid points in one ONNX call,
  * via vmap over (alpha, beta), against K separate jax-js evaluations.
  */
+
+import { type Array, init, jit, numpy as np, tree } from '@jax-js/jax';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { init, jit, numpy as np, tree, type Array } from '@jax-js/jax';
 import { compileToOnnx } from '../../src/compile/compile.js';
-import {
-  cnnLogits,
-  cnnShapes,
-  correctCount,
-  crossEntropy,
-  mlpLogits,
-  mlpShapes,
-  overPlane,
-} from '../helpers/jax-models.js';
 import { summarizeModel } from '../../src/compile/inspect.js';
 import { OrtFunction } from '../../src/engine/ort/runner.js';
+import { cnnLogits, cnnShapes, correctCount, crossEntropy, mlpLogits, mlpShapes, overPlane } from '../helpers/jax-models.js';
 import { leavesData, oneHotLabels, randn, relErr, rng } from './helpers.js';
 
 beforeAll(async () => {
@@ -30,15 +23,7 @@ const metrics =
     return [crossEntropy(z.ref, y.ref), correctCount(z, y)];
   };
 
-async function checkPlane(
-  name: string,
-  logits: (p: Array[], x: Array) => Array,
-  shapes: number[][],
-  x: Array,
-  y: Array,
-  K: number,
-  seed: number,
-) {
+async function checkPlane(name: string, logits: (p: Array[], x: Array) => Array, shapes: number[][], x: Array, y: Array, K: number, seed: number) {
   const r = rng(seed);
   const fanIn = (sh: number[]) => (sh.length === 4 ? sh.slice(1).reduce((a, b) => a * b, 1) : sh[0]!);
   const mk = (s: number) => shapes.map((sh) => randn(r, sh, sh.length === 1 ? 0.1 * s : s / Math.sqrt(fanIn(sh))));
@@ -61,9 +46,7 @@ async function checkPlane(
   const refLoss = new Float32Array(K);
   const refCorrect = new Float32Array(K);
   for (let k = 0; k < K; k++) {
-    const w = params.map((p, i) =>
-      np.add(p.ref, np.add(np.multiply(alphas[k]!, d1[i]!.ref), np.multiply(betas[k]!, d2[i]!.ref))),
-    );
+    const w = params.map((p, i) => np.add(p.ref, np.add(np.multiply(alphas[k]!, d1[i]!.ref), np.multiply(betas[k]!, d2[i]!.ref))));
     const [l, cc] = single(w, x.ref, y.ref) as Array[];
     refLoss[k] = (await l!.data())[0]!;
     refCorrect[k] = (await cc!.data())[0]!;
@@ -72,7 +55,7 @@ async function checkPlane(
   const err = relErr(losses as Float32Array, refLoss);
   console.log(`${name}: K=${K} relative L2 error of losses ${err.toExponential(2)}; ops ${JSON.stringify(summary.ops)}`);
   expect(err).toBeLessThan(1e-5);
-  expect(Array.from(correct as Float32Array)).toEqual(Array.from(refCorrect));
+  expect([...(correct as Float32Array)]).toEqual([...refCorrect]);
   return summary;
 }
 

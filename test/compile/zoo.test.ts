@@ -2,10 +2,11 @@
  * The project's own zoo models (src/model) through the ONNX translation: loss, accuracy count,
  * gradient and HVP (jvp of grad) in eval and train mode, against jax-js jit.
  */
+
+import { type Array, grad, init, jvp, numpy as np } from '@jax-js/jax';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { grad, init, jvp, numpy as np, type Array } from '@jax-js/jax';
-import { buildModel } from '../../src/model/zoo.js';
 import { correctCount, lossSum } from '../../src/engine/loss.js';
+import { buildModel } from '../../src/model/zoo.js';
 import { compareWithJit, oneHotLabels, randn, rng } from './helpers.js';
 
 beforeAll(async () => {
@@ -46,9 +47,7 @@ for (const zc of zoo) {
       const r = rng(model.name.length + N);
       const theta = model.init(3);
       params = model.layout.entries.map((e) =>
-        e.role === 'running_var'
-          ? np.add(np.abs(randn(r, e.shape, 0.5)), 0.5)
-          : np.array(theta.subarray(e.offset, e.offset + e.size)).reshape(e.shape),
+        e.role === 'running_var' ? np.add(np.abs(randn(r, e.shape, 0.5)), 0.5) : np.array(theta.subarray(e.offset, e.offset + e.size)).reshape(e.shape),
       );
       v = model.layout.entries.map((e) => randn(r, e.shape, 0.3));
       x = randn(r, [N, ...zc.input]);
@@ -84,7 +83,17 @@ for (const zc of zoo) {
 
     it('HVP (jvp of grad)', async () => {
       const hvp = (p: Array[], tv: Array[], x: Array, t: Array, m: Array[]) =>
-        jvp((q: Array[]) => grad(loss)(q, x.ref, t.ref, m.map((a) => a.ref)), [p], [tv])[1];
+        jvp(
+          (q: Array[]) =>
+            grad(loss)(
+              q,
+              x.ref,
+              t.ref,
+              m.map((a) => a.ref),
+            ),
+          [p],
+          [tv],
+        )[1];
       const c = await compareWithJit(hvp, [params, v, x, t, masks]);
       expect(c.errors).toHaveLength(params.length);
       for (const e of c.errors) expect(e).toBeLessThan(1e-5);

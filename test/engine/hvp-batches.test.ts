@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { mnistBalanced } from '../../src/data/mnist.js';
-import { HvpRunner, subBatchSizes } from '../../src/engine/ort/hvp-runner.js';
 import { OrtEngine } from '../../src/engine/ort/engine.js';
+import { HvpRunner, subBatchSizes } from '../../src/engine/ort/hvp-runner.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { expectCloseToScale } from '../compile/helpers.js';
 
@@ -16,7 +16,12 @@ describe('HVP sub-batches', () => {
     expect(subBatchSizes(1000, 1000)).toEqual([1000]);
     expect(subBatchSizes(1000, 5000)).toEqual([1000]);
     expect(subBatchSizes(10, 3)).toEqual([3, 3, 3, 1]);
-    for (const [n, b] of [[7, 2], [999, 250], [1, 1], [64, 7]] as const) {
+    for (const [n, b] of [
+      [7, 2],
+      [999, 250],
+      [1, 1],
+      [64, 7],
+    ] as const) {
       const s = subBatchSizes(n, b);
       expect(s.reduce((a, x) => a + x, 0)).toBe(n);
       expect(Math.max(...s)).toBeLessThanOrEqual(b);
@@ -33,7 +38,11 @@ describe('HVP sub-batches', () => {
     expect(whole.hvpProgram().batch).toBe(60);
     expect(Object.keys(whole.hvpProgram().graphs)).toEqual(['60']);
     expect(parts.hvpProgram().batch).toBe(16);
-    expect(Object.keys(parts.hvpProgram().graphs).map(Number).sort((a, b) => a - b)).toEqual([15]);
+    expect(
+      Object.keys(parts.hvpProgram().graphs)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual([15]);
     // ~130 KB of hoisted inputs per sample: 60 samples are ~8 MB, over 2 MB: 4–5 parts
     const tb = tight.hvpProgram().batch;
     expect(tb).toBeGreaterThanOrEqual(12);
@@ -41,7 +50,7 @@ describe('HVP sub-batches', () => {
     expect(Object.keys(tight.hvpProgram().graphs).map(Number)).toEqual([...new Set(subBatchSizes(60, tb))].sort((x, y) => x - y));
     const r = (s: number) => {
       let a = s >>> 0;
-      return () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+      return () => (a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5;
     };
     const g = r(3);
     const v = Float32Array.from({ length: theta.length }, g);
@@ -57,7 +66,10 @@ describe('HVP sub-batches', () => {
     const ref2 = await parts.hvp(theta2, v);
     expectCloseToScale(ref2, await runner.hvp(theta2, v), 1e-6);
     expectCloseToScale(b, await runner.hvp(theta, v), 1e-6);
-    await runner.hvp(theta, v.map((x) => -x));
+    await runner.hvp(
+      theta,
+      v.map((x) => -x),
+    );
     expect(runner.setupRuns).toBe(4);
     expect(runner.prefixRuns).toBe(8);
     await runner.dispose();

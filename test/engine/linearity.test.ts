@@ -10,14 +10,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { summarizeModel } from '../../src/compile/inspect.js';
+import { gridPoints } from '../../src/core/grid.js';
+import { pointWeights } from '../../src/core/plane.js';
 import { mnistBalanced } from '../../src/data/mnist.js';
 import { randomPlane } from '../../src/directions/directions.js';
-import { pointWeights } from '../../src/core/plane.js';
-import { summarizeModel } from '../../src/compile/inspect.js';
-import { nchwcBlockSize } from '../../src/engine/ort/nchwc.js';
 import { OrtEngine } from '../../src/engine/ort/engine.js';
+import { nchwcBlockSize } from '../../src/engine/ort/nchwc.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { gridPoints } from '../../src/core/grid.js';
 import { computeSurface } from '../../src/surface/surface.js';
 import { fixtureData, fixtureDirections, fixtureSurface, fixtureTheta } from '../helpers/fixture.js';
 
@@ -37,26 +37,26 @@ describe('first-layer linearity (hoisted prefix graph)', () => {
     let maxRel = 0;
     for (let i = 0; i < 21; i++) {
       for (let j = 0; j < 21; j++) {
-        maxRel = Math.max(maxRel, Math.abs(gf.values['train_loss']![i * 21 + j]! - ref.loss[i]![j]!) / ref.loss[i]![j]!);
-        expect(gf.values['train_acc']![i * 21 + j]).toBeCloseTo(ref.acc[i]![j]!, 9);
+        maxRel = Math.max(maxRel, Math.abs(gf.values.train_loss![i * 21 + j]! - ref.loss[i]![j]!) / ref.loss[i]![j]!);
+        expect(gf.values.train_acc![i * 21 + j]).toBeCloseTo(ref.acc[i]![j]!, 9);
       }
     }
     expect(maxRel).toBeLessThan(1e-5);
 
     const pts = gridPoints(grid);
     const other = await direct.evaluatePlane(theta, dx, dy, pts);
-    for (let k = 0; k < 441; k++) expect(Math.abs(other.loss[k]! - gf.values['train_loss']![k]!) / other.loss[k]!).toBeLessThan(1e-5);
+    for (let k = 0; k < 441; k++) expect(Math.abs(other.loss[k]! - gf.values.train_loss![k]!) / other.loss[k]!).toBeLessThan(1e-5);
     for (const k of [0, 17, 220, 440]) {
       const m = await hoisted.evaluate(pointWeights(theta, dx, dy, pts[2 * k]!, pts[2 * k + 1]!));
-      expect(Math.abs(m.loss - gf.values['train_loss']![k]!) / m.loss).toBeLessThan(1e-5);
+      expect(Math.abs(m.loss - gf.values.train_loss![k]!) / m.loss).toBeLessThan(1e-5);
     }
 
     // the first layer's products live in the prefix graph, which ran once for the whole grid
     const prefix = summarizeModel(hoisted.graphs.get('plane:1000.prefix')!);
     const rest = summarizeModel(hoisted.graphs.get('plane:1000')!);
-    expect(prefix.ops['MatMul']).toBe(3);
-    expect(rest.ops['MatMul']).toBe(2); // the combination and the second layer
-    expect(rest.ops['Add'] ?? 0).toBeLessThan(summarizeModel(direct.graphs.get('plane:1000')!).ops['Add']!);
+    expect(prefix.ops.MatMul).toBe(3);
+    expect(rest.ops.MatMul).toBe(2); // the combination and the second layer
+    expect(rest.ops.Add ?? 0).toBeLessThan(summarizeModel(direct.graphs.get('plane:1000')!).ops.Add!);
     expect((hoisted as unknown as { runner: { prefixRuns: number } }).runner.prefixRuns).toBe(1);
     await hoisted.dispose();
     await direct.dispose();
@@ -83,14 +83,14 @@ describe('first-layer linearity (hoisted prefix graph)', () => {
     for (let k = 0; k < 10; k++) expect(Math.abs(c.loss[k]! - b.loss[k]!) / b.loss[k]!).toBeLessThan(1e-5);
     const prefix = summarizeModel(plain.graphs.get('plane:100.prefix')!);
     const rest = summarizeModel(plain.graphs.get('plane:100')!);
-    expect(prefix.ops['Conv']).toBe(1); // conv1 over [W, D1, D2] at once
-    expect(rest.ops['Conv']).toBe(4); // conv2 only, one per grid point of a call (its bias folded in)
-    expect(rest.ops['Transpose'] ?? 0).toBeLessThanOrEqual(2); // no layout shuffles around it
-    expect(rest.ops['MaxPool']).toBe(2);
+    expect(prefix.ops.Conv).toBe(1); // conv1 over [W, D1, D2] at once
+    expect(rest.ops.Conv).toBe(4); // conv2 only, one per grid point of a call (its bias folded in)
+    expect(rest.ops.Transpose ?? 0).toBeLessThanOrEqual(2); // no layout shuffles around it
+    expect(rest.ops.MaxPool).toBe(2);
     const fast = summarizeModel(hoisted.graphs.get('plane:100')!);
     // conv2 (16 output channels) qualifies for NCHWc at block size 8 and 16; no NCHWc on CPUs without it
     expect(fast.ops['com.microsoft.nchwc.Conv'] ?? 0).toBe((await nchwcBlockSize()) ? 4 : 0);
-    expect(fast.ops['Conv'] ?? 0).toBe((await nchwcBlockSize()) ? 0 : 4);
+    expect(fast.ops.Conv ?? 0).toBe((await nchwcBlockSize()) ? 0 : 4);
     await plain.dispose();
     await hoisted.dispose();
     await direct.dispose();

@@ -4,13 +4,13 @@
  * and train mode (batch-norm batch statistics, fixed dropout masks), over two data batches.
  */
 import { describe, expect, it } from 'vitest';
-import type { Dataset } from '../../src/data/dataset.js';
 import { pointWeights } from '../../src/core/plane.js';
+import { Rng } from '../../src/core/rng.js';
+import type { Dataset } from '../../src/data/dataset.js';
 import type { EvalMode } from '../../src/engine/engine.js';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { OrtEngine } from '../../src/engine/ort/engine.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { Rng } from '../../src/core/rng.js';
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0;
@@ -36,7 +36,7 @@ function randomData(n: number, inputShape: number[], classes: number, seed: numb
     for (let c = 0; c < classes; c++) {
       let v = 0;
       for (let j = 0; j < d; j++) v += x[i * d + j]! * w[j * classes + c]!;
-      if (v > bestV) ((bestV = v), (best = c));
+      if (v > bestV) (bestV = v), (best = c);
     }
     y[i] = best;
   }

@@ -1,5 +1,5 @@
 /** Runs the built CLI (dist/) as a child process. */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/losscape.js', import.meta.url));

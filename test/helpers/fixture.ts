@@ -4,15 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { fromBinary } from '@bufbuild/protobuf';
+import h5wasm, { type Dataset as H5Dataset } from 'h5wasm/node';
 import { ModelProtoSchema } from 'onnx-buf';
-import h5wasm from 'h5wasm/node';
 import type { Dataset } from '../../src/data/dataset.js';
 
 export const FIXTURE = new URL('../fixtures/reference-mlp/', import.meta.url).pathname;
 
 export function fixtureData(): Dataset {
-  const xb = readFileSync(FIXTURE + 'X.f32');
-  const yb = readFileSync(FIXTURE + 'y.i32');
+  const xb = readFileSync(`${FIXTURE}X.f32`);
+  const yb = readFileSync(`${FIXTURE}y.i32`);
   return {
     name: 'reference-mlp',
     inputShape: [784],
@@ -25,7 +25,7 @@ export function fixtureData(): Dataset {
 
 /** Trained weights, flat in net.parameters() order. */
 export function fixtureTheta(): Float32Array {
-  const m = fromBinary(ModelProtoSchema, readFileSync(FIXTURE + 'model.onnx'));
+  const m = fromBinary(ModelProtoSchema, readFileSync(`${FIXTURE}model.onnx`));
   const byName = new Map(m.graph!.initializer.map((t) => [t.name, t]));
   const names = ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias'];
   const parts = names.map((n) => {
@@ -44,9 +44,9 @@ export function fixtureTheta(): Float32Array {
 
 export async function fixtureDirections(): Promise<[Float32Array, Float32Array]> {
   await h5wasm.ready;
-  const f = new h5wasm.File(FIXTURE + 'directions.h5', 'r');
+  const f = new h5wasm.File(`${FIXTURE}directions.h5`, 'r');
   const read = (g: string) => {
-    const parts = [0, 1, 2, 3].map((k) => (f.get(`${g}/${k}`) as h5wasm.Dataset).value as Float32Array);
+    const parts = [0, 1, 2, 3].map((k) => (f.get(`${g}/${k}`) as H5Dataset).value as Float32Array);
     const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
     let o = 0;
     for (const p of parts) {
@@ -61,10 +61,10 @@ export async function fixtureDirections(): Promise<[Float32Array, Float32Array]>
 }
 
 export function fixtureSurface(): { x: number[]; y: number[]; loss: number[][]; acc: number[][] } {
-  const s = JSON.parse(readFileSync(FIXTURE + 'surface.json', 'utf8'));
+  const s = JSON.parse(readFileSync(`${FIXTURE}surface.json`, 'utf8'));
   return { x: s.xcoordinates, y: s.ycoordinates, loss: s.train_loss, acc: s.train_acc };
 }
 
 export function fixtureEigen(): any {
-  return JSON.parse(readFileSync(FIXTURE + 'eigen.json', 'utf8'));
+  return JSON.parse(readFileSync(`${FIXTURE}eigen.json`, 'utf8'));
 }

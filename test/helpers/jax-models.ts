@@ -7,7 +7,7 @@
  * jax-js move semantics: it consumes its arguments.
  */
 
-import { lax, nn, numpy as np, vmap, type Array } from '@jax-js/jax';
+import { type Array, lax, nn, numpy as np, vmap } from '@jax-js/jax';
 
 /** Softmax cross-entropy against one-hot (or soft) float labels, averaged over the batch. */
 export function crossEntropy(logits: Array, y: Array): Array {

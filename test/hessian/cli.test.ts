@@ -7,14 +7,14 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readGridFile } from '../../src/jobs/grid-file.js';
 import { readH5 } from '../../src/io/h5.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
 import { cli, cliAsync, errorLines, tinyConfig } from '../helpers/cli.js';
 import { FIXTURE, fixtureEigen } from '../helpers/fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'losscape-hessian-cli-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const fixtureArgs = ['--model', FIXTURE + 'model.onnx', '--data', FIXTURE + 'data.h5'];
+const fixtureArgs = ['--model', `${FIXTURE}model.onnx`, '--data', `${FIXTURE}data.h5`];
 
 function expectCleanFailure(args: string[], pattern: RegExp) {
   const r = cli(args, { cwd: dir });
@@ -28,7 +28,7 @@ function expectCleanFailure(args: string[], pattern: RegExp) {
 describe('losscape hessian on the reference fixture', () => {
   it('--model/--data/--directions with a 3×3 grid writes max_eig, min_eig of the true mean-loss Hessian', async () => {
     const out = join(dir, 'E.h5');
-    const r = cli(['hessian', ...fixtureArgs, '--directions', FIXTURE + 'directions.h5', '--x', '-1:1:3', '--y', '-1:1:3', '--out', out]);
+    const r = cli(['hessian', ...fixtureArgs, '--directions', `${FIXTURE}directions.h5`, '--x', '-1:1:3', '--y', '-1:1:3', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(`eigenmap: ${out}`);
     expect(r.stderr).toMatch(/9 points computed, 0 resumed/);
@@ -36,9 +36,9 @@ describe('losscape hessian on the reference fixture', () => {
     for (const c of ['max_eig', 'min_eig', 'eig_ratio', 'hvps', 'computed']) expect(h.get(c)!.shape, c).toEqual([3, 3]);
     expect(Array.from(h.get('xcoordinates')!.value as Float64Array)).toEqual([-1, 0, 1]);
     expect(Array.from(h.get('ycoordinates')!.value as Float64Array)).toEqual([-1, 0, 1]);
-    expect(h.attrs['params']).toBe('all');
-    expect(h.attrs['convergence']).toBe('eigenvalue');
-    expect(h.attrs['tol']).toBe(1e-6);
+    expect(h.attrs.params).toBe('all');
+    expect(h.attrs.convergence).toBe('eigenvalue');
+    expect(h.attrs.tol).toBe(1e-6);
     // the 3×3 grid is every other point of eigen.json's 5×5 grid
     const ref = fixtureEigen().grid.all_params;
     const max = h.get('max_eig')!.value as Float64Array;
@@ -56,7 +56,22 @@ describe('losscape hessian on the reference fixture', () => {
     const maps = [];
     for (const workers of ['1', '2']) {
       const o = join(dir, `E-w${workers}.h5`);
-      const rw = cli(['hessian', ...fixtureArgs, '--directions', FIXTURE + 'directions.h5', '--x', '-1:1:3', '--y', '-1:1:3', '--out', o, '--workers', workers, '--threads', '1']);
+      const rw = cli([
+        'hessian',
+        ...fixtureArgs,
+        '--directions',
+        `${FIXTURE}directions.h5`,
+        '--x',
+        '-1:1:3',
+        '--y',
+        '-1:1:3',
+        '--out',
+        o,
+        '--workers',
+        workers,
+        '--threads',
+        '1',
+      ]);
       expect(rw.code, rw.stderr).toBe(0);
       maps.push(await readH5(o));
     }
@@ -69,17 +84,28 @@ describe('losscape hessian on the reference fixture', () => {
     const density = join(dir, 'density.csv');
     const r = cli(['hessian', ...fixtureArgs, '--params', 'ndim>1', '--top', '3', '--probes', '20', '--density', density]);
     expect(r.code, r.stderr).toBe(0);
-    const kv = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
+    const kv = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
+    );
     const c = fixtureEigen().center;
     const top = c.top5_weights_only_ndim_gt_1.values as number[];
-    expect(kv['params']).toBe('ndim>1 (50816 coordinates)');
-    expect(Math.abs(Number(kv['lambda_max']) - top[0]!) / top[0]!).toBeLessThan(1e-4);
-    expect(Math.abs(Number(kv['lambda_min']) - -0.07831895167) / top[0]!).toBeLessThan(1e-3);
-    expect(Number(kv['ratio'])).toBeCloseTo(0.0247049, 4);
-    expect(kv['top']!.split(' ').map(Number).map((v, i) => Math.abs(v - top[i]!) / top[0]!).every((e) => e < 1e-4)).toBe(true);
-    expect(kv['trace']).toMatch(/^[\d.]+ ± [\d.]+ \(20 probes\)$/);
-    expect(Number(kv['eps_sharpness']!.split(' ')[0])).toBeGreaterThan(0);
-    expect(Number(kv['loss'])).toBeCloseTo(0.0788374503, 5);
+    expect(kv.params).toBe('ndim>1 (50816 coordinates)');
+    expect(Math.abs(Number(kv.lambda_max) - top[0]!) / top[0]!).toBeLessThan(1e-4);
+    expect(Math.abs(Number(kv.lambda_min) - -0.07831895167) / top[0]!).toBeLessThan(1e-3);
+    expect(Number(kv.ratio)).toBeCloseTo(0.0247049, 4);
+    expect(
+      kv
+        .top!.split(' ')
+        .map(Number)
+        .map((v, i) => Math.abs(v - top[i]!) / top[0]!)
+        .every((e) => e < 1e-4),
+    ).toBe(true);
+    expect(kv.trace).toMatch(/^[\d.]+ ± [\d.]+ \(20 probes\)$/);
+    expect(Number(kv.eps_sharpness!.split(' ')[0])).toBeGreaterThan(0);
+    expect(Number(kv.loss)).toBeCloseTo(0.0788374503, 5);
     const lines = readFileSync(density, 'utf8').trim().split('\n');
     expect(lines[0]).toBe('lambda,density');
     expect(lines.length).toBeGreaterThan(100);
@@ -161,6 +187,9 @@ describe('losscape hessian on a run', () => {
 
   it('another setting on an existing map is refused in one line', () => {
     const out = join(dir, 'ref.h5');
-    expectCleanFailure(['hessian', run, '--checkpoint', '1', '--x', '-1:1:12', '--y', '-1:1:10', '--backend', 'jax', '--tol', '1e-3', '--out', out], /different configuration.*--fresh/);
+    expectCleanFailure(
+      ['hessian', run, '--checkpoint', '1', '--x', '-1:1:12', '--y', '-1:1:10', '--backend', 'jax', '--tol', '1e-3', '--out', out],
+      /different configuration.*--fresh/,
+    );
   }, 300_000);
 });

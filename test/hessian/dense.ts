@@ -5,12 +5,12 @@
  * cyclic Jacobi eigen-solver.
  */
 import { defaultDevice, hessian, init, numpy as np } from '@jax-js/jax';
-import { count, sampleSize, type Dataset } from '../../src/data/dataset.js';
-import { targetMatrix } from '../../src/engine/jax/engine.js';
-import { ensureJax } from '../../src/model/jax.js';
-import { lossSum } from '../../src/engine/loss.js';
-import type { Model } from '../../src/model/model.js';
 import { Rng } from '../../src/core/rng.js';
+import { count, type Dataset, sampleSize } from '../../src/data/dataset.js';
+import { targetMatrix } from '../../src/engine/jax/engine.js';
+import { lossSum } from '../../src/engine/loss.js';
+import { ensureJax } from '../../src/model/jax.js';
+import type { Model } from '../../src/model/model.js';
 
 type Arr = np.Array;
 
@@ -28,7 +28,10 @@ export async function denseHessian(model: Model, data: Dataset, theta: ArrayLike
     const n = count(data);
     const P = model.layout.size;
     const kind = o.kind ?? (data.task === 'regression' ? 'mse' : 'cross_entropy');
-    const x = np.array(Float32Array.from(data.x), { shape: [n, sampleSize(data)] }).astype(np.float64).reshape([n, ...model.inputShape]);
+    const x = np
+      .array(Float32Array.from(data.x), { shape: [n, sampleSize(data)] })
+      .astype(np.float64)
+      .reshape([n, ...model.inputShape]);
     const t = np.array(targetMatrix(data), { shape: [n, data.outputDim] }).astype(np.float64);
     const cuts = model.layout.entries.slice(1).map((e) => e.offset);
     const f = (flat: Arr): Arr => {

@@ -8,14 +8,14 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JaxEngine } from '../../src/engine/jax/engine.js';
-import { computeEigenmap, gridPointWeights, hessianPointCost, snakeOrder, type EigenmapRequest } from '../../src/hessian/eigenmap.js';
-import { pointEigenvalues } from '../../src/hessian/point.js';
-import { Rng } from '../../src/core/rng.js';
-import { buildModel } from '../../src/model/zoo.js';
-import { readGridFile } from '../../src/jobs/grid-file.js';
-import { readH5 } from '../../src/io/h5.js';
 import { coordinates, type Grid } from '../../src/core/grid.js';
+import { Rng } from '../../src/core/rng.js';
+import { JaxEngine } from '../../src/engine/jax/engine.js';
+import { computeEigenmap, type EigenmapRequest, gridPointWeights, hessianPointCost, snakeOrder } from '../../src/hessian/eigenmap.js';
+import { pointEigenvalues } from '../../src/hessian/point.js';
+import { readH5 } from '../../src/io/h5.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
+import { buildModel } from '../../src/model/zoo.js';
 import { randomData } from './dense.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'losscape-eigenmap-'));
@@ -56,18 +56,18 @@ describe('eigenvalue maps (tiny tanh MLP, jax-js float64)', () => {
         const k = i * 4 + j;
         const r = await pointEigenvalues(engine, gridPointWeights(engine, theta, dx, dy, xs[j]!, ys[i]!), { tol: 1e-10 });
         const s = Math.abs(r.lambdaMax);
-        expect(Math.abs(file.values['max_eig']![k]! - r.lambdaMax) / s).toBeLessThan(1e-8);
-        expect(Math.abs(file.values['min_eig']![k]! - r.lambdaMin) / s).toBeLessThan(1e-8);
-        expect(file.values['eig_ratio']![k]).toBeCloseTo(Math.abs(file.values['min_eig']![k]! / file.values['max_eig']![k]!), 12);
-        expect(file.values['converged']![k]).toBe(1);
+        expect(Math.abs(file.values.max_eig![k]! - r.lambdaMax) / s).toBeLessThan(1e-8);
+        expect(Math.abs(file.values.min_eig![k]! - r.lambdaMin) / s).toBeLessThan(1e-8);
+        expect(file.values.eig_ratio![k]).toBeCloseTo(Math.abs(file.values.min_eig![k]! / file.values.max_eig![k]!), 12);
+        expect(file.values.converged![k]).toBe(1);
       }
     }
     expect(stats.points).toBe(12);
     const h = await readH5(path);
     expect(h.get('max_eig')!.shape).toEqual([3, 4]);
     expect(h.get('hvps')!.shape).toEqual([3, 4]);
-    expect(h.attrs['params']).toBe('all');
-    expect(h.attrs['tol']).toBe(1e-10);
+    expect(h.attrs.params).toBe('all');
+    expect(h.attrs.tol).toBe(1e-10);
     expect(Array.from(h.get('hvps')!.value as Float64Array).reduce((a, b) => a + b, 0)).toBe(stats.hvps);
     expect(existsSync(`${path}.journal`)).toBe(false);
   });
@@ -110,13 +110,13 @@ describe('eigenvalue maps (tiny tanh MLP, jax-js float64)', () => {
     await expect(computeEigenmap({ ...base(), path, params: 'ndim>1' })).rejects.toThrow(/different configuration/);
     const r = await computeEigenmap({ ...base(), path, params: 'ndim>1', fresh: true });
     expect(r.stats.points).toBe(12);
-    expect((await readH5(path)).attrs['params']).toBe('ndim>1');
+    expect((await readH5(path)).attrs.params).toBe('ndim>1');
   });
 
   it('1-D slice: channels of shape [nx]', async () => {
     const path = join(dir, 'slice.h5');
     const { file } = await computeEigenmap({ ...base(), dy: undefined, grid: { x: grid.x }, path });
-    expect(file.values['max_eig']!.length).toBe(4);
+    expect(file.values.max_eig!.length).toBe(4);
     const h = await readH5(path);
     expect(h.get('min_eig')!.shape).toEqual([4]);
     expect(h.has('ycoordinates')).toBe(false);

@@ -9,14 +9,14 @@
  * ~1e-15 (to ~3e-8 in train-mode batch norm) and are held to 1e-5.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../src/core/rng.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import type { LossEngine } from '../../src/engine/engine.js';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { OrtEngine } from '../../src/engine/ort/engine.js';
 import { hessianOperator } from '../../src/hessian/operator.js';
-import { gather, selectParams, type ParamSelection } from '../../src/linalg/hessian-operator.js';
 import { pointEigenvalues, pointTrace } from '../../src/hessian/point.js';
-import { Rng } from '../../src/core/rng.js';
+import { gather, type ParamSelection, selectParams } from '../../src/linalg/hessian-operator.js';
 import type { Model } from '../../src/model/model.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { denseHessian, jacobiEigenvalues, matvec, randomData, relErr, submatrix } from './dense.js';
@@ -67,7 +67,11 @@ for (const c of cases) {
       H = await denseHessian(model, data, theta, { train: mode === 'train' });
       engines.push({ label: 'jax-js float64', engine: await JaxEngine.create(model, data, { dtype: 'float64', mode }), tol: 3e-5 });
       const od = c.ortDtype ?? 'float64';
-      engines.push({ label: `onnxruntime ${od}`, engine: await OrtEngine.create(model, data, { dtype: od, mode, threads: 1 }), tol: od === 'float64' ? 1e-5 : 1e-4 });
+      engines.push({
+        label: `onnxruntime ${od}`,
+        engine: await OrtEngine.create(model, data, { dtype: od, mode, threads: 1 }),
+        tol: od === 'float64' ? 1e-5 : 1e-4,
+      });
     });
     afterAll(async () => {
       for (const e of engines) await e.engine.dispose();

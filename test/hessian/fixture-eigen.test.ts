@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrtEngine } from '../../src/engine/ort/engine.js';
 import { computeEigenmap } from '../../src/hessian/eigenmap.js';
 import { pointEigenvalues, pointTrace } from '../../src/hessian/point.js';
-import { buildModel } from '../../src/model/zoo.js';
 import { readH5 } from '../../src/io/h5.js';
+import { buildModel } from '../../src/model/zoo.js';
 import { fixtureData, fixtureDirections, fixtureEigen, fixtureTheta } from '../helpers/fixture.js';
 
 const VARIANTS = [
@@ -37,10 +37,7 @@ describe('reference fixture: true mean-loss Hessian (eigen.json)', () => {
     await engine.dispose();
   });
 
-  const CASES = [
-    ...VARIANTS.map((v) => ({ ...v, convergence: undefined })),
-    { ...VARIANTS[0]!, convergence: 'residual' as const },
-  ];
+  const CASES = [...VARIANTS.map((v) => ({ ...v, convergence: undefined })), { ...VARIANTS[0]!, convergence: 'residual' as const }];
   for (const v of CASES) {
     it(`params ${v.params}, ${v.convergence ?? 'default'} convergence: λmax and λmin on the 5×5 grid to 1e-5 (λmin in units of λmax)`, async () => {
       const path = join(dir, `eig-${v.key}-${v.convergence ?? 'default'}.h5`);
@@ -63,10 +60,10 @@ describe('reference fixture: true mean-loss Hessian (eigen.json)', () => {
           const k = i * 5 + j;
           const lmax = g.lambda_max[i][j] as number;
           const lmin = g.lambda_min[i][j] as number;
-          worstMax = Math.max(worstMax, Math.abs(file.values['max_eig']![k]! - lmax) / lmax);
-          worstMin = Math.max(worstMin, Math.abs(file.values['min_eig']![k]! - lmin) / lmax);
-          expect(file.values['eig_ratio']![k]).toBeCloseTo(Math.abs(lmin / lmax), 3);
-          expect(file.values['converged']![k]).toBe(1);
+          worstMax = Math.max(worstMax, Math.abs(file.values.max_eig![k]! - lmax) / lmax);
+          worstMin = Math.max(worstMin, Math.abs(file.values.min_eig![k]! - lmin) / lmax);
+          expect(file.values.eig_ratio![k]).toBeCloseTo(Math.abs(lmin / lmax), 3);
+          expect(file.values.converged![k]).toBe(1);
         }
       }
       expect(worstMax).toBeLessThan(1e-5);
@@ -77,13 +74,13 @@ describe('reference fixture: true mean-loss Hessian (eigen.json)', () => {
       const h = await readH5(path);
       for (const c of ['max_eig', 'min_eig', 'eig_ratio', 'hvps']) expect(h.get(c)!.shape).toEqual([5, 5]);
       expect(Array.from(h.get('xcoordinates')!.value as Float64Array)).toEqual([-1, -0.5, 0, 0.5, 1]);
-      expect(h.attrs['params']).toBe(v.params);
-      expect(h.attrs['convergence']).toBe(v.convergence ?? 'eigenvalue');
-      expect(h.attrs['tol']).toBe(v.convergence === 'residual' ? 1e-5 : 1e-6);
+      expect(h.attrs.params).toBe(v.params);
+      expect(h.attrs.convergence).toBe(v.convergence ?? 'eigenvalue');
+      expect(h.attrs.tol).toBe(v.convergence === 'residual' ? 1e-5 : 1e-6);
       const hvps = h.get('hvps')!.value as Float64Array;
       expect(Math.max(...hvps)).toBeLessThanOrEqual(200);
       expect(hvps.reduce((a, b) => a + b, 0)).toBe(stats.hvps);
-      if (process.env['HESSIAN_VERBOSE']) {
+      if (process.env.HESSIAN_VERBOSE) {
         console.log(v.key, { worstMax, worstMin, hvpsPerPoint: stats.hvps / 25, msPerPoint: stats.ms / 25, msPerHvp: stats.hvpMs / stats.hvps });
       }
     }, 600_000);

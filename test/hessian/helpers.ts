@@ -1,7 +1,7 @@
 /** Dense symmetric test matrices with a chosen spectrum: A = Q diag(λ) Qᵀ. */
 
-import type { SymOperator } from '../../src/linalg/operator.js';
 import { Rng } from '../../src/core/rng.js';
+import type { SymOperator } from '../../src/linalg/operator.js';
 
 export interface DenseSymmetric {
   n: number;
@@ -58,7 +58,7 @@ export function symmetricWithSpectrum(eigenvalues: ArrayLike<number>, seed: numb
   return { n, a, eigenvalues: Float64Array.from(eigenvalues), q };
 }
 
-export function matvecDense(a: Float64Array, n: number, v: Float64Array): Float64Array {
+export function matvecDense(a: Float64Array, n: number, v: ArrayLike<number>): Float64Array {
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let s = 0;
@@ -90,7 +90,7 @@ export function linspace(a: number, b: number, count: number): Float64Array {
   return Float64Array.from({ length: count }, (_, i) => a + ((b - a) * i) / (count - 1));
 }
 
-export function dotv(x: Float64Array, y: Float64Array): number {
+export function dotv(x: ArrayLike<number>, y: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i] * y[i];
   return s;

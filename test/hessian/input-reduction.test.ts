@@ -4,13 +4,13 @@
  * (same H·v, zeros there), and the eigenvalue solvers count them as exact zero eigenvalues.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../src/core/rng.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { inputReduction, liveFeatures, reduceSamples } from '../../src/engine/input-reduction.js';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { OrtEngine } from '../../src/engine/ort/engine.js';
 import { hessianOperator } from '../../src/hessian/operator.js';
 import { pointEigenvalues } from '../../src/hessian/point.js';
-import { Rng } from '../../src/core/rng.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { denseHessian, jacobiEigenvalues, matvec, randomData, relErr } from './dense.js';
 
@@ -34,7 +34,13 @@ describe('input reduction bookkeeping', () => {
     expect(Array.from(r.reduction.keep.slice(0, 6))).toEqual([1, 3, 6, 8, 11, 13]);
     expect(Array.from(reduceSamples(x, 2, 5, r.reduction.columns))).toEqual([1, 2, 0, 3]);
     // nothing to drop, or no dense first layer: no reduction
-    expect(inputReduction(model, Float32Array.from({ length: 10 }, () => 1), 2)).toBeNull();
+    expect(
+      inputReduction(
+        model,
+        Float32Array.from({ length: 10 }, () => 1),
+        2,
+      ),
+    ).toBeNull();
     const cnn = buildModel({ type: 'cnn', channels: [2], kernel: 3, dense: [] }, [1, 6, 6], 2);
     expect(inputReduction(cnn, new Float32Array(72), 2)).toBeNull();
   });
@@ -96,7 +102,10 @@ for (const c of cases) {
       const ev = jacobiEigenvalues(H, P);
       const scale = Math.max(Math.abs(ev[0]!), Math.abs(ev[P - 1]!));
       const top = Array.from(ev).reverse().slice(0, 3);
-      for (const [label, engine] of [['onnxruntime (reduced)', ort], ['jax-js (full)', jax]] as const) {
+      for (const [label, engine] of [
+        ['onnxruntime (reduced)', ort],
+        ['jax-js (full)', jax],
+      ] as const) {
         const r = await pointEigenvalues(engine, theta, { tol: 1e-10, top: 3, seed: 1 });
         expect(r.converged, label).toBe(true);
         expect(r.dim, label).toBe(P);

@@ -6,6 +6,7 @@
  * λmax again; one Lanczos run gives the true λmin.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../src/core/rng.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import type { LossEngine } from '../../src/engine/engine.js';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
@@ -13,7 +14,6 @@ import { OrtEngine } from '../../src/engine/ort/engine.js';
 import { hessianOperator } from '../../src/hessian/operator.js';
 import { pointEigenvalues } from '../../src/hessian/point.js';
 import { referenceMethodEigenvalues } from '../../src/linalg/reference-method.js';
-import { Rng } from '../../src/core/rng.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { jacobiEigenvalues } from './dense.js';
 
@@ -81,8 +81,7 @@ describe('positive-definite Hessian (linear least squares)', () => {
 
   it("params ndim>1 (bias held fixed): XᵀX/N's extremes", async () => {
     const x = new Float64Array(D * D);
-    for (let s = 0; s < N; s++)
-      for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) x[i * D + j] += (data.x[s * D + i]! * data.x[s * D + j]!) / N;
+    for (let s = 0; s < N; s++) for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) x[i * D + j] += (data.x[s * D + i]! * data.x[s * D + j]!) / N;
     const e = jacobiEigenvalues(x, D);
     const r = await pointEigenvalues(engines[0]!, theta, { params: 'ndim>1', tol: 1e-12 });
     expect(r.dim).toBe(D);

@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/registry.js';
-import { computeRunEigenmaps, checkpointEigenmap, hessianCheckpoints, resolveHessianSpec } from '../../src/run/eigenmaps.js';
-import { runSharpness, sharpnessCsv, SHARPNESS_CSV_COLUMNS } from '../../src/run/sharpness.js';
-import { buildModel } from '../../src/model/zoo.js';
-import { resolveConfig, type RunConfig } from '../../src/run/config.js';
-import { prepareData } from '../../src/run/data.js';
-import { runPipeline } from '../../src/run/pipeline.js';
-import { readGridFile } from '../../src/jobs/grid-file.js';
 import { readH5 } from '../../src/io/h5.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
+import { buildModel } from '../../src/model/zoo.js';
+import { type RunConfig, resolveConfig } from '../../src/run/config.js';
+import { prepareData } from '../../src/run/data.js';
+import { checkpointEigenmap, computeRunEigenmaps, hessianCheckpoints, resolveHessianSpec } from '../../src/run/eigenmaps.js';
+import { runPipeline } from '../../src/run/pipeline.js';
+import { runSharpness, SHARPNESS_CSV_COLUMNS, sharpnessCsv } from '../../src/run/sharpness.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { tinyConfig } from '../helpers/cli.js';
 
@@ -47,19 +47,19 @@ describe('eigenvalue maps of a run', () => {
     expect(r.skipped).toEqual([]);
     const m = store.readManifest();
     expect(m.hessian).toEqual({ params: 'all', grid: '-1:1:3 × -1:1:3' });
-    expect(m.timings['hessian_s']).toBeGreaterThan(0);
+    expect(m.timings.hessian_s).toBeGreaterThan(0);
     for (const f of m.frames) {
       if (expected.includes(f.checkpoint)) {
         expect(f.hessian).toBe(`hessian/ckpt-${String(f.checkpoint).padStart(4, '0')}.h5`);
         expect(f.surface).toBeDefined(); // the surface entry is kept
         const h = await readH5(store.path(f.hessian!));
         expect(h.get('max_eig')!.shape).toEqual([3, 3]);
-        expect(h.attrs['params']).toBe('all');
-        expect(h.attrs['checkpoint']).toBe(f.checkpoint);
-        expect(h.attrs['dir_file']).toBe(f.directions);
+        expect(h.attrs.params).toBe('all');
+        expect(h.attrs.checkpoint).toBe(f.checkpoint);
+        expect(h.attrs.dir_file).toBe(f.directions);
         const g = await readGridFile(store.path(f.hessian!));
         expect(Array.from(g.done).every((d) => d === 1)).toBe(true);
-        for (let k = 0; k < 9; k++) expect(g.values['max_eig']![k]!).toBeGreaterThanOrEqual(g.values['min_eig']![k]!);
+        for (let k = 0; k < 9; k++) expect(g.values.max_eig![k]!).toBeGreaterThanOrEqual(g.values.min_eig![k]!);
       } else {
         expect(f.hessian).toBeUndefined();
       }

@@ -5,10 +5,10 @@
  * exact ε-sharpness to compare with.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../src/core/rng.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { pointEigenvalues } from '../../src/hessian/point.js';
-import { Rng } from '../../src/core/rng.js';
 import { epsSharpness, sharpness } from '../../src/hessian/sharpness.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { randomData } from './dense.js';

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCheckpoints, naturalCompare } from '../../src/model/checkpoints.js';
 import { writeNpy } from '../../src/io/npy.js';
 import { writeSafetensors } from '../../src/io/safetensors.js';
 import { writeZip } from '../../src/io/zip.js';
+import { loadCheckpoints, naturalCompare } from '../../src/model/checkpoints.js';
 import { GraphBuilder } from './onnx-builder.js';
 
 const DATA = new URL('./data/', import.meta.url).pathname;
@@ -16,8 +16,16 @@ const W = Float32Array.from({ length: 12 }, (_, i) => i / 7);
 const B = Float32Array.of(0.5, -0.5, 0.25);
 function linear(k: number, extraRelu = false, outDim = 3): Uint8Array {
   const g = new GraphBuilder().input('x', ['N', 4]).output('y');
-  g.init('fc.weight', [outDim, 4], W.slice(0, outDim * 4).map((v) => v * k));
-  g.init('fc.bias', [outDim], B.slice(0, outDim).map((v) => v * k));
+  g.init(
+    'fc.weight',
+    [outDim, 4],
+    W.slice(0, outDim * 4).map((v) => v * k),
+  );
+  g.init(
+    'fc.bias',
+    [outDim],
+    B.slice(0, outDim).map((v) => v * k),
+  );
   const h = g.node('Gemm', ['x', 'fc.weight', 'fc.bias'], { transB: 1 }, extraRelu ? undefined : ['y']);
   if (extraRelu) g.node('Relu', [h], {}, ['y']);
   return g.bytes();
@@ -118,16 +126,18 @@ describe('checkpoint sequences', () => {
     writeFileSync(join(dir, 'c.pt'), 'PK');
     expect(await oneLine(loadCheckpoints(join(dir, 'arch.onnx'), { weights: [join(dir, 'c.pt')] }))).toMatch(/c\.pt: PyTorch pickles cannot be read here/);
     writeFileSync(join(dir, 'd.safetensors'), writeSafetensors([{ name: 'fc.weight', shape: [3, 4], data: W }]).subarray(0, 100));
-    expect(await oneLine(loadCheckpoints(join(dir, 'arch.onnx'), { weights: [join(dir, 'd.safetensors')] }))).toMatch(/d\.safetensors: truncated: tensor "fc\.weight" ends at byte 48/);
+    expect(await oneLine(loadCheckpoints(join(dir, 'arch.onnx'), { weights: [join(dir, 'd.safetensors')] }))).toMatch(
+      /d\.safetensors: truncated: tensor "fc\.weight" ends at byte 48/,
+    );
   });
 
   it('one ONNX file + PyTorch-state-dict-like HDF5 (h5py-written): one checkpoint per file, or one per group', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'arch.onnx'), linear(1));
-    const one = await loadCheckpoints(join(dir, 'arch.onnx'), { weights: [DATA + 'state_dict.h5'] });
+    const one = await loadCheckpoints(join(dir, 'arch.onnx'), { weights: [`${DATA}state_dict.h5`] });
     expect(one.names).toEqual(['state_dict']);
     expect(Array.from(one.thetas[0]!)).toEqual(theta(1));
-    const groups = await loadCheckpoints(join(dir, 'arch.onnx'), { weights: DATA + 'state_dicts_grouped.h5' });
+    const groups = await loadCheckpoints(join(dir, 'arch.onnx'), { weights: `${DATA}state_dicts_grouped.h5` });
     expect(groups.names).toEqual(['epoch1', 'epoch2', 'epoch10']);
     expect(groups.format).toBe('hdf5');
     expect(groups.thetas.map((t) => Array.from(t))).toEqual([theta(1), theta(2), theta(10)]);

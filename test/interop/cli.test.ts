@@ -43,7 +43,7 @@ async function cliError(...args: string[]): Promise<Error> {
 
 /** The fixture MLP with θ replaced (same graph). */
 function withTheta(theta: Float32Array): Uint8Array {
-  const m = fromBinary(ModelProtoSchema, readFileSync(FIXTURE + 'model.onnx'));
+  const m = fromBinary(ModelProtoSchema, readFileSync(`${FIXTURE}model.onnx`));
   let o = 0;
   for (const t of m.graph!.initializer) {
     const n = t.dims.reduce((a, b) => a * Number(b), 1);
@@ -62,7 +62,7 @@ describe('losscape import / export', () => {
     thetas.forEach((t, k) => writeFileSync(join(src, `epoch_${k + 1}.onnx`), withTheta(t)));
     writeFileSync(join(src, 'checkpoints.json'), JSON.stringify([1, 2, 3].map((k) => ({ file: `epoch_${k}.onnx`, step: 100 * k, epoch: k }))));
     const run = join(tmp(), 'mine');
-    await cli('import', src, '--data', FIXTURE + 'data.h5', '--surfaces', '--x', '-1:1:5', '--y', '-1:1:5', '--subset', '100', '--out', run);
+    await cli('import', src, '--data', `${FIXTURE}data.h5`, '--surfaces', '--x', '-1:1:5', '--y', '-1:1:5', '--subset', '100', '--out', run);
     expect(stdout.join('')).toBe(`run: ${run}\n`);
 
     const store = new RunStore(run);
@@ -98,7 +98,7 @@ describe('losscape import / export', () => {
     // the surface at checkpoint k's centre equals that checkpoint's subset loss
     const frames = await readSurfaceFrames(run, { all: true });
     // (plane and single-point graphs round differently: equal to 1e-6)
-    expect(Math.abs(frames[2]!.values['train_loss']![12]! / m.frames[2]!.center_loss! - 1)).toBeLessThan(1e-6);
+    expect(Math.abs(frames[2]!.values.train_loss![12]! / m.frames[2]!.center_loss! - 1)).toBeLessThan(1e-6);
     // the viewer's loader reads it
     const scene = await loadScene(run);
     expect(scene.runs[0]!.error).toBeUndefined();
@@ -118,7 +118,7 @@ describe('losscape import / export', () => {
   it('one ONNX + safetensors weight folder, no data: checkpoints only', async () => {
     const theta = fixtureTheta();
     const w = tmp();
-    const layout = (await loadOnnxModel(FIXTURE + 'model.onnx')).model.layout;
+    const layout = (await loadOnnxModel(`${FIXTURE}model.onnx`)).model.layout;
     for (const k of [1, 2]) {
       writeFileSync(
         join(w, `ckpt${k}.safetensors`),
@@ -126,7 +126,7 @@ describe('losscape import / export', () => {
       );
     }
     const run = join(tmp(), 'st');
-    await cli('import', FIXTURE + 'model.onnx', '--weights', w, '--out', run);
+    await cli('import', `${FIXTURE}model.onnx`, '--weights', w, '--out', run);
     const store = new RunStore(run);
     const m = store.readManifest();
     expect(m.checkpoints.map((c) => c.index)).toEqual([0, 1]);
@@ -134,24 +134,24 @@ describe('losscape import / export', () => {
     expect(m.frames).toEqual([]);
     expect((await store.readCheckpoints()).get(1)!.theta[5]).toBe(Math.fround(theta[5]! * 2));
     // refuses to overwrite without --fresh
-    const e = await cliError('import', FIXTURE + 'model.onnx', '--weights', w, '--out', run);
+    const e = await cliError('import', `${FIXTURE}model.onnx`, '--weights', w, '--out', run);
     expect(e.message).toBe(`${run} exists and is not empty; use --fresh to replace it, or another --out`);
   });
 
   it('bad input is one line: usage errors and library errors', async () => {
     const dir = tmp();
     expect(await cliError('import', join(dir, 'nope.onnx'), '--out', join(dir, 'r'))).toMatchObject({ name: 'LosscapeError', kind: 'usage' });
-    const e1 = await cliError('import', FIXTURE + 'model.onnx', '--surfaces', '--out', join(dir, 'r'));
+    const e1 = await cliError('import', `${FIXTURE}model.onnx`, '--surfaces', '--out', join(dir, 'r'));
     expect(e1.message).toBe('--surfaces needs --data (the samples the landscapes are evaluated on)');
-    const e2 = await cliError('export', FIXTURE + 'surface.h5', '--format', 'obj', '--out', join(dir, 'x.obj'));
+    const e2 = await cliError('export', `${FIXTURE}surface.h5`, '--format', 'obj', '--out', join(dir, 'x.obj'));
     expect(e2).toMatchObject({ name: 'LosscapeError', kind: 'usage' });
     expect(e2.message).toBe('--format must be one of vtp, glb, ply, csv; got "obj"');
-    const e3 = await cliError('export', FIXTURE + 'surface.h5', '--format', 'vtp', '--all', '--out', join(dir, 'x.vtp'));
+    const e3 = await cliError('export', `${FIXTURE}surface.h5`, '--format', 'vtp', '--all', '--out', join(dir, 'x.vtp'));
     expect(e3.message).toMatch(/--frame and --all select frames of a run folder, not of one surface file$/);
-    writeFileSync(join(dir, 'cut.onnx'), readFileSync(FIXTURE + 'model.onnx').subarray(0, 5000));
+    writeFileSync(join(dir, 'cut.onnx'), readFileSync(`${FIXTURE}model.onnx`).subarray(0, 5000));
     const e4 = await cliError('import', join(dir, 'cut.onnx'), '--out', join(dir, 'r2'));
     expect(e4.message).toMatch(/cut\.onnx: not a valid ONNX model \(truncated or corrupt protobuf/);
-    const e5 = await cliError('export', FIXTURE + 'surface.h5', '--format', 'vtp', '--clip', '-1', '--out', join(dir, 'y.vtp'));
+    const e5 = await cliError('export', `${FIXTURE}surface.h5`, '--format', 'vtp', '--clip', '-1', '--out', join(dir, 'y.vtp'));
     expect(e5.message).toBe('--clip must be positive, got -1');
   });
 });

@@ -1,14 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import type { Mesh } from 'three';
+import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import { describe, expect, it } from 'vitest';
-import { exportSurfaces, parseGlb, readSurfaceFrames, surfaceToPly, surfaceToVtp, surfacesToCsv, surfacesToGlb } from '../../src/export/index.js';
-import { emptyGridFile, writeGridFile } from '../../src/jobs/grid-file.js';
-import { RunStore, type Manifest } from '../../src/store/run-store.js';
 import { coordinates, type Grid } from '../../src/core/grid.js';
+import { exportSurfaces, parseGlb, readSurfaceFrames, surfacesToCsv, surfacesToGlb, surfaceToPly, surfaceToVtp } from '../../src/export/index.js';
+import { emptyGridFile, writeGridFile } from '../../src/jobs/grid-file.js';
+import { type Manifest, RunStore } from '../../src/store/run-store.js';
 import { FIXTURE, fixtureSurface } from '../helpers/fixture.js';
 import { find, numbers, parseXml, type XmlNode } from './xml.js';
 
@@ -23,8 +23,8 @@ async function knownSurface(path: string, grid: Grid, shift = 0, holes: number[]
     for (let j = 0; j < xs.length; j++) {
       const k = i * xs.length + j;
       if (holes.includes(k)) continue;
-      gf.values['train_loss']![k] = 1 + xs[j]! ** 2 + 2 * ys[i]! ** 2 + shift;
-      gf.values['train_acc']![k] = 50 + 10 * xs[j]!;
+      gf.values.train_loss![k] = 1 + xs[j]! ** 2 + 2 * ys[i]! ** 2 + shift;
+      gf.values.train_acc![k] = 50 + 10 * xs[j]!;
       gf.done[k] = 1;
     }
   }
@@ -56,33 +56,33 @@ async function fakeRun(dir: string, frames: number): Promise<void> {
 }
 
 function dataArrays(piece: XmlNode, section: string): Record<string, number[]> {
-  return Object.fromEntries(find(piece, [section, 'DataArray']).map((d) => [d.attrs['Name']!, numbers(d)]));
+  return Object.fromEntries(find(piece, [section, 'DataArray']).map((d) => [d.attrs.Name!, numbers(d)]));
 }
 
 describe('VTK PolyData (.vtp) for ParaView', () => {
   it('the fixture surface: well-formed XML, NumberOfPoints = nx·ny, quads, zvalue / train_loss / train_acc arrays', async () => {
-    const [f] = await readSurfaceFrames(FIXTURE + 'surface.h5');
+    const [f] = await readSurfaceFrames(`${FIXTURE}surface.h5`);
     const xml = surfaceToVtp(f!);
     const root = parseXml(xml);
-    expect([root.name, root.attrs['type']]).toEqual(['VTKFile', 'PolyData']);
+    expect([root.name, root.attrs.type]).toEqual(['VTKFile', 'PolyData']);
     const piece = find(root, ['PolyData', 'Piece'])[0]!;
-    expect(piece.attrs['NumberOfPoints']).toBe('441');
-    expect(piece.attrs['NumberOfPolys']).toBe('400');
+    expect(piece.attrs.NumberOfPoints).toBe('441');
+    expect(piece.attrs.NumberOfPolys).toBe('400');
     const pd = dataArrays(piece, 'PointData');
     expect(Object.keys(pd)).toEqual(['zvalue', 'train_loss', 'train_acc', 'valid']);
     const ref = fixtureSurface();
     const flat = ref.loss.flat();
-    expect(pd['zvalue']!.length).toBe(441);
-    pd['zvalue']!.forEach((v, k) => expect(v).toBeCloseTo(Math.fround(flat[k]!), 6));
-    expect(pd['train_acc']![0]).toBeCloseTo(ref.acc[0]![0]!, 4);
-    const pts = dataArrays(piece, 'Points')['Points']!;
+    expect(pd.zvalue!.length).toBe(441);
+    pd.zvalue!.forEach((v, k) => expect(v).toBeCloseTo(Math.fround(flat[k]!), 6));
+    expect(pd.train_acc![0]).toBeCloseTo(ref.acc[0]![0]!, 4);
+    const pts = dataArrays(piece, 'Points').Points!;
     expect(pts.length).toBe(3 * 441);
     // point k = (x[j], y[i], loss[i][j]) with k = i·21 + j
     expect([pts[3 * 22], pts[3 * 22 + 1]]).toEqual([Math.fround(ref.x[1]!), Math.fround(ref.y[1]!)]);
     const polys = dataArrays(piece, 'Polys');
-    expect(polys['connectivity']!.length).toBe(1600);
-    expect(polys['offsets']!.at(-1)).toBe(1600);
-    expect(polys['connectivity']!.slice(0, 4)).toEqual([0, 1, 22, 21]);
+    expect(polys.connectivity!.length).toBe(1600);
+    expect(polys.offsets!.at(-1)).toBe(1600);
+    expect(polys.connectivity!.slice(0, 4)).toEqual([0, 1, 22, 21]);
     expect(dataArrays(piece, 'CellData')['averaged zvalue']!.length).toBe(400);
   });
 
@@ -92,25 +92,25 @@ describe('VTK PolyData (.vtp) for ParaView', () => {
     await knownSurface(p, { x: { min: -1, max: 1, n: 4 }, y: { min: 0, max: 1, n: 3 } }, 0, [5]);
     const [f] = await readSurfaceFrames(p);
     const piece = find(parseXml(surfaceToVtp(f!, { log: true, clip: 2, triangles: true })), ['PolyData', 'Piece'])[0]!;
-    expect(piece.attrs['NumberOfPoints']).toBe('12');
+    expect(piece.attrs.NumberOfPoints).toBe('12');
     // 3×2 cells, the hole at point 5 (i = 1, j = 1) removes 4 of them → 2 quads → 4 triangles
-    expect(piece.attrs['NumberOfPolys']).toBe('4');
+    expect(piece.attrs.NumberOfPolys).toBe('4');
     const pd = dataArrays(piece, 'PointData');
-    const loss = f!.values['train_loss']!;
+    const loss = f!.values.train_loss!;
     for (let k = 0; k < 12; k++) {
       if (k === 5) {
-        expect(pd['valid']![k]).toBe(0);
-        expect(pd['train_loss']![k]).toBeNaN();
-      } else expect(pd['zvalue']![k]).toBeCloseTo(Math.log(Math.min(loss[k]!, 2) + 0.1), 5);
+        expect(pd.valid![k]).toBe(0);
+        expect(pd.train_loss![k]).toBeNaN();
+      } else expect(pd.zvalue![k]).toBeCloseTo(Math.log(Math.min(loss[k]!, 2) + 0.1), 5);
     }
-    expect(dataArrays(piece, 'Polys')['offsets']).toEqual([3, 6, 9, 12]);
+    expect(dataArrays(piece, 'Polys').offsets).toEqual([3, 6, 9, 12]);
 
     const q = join(dir, 'line.h5');
     await knownSurface(q, { x: { min: -1, max: 1, n: 7 } });
     const [l] = await readSurfaceFrames(q);
     const lp = find(parseXml(surfaceToVtp(l!)), ['PolyData', 'Piece'])[0]!;
-    expect([lp.attrs['NumberOfPoints'], lp.attrs['NumberOfLines'], lp.attrs['NumberOfPolys']]).toEqual(['7', '1', '0']);
-    expect(dataArrays(lp, 'Lines')['connectivity']).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect([lp.attrs.NumberOfPoints, lp.attrs.NumberOfLines, lp.attrs.NumberOfPolys]).toEqual(['7', '1', '0']);
+    expect(dataArrays(lp, 'Lines').connectivity).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
   it('python xml.etree agrees that the file is well-formed (when /usr/bin/python3 exists)', async (ctx) => {
@@ -118,10 +118,14 @@ describe('VTK PolyData (.vtp) for ParaView', () => {
     if (probe.status !== 0) ctx.skip();
     const dir = tmp();
     const out = join(dir, 's.vtp');
-    await exportSurfaces(FIXTURE + 'surface.h5', { format: 'vtp', out, log: true });
+    await exportSurfaces(`${FIXTURE}surface.h5`, { format: 'vtp', out, log: true });
     const r = spawnSync(
       '/usr/bin/python3',
-      ['-c', 'import sys, xml.etree.ElementTree as E; p = E.parse(sys.argv[1]).getroot().find("PolyData/Piece"); print(p.get("NumberOfPoints"), len(p.find("Points/DataArray").text.split()))', out],
+      [
+        '-c',
+        'import sys, xml.etree.ElementTree as E; p = E.parse(sys.argv[1]).getroot().find("PolyData/Piece"); print(p.get("NumberOfPoints"), len(p.find("Points/DataArray").text.split()))',
+        out,
+      ],
       { encoding: 'utf8' },
     );
     expect(r.stdout.trim()).toBe('441 1323');
@@ -154,7 +158,7 @@ describe('glTF binary (.glb)', () => {
         for (let c = 0; c < comps; c++) {
           let lo = Infinity;
           let hi = -Infinity;
-          for (let i = c; i < n; i += comps) ((lo = Math.min(lo, data[i]!)), (hi = Math.max(hi, data[i]!)));
+          for (let i = c; i < n; i += comps) (lo = Math.min(lo, data[i]!)), (hi = Math.max(hi, data[i]!));
           expect([lo, hi]).toEqual([acc.min[c], acc.max[c]]);
         }
       }
@@ -185,7 +189,7 @@ describe('glTF binary (.glb)', () => {
       expect(u[2]! * w[0]! - u[0]! * w[2]!).toBeGreaterThan(0);
     }
     const loss = read(prim.attributes._TRAIN_LOSS);
-    expect(loss.data[0]).toBeCloseTo(fs[0]!.values['train_loss']![0]!, 5);
+    expect(loss.data[0]).toBeCloseTo(fs[0]!.values.train_loss![0]!, 5);
   });
 
   it("loads in three's GLTFLoader (Node, parse on the ArrayBuffer); several frames animate by scale", async () => {
@@ -245,7 +249,7 @@ describe('PLY and CSV', () => {
   });
 
   it('CSV of one surface and of all frames of a run', async () => {
-    const [f] = await readSurfaceFrames(FIXTURE + 'surface.h5');
+    const [f] = await readSurfaceFrames(`${FIXTURE}surface.h5`);
     const rows = surfacesToCsv([f!]).trim().split('\n');
     expect(rows[0]).toBe('x,y,train_loss,train_acc,computed');
     expect(rows).toHaveLength(442);
@@ -254,7 +258,9 @@ describe('PLY and CSV', () => {
     expect(r).toEqual([-1, -1, ref.loss[0]![0], ref.acc[0]![0], 1]);
     const dir = tmp();
     await fakeRun(dir, 2);
-    const all = surfacesToCsv(await readSurfaceFrames(dir, { all: true })).trim().split('\n');
+    const all = surfacesToCsv(await readSurfaceFrames(dir, { all: true }))
+      .trim()
+      .split('\n');
     expect(all[0]).toBe('checkpoint,step,epoch,x,y,train_loss,train_acc,computed');
     expect(all).toHaveLength(1 + 2 * 20);
     expect(all[21]!.startsWith('1,10,1,-1,-1,')).toBe(true);
@@ -267,9 +273,9 @@ describe('exportSurfaces on a run folder', () => {
     await fakeRun(run, 3);
     const out = tmp();
     const vtp = await exportSurfaces(run, { format: 'vtp', out: join(out, 'land.vtp'), all: true });
-    expect(vtp.map((p) => p.replace(out + '/', ''))).toEqual(['land-ckpt-0000.vtp', 'land-ckpt-0001.vtp', 'land-ckpt-0002.vtp', 'land.pvd']);
+    expect(vtp.map((p) => p.replace(`${out}/`, ''))).toEqual(['land-ckpt-0000.vtp', 'land-ckpt-0001.vtp', 'land-ckpt-0002.vtp', 'land.pvd']);
     const pvd = parseXml(readFileSync(join(out, 'land.pvd'), 'utf8'));
-    expect(find(pvd, ['Collection', 'DataSet']).map((d) => [d.attrs['timestep'], d.attrs['file']])).toEqual([
+    expect(find(pvd, ['Collection', 'DataSet']).map((d) => [d.attrs.timestep, d.attrs.file])).toEqual([
       ['0', 'land-ckpt-0000.vtp'],
       ['1', 'land-ckpt-0001.vtp'],
       ['2', 'land-ckpt-0002.vtp'],
@@ -277,7 +283,7 @@ describe('exportSurfaces on a run folder', () => {
     const glb = await exportSurfaces(run, { format: 'glb', out: join(out, 'movie.glb'), all: true });
     expect((parseGlb(readFileSync(glb[0]!)).json as any).meshes).toHaveLength(3);
     const perFrame = await exportSurfaces(run, { format: 'glb', out: join(out, 'f{k}.glb'), all: true, perFrame: true });
-    expect(perFrame.map((p) => p.replace(out + '/', ''))).toEqual(['f0.glb', 'f1.glb', 'f2.glb']);
+    expect(perFrame.map((p) => p.replace(`${out}/`, ''))).toEqual(['f0.glb', 'f1.glb', 'f2.glb']);
     mkdirSync(join(out, 'ply'));
     await exportSurfaces(run, { format: 'ply', out: join(out, 'ply', 's.ply'), all: true, binary: true });
     expect(readdirSync(join(out, 'ply')).sort()).toEqual(['s-ckpt-0000.ply', 's-ckpt-0001.ply', 's-ckpt-0002.ply']);
@@ -286,6 +292,6 @@ describe('exportSurfaces on a run folder', () => {
     const last = await readSurfaceFrames(run);
     expect(last.map((f) => f.checkpoint)).toEqual([2]);
     await expect(readSurfaceFrames(run, { frame: 7 })).rejects.toThrow(/no surface for checkpoint 7 \(frames: 0, 1, 2\)$/);
-    await expect(readSurfaceFrames(FIXTURE + 'surface.h5', { all: true })).rejects.toThrow(/select frames of a run folder/);
+    await expect(readSurfaceFrames(`${FIXTURE}surface.h5`, { all: true })).rejects.toThrow(/select frames of a run folder/);
   });
 });

@@ -1,20 +1,20 @@
 /** Build small ONNX ModelProtos in tests (there is no torch here): a minimal graph builder over onnx-buf. */
 import { create } from '@bufbuild/protobuf';
 import {
-  AttributeProtoSchema,
   AttributeProto_AttributeType as AT,
+  type AttributeProto,
+  AttributeProtoSchema,
+  TensorProto_DataType as DT,
   GraphProtoSchema,
   ModelProtoSchema,
+  type NodeProto,
   NodeProtoSchema,
   OperatorSetIdProtoSchema,
-  TensorProto_DataType as DT,
-  type AttributeProto,
-  type NodeProto,
   type TensorProto,
   type ValueInfoProto,
 } from 'onnx-buf';
-import { makeTensor, makeValueInfo, serializeModel } from '../../src/io/onnx-proto.js';
 import type { ParamLayout } from '../../src/core/layout.js';
+import { makeTensor, makeValueInfo, serializeModel } from '../../src/io/onnx-proto.js';
 
 export type Attr = number | number[] | string | { float: number } | { floats: number[] } | TensorProto;
 
@@ -105,7 +105,14 @@ export function addLayoutInits(g: GraphBuilder, layout: ParamLayout, theta: Floa
  * ONNX twin of the zoo CNN `{ type: 'cnn', channels, kernel, padding: 'valid', pool, dense: [], batchNorm }`:
  * (Conv → [BN] → Relu → 2×2 pool) per layer → Flatten → Gemm.
  */
-export function zooCnnGraph(layout: ParamLayout, theta: Float32Array, inputShape: number[], channels: number[], batchNorm: boolean, pool: 'max' | 'avg'): Uint8Array {
+export function zooCnnGraph(
+  layout: ParamLayout,
+  theta: Float32Array,
+  inputShape: number[],
+  channels: number[],
+  batchNorm: boolean,
+  pool: 'max' | 'avg',
+): Uint8Array {
   const g = new GraphBuilder().input('x', ['N', ...inputShape]).output('logits');
   addLayoutInits(g, layout, theta);
   let h = g.node('Reshape', ['x', g.ints('img_shape', [0, 1, 28, 28])]);
@@ -132,7 +139,10 @@ export function zooResnetGraph(layout: ParamLayout, theta: Float32Array, width: 
   const g = new GraphBuilder().input('x', ['N', 784]).output('logits');
   addLayoutInits(g, layout, theta);
   const bn = (h: string, p: string) =>
-    g.node('BatchNormalization', [h, `${p}.weight`, `${p}.bias`, `${p}.running_mean`, `${p}.running_var`], { epsilon: { float: 1e-5 }, momentum: { float: 0.9 } });
+    g.node('BatchNormalization', [h, `${p}.weight`, `${p}.bias`, `${p}.running_mean`, `${p}.running_var`], {
+      epsilon: { float: 1e-5 },
+      momentum: { float: 0.9 },
+    });
   const conv = (h: string, w: string, k: number, stride: number) =>
     g.node('Conv', [h, w], { kernel_shape: [k, k], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0], strides: [stride, stride] });
   let h = g.node('Reshape', ['x', g.ints('img', [-1, 1, 28, 28])]);

@@ -1,24 +1,24 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { create } from '@bufbuild/protobuf';
 import { grad, numpy as np } from '@jax-js/jax';
+import { TensorProto_DataType as DT, StringStringEntryProtoSchema, TensorProto_DataLocation } from 'onnx-buf';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { take } from '../../src/data/dataset.js';
+import { loadDataFile } from '../../src/data/files.js';
+import { readDirectionFile } from '../../src/directions/file.js';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { sampleLosses } from '../../src/engine/loss.js';
-import { loadDataFile } from '../../src/data/files.js';
-import { loadOnnxModel } from '../../src/model/onnx/load.js';
 import { makeTensor } from '../../src/io/onnx-proto.js';
-import { buildModel } from '../../src/model/zoo.js';
-import { readDirectionFile } from '../../src/directions/file.js';
 import { readGridFile } from '../../src/jobs/grid-file.js';
+import { loadOnnxModel } from '../../src/model/onnx/load.js';
+import { buildModel } from '../../src/model/zoo.js';
 import { computeSurface } from '../../src/surface/surface.js';
 import { FIXTURE, fixtureData, fixtureTheta } from '../helpers/fixture.js';
-import { GraphBuilder, randoms, zooCnnGraph, zooResnetGraph } from './onnx-builder.js';
 import { maxRelDiff } from '../helpers/numeric.js';
-import { StringStringEntryProtoSchema, TensorProto_DataLocation, TensorProto_DataType as DT } from 'onnx-buf';
-import { create } from '@bufbuild/protobuf';
+import { GraphBuilder, randoms, zooCnnGraph, zooResnetGraph } from './onnx-builder.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'losscape-onnx-'));
 
@@ -44,8 +44,8 @@ async function vsOnnxruntime(bytes: Uint8Array, inShape: number[], n = 3) {
 
 describe('loadOnnxModel on the reference fixture (torch.onnx.export MLP)', () => {
   it('takes the parameters in net.parameters() order with torch names, shapes and roles', async () => {
-    const imp = await loadOnnxModel(FIXTURE + 'model.onnx');
-    const ref = JSON.parse(readFileSync(FIXTURE + 'params.json', 'utf8')).params as { onnx_initializer_name: string; shape: number[]; flat_offset: number }[];
+    const imp = await loadOnnxModel(`${FIXTURE}model.onnx`);
+    const ref = JSON.parse(readFileSync(`${FIXTURE}params.json`, 'utf8')).params as { onnx_initializer_name: string; shape: number[]; flat_offset: number }[];
     expect(imp.model.layout.entries.map((e) => e.name)).toEqual(ref.map((p) => p.onnx_initializer_name));
     expect(imp.model.layout.entries.map((e) => e.shape)).toEqual(ref.map((p) => p.shape));
     expect(imp.model.layout.entries.map((e) => e.offset)).toEqual(ref.map((p) => p.flat_offset));
@@ -58,10 +58,10 @@ describe('loadOnnxModel on the reference fixture (torch.onnx.export MLP)', () =>
   });
 
   it('reproduces surface.h5 from model.onnx + directions.h5 + data.h5 (1e-5 relative, accuracy exact)', async () => {
-    const imp = await loadOnnxModel(FIXTURE + 'model.onnx');
-    const data = await loadDataFile(FIXTURE + 'data.h5');
-    const dirs = await readDirectionFile(FIXTURE + 'directions.h5', imp.model.layout);
-    const ref = await readGridFile(FIXTURE + 'surface.h5');
+    const imp = await loadOnnxModel(`${FIXTURE}model.onnx`);
+    const data = await loadDataFile(`${FIXTURE}data.h5`);
+    const dirs = await readDirectionFile(`${FIXTURE}directions.h5`, imp.model.layout);
+    const ref = await readGridFile(`${FIXTURE}surface.h5`);
     const engine = await JaxEngine.create(imp.model, data);
     const t0 = performance.now();
     const gf = await computeSurface({
@@ -75,17 +75,17 @@ describe('loadOnnxModel on the reference fixture (torch.onnx.export MLP)', () =>
     });
     const ms = performance.now() - t0;
     engine.dispose();
-    const rel = maxRelDiff(gf.values['train_loss']!, ref.values['train_loss']!);
+    const rel = maxRelDiff(gf.values.train_loss!, ref.values.train_loss!);
     let accDiff = 0;
-    gf.values['train_acc']!.forEach((v, i) => (accDiff = Math.max(accDiff, Math.abs(v - ref.values['train_acc']![i]!))));
+    gf.values.train_acc!.forEach((v, i) => (accDiff = Math.max(accDiff, Math.abs(v - ref.values.train_acc![i]!))));
     console.log(`onnx fixture surface: 441 points in ${ms.toFixed(0)} ms, max rel loss error ${rel.toExponential(2)}`);
-    expect(gf.values['train_loss']!.length).toBe(441);
+    expect(gf.values.train_loss!.length).toBe(441);
     expect(rel).toBeLessThan(1e-5);
     expect(accDiff).toBe(0);
   });
 
   it('gives the same loss, gradient and HVP as the zoo MLP with the same weights', async () => {
-    const imp = await loadOnnxModel(FIXTURE + 'model.onnx');
+    const imp = await loadOnnxModel(`${FIXTURE}model.onnx`);
     const zoo = buildModel({ type: 'mlp', hidden: [64] }, [784], 10);
     const data = fixtureData();
     const theta = fixtureTheta();
@@ -104,15 +104,18 @@ describe('loadOnnxModel on the reference fixture (torch.onnx.export MLP)', () =>
   });
 
   it('graphBytes (weights as inputs) runs in onnxruntime-node and agrees with jax-js at a perturbed θ', async () => {
-    const imp = await loadOnnxModel(FIXTURE + 'model.onnx');
+    const imp = await loadOnnxModel(`${FIXTURE}model.onnx`);
     const s = await ort.InferenceSession.create(imp.graphBytes);
     expect(s.inputNames).toEqual(['x', 'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
     expect(s.outputNames).toEqual(['logits']);
     const theta = imp.theta.map((t, i) => t + 0.01 * Math.cos(i));
-    const data = take(fixtureData(), Array.from({ length: 50 }, (_, i) => i));
+    const data = take(
+      fixtureData(),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     const feeds: Record<string, ort.Tensor> = { x: new ort.Tensor('float32', data.x, [50, 784]) };
     for (const e of imp.model.layout.entries) feeds[e.name] = new ort.Tensor('float32', theta.slice(e.offset, e.offset + e.size), e.shape);
-    const ref = (await s.run(feeds))['logits']!.data as Float32Array;
+    const ref = (await s.run(feeds)).logits!.data as Float32Array;
     const params = imp.model.layout.entries.map((e) => np.array(theta.slice(e.offset, e.offset + e.size), { shape: e.shape }));
     const mine = await imp.model.apply(params, np.array(data.x, { shape: [50, 784] })).out.data();
     expect(maxRelDiff(mine, ref)).toBeLessThan(1e-6);
@@ -120,7 +123,10 @@ describe('loadOnnxModel on the reference fixture (torch.onnx.export MLP)', () =>
 });
 
 describe('ONNX graphs built here match the zoo twins exactly (eval and train mode)', () => {
-  const data = take(fixtureData(), Array.from({ length: 16 }, (_, i) => i * 7));
+  const data = take(
+    fixtureData(),
+    Array.from({ length: 16 }, (_, i) => i * 7),
+  );
   const perturbState = (layout: ReturnType<typeof buildModel>['layout'], theta: Float32Array) => {
     for (const e of layout.entries) {
       if (e.role === 'weight' || e.role === 'bias') continue;
@@ -181,10 +187,18 @@ describe('ONNX op semantics agree with onnxruntime-node', () => {
     const g = new GraphBuilder().input('x', ['N', 3, 10, 10]).output('logits');
     g.init('conv.weight', [6, 3, 3, 3], randoms(162, 1, 0.4));
     g.init('conv.bias', [6], randoms(6, 2, 0.1));
-    g.init('bn.weight', [6], randoms(6, 3, 0.5).map((v) => 1 + v));
+    g.init(
+      'bn.weight',
+      [6],
+      randoms(6, 3, 0.5).map((v) => 1 + v),
+    );
     g.init('bn.bias', [6], randoms(6, 4, 0.2));
     g.init('bn.running_mean', [6], randoms(6, 5, 0.3));
-    g.init('bn.running_var', [6], randoms(6, 6, 0.4).map((v) => 1 + v));
+    g.init(
+      'bn.running_var',
+      [6],
+      randoms(6, 6, 0.4).map((v) => 1 + v),
+    );
     g.init('fc.weight', [4, 6], randoms(24, 7, 0.5));
     g.init('fc.bias', [4], randoms(4, 8, 0.1));
     let h = g.node('Conv', ['x', 'conv.weight', 'conv.bias'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] });
@@ -205,7 +219,10 @@ describe('ONNX op semantics agree with onnxruntime-node', () => {
     const n = 6;
     const f64 = (a: Float32Array, shape: number[]) => np.array(a, { shape }).astype(np.float64);
     const x = f64(randoms(n * 300, 11, 1), [n, 3, 10, 10]);
-    const t = f64(Float32Array.from({ length: n * 4 }, (_, i) => (i % 4 === Math.floor(i / 4) % 4 ? 1 : 0)), [n, 4]);
+    const t = f64(
+      Float32Array.from({ length: n * 4 }, (_, i) => (i % 4 === Math.floor(i / 4) % 4 ? 1 : 0)),
+      [n, 4],
+    );
     const lossOf = (params: np.Array[]) => sampleLosses(imp.model.apply(params, x.ref).out, t.ref, 'mse').sum();
     const entries = imp.model.layout.entries;
     const theta = imp.theta;
@@ -239,7 +256,14 @@ describe('ONNX op semantics agree with onnxruntime-node', () => {
   for (const [label, attrs, w] of convCases) {
     it(`Conv: ${label}`, async () => {
       const g = new GraphBuilder().input('x', ['N', 3, 9, 8]).output('y');
-      g.init('w', w, randoms(w.reduce((a, b) => a * b, 1), 3));
+      g.init(
+        'w',
+        w,
+        randoms(
+          w.reduce((a, b) => a * b, 1),
+          3,
+        ),
+      );
       g.init('b', [w[0]!], randoms(w[0]!, 4));
       g.node('Conv', ['x', 'w', 'b'], attrs as never, ['y']);
       const { err, scale } = await vsOnnxruntime(g.bytes(), [3, 9, 8]);
@@ -263,7 +287,11 @@ describe('ONNX op semantics agree with onnxruntime-node', () => {
     ['AveragePool pads, count_include_pad 0', 'AveragePool', { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
     ['AveragePool pads, count_include_pad 1', 'AveragePool', { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 }],
     ['AveragePool ceil_mode', 'AveragePool', { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }],
-    ['AveragePool ceil_mode + pads, count_include_pad 1', 'AveragePool', { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1, pads: [1, 1, 1, 1], count_include_pad: 1 }],
+    [
+      'AveragePool ceil_mode + pads, count_include_pad 1',
+      'AveragePool',
+      { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1, pads: [1, 1, 1, 1], count_include_pad: 1 },
+    ],
     ['AveragePool 2×2 tiles', 'AveragePool', { kernel_shape: [2, 2], strides: [2, 2] }],
     ['GlobalAveragePool', 'GlobalAveragePool', {}],
     ['GlobalMaxPool', 'GlobalMaxPool', {}],
@@ -340,7 +368,13 @@ describe('ONNX op semantics agree with onnxruntime-node', () => {
     expect(h1.every(Number.isFinite)).toBe(true);
     // the engine's loss equals the cross-entropy of onnxruntime's logits (the same x as vsOnnxruntime: seed 7, scale 2)
     const s = await ort.InferenceSession.create(imp.graphBytes);
-    const logits = (await s.run({ x: new ort.Tensor('float32', ds.x, [5, 6]), w: new ort.Tensor('float32', imp.theta.slice(0, 24), [4, 6]), b: new ort.Tensor('float32', imp.theta.slice(24), [4]) }))['y']!.data as Float32Array;
+    const logits = (
+      await s.run({
+        x: new ort.Tensor('float32', ds.x, [5, 6]),
+        w: new ort.Tensor('float32', imp.theta.slice(0, 24), [4, 6]),
+        b: new ort.Tensor('float32', imp.theta.slice(24), [4]),
+      })
+    ).y!.data as Float32Array;
     let ce = 0;
     for (let n = 0; n < 5; n++) {
       const z = Array.from(logits.slice(8 * n, 8 * n + 8));
@@ -384,7 +418,10 @@ describe('ONNX file variants', () => {
     bin.set(new Uint8Array(b.buffer), 112);
     writeFileSync(join(dir, 'weights.bin'), bin);
     const g = new GraphBuilder().input('x', ['N', 4]).output('y');
-    for (const [name, shape, off, len] of [['w', [3, 4], 64, 48], ['b', [3], 112, 12]] as const) {
+    for (const [name, shape, off, len] of [
+      ['w', [3, 4], 64, 48],
+      ['b', [3], 112, 12],
+    ] as const) {
       const t = makeTensor(name, DT.FLOAT, [...shape], []);
       t.rawData = new Uint8Array(0);
       t.dataLocation = TensorProto_DataLocation.EXTERNAL;
@@ -440,7 +477,7 @@ describe('loadOnnxModel errors are one clear line', () => {
   });
 
   it('truncated files, garbage, empty and missing files', async () => {
-    const full = readFileSync(FIXTURE + 'model.onnx');
+    const full = readFileSync(`${FIXTURE}model.onnx`);
     for (const cut of [1, 10, 100, 1000, 60000, 200000, full.length - 5]) {
       const msg = await oneLine(loadOnnxModel(full.subarray(0, cut), { label: 'cut.onnx' }));
       expect(msg.startsWith('cut.onnx: '), msg).toBe(true);
@@ -458,7 +495,9 @@ describe('loadOnnxModel errors are one clear line', () => {
     g.init('w', [3, 4], randoms(12, 9));
     g.node('Gemm', [g.node('Reshape', ['x', g.ints('s', [8, 4])]), 'w'], { transB: 1 }, ['y']);
     const msg = await oneLine(loadOnnxModel(g.bytes(), { label: 'fixed.onnx' }));
-    expect(msg).toMatch(/^fixed\.onnx: node "\/Reshape_0" \(Reshape\): Reshape: cannot reshape \[1,2,2\] \(4 values\) to \[8,4\] \(the model was exported with a fixed batch size of 8; export it with dynamic_axes=\{"x": \{0: "batch"\}\}\)$/);
+    expect(msg).toMatch(
+      /^fixed\.onnx: node "\/Reshape_0" \(Reshape\): Reshape: cannot reshape \[1,2,2\] \(4 values\) to \[8,4\] \(the model was exported with a fixed batch size of 8; export it with dynamic_axes=\{"x": \{0: "batch"\}\}\)$/,
+    );
   });
 
   it('symbolic input dims need inputShape; a wrong one is rejected', async () => {

@@ -8,11 +8,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { coordinates } from '../../src/core/grid.js';
 import { makeLayout } from '../../src/core/layout.js';
 import { readDirectionFile, writeDirectionFile } from '../../src/directions/file.js';
-import { readGridFile, writeGridFile, emptyGridFile } from '../../src/jobs/grid-file.js';
 import { readH5 } from '../../src/io/h5.js';
-import { coordinates } from '../../src/core/grid.js';
+import { emptyGridFile, readGridFile, writeGridFile } from '../../src/jobs/grid-file.js';
 import { FIXTURE, fixtureDirections, fixtureSurface } from '../helpers/fixture.js';
 
 const PY = '/usr/bin/python3';
@@ -30,19 +30,19 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'losscape-h5-'));
 
 describe("reading the reference code's files", () => {
   it('surface.h5: coordinates, train_loss/train_acc [21, 21] float64 and the string dir_file dataset', async () => {
-    const raw = await readH5(FIXTURE + 'surface.h5');
+    const raw = await readH5(`${FIXTURE}surface.h5`);
     expect(raw.keys.sort()).toEqual(['dir_file', 'train_acc', 'train_loss', 'xcoordinates', 'ycoordinates']);
     expect(raw.get('dir_file')!.value).toBe('directions.h5');
-    const gf = await readGridFile(FIXTURE + 'surface.h5');
+    const gf = await readGridFile(`${FIXTURE}surface.h5`);
     expect(gf.grid).toEqual({ x: { min: -1, max: 1, n: 21 }, y: { min: -1, max: 1, n: 21 } });
     expect(Object.keys(gf.values).sort()).toEqual(['train_acc', 'train_loss']);
-    expect(gf.attrs['source']).toBe('reference-code');
+    expect(gf.attrs.source).toBe('reference-code');
     expect(gf.done.every((d) => d === 1)).toBe(true);
     const ref = fixtureSurface();
     for (let i = 0; i < 21; i++) {
       for (let j = 0; j < 21; j++) {
-        expect(gf.values['train_loss']![i * 21 + j]).toBe(ref.loss[i]![j]);
-        expect(gf.values['train_acc']![i * 21 + j]).toBe(ref.acc[i]![j]);
+        expect(gf.values.train_loss![i * 21 + j]).toBe(ref.loss[i]![j]);
+        expect(gf.values.train_acc![i * 21 + j]).toBe(ref.acc[i]![j]);
       }
     }
   });
@@ -54,12 +54,12 @@ describe("reading the reference code's files", () => {
       { name: 'fc2.weight', shape: [10, 64], role: 'weight' },
       { name: 'fc2.bias', shape: [10], role: 'bias' },
     ]);
-    const d = await readDirectionFile(FIXTURE + 'directions.h5', layout);
+    const d = await readDirectionFile(`${FIXTURE}directions.h5`, layout);
     const [dx, dy] = await fixtureDirections();
     expect(d.dx).toEqual(dx);
     expect(d.dy).toEqual(dy);
     const wrong = makeLayout([{ name: 'w', shape: [10], role: 'weight' }]);
-    await expect(readDirectionFile(FIXTURE + 'directions.h5', wrong)).rejects.toThrow(/has 4 tensors but the model has 1 parameter tensors$/);
+    await expect(readDirectionFile(`${FIXTURE}directions.h5`, wrong)).rejects.toThrow(/has 4 tensors but the model has 1 parameter tensors$/);
   });
 });
 
@@ -72,8 +72,8 @@ describe('writing files the reference plotting scripts read', () => {
     const gf = emptyGridFile(grid, ['train_loss', 'train_acc'], { dir_file: 'directions/ckpt-0000.h5', checkpoint: 0 });
     for (let i = 0; i < ys.length; i++) {
       for (let j = 0; j < xs.length; j++) {
-        gf.values['train_loss']![i * xs.length + j] = 1 + xs[j]! + 10 * ys[i]!;
-        gf.values['train_acc']![i * xs.length + j] = 50 + ys[i]!;
+        gf.values.train_loss![i * xs.length + j] = 1 + xs[j]! + 10 * ys[i]!;
+        gf.values.train_acc![i * xs.length + j] = 50 + ys[i]!;
         gf.done[i * xs.length + j] = 1;
       }
     }
@@ -89,10 +89,10 @@ describe('writing files the reference plotting scripts read', () => {
     expect(h.get('train_loss')!.value).toBeInstanceOf(Float64Array);
     expect(h.get('xcoordinates')!.value).toBeInstanceOf(Float64Array);
     expect(h.get('computed')!.value).toBeInstanceOf(Uint8Array);
-    expect(h.attrs['convention']).toMatch(/element \[i, j\] holds the point \(x = xcoordinates\[j\], y = ycoordinates\[i\]\)/);
+    expect(h.attrs.convention).toMatch(/element \[i, j\] holds the point \(x = xcoordinates\[j\], y = ycoordinates\[i\]\)/);
     const back = await readGridFile(p);
     expect(back.grid).toEqual(grid);
-    expect(back.values['train_loss']![1 * 4 + 3]).toBeCloseTo(1 + xs[3]! + 10 * ys[1]!, 12);
+    expect(back.values.train_loss![1 * 4 + 3]).toBeCloseTo(1 + xs[3]! + 10 * ys[1]!, 12);
   });
 
   it(`surface and direction files read by h5py like the reference plot_2D.py / net_plotter.py${skipReason}`, async (ctx) => {
@@ -151,7 +151,7 @@ print(json.dumps({'n': len(xs), 'dtypes': [str(a.dtype) for a in xs], 'shapes': 
 
   it(`the fixture surface.h5 and our re-write of it hold the same arrays (h5py)${skipReason}`, async (ctx) => {
     if (!haveH5py) ctx.skip();
-    const gf = await readGridFile(FIXTURE + 'surface.h5');
+    const gf = await readGridFile(`${FIXTURE}surface.h5`);
     const p = join(tmp(), 'rewrite.h5');
     await writeGridFile(p, { ...gf, attrs: { dir_file: 'directions.h5' } });
     const r = python(
@@ -159,7 +159,7 @@ print(json.dumps({'n': len(xs), 'dtypes': [str(a.dtype) for a in xs], 'shapes': 
 import sys, h5py, numpy as np
 a = h5py.File(sys.argv[1], 'r'); b = h5py.File(sys.argv[2], 'r')
 print(all(np.array_equal(a[k][:], b[k][:]) for k in ['xcoordinates', 'ycoordinates', 'train_loss', 'train_acc']))`,
-      FIXTURE + 'surface.h5',
+      `${FIXTURE}surface.h5`,
       p,
     );
     expect(r.trim()).toBe('True');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PYHESSIAN_SIGMA_SQUARED, spectralDensity } from '../../src/linalg/density.js';
 import { Rng } from '../../src/core/rng.js';
-import { denseOperator, dotv, linspace, matvecDense, symmetricWithSpectrum, type DenseSymmetric } from '../hessian/helpers.js';
+import { PYHESSIAN_SIGMA_SQUARED, spectralDensity } from '../../src/linalg/density.js';
+import { type DenseSymmetric, denseOperator, dotv, linspace, matvecDense, symmetricWithSpectrum } from '../hessian/helpers.js';
 
 const cat = (...parts: ArrayLike<number>[]) => Float64Array.from(parts.flatMap((p) => Array.from(p)));
 
@@ -63,7 +63,10 @@ describe('spectralDensity (stochastic Lanczos quadrature, PyHessian-style)', () 
     [-1, 2, 5].forEach((c, i) => expect(Math.abs(peaks[i] - c)).toBeLessThan(0.02));
     const massNear = (c: number) => {
       const inside = r.grid.map((t) => (Math.abs(t - c) < 0.5 ? 1 : 0));
-      return trapezoid(r.grid, r.density.map((d, i) => d * inside[i]));
+      return trapezoid(
+        r.grid,
+        r.density.map((d, i) => d * inside[i]),
+      );
     };
     for (const c of [-1, 2, 5]) expect(Math.abs(massNear(c) - 1 / 3)).toBeLessThan(0.1);
     // nothing between the clusters
@@ -87,7 +90,10 @@ describe('spectralDensity (stochastic Lanczos quadrature, PyHessian-style)', () 
     expect(Math.abs(mean(1) - trH / n)).toBeLessThan(4 * sd1);
     expect(Math.abs(mean(2) - trH2 / n)).toBeLessThan(4 * sd2);
     // the broadened density keeps the first moment
-    const firstMoment = trapezoid(r.grid, r.density.map((d, i) => d * r.grid[i]));
+    const firstMoment = trapezoid(
+      r.grid,
+      r.density.map((d, i) => d * r.grid[i]),
+    );
     expect(Math.abs(firstMoment - mean(1))).toBeLessThan(1e-6);
   });
 

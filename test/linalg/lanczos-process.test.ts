@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LanczosProcess } from '../../src/linalg/lanczos-process.js';
 import { Rng } from '../../src/core/rng.js';
+import { LanczosProcess } from '../../src/linalg/lanczos-process.js';
 import { symTridiagonalEigen } from '../../src/linalg/tridiagonal-eigen.js';
 import { denseOperator, dotv, linspace, matvecDense, symmetricWithSpectrum } from '../hessian/helpers.js';
 
@@ -20,8 +20,7 @@ describe('LanczosProcess (three-term recurrence + full reorthogonalization)', ()
     for (let j = 0; j < 120; j++) await p.step(); // long past convergence of the outliers
     const q = p.basis;
     let orth = 0;
-    for (let i = 0; i < q.length; i++)
-      for (let j = 0; j <= i; j++) orth = Math.max(orth, Math.abs(dotv(q[i], q[j]) - (i === j ? 1 : 0)));
+    for (let i = 0; i < q.length; i++) for (let j = 0; j <= i; j++) orth = Math.max(orth, Math.abs(dotv(q[i], q[j]) - (i === j ? 1 : 0)));
     expect(orth).toBeLessThan(1e-13);
     let worst = 0;
     for (let j = 0; j + 1 < q.length; j++) {
@@ -50,8 +49,7 @@ describe('LanczosProcess (three-term recurrence + full reorthogonalization)', ()
     expect(restart.exhausted).toBe(false);
     for (let j = 2; j < 6; j++) await restart.step();
     expect(restart.exhausted).toBe(true); // ℝ⁶ is spanned
-    for (let i = 0; i < 6; i++)
-      for (let j = 0; j < i; j++) expect(Math.abs(dotv(restart.basis[i], restart.basis[j]))).toBeLessThan(1e-15);
+    for (let i = 0; i < 6; i++) for (let j = 0; j < i; j++) expect(Math.abs(dotv(restart.basis[i], restart.basis[j]))).toBeLessThan(1e-15);
     await expect(restart.step()).rejects.toThrow(/exhausted/);
 
     const stop = new LanczosProcess(op, v0, { restart: false, rng: new Rng(3) });
@@ -86,11 +84,14 @@ describe('LanczosProcess (three-term recurrence + full reorthogonalization)', ()
     for (const i of [0, 1, 2, a.length - 1, a.length - 2, a.length - 3]) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-12 * 11);
   });
 
-  it('partial reorthogonalization with a noisy (float32-like) operator: orthogonality kept at the operator\'s precision', async () => {
+  it("partial reorthogonalization with a noisy (float32-like) operator: orthogonality kept at the operator's precision", async () => {
     const eig = Float64Array.from([...linspace(-0.5, 1, 390), 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     const m = symmetricWithSpectrum(eig, 4);
     const dense = denseOperator(m);
-    const f32 = { dim: m.n, matvec: async (v: Float64Array) => Float64Array.from(Float32Array.from(await dense.matvec(Float64Array.from(Float32Array.from(v))))) };
+    const f32 = {
+      dim: m.n,
+      matvec: async (v: Float64Array) => Float64Array.from(Float32Array.from(await dense.matvec(Float64Array.from(Float32Array.from(v))))),
+    };
     const p = new LanczosProcess(f32, new Rng(5).normalVector(m.n), { restart: true, rng: new Rng(5), reorthogonalization: 'partial', matvecEps: 1e-7 });
     for (let j = 0; j < 100; j++) await p.step();
     const vals = symTridiagonalEigen(p.alpha, p.beta.slice(0, p.size - 1), []).values;
@@ -126,4 +127,3 @@ describe('LanczosProcess (three-term recurrence + full reorthogonalization)', ()
     expect(Math.abs(vals[0] - -1)).toBeLessThan(1e-3); // the bottom of a dense bulk converges slowly
   });
 });
-

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { eigenvalueError, lanczos, warmStartVector } from '../../src/linalg/lanczos.js';
 import { Rng } from '../../src/core/rng.js';
+import { eigenvalueError, lanczos, warmStartVector } from '../../src/linalg/lanczos.js';
 import {
+  type DenseSymmetric,
   denseOperator,
   dotv,
   linspace,
@@ -9,7 +10,6 @@ import {
   sortedDescending,
   spectralRadius,
   symmetricWithSpectrum,
-  type DenseSymmetric,
 } from '../hessian/helpers.js';
 
 const cat = (...parts: ArrayLike<number>[]) => Float64Array.from(parts.flatMap((p) => Array.from(p)));
@@ -34,7 +34,7 @@ function trueResidual(m: DenseSymmetric, theta: number, y: Float64Array): number
 
 /** |cos| between the Ritz vector and the eigenvector of `lambda` (assumed simple). */
 function alignment(m: DenseSymmetric, lambda: number, y: Float64Array): number {
-  const i = Array.from(m.eigenvalues).findIndex((x) => x === lambda);
+  const i = Array.from(m.eigenvalues).indexOf(lambda);
   return Math.abs(dotv(m.q[i], y));
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hutchinsonTrace } from '../../src/linalg/trace.js';
 import { Rng } from '../../src/core/rng.js';
+import { hutchinsonTrace } from '../../src/linalg/trace.js';
 import { denseOperator, symmetricWithSpectrum } from '../hessian/helpers.js';
 
 const rng = new Rng(99);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { symTridiagonalEigen } from '../../src/linalg/tridiagonal-eigen.js';
 import { Rng } from '../../src/core/rng.js';
+import { symTridiagonalEigen } from '../../src/linalg/tridiagonal-eigen.js';
 
 /** ‖T z − θ z‖ for column i of the full eigenvector matrix. */
 function residual(alpha: number[], beta: number[], rows: Float64Array[], theta: number, i: number): number {

@@ -1,7 +1,7 @@
 /** The bench's deterministic parts (no timings): FLOP counts of the benchmark models and the table. */
 import { describe, expect, it } from 'vitest';
-import { benchCase, formatTable, REFERENCE, TARGET } from '../../bench/main.js';
 import { forwardFlops } from '../../bench/flops.js';
+import { benchCase, formatTable, REFERENCE, TARGET } from '../../bench/main.js';
 import { buildModel } from '../../src/model/zoo.js';
 
 describe('bench', () => {

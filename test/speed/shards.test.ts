@@ -5,10 +5,11 @@
  * Also: `--device cuda` without onnxruntime's CUDA provider is one clear line.
  * Runs the built CLI (npx tsc -p tsconfig.json first).
  */
+
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -34,7 +35,18 @@ describe('shards', () => {
   writeFileSync(cfg, JSON.stringify(tinyConfig()));
   const run = join(dir, 'run');
   const surfaceArgs = (out: string, ...extra: string[]) => [
-    'surface', run, '--x', '-1:1:17', '--y', '-1:1:13', '--chunk', '10', '--out', out, '--quiet', ...extra,
+    'surface',
+    run,
+    '--x',
+    '-1:1:17',
+    '--y',
+    '-1:1:13',
+    '--chunk',
+    '10',
+    '--out',
+    out,
+    '--quiet',
+    ...extra,
   ];
 
   it('shard arithmetic: blocks of chunks covering the grid once', () => {
@@ -120,7 +132,17 @@ describe('shards', () => {
     const root = fileURLToPath(new URL('../../', import.meta.url));
     const out = join(dir, 'slurm', 'demo.h5');
     mkdirSync(join(dir, 'slurm'), { recursive: true });
-    const env = { ...process.env, RUN: run, CHECKPOINT: '1', GRID_X: '-1:1:17', GRID_Y: '-1:1:13', OUT: out, SLURM_ARRAY_TASK_COUNT: '3', SLURM_ARRAY_TASK_MIN: '0', SLURM_CPUS_PER_TASK: '1' };
+    const env = {
+      ...process.env,
+      RUN: run,
+      CHECKPOINT: '1',
+      GRID_X: '-1:1:17',
+      GRID_Y: '-1:1:13',
+      OUT: out,
+      SLURM_ARRAY_TASK_COUNT: '3',
+      SLURM_ARRAY_TASK_MIN: '0',
+      SLURM_CPUS_PER_TASK: '1',
+    };
     for (const i of ['0', '1', '2']) {
       const r = spawnSync('bash', [join(root, 'deploy/slurm/landscape.sbatch')], { cwd: root, env: { ...env, SLURM_ARRAY_TASK_ID: i }, encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);

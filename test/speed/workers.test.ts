@@ -11,10 +11,10 @@ import { mnistBalanced } from '../../src/data/mnist.js';
 import { randomPlane } from '../../src/directions/directions.js';
 import { OrtEngine } from '../../src/engine/ort/engine.js';
 import { computeEigenmap } from '../../src/hessian/eigenmap.js';
-import { buildModel } from '../../src/model/zoo.js';
-import { Journal } from '../../src/jobs/journal.js';
 import { readGridFile } from '../../src/jobs/grid-file.js';
 import { runGridJob } from '../../src/jobs/grid-job.js';
+import { Journal } from '../../src/jobs/journal.js';
+import { buildModel } from '../../src/model/zoo.js';
 import { computeSurface } from '../../src/surface/surface.js';
 
 const grid = { x: { min: -1, max: 1, n: 13 }, y: { min: -1, max: 1, n: 11 } };
@@ -22,7 +22,10 @@ const grid = { x: { min: -1, max: 1, n: 13 }, y: { min: -1, max: 1, n: 11 } };
 describe('worker threads', () => {
   it('1, 2 and 3 workers give bit-identical surfaces (MLP and CNN)', async () => {
     const data = mnistBalanced(12);
-    for (const spec of [{ type: 'mlp', hidden: [32] }, { type: 'cnn', channels: [4, 8], kernel: 5 }]) {
+    for (const spec of [
+      { type: 'mlp', hidden: [32] },
+      { type: 'cnn', channels: [4, 8], kernel: 5 },
+    ]) {
       const model = buildModel(spec, data.inputShape, 10);
       const theta = model.init(2);
       const plane = randomPlane(theta, model.layout, { seed: 9, norm: 'filter', ignore: 'biasbn' });
@@ -53,11 +56,11 @@ describe('worker threads', () => {
       // the files on disk too
       const a = await readGridFile(join(dir, 'w1.h5'));
       const c = await readGridFile(join(dir, 'w3.h5'));
-      expect(Buffer.from(c.values['train_loss']!.buffer).equals(Buffer.from(a.values['train_loss']!.buffer))).toBe(true);
+      expect(Buffer.from(c.values.train_loss!.buffer).equals(Buffer.from(a.values.train_loss!.buffer))).toBe(true);
     }
   });
 
-  it('HVPs on worker threads equal the engine\'s own, also when two Lanczos runs interleave', async () => {
+  it("HVPs on worker threads equal the engine's own, also when two Lanczos runs interleave", async () => {
     const data = mnistBalanced(6);
     const model = buildModel({ type: 'mlp', hidden: [16], activation: 'tanh' }, data.inputShape, 10);
     const t1 = model.init(1);
@@ -69,7 +72,7 @@ describe('worker threads', () => {
     const rel = (a: Float64Array, b: Float64Array) => {
       let n = 0;
       let d = 0;
-      for (let i = 0; i < a.length; i++) ((n += (a[i]! - b[i]!) ** 2), (d += b[i]! ** 2));
+      for (let i = 0; i < a.length; i++) (n += (a[i]! - b[i]!) ** 2), (d += b[i]! ** 2);
       return Math.sqrt(n / d);
     };
     const got = await Promise.all(vs.flatMap((v) => [pool.hvp(t1, v), pool.hvp(t2, v)]));
@@ -106,14 +109,26 @@ describe('worker threads', () => {
     for (const workers of [1, 2]) {
       const engine = await OrtEngine.create(model, data, { workers, threads: 1, ...opts });
       check(engine);
-      const { file, stats } = await computeEigenmap({ engine, theta, dx: plane.dx, dy: plane.dy, grid, path: join(dir, `e${workers}.h5`), context: 'w', chunkSize });
+      const { file, stats } = await computeEigenmap({
+        engine,
+        theta,
+        dx: plane.dx,
+        dy: plane.dy,
+        grid,
+        path: join(dir, `e${workers}.h5`),
+        context: 'w',
+        chunkSize,
+      });
       await engine.dispose();
       expect(stats.points).toBe(grid.x.n * grid.y.n);
       expect(stats.unconverged).toBe(0);
       maps.push(file.values);
     }
     for (const ch of ['max_eig', 'min_eig', 'hvps']) {
-      expect(Array.from(maps[1]![ch]!).every((v, i) => Object.is(v, maps[0]![ch]![i])), ch).toBe(true);
+      expect(
+        Array.from(maps[1]![ch]!).every((v, i) => Object.is(v, maps[0]![ch]![i])),
+        ch,
+      ).toBe(true);
     }
     return maps[0]!;
   }
@@ -123,9 +138,13 @@ describe('worker threads', () => {
     const model = buildModel({ type: 'cnn', channels: [4, 8], kernel: 5 }, data.inputShape, 10);
     const g = { x: { min: -1, max: 1, n: 3 }, y: { min: -1, max: 1, n: 2 } };
     const map = await mapsOfOneAndTwoWorkers(model, data, model.init(6), g, 3, { hvpBatch: 16 }, (engine) => {
-      expect(Object.keys(engine.hvpProgram().graphs).map(Number).sort((a, b) => a - b)).toEqual([12, 14]);
+      expect(
+        Object.keys(engine.hvpProgram().graphs)
+          .map(Number)
+          .sort((a, b) => a - b),
+      ).toEqual([12, 14]);
     });
-    expect(map['max_eig']!.every((v) => v > 0)).toBe(true);
+    expect(map.max_eig!.every((v) => v > 0)).toBe(true);
   });
 
   it('eigenvalue maps: Lanczos runs inside the workers give the maps of 1 worker bit for bit', async () => {
@@ -179,7 +198,7 @@ describe('worker threads', () => {
     });
     expect(again).toContain(7);
     expect(again.length).toBe(10 - journaled.length);
-    expect(Array.from(gf.values['v']!)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(Array.from(gf.values.v!)).toEqual(Array.from({ length: 40 }, (_, i) => i));
     expect(existsSync(`${path}.journal`)).toBe(false);
   });
 });

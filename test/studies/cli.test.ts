@@ -20,7 +20,7 @@ describe('study commands (CLI)', () => {
     expect(m.pca.path[m.pca.path.length - 1]).toEqual([0, 0]);
     expect(m.pca.explained[0] + m.pca.explained[1]).toBeLessThanOrEqual(1 + 1e-12);
     const gf = await readGridFile(join(run, 'pca', 'surface.h5'));
-    expect(String(gf.attrs['note'])).toMatch(/projection/);
+    expect(String(gf.attrs.note)).toMatch(/projection/);
     expect(gf.grid.x.n).toBe(9);
     // the path lies inside the grid
     for (const [x, y] of m.pca.path as [number, number][]) {
@@ -38,7 +38,7 @@ describe('study commands (CLI)', () => {
     const s = cli(['study', join(dir, 'pca.yaml'), '--out', join(dir, 'p'), '--quiet']);
     expect(s.code, s.stderr).toBe(0);
     expect(s.stdout).toContain('the path is a projection');
-    expect((await readGridFile(join(run, 'pca', 'surface.h5'))).attrs['ignore']).toBe('none');
+    expect((await readGridFile(join(run, 'pca', 'surface.h5'))).attrs.ignore).toBe('none');
   });
 
   it('bad inputs are one line', () => {

@@ -19,11 +19,11 @@ function readCsv(path: string): Record<string, string>[] {
     for (let i = 0; i < l.length; i++) {
       const ch = l[i]!;
       if (q) {
-        if (ch === '"' && l[i + 1] === '"') ((cur += '"'), i++);
+        if (ch === '"' && l[i + 1] === '"') (cur += '"'), i++;
         else if (ch === '"') q = false;
         else cur += ch;
       } else if (ch === '"') q = true;
-      else if (ch === ',') (cells.push(cur), (cur = ''));
+      else if (ch === ',') cells.push(cur), (cur = '');
       else cur += ch;
     }
     cells.push(cur);
@@ -95,7 +95,7 @@ describe('comparison study (CLI, end to end)', () => {
     expect(Array.from(plain.thetas.get(0)!.theta)).toEqual(Array.from(big.thetas.get(0)!.theta));
     const d0 = await readGridFile(join(out, 'plain', 'surfaces', 'ckpt-0000.h5'));
     const d1 = await readGridFile(join(out, 'bigbatch', 'surfaces', 'ckpt-0000.h5'));
-    expect(Array.from(d0.values['train_loss']!)).toEqual(Array.from(d1.values['train_loss']!));
+    expect(Array.from(d0.values.train_loss!)).toEqual(Array.from(d1.values.train_loss!));
   });
 
   it('a rerun skips finished variants', () => {

@@ -12,7 +12,17 @@ const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 describe('example study configs', () => {
   const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml'));
   it('there is one per seed question', () => {
-    for (const f of ['bn-vs-none', 'skip-vs-noskip', 'batch-size', 'train-vs-eval', 'pca-trajectory', 'pruning', 'direction-variability', 'subset-fidelity', 'taylor-view']) {
+    for (const f of [
+      'bn-vs-none',
+      'skip-vs-noskip',
+      'batch-size',
+      'train-vs-eval',
+      'pca-trajectory',
+      'pruning',
+      'direction-variability',
+      'subset-fidelity',
+      'taylor-view',
+    ]) {
       expect(files).toContain(`${f}.yaml`);
     }
   });

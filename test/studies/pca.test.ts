@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeLayout } from '../../src/core/layout.js';
-import { pathGrid, trajectoryPca } from '../../src/studies/pca.js';
 import { Rng } from '../../src/core/rng.js';
+import { pathGrid, trajectoryPca } from '../../src/studies/pca.js';
 
 const layout = makeLayout([
   { name: 'fc1.weight', shape: [8, 12], role: 'weight' },
@@ -47,9 +47,7 @@ describe('trajectory PCA', () => {
       const a = 3 * t + 0.3 * Math.sin(5 * t);
       const b = 1.5 * t * t - 0.8 * t;
       coef.push([a, b]);
-      thetas.push(
-        Float32Array.from({ length: P }, (_, p) => final[p]! + a * u[p]! + b * v[p]! + (weightMask[p] ? 0 : 0.5 * t * Math.cos(p))),
-      );
+      thetas.push(Float32Array.from({ length: P }, (_, p) => final[p]! + a * u[p]! + b * v[p]! + (weightMask[p] ? 0 : 0.5 * t * Math.cos(p))));
     }
     const r = await trajectoryPca(thetas, layout, { ignore: 'biasbn' });
     expect(r.explained[0] + r.explained[1]).toBeGreaterThan(1 - 1e-6);
@@ -87,7 +85,9 @@ describe('trajectory PCA', () => {
     const rows = thetas.map((t) => Float64Array.from(t, (x, p) => x - thetas[k - 1]![p]!));
     const m = new Float64Array(P);
     for (const row of rows) row.forEach((x, p) => (m[p]! += x / k));
-    const C = Array.from({ length: P }, (_, a) => Float64Array.from({ length: P }, (_, b) => rows.reduce((s, row) => s + (row[a]! - m[a]!) * (row[b]! - m[b]!), 0)));
+    const C = Array.from({ length: P }, (_, a) =>
+      Float64Array.from({ length: P }, (_, b) => rows.reduce((s, row) => s + (row[a]! - m[a]!) * (row[b]! - m[b]!), 0)),
+    );
     const eig = jacobiEigenvalues(C).sort((a, b) => b - a);
     const total = eig.reduce((a, b) => a + b, 0);
     expect(r.explained[0]).toBeCloseTo(eig[0]! / total, 8);
@@ -110,7 +110,15 @@ describe('trajectory PCA', () => {
   });
 
   it('the grid covers the path with the margin', () => {
-    const g = pathGrid([[-2, -1], [-1, 0.5], [0, 0]], 11, 0.25);
+    const g = pathGrid(
+      [
+        [-2, -1],
+        [-1, 0.5],
+        [0, 0],
+      ],
+      11,
+      0.25,
+    );
     expect(g.x.min).toBeCloseTo(-2.5, 6);
     expect(g.x.max).toBeCloseTo(0.5, 6);
     expect(g.y!.min).toBeCloseTo(-1.375, 6);

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeLayout } from '../../src/core/layout.js';
+import { Rng } from '../../src/core/rng.js';
 import { readDirectionFile } from '../../src/directions/file.js';
+import { asFloat32, readH5 } from '../../src/io/h5.js';
 import { readGridFile } from '../../src/jobs/grid-file.js';
-import { readH5, asFloat32 } from '../../src/io/h5.js';
 import { RunStore } from '../../src/store/run-store.js';
 import { applyMask, magnitudeMask, prunableEntries, pruneStudy, zeroCount } from '../../src/studies/prune.js';
 import { openRun } from '../../src/studies/run-access.js';
-import { Rng } from '../../src/core/rng.js';
 import { tempDir, tinyRun } from './helpers.js';
 
 const layout = makeLayout([
@@ -66,8 +66,8 @@ describe('pruning study', () => {
     // 0 %: bit-identical to the run's own landscape of the last checkpoint (same directions, grid, engine)
     const mine = await readGridFile(join(dir, 'p', 'sparsity-000', 'surfaces', `ckpt-${String(last).padStart(4, '0')}.h5`));
     const ref = await readGridFile(new RunStore(runDir).path(`surfaces/ckpt-${String(last).padStart(4, '0')}.h5`));
-    expect(Array.from(mine.values['train_loss']!)).toEqual(Array.from(ref.values['train_loss']!));
-    expect(Array.from(mine.values['test_loss']!)).toEqual(Array.from(ref.values['test_loss']!));
+    expect(Array.from(mine.values.train_loss!)).toEqual(Array.from(ref.values.train_loss!));
+    expect(Array.from(mine.values.test_loss!)).toEqual(Array.from(ref.values.test_loss!));
     const m = run.manifest.checkpoints.find((c) => c.index === last)!;
     expect(res.rows[0]!.train_loss).toBeCloseTo(m.train_loss, 5);
     expect(res.rows[0]!.zeroed).toBe(0);

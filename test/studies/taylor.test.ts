@@ -2,14 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { gridPoints, parseAxis } from '../../src/core/grid.js';
+import { Rng } from '../../src/core/rng.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { randomPlane } from '../../src/directions/directions.js';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
-import { buildModel } from '../../src/model/zoo.js';
 import { readGridFile } from '../../src/jobs/grid-file.js';
-import { gridPoints, parseAxis } from '../../src/core/grid.js';
+import { buildModel } from '../../src/model/zoo.js';
 import { quadraticModel, taylorSurface } from '../../src/studies/taylor.js';
-import { Rng } from '../../src/core/rng.js';
 
 /** A regression set y = A x + noise (3 inputs, 2 targets). */
 function regression(n: number, seed: number): Dataset {
@@ -47,9 +47,9 @@ describe('Taylor view', () => {
     expect(Math.max(...r.loss) / Math.min(...r.loss)).toBeGreaterThan(1.5);
     // the file holds both, with the mask channel
     const gf = await readGridFile(join(dir, 't.h5'));
-    expect([...gf.values['taylor_agree']!].every((v) => v === 1)).toBe(true);
-    expect(gf.values['taylor_loss']![5]).toBeCloseTo(r.channels.taylor_loss[5]!, 12);
-    expect(gf.attrs['taylor_tol']).toBe(0.1);
+    expect([...gf.values.taylor_agree!].every((v) => v === 1)).toBe(true);
+    expect(gf.values.taylor_loss![5]).toBeCloseTo(r.channels.taylor_loss[5]!, 12);
+    expect(gf.attrs.taylor_tol).toBe(0.1);
     await engine.dispose();
   });
 

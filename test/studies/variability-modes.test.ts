@@ -14,8 +14,8 @@ describe('direction variability', () => {
     expect(r.seeds).toEqual([123, 125, 127]);
     const files = await Promise.all(r.seeds.map((s) => readGridFile(join(dir, 'v', `seed-${s}`, 'surfaces', 'ckpt-0002.h5'))));
     const spread = await readGridFile(join(dir, 'v', 'spread.h5'));
-    const own = pointwiseSpread(files.map((f) => f.values['train_loss']!));
-    expect(Array.from(spread.values['loss_min']!)).toEqual(Array.from(own.min));
+    const own = pointwiseSpread(files.map((f) => f.values.train_loss!));
+    expect(Array.from(spread.values.loss_min!)).toEqual(Array.from(own.min));
     for (let i = 0; i < own.min.length; i++) {
       expect(own.min[i]).toBeLessThanOrEqual(own.median[i]!);
       expect(own.median[i]).toBeLessThanOrEqual(own.max[i]!);
@@ -45,16 +45,16 @@ describe('train vs eval mode', () => {
     expect(r.identical).toBe(false);
     const ev = await readGridFile(join(dir, 'm', 'eval', 'surfaces', 'ckpt-0002.h5'));
     const tr = await readGridFile(join(dir, 'm', 'train', 'surfaces', 'ckpt-0002.h5'));
-    expect(ev.attrs['mode']).toBe('eval');
-    expect(tr.attrs['mode']).toBe('train');
-    const a = ev.values['train_loss']!;
-    const b = tr.values['train_loss']!;
+    expect(ev.attrs.mode).toBe('eval');
+    expect(tr.attrs.mode).toBe('train');
+    const a = ev.values.train_loss!;
+    const b = tr.values.train_loss!;
     let max = 0;
     for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(b[i]! - a[i]!));
     expect(max).toBeGreaterThan(1e-4);
     expect(r.diff.maxAbs).toBeCloseTo(max, 12);
     const d = await readGridFile(join(dir, 'm', 'difference.h5'));
-    expect(d.values['difference']![3]).toBeCloseTo(b[3]! - a[3]!, 12);
+    expect(d.values.difference![3]).toBeCloseTo(b[3]! - a[3]!, 12);
     const scene = await loadScene([join(dir, 'm', 'eval'), join(dir, 'm', 'train')]);
     expect(scene.runs.map((x) => x.name)).toEqual(['eval mode', 'train mode']);
   });

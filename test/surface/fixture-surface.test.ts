@@ -27,9 +27,9 @@ describe('reference 21×21 surface (jax-js engine)', () => {
     let accDiff = 0;
     for (let i = 0; i < 21; i++) {
       for (let j = 0; j < 21; j++) {
-        const got = gf.values['train_loss']![i * 21 + j]!;
+        const got = gf.values.train_loss![i * 21 + j]!;
         maxRel = Math.max(maxRel, Math.abs(got - ref.loss[i]![j]!) / ref.loss[i]![j]!);
-        accDiff = Math.max(accDiff, Math.abs(gf.values['train_acc']![i * 21 + j]! - ref.acc[i]![j]!));
+        accDiff = Math.max(accDiff, Math.abs(gf.values.train_acc![i * 21 + j]! - ref.acc[i]![j]!));
       }
     }
     engine.dispose();

@@ -1,16 +1,16 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import h5wasm from 'h5wasm/node';
+import h5wasm, { type Dataset as H5Dataset } from 'h5wasm/node';
 import { describe, expect, it } from 'vitest';
+import { coordinates, gridPoints, parseAxis } from '../../src/core/grid.js';
+import { pointWeights } from '../../src/core/plane.js';
 import { synthetic } from '../../src/data/synthetic.js';
 import { randomPlane } from '../../src/directions/directions.js';
-import { pointWeights } from '../../src/core/plane.js';
 import type { LossEngine } from '../../src/engine/engine.js';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
-import { buildModel } from '../../src/model/zoo.js';
 import { readGridFile } from '../../src/jobs/grid-file.js';
-import { coordinates, gridPoints, parseAxis } from '../../src/core/grid.js';
+import { buildModel } from '../../src/model/zoo.js';
 import { computeSurface } from '../../src/surface/surface.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'losscape-grid-'));
@@ -76,12 +76,12 @@ describe('grid orientation on a 7 × 4 grid', () => {
     const ys = coordinates(grid.y);
     await h5wasm.ready;
     const f = new h5wasm.File(join(dir, 's.h5'), 'r');
-    const ds = f.get('train_loss') as h5wasm.Dataset;
+    const ds = f.get('train_loss') as H5Dataset;
     expect(ds.shape).toEqual([4, 7]);
-    expect((f.get('xcoordinates') as h5wasm.Dataset).shape).toEqual([7]);
-    expect((f.get('ycoordinates') as h5wasm.Dataset).shape).toEqual([4]);
+    expect((f.get('xcoordinates') as H5Dataset).shape).toEqual([7]);
+    expect((f.get('ycoordinates') as H5Dataset).shape).toEqual([4]);
     const loss = ds.value as Float64Array;
-    const acc = (f.get('train_acc') as h5wasm.Dataset).value as Float64Array;
+    const acc = (f.get('train_acc') as H5Dataset).value as Float64Array;
     f.close();
     for (let i = 0; i < 4; i++) {
       for (let j = 0; j < 7; j++) {
@@ -89,7 +89,7 @@ describe('grid orientation on a 7 × 4 grid', () => {
         expect(acc[i * 7 + j]).toBeCloseTo(100 * xs[j]! * ys[i]!, 12);
       }
     }
-    expect(gf.values['train_loss']).toEqual(loss);
+    expect(gf.values.train_loss).toEqual(loss);
     const back = await readGridFile(join(dir, 's.h5'));
     expect(back.grid).toEqual(grid);
     expect(back.done.every((d) => d === 1)).toBe(true);
@@ -114,16 +114,20 @@ describe('grid orientation on a 7 × 4 grid', () => {
       context: 'centre',
     });
     const centre = await engine.evaluate(theta);
-    expect(gf.values['train_loss']![2 * 7 + 3]).toBe(centre.loss);
-    expect(gf.values['train_acc']![2 * 7 + 3]).toBe(centre.acc);
+    expect(gf.values.train_loss![2 * 7 + 3]).toBe(centre.loss);
+    expect(gf.values.train_acc![2 * 7 + 3]).toBe(centre.acc);
     const xs = coordinates(grid.x);
     const ys = coordinates(grid.y);
-    for (const [i, j] of [[0, 6], [4, 0], [1, 5]] as const) {
+    for (const [i, j] of [
+      [0, 6],
+      [4, 0],
+      [1, 5],
+    ] as const) {
       const m = await engine.evaluate(pointWeights(theta, plane.dx, plane.dy, xs[j]!, ys[i]!));
-      expect(gf.values['train_loss']![i * 7 + j]).toBe(m.loss);
+      expect(gf.values.train_loss![i * 7 + j]).toBe(m.loss);
     }
     // not symmetric: swapping the axes would give other values
-    expect(gf.values['train_loss']![0 * 7 + 6]).not.toBe(gf.values['train_loss']![4 * 7 + 0]);
+    expect(gf.values.train_loss![0 * 7 + 6]).not.toBe(gf.values.train_loss![4 * 7 + 0]);
     engine.dispose();
   });
 });

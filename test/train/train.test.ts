@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { view } from '../../src/core/layout.js';
+import { take } from '../../src/data/dataset.js';
 import { synthetic } from '../../src/data/synthetic.js';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { view } from '../../src/core/layout.js';
-import { checkpointSteps, train, TrainSpec, type Checkpoint } from '../../src/train/train.js';
-import { take } from '../../src/data/dataset.js';
+import { type Checkpoint, checkpointSteps, TrainSpec, train } from '../../src/train/train.js';
 
 const data = synthetic({ kind: 'moons', n: 64, seed: 0 });
 

@@ -35,9 +35,16 @@ describe('losscape video / snapshot / report', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe('video: movie.mp4');
     const probe = await run('ffprobe', [
-      '-v', 'error', '-select_streams', 'v:0', '-count_frames',
-      '-show_entries', 'stream=codec_name,width,height,nb_frames,nb_read_frames,avg_frame_rate:format=duration,format_name',
-      '-of', 'json', join(dir, 'movie.mp4'),
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-count_frames',
+      '-show_entries',
+      'stream=codec_name,width,height,nb_frames,nb_read_frames,avg_frame_rate:format=duration,format_name',
+      '-of',
+      'json',
+      join(dir, 'movie.mp4'),
     ]);
     const info = JSON.parse(probe.stdout);
     const s = info.streams[0];

@@ -5,8 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeGridFile } from '../../src/jobs/grid-file.js';
 import type { Grid } from '../../src/core/grid.js';
+import { writeGridFile } from '../../src/jobs/grid-file.js';
 
 function field(grid: Grid, f: (x: number, y: number) => number): Float64Array {
   const nx = grid.x.n;
@@ -44,11 +44,16 @@ export async function makeRun(dir: string, o: { frames?: number; name?: string }
   for (let k = 0; k < frames; k++) {
     const loss = bowl(k);
     const name = `ckpt-${String(k).padStart(4, '0')}.h5`;
-    await writeGrid(join(dir, 'surfaces', name), grid, {
-      train_loss: loss,
-      train_acc: (x, y) => 100 * Math.exp(-loss(x, y)),
-      test_loss: (x, y) => loss(x, y) * 1.1,
-    }, { checkpoint: k, step: 100 * k, epoch: k });
+    await writeGrid(
+      join(dir, 'surfaces', name),
+      grid,
+      {
+        train_loss: loss,
+        train_acc: (x, y) => 100 * Math.exp(-loss(x, y)),
+        test_loss: (x, y) => loss(x, y) * 1.1,
+      },
+      { checkpoint: k, step: 100 * k, epoch: k },
+    );
     await writeGrid(join(dir, 'hessian', name), hgrid, {
       max_eig: () => 10,
       min_eig: (x, y) => -3 * Math.max(0, Math.sin(2 * x + k) * Math.cos(2 * y)),
@@ -57,11 +62,18 @@ export async function makeRun(dir: string, o: { frames?: number; name?: string }
     checkpoints.push({ index: k, step: 100 * k, epoch: k, train_loss: 2 / (k + 1), train_acc: 50 + 20 * k, test_loss: 2.2 / (k + 1), test_acc: 48 + 19 * k });
     frameList.push({ checkpoint: k, surface: `surfaces/${name}`, directions: `directions/${name}`, hessian: `hessian/${name}` });
   }
-  const path: [number, number][] = Array.from({ length: frames }, (_, k) => [-1.5 + (1.5 * k) / Math.max(1, frames - 1), 0.6 * (1 - k / Math.max(1, frames - 1)) ** 2]);
-  await writeGrid(join(dir, 'pca', 'surface.h5'), { x: { min: -2, max: 0.5, n: 26 }, y: { min: -0.5, max: 1, n: 16 } }, {
-    train_loss: (x, y) => 0.1 + 0.8 * (x * x + 2 * y * y) + 0.05 * Math.cos(5 * x),
-    train_acc: (x, y) => 100 * Math.exp(-(x * x + 2 * y * y)),
-  });
+  const path: [number, number][] = Array.from({ length: frames }, (_, k) => [
+    -1.5 + (1.5 * k) / Math.max(1, frames - 1),
+    0.6 * (1 - k / Math.max(1, frames - 1)) ** 2,
+  ]);
+  await writeGrid(
+    join(dir, 'pca', 'surface.h5'),
+    { x: { min: -2, max: 0.5, n: 26 }, y: { min: -0.5, max: 1, n: 16 } },
+    {
+      train_loss: (x, y) => 0.1 + 0.8 * (x * x + 2 * y * y) + 0.05 * Math.cos(5 * x),
+      train_acc: (x, y) => 100 * Math.exp(-(x * x + 2 * y * y)),
+    },
+  );
   const history = Array.from({ length: 4 * (frames - 1) + 1 }, (_, s) => ({
     step: 25 * s,
     epoch: s / 4,

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeFloats, loadScene } from '../../src/viewer/server/scene.js';
-import { colormap } from '../../src/viewer/app/colormap.js';
 import { contourSegments } from '../../src/core/contour.js';
-import { bilinear, framePos, makeScale, sampleChannel, decodeRun, transform } from '../../src/viewer/app/data.js';
+import { colormap } from '../../src/viewer/app/colormap.js';
+import { bilinear, decodeRun, framePos, makeScale, sampleChannel, transform } from '../../src/viewer/app/data.js';
+import { decodeFloats, loadScene } from '../../src/viewer/server/scene.js';
 import { bowl, makeRun } from './fixture.js';
 
 let dir: string;
@@ -24,10 +24,14 @@ describe('loadScene', () => {
     expect(r.error).toBeUndefined();
     expect(r.warnings).toEqual([]);
     expect(r.name).toBe('bowl');
-    expect(r.frames.map((f) => [f.checkpoint, f.step, f.epoch])).toEqual([[0, 0, 0], [1, 100, 1], [2, 200, 2]]);
+    expect(r.frames.map((f) => [f.checkpoint, f.step, f.epoch])).toEqual([
+      [0, 0, 0],
+      [1, 100, 1],
+      [2, 200, 2],
+    ]);
     const f1 = r.frames[1]!;
     expect([f1.surface.x.n, f1.surface.y.n]).toEqual([21, 17]);
-    const loss = decodeFloats(f1.surface.channels['train_loss']!);
+    const loss = decodeFloats(f1.surface.channels.train_loss!);
     expect(loss.length).toBe(21 * 17);
     // element [i, j] = (x[j], y[i]): check a corner and an interior point
     expect(loss[0]).toBeCloseTo(bowl(1)(-1, -0.8), 5);
@@ -36,7 +40,11 @@ describe('loadScene', () => {
     expect(Object.keys(f1.hessian!.channels).sort()).toEqual(['eig_ratio', 'max_eig', 'min_eig']);
     expect(r.history.length).toBe(9);
     expect(r.checkpoints.length).toBe(3);
-    expect(r.pca!.path).toEqual([[-1.5, 0.6], [-0.75, 0.15], [0, 0]]);
+    expect(r.pca!.path).toEqual([
+      [-1.5, 0.6],
+      [-0.75, 0.15],
+      [0, 0],
+    ]);
     expect(r.pca!.explained).toEqual([0.72, 0.18]);
     expect(r.pca!.surface!.x.n).toBe(26);
   });
@@ -51,7 +59,10 @@ describe('loadScene', () => {
     mkdirSync(join(bad, 'empty'), { recursive: true });
     writeFileSync(join(bad, 'empty', 'manifest.json'), JSON.stringify({ name: 'empty', frames: [{ checkpoint: 0 }] }));
     mkdirSync(join(bad, 'escape'), { recursive: true });
-    writeFileSync(join(bad, 'escape', 'manifest.json'), JSON.stringify({ name: 'escape', frames: [{ checkpoint: 0, surface: '../bowl/surfaces/ckpt-0000.h5' }] }));
+    writeFileSync(
+      join(bad, 'escape', 'manifest.json'),
+      JSON.stringify({ name: 'escape', frames: [{ checkpoint: 0, surface: '../bowl/surfaces/ckpt-0000.h5' }] }),
+    );
     mkdirSync(join(bad, 'nomanifest'), { recursive: true });
 
     const s = await loadScene(['nope/does-not-exist', ...['json', 'h5', 'empty', 'escape', 'nomanifest'].map((d) => join(bad, d))]);

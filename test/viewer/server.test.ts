@@ -1,5 +1,5 @@
-import { request } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,7 +88,14 @@ describe('viewer server', () => {
       expect(r.body.toString(), a).not.toContain('root:');
     }
     // the obviously hostile ones are 403, not just "not found"
-    for (const a of ['/runs/0/../secret.txt', '/runs/0/%2e%2e%2fsecret.txt', '/runs/0/%2Fetc%2Fpasswd', '/runs/0//etc/passwd', '/runs/0/surfaces\\..\\..\\secret.txt', '/runs/0/link.txt']) {
+    for (const a of [
+      '/runs/0/../secret.txt',
+      '/runs/0/%2e%2e%2fsecret.txt',
+      '/runs/0/%2Fetc%2Fpasswd',
+      '/runs/0//etc/passwd',
+      '/runs/0/surfaces\\..\\..\\secret.txt',
+      '/runs/0/link.txt',
+    ]) {
       expect((await get(a)).status, a).toBe(403);
     }
   });

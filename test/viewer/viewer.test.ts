@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, waitForViewer, type Browser } from '../../src/viewer/server/browser.js';
+import { type Browser, launchBrowser, waitForViewer } from '../../src/viewer/server/browser.js';
 import { writeReport } from '../../src/viewer/server/report.js';
 import { startServer, type ViewerServer } from '../../src/viewer/server/server.js';
 import { makeRun } from './fixture.js';

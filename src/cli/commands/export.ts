@@ -1,9 +1,9 @@
-import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { COLORMAP_NAMES, EXPORT_FORMATS, exportSurfaces, type ColormapName } from '../../export/index.js';
+import type { Command } from 'commander';
+import { LosscapeError } from '../../core/errors.js';
+import { COLORMAP_NAMES, type ColormapName, EXPORT_FORMATS, exportSurfaces } from '../../export/index.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag } from '../flags.js';
-import { LosscapeError } from '../../core/errors.js';
 
 interface ExportFlags {
   format?: string;
@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .command('export')
     .summary('export a surface (or every frame of a run) to ParaView .vtp, glTF .glb, PLY or CSV')
     .description(
-      'Write a loss surface for other tools: VTK PolyData .vtp for ParaView (as the reference code\'s\n' +
+      "Write a loss surface for other tools: VTK PolyData .vtp for ParaView (as the reference code's\n" +
         'h5_to_vtp; several frames also get a .pvd time series), glTF binary .glb with vertex colours (several\n' +
         'frames: one mesh each, played by an animation), PLY with vertex colours, or CSV (x, y, loss, acc, …).\n' +
         '--log plots ln(z + 0.1) and --clip Z caps heights at Z first, like the reference. A run folder\n' +

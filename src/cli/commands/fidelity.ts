@@ -59,6 +59,5 @@ export function register(program: Command): void {
         );
       }
       ctx.out(`fidelity: ${r.tables.md}`);
-    
     });
 }

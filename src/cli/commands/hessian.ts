@@ -4,27 +4,28 @@
  * over a grid (an eigenvalue map file), or for a whole run (hessian/ckpt-*.h5
  * and a sharpness table). Inputs as for `losscape surface`.
  */
-import type { Command } from 'commander';
+
 import { writeFileSync } from 'node:fs';
-import { createEngine, type Backend } from '../../engine/registry.js';
-import type { LossEngine } from '../../engine/engine.js';
-import { computeEigenmap } from '../../hessian/eigenmap.js';
-import { PARAM_SELECTIONS, type ParamSelection } from '../../linalg/hessian-operator.js';
-import { LANCZOS_CONVERGENCE, LANCZOS_DEFAULTS, type LanczosConvergence } from '../../linalg/lanczos.js';
-import { pointDensity, pointEigenvalues, pointTrace } from '../../hessian/point.js';
-import { DEFAULT_CONVERGENCE } from '../../linalg/extremes.js';
-import { computeRunEigenmaps } from '../../run/eigenmaps.js';
-import { runSharpness, sharpnessCsv } from '../../run/sharpness.js';
-import { epsSharpness } from '../../hessian/sharpness.js';
-import { resolveConfig } from '../../run/config.js';
-import { RunStore } from '../../store/run-store.js';
+import type { Command } from 'commander';
+import { LosscapeError } from '../../core/errors.js';
 import { gridSize } from '../../core/grid.js';
 import type { ProgressTask } from '../../core/progress.js';
-import { contextOf, type CliContext } from '../context.js';
+import type { LossEngine } from '../../engine/engine.js';
+import { type Backend, createEngine } from '../../engine/registry.js';
+import { computeEigenmap } from '../../hessian/eigenmap.js';
+import { pointDensity, pointEigenvalues, pointTrace } from '../../hessian/point.js';
+import { epsSharpness } from '../../hessian/sharpness.js';
+import { DEFAULT_CONVERGENCE } from '../../linalg/extremes.js';
+import { PARAM_SELECTIONS, type ParamSelection } from '../../linalg/hessian-operator.js';
+import { LANCZOS_CONVERGENCE, LANCZOS_DEFAULTS, type LanczosConvergence } from '../../linalg/lanczos.js';
+import { resolveConfig } from '../../run/config.js';
+import { computeRunEigenmaps } from '../../run/eigenmaps.js';
+import { runSharpness, sharpnessCsv } from '../../run/sharpness.js';
+import { RunStore } from '../../store/run-store.js';
+import { type CliContext, contextOf } from '../context.js';
 import { choiceFlag, numberFlag } from '../flags.js';
-import { addInputOptions, gridFromFlags, resolveInputs, type InputFlags } from '../inputs.js';
+import { addInputOptions, gridFromFlags, type InputFlags, resolveInputs } from '../inputs.js';
 import { defaultWorkers } from './surface.js';
-import { LosscapeError } from '../../core/errors.js';
 
 interface HessianFlags extends InputFlags {
   x?: string;
@@ -94,7 +95,10 @@ export function register(program: Command): void {
       '--convergence <test>',
       `what --tol bounds for λmax and λmin: eigenvalue (the Ritz values' error estimate) or residual (‖Hy − θy‖); default ${DEFAULT_CONVERGENCE}`,
     )
-    .option('--tol <t>', `Lanczos tolerance relative to |λ|max (default ${LANCZOS_DEFAULTS.tol.eigenvalue} for eigenvalue, ${LANCZOS_DEFAULTS.tol.residual} for residual)`)
+    .option(
+      '--tol <t>',
+      `Lanczos tolerance relative to |λ|max (default ${LANCZOS_DEFAULTS.tol.eigenvalue} for eigenvalue, ${LANCZOS_DEFAULTS.tol.residual} for residual)`,
+    )
     .option('--max-iter <n>', `Lanczos steps (HVPs) per point at most (default ${LANCZOS_DEFAULTS.maxIter})`)
     .option('--backend <name>', "auto, jax or onnx (default auto; a run's own backend for a run)")
     .option('--dtype <dtype>', 'float32 or float64 (default float32)')
@@ -134,9 +138,11 @@ export function register(program: Command): void {
       if (f.sharpness && !f.sharpness.endsWith('.csv')) throw new LosscapeError('usage', `--sharpness ${f.sharpness}: the table must end in .csv`);
       if (runMode) {
         if (!run) throw new LosscapeError('usage', '--all-checkpoints and --sharpness need a run folder');
-        if (f.out || top || f.density) throw new LosscapeError('usage', '--out, --top and --density work on one point or grid, not with --all-checkpoints/--sharpness');
+        if (f.out || top || f.density)
+          throw new LosscapeError('usage', '--out, --top and --density work on one point or grid, not with --all-checkpoints/--sharpness');
         if (f.mode) throw new LosscapeError('usage', "--mode: a run's maps use the run's surface mode");
-        if (f.workers || f.threads) throw new LosscapeError('usage', "--workers/--threads: a run's maps use the run's engine settings (engine.workers, engine.threads)");
+        if (f.workers || f.threads)
+          throw new LosscapeError('usage', "--workers/--threads: a run's maps use the run's engine settings (engine.workers, engine.threads)");
         return runLevel(run, f, common, chunk, ctx);
       }
       if ((f.x || f.y) && !f.out) throw new LosscapeError('usage', 'a map over --x/--y needs --out FILE.h5');
@@ -219,7 +225,7 @@ async function centreMode(run: string | undefined, f: HessianFlags, o: Common, t
     if (f.density) {
       const d = await withHvpProgress(engine, ctx, 'density', 90, (e) => pointDensity(e, inp.theta, { params, seed: o.seed + 2 }));
       const lines = ['lambda,density', ...Array.from(d.grid, (t, i) => `${t},${d.density[i]}`)];
-      writeFileSync(f.density, lines.join('\n') + '\n');
+      writeFileSync(f.density, `${lines.join('\n')}\n`);
       hvps += d.hvps;
       ctx.out(`density: ${f.density}`);
     }
@@ -272,7 +278,10 @@ async function mapMode(run: string | undefined, f: HessianFlags, o: Common, chun
       const v = Array.from(file.values[c]!).filter(Number.isFinite);
       return v.length ? `${fmt(Math.min(...v))} … ${fmt(Math.max(...v))}` : '–';
     };
-    ctx.progress.log(`${stats.points} points computed, ${stats.resumed} resumed from an earlier run` + (stats.points ? `; ${(stats.hvps / stats.points).toFixed(1)} HVPs and ${(stats.ms / stats.points).toFixed(0)} ms per point` : ''));
+    ctx.progress.log(
+      `${stats.points} points computed, ${stats.resumed} resumed from an earlier run` +
+        (stats.points ? `; ${(stats.hvps / stats.points).toFixed(1)} HVPs and ${(stats.ms / stats.points).toFixed(0)} ms per point` : ''),
+    );
     if (stats.unconverged) ctx.progress.warn(`${stats.unconverged} points reached --max-iter before --tol (see the converged channel)`);
     ctx.progress.log(`λmax ${range('max_eig')}, λmin ${range('min_eig')}, |λmin/λmax| ${range('eig_ratio')} (params ${params})`);
     ctx.out(`eigenmap: ${f.out}`);
@@ -302,7 +311,10 @@ async function runLevel(run: string, f: HessianFlags, o: Common, chunk: number |
     });
     const pts = r.frames.reduce((a, fr) => a + fr.stats.points, 0);
     const hvps = r.frames.reduce((a, fr) => a + fr.stats.hvps, 0);
-    ctx.progress.log(`${r.frames.length} eigenvalue maps (${r.spec.x}${r.spec.y ? ` × ${r.spec.y}` : ''}, params ${r.spec.params}); ${pts} points computed` + (pts ? `, ${(hvps / pts).toFixed(1)} HVPs per point` : ''));
+    ctx.progress.log(
+      `${r.frames.length} eigenvalue maps (${r.spec.x}${r.spec.y ? ` × ${r.spec.y}` : ''}, params ${r.spec.params}); ${pts} points computed` +
+        (pts ? `, ${(hvps / pts).toFixed(1)} HVPs per point` : ''),
+    );
     if (r.skipped.length) ctx.progress.warn(`no directions file (no landscape) at checkpoints ${r.skipped.join(', ')}`);
     for (const fr of r.frames) ctx.out(`hessian: ${store.path(fr.file)}`);
   }

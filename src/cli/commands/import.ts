@@ -1,12 +1,12 @@
-import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { LosscapeError } from '../../core/errors.js';
+import { parseAxis } from '../../core/grid.js';
 import { NORMALIZATIONS, type Normalization } from '../../directions/directions.js';
 import { importRun } from '../../run/import.js';
-import { parseAxis } from '../../core/grid.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag } from '../flags.js';
-import { LosscapeError } from '../../core/errors.js';
 
 interface ImportFlags {
   out?: string;
@@ -34,7 +34,8 @@ interface ImportFlags {
 function shapeFlag(v: string | undefined, flag: string): number[] | undefined {
   if (v === undefined) return undefined;
   const dims = v.split(/[,x×]/).map((s) => Number(s.trim()));
-  if (dims.length === 0 || dims.some((d) => !Number.isInteger(d) || d <= 0)) throw new LosscapeError('usage', `${flag} expects dimensions like 1,28,28; got "${v}"`);
+  if (dims.length === 0 || dims.some((d) => !Number.isInteger(d) || d <= 0))
+    throw new LosscapeError('usage', `${flag} expects dimensions like 1,28,28; got "${v}"`);
   return dims;
 }
 
@@ -84,7 +85,11 @@ export function register(program: Command): void {
     .action(async (source: string, f: ImportFlags, c: Command) => {
       const ctx = contextOf(c);
       if (!existsSync(source)) throw new LosscapeError('usage', `${source}: no such file or folder`);
-      for (const [flag, p] of [['--data', f.data], ['--labels', f.labels], ['--manifest', f.manifest]] as const) {
+      for (const [flag, p] of [
+        ['--data', f.data],
+        ['--labels', f.labels],
+        ['--manifest', f.manifest],
+      ] as const) {
         if (p && !existsSync(p)) throw new LosscapeError('usage', `${flag} ${p}: no such file`);
       }
       for (const w of f.weights ?? []) if (!existsSync(w)) throw new LosscapeError('usage', `--weights ${w}: no such file or folder`);
@@ -97,7 +102,8 @@ export function register(program: Command): void {
         throw new LosscapeError('usage', (e as Error).message);
       }
       const testFraction = numberFlag(f.testFraction, '--test-fraction', { min: 0 });
-      if (testFraction !== undefined && !(testFraction > 0 && testFraction < 1)) throw new LosscapeError('usage', `--test-fraction must be in (0, 1), got ${f.testFraction}`);
+      if (testFraction !== undefined && !(testFraction > 0 && testFraction < 1))
+        throw new LosscapeError('usage', `--test-fraction must be in (0, 1), got ${f.testFraction}`);
       const name = f.name ?? resolve(f.out!).split(/[\\/]/).pop()!;
       if (!/^[\w.-]+$/.test(name)) throw new LosscapeError('usage', `--name "${name}": use letters, digits, ".", "_" or "-"`);
       const inputShape = shapeFlag(f.inputShape, '--input-shape');

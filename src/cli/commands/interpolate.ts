@@ -1,22 +1,22 @@
-import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import type { Dataset } from '../../data/dataset.js';
-import { createEngine } from '../../engine/registry.js';
-import type { LossEngine } from '../../engine/engine.js';
+import type { Command } from 'commander';
+import { LosscapeError } from '../../core/errors.js';
+import { coordinates, gridSize } from '../../core/grid.js';
+import { hashBytes } from '../../core/hash.js';
 import { sameLayout } from '../../core/layout.js';
+import type { ProgressTask } from '../../core/progress.js';
+import type { Dataset } from '../../data/dataset.js';
+import type { LossEngine } from '../../engine/engine.js';
+import { createEngine } from '../../engine/registry.js';
 import type { Model } from '../../model/model.js';
 import { resolveConfig } from '../../run/config.js';
 import { prepareData } from '../../run/data.js';
 import { resolveModel } from '../../run/model.js';
 import { RunStore } from '../../store/run-store.js';
-import { coordinates, gridSize } from '../../core/grid.js';
 import { computeSurface } from '../../surface/surface.js';
-import { hashBytes } from '../../core/hash.js';
-import type { ProgressTask } from '../../core/progress.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag } from '../flags.js';
 import { gridFromFlags } from '../inputs.js';
-import { LosscapeError } from '../../core/errors.js';
 
 interface Flags {
   from?: string;
@@ -124,7 +124,7 @@ export function register(program: Command): void {
         },
       });
       bar.task?.end();
-      const loss = gf.values['train_loss']!;
+      const loss = gf.values.train_loss!;
       const xs = coordinates(grid.x);
       let peak = -1;
       for (let i = 0; i < loss.length; i++) if (xs[i]! > 0 && xs[i]! < 1 && (peak < 0 || loss[i]! > loss[peak]!)) peak = i;

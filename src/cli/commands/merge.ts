@@ -2,15 +2,16 @@
  * losscape merge: combine the shard files of a sharded surface (`surface --shard i/n`) or of a
  * sharded run (`run --shard i/n`) into the file one process would have written.
  */
-import type { Command } from 'commander';
+
 import { existsSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
+import type { Command } from 'commander';
+import { LosscapeError } from '../../core/errors.js';
+import { findShardFiles, mergeShardFiles, parseShardPath } from '../../jobs/shard.js';
 import { resolveConfig } from '../../run/config.js';
 import { frameFile, RunStore } from '../../store/run-store.js';
-import { findShardFiles, mergeShardFiles, parseShardPath } from '../../jobs/shard.js';
 import { checkpointSteps } from '../../train/train.js';
 import { contextOf } from '../context.js';
-import { LosscapeError } from '../../core/errors.js';
 
 export function register(program: Command): void {
   program
@@ -21,7 +22,7 @@ export function register(program: Command): void {
         'Every shard must be complete and computed with the same configuration and directions.\n' +
         'Examples:\n' +
         '  losscape merge s.shard-0-of-3.h5 s.shard-1-of-3.h5 s.shard-2-of-3.h5 --out s.h5\n' +
-        '  losscape merge runs/demo          (every landscape of a sharded run; fills in the run\'s frames)',
+        "  losscape merge runs/demo          (every landscape of a sharded run; fills in the run's frames)",
     )
     .argument('<inputs...>', 'shard files, or one run folder')
     .option('--out <file.h5>', 'merged surface file (default: the name the shard files share)')
@@ -59,7 +60,10 @@ export async function mergeRun(dir: string, log: (line: string) => void = () => 
   const have = new Set(manifest.checkpoints.map((c) => c.index));
   const untrained = wanted.filter((i) => !have.has(i));
   if (untrained.length > 0) {
-    throw new LosscapeError('usage', `${dir}: checkpoint${untrained.length > 1 ? 's' : ''} ${untrained.join(', ')} not trained yet; let shard 0 of the run finish first`);
+    throw new LosscapeError(
+      'usage',
+      `${dir}: checkpoint${untrained.length > 1 ? 's' : ''} ${untrained.join(', ')} not trained yet; let shard 0 of the run finish first`,
+    );
   }
   let merged = 0;
   for (const index of wanted) {
@@ -69,9 +73,12 @@ export async function mergeRun(dir: string, log: (line: string) => void = () => 
     const frame = manifest.frames.find((f) => f.checkpoint === index);
     if (shards.length === 0) {
       if (frame?.surface && existsSync(store.path(frame.surface))) continue; // computed without shards
-      throw new LosscapeError('usage', `${dir}: checkpoint ${index} has no landscape and no shard files (${relative(dir, target).replace(/\.h5$/, '.shard-*-of-*.h5')})`);
+      throw new LosscapeError(
+        'usage',
+        `${dir}: checkpoint ${index} has no landscape and no shard files (${relative(dir, target).replace(/\.h5$/, '.shard-*-of-*.h5')})`,
+      );
     }
-    let gf;
+    let gf: Awaited<ReturnType<typeof mergeShardFiles>>;
     try {
       gf = await mergeShardFiles(shards, target);
     } catch (e) {
@@ -82,7 +89,7 @@ export async function mergeRun(dir: string, log: (line: string) => void = () => 
     const next = {
       checkpoint: index,
       surface: rel,
-      directions: typeof gf.attrs['dir_file'] === 'string' ? (gf.attrs['dir_file'] as string) : frameFile('directions', index),
+      directions: typeof gf.attrs.dir_file === 'string' ? (gf.attrs.dir_file as string) : frameFile('directions', index),
       center_loss: num('center_loss'),
       center_acc: num('center_acc'),
       cosine: num('cosine'),

@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .summary('train-mode vs eval-mode landscape at the same checkpoint (batch statistics, dropout)')
     .description(
       'Compute the landscape of one checkpoint twice on the same plane and grid: in eval mode (running BN\n' +
-        'statistics, no dropout) and in train mode (batch statistics, fixed dropout masks; the run\'s\n' +
+        "statistics, no dropout) and in train mode (batch statistics, fixed dropout masks; the run's\n" +
         'surface.batchSize and dropoutSeed). Writes <out>/eval and <out>/train (one-frame runs to view side by\n' +
         'side), difference.h5 and modes.{md,csv} with the max/mean difference.\n' +
         'Examples:\n' +
@@ -47,12 +47,14 @@ export function register(program: Command): void {
         png: f.png,
       });
       if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
-      for (const row of r.rows) ctx.progress.log(`${row.mode.padEnd(5)} mode: L(θ) ${row.centre.toPrecision(5)} (acc ${row.centreAcc.toFixed(1)}%), grid ${row.min.toPrecision(4)} … ${row.max.toPrecision(4)}`);
+      for (const row of r.rows)
+        ctx.progress.log(
+          `${row.mode.padEnd(5)} mode: L(θ) ${row.centre.toPrecision(5)} (acc ${row.centreAcc.toFixed(1)}%), grid ${row.min.toPrecision(4)} … ${row.max.toPrecision(4)}`,
+        );
       ctx.progress.log(
         `|train − eval|: max ${r.diff.maxAbs.toPrecision(4)}, mean ${r.diff.meanAbs.toPrecision(4)} (relative: max ${(100 * r.diff.maxRel).toPrecision(3)} %, mean ${(100 * r.diff.meanRel).toPrecision(3)} %)`,
       );
       ctx.progress.log(`show both: losscape view ${r.out}/eval ${r.out}/train`);
       ctx.out(`modes: ${r.tables.md}`);
-    
     });
 }

@@ -17,11 +17,11 @@ interface PcaFlags {
 export function register(program: Command): void {
   program
     .command('pca')
-    .summary('PCA plane of a run\'s training trajectory, the loss over it and the projected path')
+    .summary("PCA plane of a run's training trajectory, the loss over it and the projected path")
     .description(
-      'The first two principal components of θ_k − θ_final over the run\'s checkpoints (from the k × k Gram\n' +
+      "The first two principal components of θ_k − θ_final over the run's checkpoints (from the k × k Gram\n" +
         'matrix), explained variance, the trajectory projected onto that plane, and the loss over a grid that\n' +
-        'covers the path. Writes <run>/pca/surface.h5, pca/directions.h5, pca/summary.json and the manifest\'s\n' +
+        "covers the path. Writes <run>/pca/surface.h5, pca/directions.h5, pca/summary.json and the manifest's\n" +
         '"pca" entry (the viewer\'s "Plane: PCA trajectory").\n' +
         'Examples:\n' +
         '  losscape pca runs/demo\n' +
@@ -57,9 +57,10 @@ export function register(program: Command): void {
       );
       const maxRes = Math.max(...r.pca.residual);
       ctx.progress.log(`note: ${PROJECTION_NOTE} Largest relative distance of a checkpoint from the plane: ${maxRes.toFixed(3)}.`);
-      ctx.progress.log(`grid x ${r.grid.x.min}:${r.grid.x.max}:${r.grid.x.n}, y ${r.grid.y!.min}:${r.grid.y!.max}:${r.grid.y!.n}; loss at θ_final ${r.centerLoss.toPrecision(5)}`);
+      ctx.progress.log(
+        `grid x ${r.grid.x.min}:${r.grid.x.max}:${r.grid.x.n}, y ${r.grid.y!.min}:${r.grid.y!.max}:${r.grid.y!.n}; loss at θ_final ${r.centerLoss.toPrecision(5)}`,
+      );
       ctx.progress.log(`view it: losscape view ${run}  (Plane: PCA trajectory)`);
       ctx.out(`pca: ${r.surface} explained ${e1.toFixed(4)} ${e2.toFixed(4)} (the path is a projection; contours off the plane may differ)`);
-    
     });
 }

@@ -3,7 +3,7 @@ import { parseList } from '../../studies/common.js';
 import { pruneStudy } from '../../studies/prune.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag } from '../flags.js';
-import { sharpnessFlags, addSharpnessOptions, type SharpnessFlags } from './study.js';
+import { addSharpnessOptions, type SharpnessFlags, sharpnessFlags } from './study.js';
 
 interface PruneFlags extends SharpnessFlags {
   sparsity: string;
@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .description(
       'Zero exactly s % of the eligible weights (weight tensors with more than one dimension; biases and batch\n' +
         'norm are kept) by magnitude, globally or per layer, optionally fine-tune N steps with the masks fixed,\n' +
-        'and compute each pruned network\'s landscape with directions restricted to the surviving weights.\n' +
+        "and compute each pruned network's landscape with directions restricted to the surviving weights.\n" +
         'Writes <out>/prune.{csv,md} (loss, accuracy, sharpness per sparsity) and one run folder per sparsity.\n' +
         'Examples:\n' +
         '  losscape prune runs/demo --sparsity 0,50,80,90\n' +
@@ -71,6 +71,5 @@ export function register(program: Command): void {
       }
       ctx.progress.log(`compare: losscape view ${r.rows.map((x) => `${r.out}/${x.folder}`).join(' ')}`);
       ctx.out(`prune: ${r.tables.md}`);
-    
     });
 }

@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
+import { LosscapeError } from '../../core/errors.js';
 import { writeReport } from '../../viewer/server/report.js';
 import { contextOf } from '../context.js';
-import { LosscapeError } from '../../core/errors.js';
 
 export function register(program: Command): void {
   program
     .command('report')
     .summary('write one self-contained HTML viewer of one or more runs')
     .description(
-      'Write the interactive viewer with the runs\' landscapes inlined into one HTML\n' +
+      "Write the interactive viewer with the runs' landscapes inlined into one HTML\n" +
         'file that opens from disk (no server, no network). Several runs are shown\n' +
         'side by side.\n' +
         'Examples:\n' +

@@ -1,11 +1,11 @@
-import type { Command } from 'commander';
 import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { LosscapeError } from '../../core/errors.js';
 import { loadConfigFile, type RunConfig } from '../../run/config.js';
-import { runPipeline, type PipelineOptions } from '../../run/pipeline.js';
+import { type PipelineOptions, runPipeline } from '../../run/pipeline.js';
+import { type CliContext, contextOf } from '../context.js';
 import { numberFlag } from '../flags.js';
 import { shardFlag } from './surface.js';
-import { contextOf, type CliContext } from '../context.js';
-import { LosscapeError } from '../../core/errors.js';
 
 export function register(program: Command): void {
   program

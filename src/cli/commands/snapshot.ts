@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
+import { LosscapeError } from '../../core/errors.js';
 import { renderSnapshot } from '../../viewer/server/snapshot.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag } from '../flags.js';
-import { LosscapeError } from '../../core/errors.js';
 
 interface SnapshotFlags {
   frame?: string;
@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .option('--fit', 'scale heights and colours to each frame (default: one range for the whole run)')
     .option('--colormap <name>', 'viridis, magma, inferno, plasma, cividis or gray', 'viridis')
     .option('--layer <layer>', 'surface colour: loss, accuracy or hessian', 'loss')
-    .option('--plane <plane>', 'frames (the checkpoints\' landscapes) or pca (trajectory plane)', 'frames')
+    .option('--plane <plane>', "frames (the checkpoints' landscapes) or pca (trajectory plane)", 'frames')
     .option('--azimuth <deg>', 'turn the camera about the vertical axis', '0')
     .action(async (run: string, f: SnapshotFlags, cmd: Command) => {
       const ctx = contextOf(cmd);

@@ -1,10 +1,10 @@
-import type { Command } from 'commander';
-import type { StudySharpness } from '../../studies/run-access.js';
 import { join } from 'node:path';
+import type { Command } from 'commander';
 import { loadStudyFile } from '../../studies/config.js';
 import { PROJECTION_NOTE } from '../../studies/pca.js';
+import type { StudySharpness } from '../../studies/run-access.js';
 import { runStudy, type StudyResult } from '../../studies/study.js';
-import { contextOf, type CliContext } from '../context.js';
+import { type CliContext, contextOf } from '../context.js';
 import { choiceFlag, numberFlag } from '../flags.js';
 
 export interface SharpnessFlags {
@@ -63,7 +63,6 @@ export function register(program: Command): void {
       const r = await runStudy(s, { out, fresh: o.fresh, progress: ctx.progress, png: o.png });
       if (r.result.figure) ctx.progress.log(`figure: ${r.result.figure.png ?? r.result.figure.svg}`);
       reportStudy(r, out, ctx);
-    
     });
 }
 
@@ -73,7 +72,9 @@ function reportStudy(r: StudyResult, out: string, ctx: CliContext): void {
       for (const row of r.result.rows) {
         ctx.progress.log(
           `${row.variant}: train loss ${row.train_loss.toPrecision(4)} (${row.train_acc.toFixed(1)}%), test loss ${row.test_loss.toPrecision(4)} (${row.test_acc.toFixed(1)}%), gap ${row.gap_loss.toPrecision(3)}` +
-            (row.lambda_max !== undefined ? `, λmax ${row.lambda_max.toPrecision(4)}, tr H ${row.trace!.toPrecision(4)}, ε-sharpness ${row.eps_sharpness!.toPrecision(3)}%` : ''),
+            (row.lambda_max !== undefined
+              ? `, λmax ${row.lambda_max.toPrecision(4)}, tr H ${row.trace!.toPrecision(4)}, ε-sharpness ${row.eps_sharpness!.toPrecision(3)}%`
+              : ''),
         );
       }
       const dirs = r.result.variants.map((v) => v.dir).join(' ');
@@ -89,7 +90,9 @@ function reportStudy(r: StudyResult, out: string, ctx: CliContext): void {
       return;
     }
     case 'modes':
-      ctx.progress.log(`|train − eval| max ${r.result.diff.maxAbs.toPrecision(4)}, mean ${r.result.diff.meanAbs.toPrecision(4)}; view: losscape view ${r.result.out}/eval ${r.result.out}/train`);
+      ctx.progress.log(
+        `|train − eval| max ${r.result.diff.maxAbs.toPrecision(4)}, mean ${r.result.diff.meanAbs.toPrecision(4)}; view: losscape view ${r.result.out}/eval ${r.result.out}/train`,
+      );
       ctx.out(`study: ${r.result.tables.md}`);
       return;
     case 'prune':
@@ -97,15 +100,22 @@ function reportStudy(r: StudyResult, out: string, ctx: CliContext): void {
       ctx.out(`study: ${r.result.tables.md}`);
       return;
     case 'variability':
-      ctx.progress.log(`per-point spread over ${r.result.seeds.length} planes: max ${r.result.spread.max.toPrecision(4)}, mean ${r.result.spread.mean.toPrecision(4)}`);
+      ctx.progress.log(
+        `per-point spread over ${r.result.seeds.length} planes: max ${r.result.spread.max.toPrecision(4)}, mean ${r.result.spread.mean.toPrecision(4)}`,
+      );
       ctx.out(`study: ${r.result.tables.md}`);
       return;
     case 'fidelity':
-      for (const row of r.result.rows) ctx.progress.log(`${row.size} (${row.samples}): max rel. error ${(100 * row.maxRelErr).toPrecision(3)} %, mean ${(100 * row.meanRelErr).toPrecision(3)} %`);
+      for (const row of r.result.rows)
+        ctx.progress.log(
+          `${row.size} (${row.samples}): max rel. error ${(100 * row.maxRelErr).toPrecision(3)} %, mean ${(100 * row.meanRelErr).toPrecision(3)} %`,
+        );
       ctx.out(`study: ${r.result.tables.md}`);
       return;
     case 'taylor':
-      ctx.progress.log(`quadratic model agrees on ${(100 * r.result.summary.agreeFraction).toFixed(1)} % of the grid, radius ${r.result.summary.agreeRadius.toPrecision(3)}`);
+      ctx.progress.log(
+        `quadratic model agrees on ${(100 * r.result.summary.agreeFraction).toFixed(1)} % of the grid, radius ${r.result.summary.agreeRadius.toPrecision(3)}`,
+      );
       ctx.out(`study: ${join(r.result.out, 'summary.md')}`);
       return;
   }

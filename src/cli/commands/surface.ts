@@ -1,17 +1,17 @@
-import type { Command } from 'commander';
-import { createEngine } from '../../engine/registry.js';
-import type { LossEngine } from '../../engine/engine.js';
-import { writeDirectionFile } from '../../directions/file.js';
 import { availableParallelism } from 'node:os';
-import { cudaAvailable } from '../../engine/ort/device.js';
+import type { Command } from 'commander';
+import { LosscapeError } from '../../core/errors.js';
 import { gridSize } from '../../core/grid.js';
-import { parseShard, shardChunks, shardPath, type Shard } from '../../jobs/shard.js';
-import { checkCentre, computeSurface } from '../../surface/surface.js';
 import type { ProgressTask } from '../../core/progress.js';
+import { writeDirectionFile } from '../../directions/file.js';
+import type { LossEngine } from '../../engine/engine.js';
+import { cudaAvailable } from '../../engine/ort/device.js';
+import { createEngine } from '../../engine/registry.js';
+import { parseShard, type Shard, shardChunks, shardPath } from '../../jobs/shard.js';
+import { checkCentre, computeSurface } from '../../surface/surface.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag } from '../flags.js';
-import { addInputOptions, gridFromFlags, resolveInputs, type InputFlags } from '../inputs.js';
-import { LosscapeError } from '../../core/errors.js';
+import { addInputOptions, gridFromFlags, type InputFlags, resolveInputs } from '../inputs.js';
 
 interface SurfaceFlags extends InputFlags {
   x?: string;
@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .command('surface')
     .summary('one loss landscape (1-D or 2-D) around a checkpoint or an ONNX model')
     .description(
-      'Evaluate L(θ + x·δ + y·η) and the accuracy on a grid. Grids use the reference code\'s form min:max:n.\n' +
+      "Evaluate L(θ + x·δ + y·η) and the accuracy on a grid. Grids use the reference code's form min:max:n.\n" +
         'Examples:\n' +
         '  losscape surface runs/demo --checkpoint 3 --x -1:1:51 --y -1:1:51 --out s.h5\n' +
         '  losscape surface --model model.onnx --data data.h5 --directions directions.h5 --x -1:1:21 --y -1:1:21 --out s.h5\n' +
@@ -79,7 +79,7 @@ export function register(program: Command): void {
       const bar: { task?: ProgressTask } = {};
       let last = { computed: 0, resumed: 0 };
       const center = await engines.train.evaluate(inp.theta);
-      checkCentre(center, inp.checkpoint !== undefined ? `checkpoint ${inp.checkpoint}` : 'the model\'s weights');
+      checkCentre(center, inp.checkpoint !== undefined ? `checkpoint ${inp.checkpoint}` : "the model's weights");
       const gf = await computeSurface({
         theta: inp.theta,
         dx: inp.dx,
@@ -109,12 +109,21 @@ export function register(program: Command): void {
       bar.task?.end();
       ctx.progress.log(`${last.computed} points computed, ${last.resumed} resumed from an earlier run`);
       for (const e of [engines.train, engines.test]) await e?.dispose();
-      const loss = gf.values['train_loss']!;
+      const loss = gf.values.train_loss!;
       let lo = Infinity;
       let hi = -Infinity;
-      for (const v of loss) if (Number.isFinite(v)) ((lo = Math.min(lo, v)), (hi = Math.max(hi, v)));
-      ctx.progress.log(`loss at the centre ${center.loss.toPrecision(6)} (acc ${center.acc.toFixed(1)}%), range ${lo.toPrecision(4)} … ${hi.toPrecision(4)}; cos(δ, η) = ${inp.cosine.toFixed(4)}`);
-      if (shard) ctx.progress.log(`shard ${shard.index}/${shard.count}: ${mine} of ${chunks} chunks; combine the shards with: losscape merge ${shardPath(f.out!, { index: 0, count: shard.count }).replace('shard-0-of', 'shard-*-of')} --out ${f.out}`);
+      for (const v of loss) {
+        if (!Number.isFinite(v)) continue;
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      ctx.progress.log(
+        `loss at the centre ${center.loss.toPrecision(6)} (acc ${center.acc.toFixed(1)}%), range ${lo.toPrecision(4)} … ${hi.toPrecision(4)}; cos(δ, η) = ${inp.cosine.toFixed(4)}`,
+      );
+      if (shard)
+        ctx.progress.log(
+          `shard ${shard.index}/${shard.count}: ${mine} of ${chunks} chunks; combine the shards with: losscape merge ${shardPath(f.out!, { index: 0, count: shard.count }).replace('shard-0-of', 'shard-*-of')} --out ${f.out}`,
+        );
       ctx.out(`surface: ${out}`);
     });
 }

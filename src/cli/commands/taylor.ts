@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .summary('second-order Taylor model beside the real landscape, and where they agree')
     .description(
       'Q(α, β) = L + α·gᵀδ + β·gᵀη + ½(α²·δᵀHδ + 2αβ·δᵀHη + β²·ηᵀHη) from one gradient and two HVPs at the\n' +
-        'checkpoint, on the same plane (the run\'s directions) and grid as the real landscape L. Writes\n' +
+        "checkpoint, on the same plane (the run's directions) and grid as the real landscape L. Writes\n" +
         '<out>/taylor.h5 (train_loss, taylor_loss, taylor_relerr, taylor_agree), summary.{md,csv,json} and two\n' +
         'one-frame runs <out>/real and <out>/quadratic for the viewer.\n' +
         'Examples:\n' +
@@ -60,12 +60,11 @@ export function register(program: Command): void {
         `checkpoint ${r.checkpoint}: L ${c.loss.toPrecision(5)}, gᵀδ ${c.gd.toPrecision(4)}, gᵀη ${c.ge.toPrecision(4)}, δᵀHδ ${c.dHd.toPrecision(4)}, δᵀHη ${c.dHe.toPrecision(4)}, ηᵀHη ${c.eHe.toPrecision(4)}`,
       );
       ctx.progress.log(
-        `the quadratic model agrees within ${100 * (Number(f.tol ?? 0.1))} % on ${(100 * s.agreeFraction).toFixed(1)} % of the grid; every point agrees up to radius ${s.agreeRadius.toPrecision(3)}` +
+        `the quadratic model agrees within ${100 * Number(f.tol ?? 0.1)} % on ${(100 * s.agreeFraction).toFixed(1)} % of the grid; every point agrees up to radius ${s.agreeRadius.toPrecision(3)}` +
           (Number.isFinite(s.firstBreak) ? ` (first break at ${s.firstBreak.toPrecision(3)})` : ' (no break on this grid)') +
           `; max relative error ${s.maxRelErr.toPrecision(3)}`,
       );
       ctx.progress.log(`view: losscape view ${r.out}/real ${r.out}/quadratic`);
       ctx.out(`taylor: ${r.out}/taylor.h5 agree ${s.agreeFraction.toFixed(4)} radius ${s.agreeRadius.toPrecision(4)}`);
-    
     });
 }

@@ -58,10 +58,13 @@ export function register(program: Command): void {
       });
       if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
       for (const row of r.rows) {
-        ctx.progress.log(`seed ${row.seed}: L at r ${row.atRadius.toPrecision(4)}, δᵀHδ ${row.curvD.toPrecision(4)}, ηᵀHη ${row.curvE.toPrecision(4)}, grid max ${row.gridMax.toPrecision(4)}`);
+        ctx.progress.log(
+          `seed ${row.seed}: L at r ${row.atRadius.toPrecision(4)}, δᵀHδ ${row.curvD.toPrecision(4)}, ηᵀHη ${row.curvE.toPrecision(4)}, grid max ${row.gridMax.toPrecision(4)}`,
+        );
       }
-      ctx.progress.log(`per-point spread (max − min over seeds): max ${r.spread.max.toPrecision(4)}, mean ${r.spread.mean.toPrecision(4)} (${(100 * r.spread.meanRel).toPrecision(3)} % of the median on average)`);
+      ctx.progress.log(
+        `per-point spread (max − min over seeds): max ${r.spread.max.toPrecision(4)}, mean ${r.spread.mean.toPrecision(4)} (${(100 * r.spread.meanRel).toPrecision(3)} % of the median on average)`,
+      );
       ctx.out(`variability: ${r.tables.md}`);
-    
     });
 }

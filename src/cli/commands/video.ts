@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
+import { LosscapeError } from '../../core/errors.js';
 import { renderVideo } from '../../viewer/server/video.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag } from '../flags.js';
-import { LosscapeError } from '../../core/errors.js';
 
 interface VideoFlags {
   out?: string;
@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .command('video')
     .summary('render the landscape moving through training as an MP4 (or WebM)')
     .description(
-      'Render the run\'s checkpoints as a movie with the viewer\'s own renderer in\n' +
+      "Render the run's checkpoints as a movie with the viewer's own renderer in\n" +
         'headless Chromium, interpolating smoothly between checkpoints, and encode it in\n' +
         'the browser (WebCodecs: H.264 MP4 or VP9 WebM; ffmpeg if WebCodecs fails).\n' +
         'The movie has round(fps × duration) frames, from the first checkpoint to the\n' +

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
+import { LosscapeError } from '../../core/errors.js';
 import { loadScene } from '../../viewer/server/scene.js';
 import { openInBrowser, startServer, type ViewerServer } from '../../viewer/server/server.js';
 import { contextOf } from '../context.js';
 import { numberFlag } from '../flags.js';
-import { LosscapeError } from '../../core/errors.js';
 
 export const DEFAULT_PORT = 7070;
 
@@ -15,7 +15,7 @@ export function register(program: Command): void {
       'Serve the viewer on http://127.0.0.1 and open it in the browser: the lit 3-D\n' +
         'landscape, heatmap with contours, 1-D slices, Hessian maps, the timeline over\n' +
         'checkpoints with training curves. Several runs are shown side by side, camera\n' +
-        'and timeline in sync. Only the viewer and the runs\' own files are served.\n' +
+        "and timeline in sync. Only the viewer and the runs' own files are served.\n" +
         'Stop with Ctrl-C.\n' +
         'Examples:\n' +
         '  losscape view runs/demo\n' +

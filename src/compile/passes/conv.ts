@@ -4,8 +4,9 @@
  * NCHWc kernels (and added NCHWc convs accumulated), and, at the prefix/rest split, convs of an
  * invariant input with a varying kernel as GEMMs over patches the prefix unfolds once.
  */
-import { topoSort, typed, usage, varyingOf, type PassContext, type PendingNode } from './context.js';
+
 import type { AttrValue } from '../graph-builder.js';
+import { type PassContext, type PendingNode, topoSort, typed, usage, varyingOf } from './context.js';
 
 /**
  * Convs / ConvTransposes (group 1, no bias) that read the same input with the same attributes
@@ -155,7 +156,16 @@ export function nchwcConvs(ctx: PassContext, nodes: PendingNode[]): PendingNode[
       if (readers.get(t.outputs[0]!) === 1) drop.add(t);
       src = padded(padded(t.inputs[0]!, [I0, O, kh, kw], 0, I), [I, O, kh, kw], 1, Op);
       // s [I/B, Bi, O/B, Bo, kh·kw] → [O/B, I/B, kh·kw, Bi, Bo] (one output block: Bi·Bo is contiguous)
-      [blocked, perm] = Op === B ? [[I / B, B * B, kh * kw], [0, 2, 1]] : [[I / B, B, Op / B, B, kh * kw], [2, 0, 4, 1, 3]];
+      [blocked, perm] =
+        Op === B
+          ? [
+              [I / B, B * B, kh * kw],
+              [0, 2, 1],
+            ]
+          : [
+              [I / B, B, Op / B, B, kh * kw],
+              [2, 0, 4, 1, 3],
+            ];
     } else {
       src = padded(padded(nd.inputs[1]!, w, 0, Op), [Op, I0, kh, kw], 1, I);
       blocked = I < B ? [Op / B, B, I, kh, kw] : [Op / B, B, I / B, B, kh, kw];

@@ -3,7 +3,7 @@
  * its ReLU, and, at the prefix/rest split, invariant factors of a varying product folded into
  * one factor the prefix computes.
  */
-import { broadcastOf, topoSort, typed, usage, varyingOf, type PassContext, type PendingNode } from './context.js';
+import { broadcastOf, type PassContext, type PendingNode, topoSort, typed, usage, varyingOf } from './context.js';
 
 /**
  * MaxPool(Relu(x)) → Relu(MaxPool(x)) (also through a Reshape in between): the same values
@@ -21,7 +21,7 @@ export function poolBeforeRelu(ctx: PassContext, nodes: PendingNode[]): PendingN
       reshape = src;
       src = producer.get(src.inputs[0]);
     }
-    if (!src || src.opType !== 'Relu' || readers.get(src.outputs[0]) !== 1 || replace.has(src)) continue;
+    if (src?.opType !== 'Relu' || readers.get(src.outputs[0]) !== 1 || replace.has(src)) continue;
     const dtype = ctx.dtypes.get(pool.outputs[0]) ?? ctx.dtypes.get(src.outputs[0]);
     const pooled = ctx.fresh();
     const added: PendingNode[] = [];
@@ -60,7 +60,7 @@ export function foldInvariantFactors(ctx: PassContext, nodes: PendingNode[], var
   const same = (a?: number[], b?: number[]) => !!a && !!b && a.length === b.length && a.every((d, i) => d === b[i]);
   /** The (varying, invariant) operands of a two-input Mul, or null. */
   const split = (nd: PendingNode | undefined): [string, string] | null => {
-    if (!nd || nd.opType !== 'Mul' || nd.domain || nd.inputs.length !== 2) return null;
+    if (nd?.opType !== 'Mul' || nd.domain || nd.inputs.length !== 2) return null;
     const [x, y] = nd.inputs as [string, string];
     if (varying.has(x) && !varying.has(y)) return [x, y];
     if (varying.has(y) && !varying.has(x)) return [y, x];

@@ -4,14 +4,14 @@
  * the subset is accumulated in float64 from per-batch sums.
  */
 import { jit, numpy as np } from '@jax-js/jax';
-import { count, sampleSize, type Dataset } from '../../data/dataset.js';
-import type { ConvImpl } from '../../model/layers.js';
 import type { ParamLayout, Vec } from '../../core/layout.js';
-import type { Model } from '../../model/model.js';
-import { Rng } from '../../core/rng.js';
 import { pointWeights } from '../../core/plane.js';
-import type { EvalMode, LossEngine, LossKind, Metrics, PlaneValues } from '../engine.js';
+import { Rng } from '../../core/rng.js';
+import { count, type Dataset, sampleSize } from '../../data/dataset.js';
 import { ensureJax } from '../../model/jax.js';
+import type { ConvImpl } from '../../model/layers.js';
+import type { Model } from '../../model/model.js';
+import type { EvalMode, LossEngine, LossKind, Metrics, PlaneValues } from '../engine.js';
 import { objective } from '../objective.js';
 
 type Arr = np.Array;

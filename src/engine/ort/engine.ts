@@ -9,23 +9,23 @@
  * combines them per point). K is chosen so that a call's intermediates stay
  * within a memory budget.
  */
-import { makeJaxpr, type DType, type numpy as np } from "@jax-js/jax";
-import { count, sampleSize, type Dataset } from '../../data/dataset.js';
-import type { ParamLayout, Vec } from '../../core/layout.js';
-import type { Model } from '../../model/model.js';
-import { hessianOperatorOf } from '../../linalg/hessian-operator.js';
-import { runHessianTask, type HessianTask, type HessianTaskName, type HessianTaskResult } from '../../linalg/tasks.js';
-import type { LossEngine, Metrics, PlaneValues } from '../engine.js';
-import { dropoutMasks, targetMatrix, type EngineOptions } from '../jax/engine.js';
-import { ensureJax } from '../../model/jax.js';
-import { objective, type Objective } from '../objective.js';
+import { type DType, makeJaxpr, type numpy as np } from '@jax-js/jax';
 import { ArgSpec, compileToOnnx, compileToOnnxSplit } from '../../compile/compile.js';
-import { nchwcBlockSize } from './nchwc.js';
-import { OrtFunction, type TypedArray } from './runner.js';
-import { HvpRunner, subBatchSizes, type HvpProgram } from './hvp-runner.js';
-import { PlaneRunner, type PlaneGraphs, type PlaneProgram } from './plane-runner.js';
-import { WorkerPool } from './pool.js';
+import type { ParamLayout, Vec } from '../../core/layout.js';
+import { count, type Dataset, sampleSize } from '../../data/dataset.js';
+import { hessianOperatorOf } from '../../linalg/hessian-operator.js';
+import { type HessianTask, type HessianTaskName, type HessianTaskResult, runHessianTask } from '../../linalg/tasks.js';
+import { ensureJax } from '../../model/jax.js';
+import type { Model } from '../../model/model.js';
+import type { LossEngine, Metrics, PlaneValues } from '../engine.js';
 import { inputReduction } from '../input-reduction.js';
+import { dropoutMasks, type EngineOptions, targetMatrix } from '../jax/engine.js';
+import { type Objective, objective } from '../objective.js';
+import { type HvpProgram, HvpRunner, subBatchSizes } from './hvp-runner.js';
+import { nchwcBlockSize } from './nchwc.js';
+import { type PlaneGraphs, type PlaneProgram, PlaneRunner } from './plane-runner.js';
+import { WorkerPool } from './pool.js';
+import { OrtFunction, type TypedArray } from './runner.js';
 
 export interface OrtEngineOptions extends EngineOptions {
   threads?: number;
@@ -153,11 +153,7 @@ export class OrtEngine implements LossEngine {
 
   private dataSpecs(n: number, model: Model = this.model): [ArgSpec, ArgSpec, ArgSpec[]] {
     const c = model.outputDim;
-    return [
-      this.spec([n, ...model.inputShape]),
-      this.spec([n, c]),
-      model.dropoutSites.map((s) => this.spec([n, ...s.shape])),
-    ];
+    return [this.spec([n, ...model.inputShape]), this.spec([n, c]), model.dropoutSites.map((s) => this.spec([n, ...s.shape]))];
   }
 
   private paramSpecs(layout: ParamLayout = this.layout): ArgSpec[] {
@@ -248,7 +244,11 @@ export class OrtEngine implements LossEngine {
    */
   async hessianTask<K extends HessianTaskName>(theta: Vec, task: HessianTask<K>): Promise<HessianTaskResult<K>> {
     if (this.opts.hoist === false) {
-      return runHessianTask(hessianOperatorOf((t, v) => this.hvp(t, v), this.layout, theta, task.params), this.dtype, task);
+      return runHessianTask(
+        hessianOperatorOf((t, v) => this.hvp(t, v), this.layout, theta, task.params),
+        this.dtype,
+        task,
+      );
     }
     if (this.concurrency > 1) return (await this.workerPool()).hessianTask(theta, task);
     const runner = this.localHvpRunner();

@@ -9,10 +9,11 @@
  * point. Inputs are named in0, in1, …: θ tensors, v tensors, x, targets, dropout masks.
  */
 import type { ParamLayout } from '../../core/layout.js';
+import { sameValues } from '../../core/values.js';
 import type { InputReduction } from '../input-reduction.js';
 import { reduceSamples } from '../input-reduction.js';
+import { type PlaneBatch, type PlaneGraphs, type RunnerOptions, type Sessions, SplitSessions } from './plane-runner.js';
 import type { TypedArray } from './runner.js';
-import { SplitSessions, type PlaneBatch, type PlaneGraphs, type RunnerOptions, type Sessions } from './plane-runner.js';
 
 export interface HvpProgram {
   dtype: 'float32' | 'float64';
@@ -60,12 +61,6 @@ export function hvpSubBatches(batches: PlaneBatch[], batch: number): PlaneBatch[
       return part;
     });
   });
-}
-
-function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(a[i] !== a[i] && b[i] !== b[i])) return false;
-  return true;
 }
 
 /** out[i] = src[i] (out's precision). */

@@ -9,6 +9,8 @@
  * prefix's outputs. Graph inputs are named in0, in1, … in the objective's argument order:
  * θ tensors, d1 tensors, d2 tensors, a [K], b [K], x, targets, dropout masks.
  */
+
+import { sameValues } from '../../core/values.js';
 import { OrtFunction, type TypedArray } from './runner.js';
 
 export interface PlaneGraphs {
@@ -165,13 +167,7 @@ export class PlaneRunner {
   }
 
   private static same(key: Float32Array[], vs: Float32Array[]): boolean {
-    for (let j = 0; j < vs.length; j++) {
-      const a = key[j]!;
-      const b = vs[j]!;
-      if (a.length !== b.length) return false;
-      for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(a[i] !== a[i] && b[i] !== b[i])) return false;
-    }
-    return true;
+    return vs.every((v, j) => sameValues(key[j]!, v));
   }
 
   /** Prefix outputs for this (θ, d1, d2), computed once and kept until they change. */

@@ -17,9 +17,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { sameValues } from '../../core/values.js';
 import type { HessianTask, HessianTaskName, HessianTaskResult } from '../../linalg/tasks.js';
 import type { HvpProgram } from './hvp-runner.js';
-import { planeValues, type PlaneBatch, type PlaneProgram, type RunnerOptions } from './plane-runner.js';
+import { type PlaneBatch, type PlaneProgram, planeValues, type RunnerOptions } from './plane-runner.js';
 
 type Vecs = (Float32Array | Float64Array)[];
 
@@ -71,12 +72,7 @@ export class WorkerPool {
   private constructor(readonly programs: { plane: PlaneProgram; hvp?: HvpProgram }) {}
 
   /** Start `size` workers (resolves once every worker has created its plane sessions). */
-  static async create(
-    programs: { plane: PlaneProgram; hvp?: HvpProgram },
-    batches: PlaneBatch[],
-    size: number,
-    opts: RunnerOptions = {},
-  ): Promise<WorkerPool> {
+  static async create(programs: { plane: PlaneProgram; hvp?: HvpProgram }, batches: PlaneBatch[], size: number, opts: RunnerOptions = {}): Promise<WorkerPool> {
     const pool = new WorkerPool(programs);
     const ready: Promise<void>[] = [];
     for (let i = 0; i < size; i++) {
@@ -151,12 +147,7 @@ export class WorkerPool {
   private setId(vs: Vecs): number {
     for (const s of this.sets) {
       if (s.key.length !== vs.length) continue;
-      const same = vs.every((v, j) => {
-        const k = s.key[j]!;
-        if (k.length !== v.length || k.constructor !== v.constructor) return false;
-        for (let i = 0; i < v.length; i++) if (k[i] !== v[i] && !(k[i] !== k[i] && v[i] !== v[i])) return false;
-        return true;
-      });
+      const same = vs.every((v, j) => s.key[j]!.constructor === v.constructor && sameValues(s.key[j]!, v));
       if (same) return s.id;
     }
     const id = this.nextSet++;

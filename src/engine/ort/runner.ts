@@ -19,8 +19,8 @@
 
 import { availableParallelism } from 'node:os';
 import { fromBinary } from '@bufbuild/protobuf';
-import * as ort from 'onnxruntime-node';
 import { ModelProtoSchema, TensorProto_DataType, type ValueInfoProto } from 'onnx-buf';
+import * as ort from 'onnxruntime-node';
 
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array | BigInt64Array;
 
@@ -46,7 +46,7 @@ const ORT_TYPE: Partial<Record<TensorProto_DataType, ort.Tensor.Type>> = {
   [TensorProto_DataType.FLOAT16]: 'float16',
 };
 
-const ARRAY_CTOR: Partial<Record<ort.Tensor.Type, Function>> = {
+const ARRAY_CTOR: Partial<Record<ort.Tensor.Type, { new (length: number): TypedArray; name: string }>> = {
   float32: Float32Array,
   float64: Float64Array,
   int32: Int32Array,
@@ -57,7 +57,7 @@ const ARRAY_CTOR: Partial<Record<ort.Tensor.Type, Function>> = {
 
 function describe(v: ValueInfoProto): OrtIO {
   const tt = v.type?.value;
-  if (!tt || tt.case !== 'tensorType') throw new Error(`OrtFunction: ${v.name} is not a tensor`);
+  if (tt?.case !== 'tensorType') throw new Error(`OrtFunction: ${v.name} is not a tensor`);
   const type = ORT_TYPE[tt.value.elemType as TensorProto_DataType];
   if (!type) throw new Error(`OrtFunction: ${v.name} has an unsupported element type ${tt.value.elemType}`);
   const shape = (tt.value.shape?.dim ?? []).map((d) => {
@@ -117,16 +117,12 @@ export class OrtFunction {
       const data = inputs[i];
       const ctor = ARRAY_CTOR[spec.type];
       if (ctor && !(data instanceof ctor)) {
-        throw new Error(
-          `OrtFunction: input ${i} (${spec.name}) must be a ${ctor.name} for ${spec.type}, got ${data.constructor.name}`,
-        );
+        throw new Error(`OrtFunction: input ${i} (${spec.name}) must be a ${ctor.name} for ${spec.type}, got ${data.constructor.name}`);
       }
       if (data.length !== this.#sizes[i]) {
-        throw new Error(
-          `OrtFunction: input ${i} (${spec.name}) has ${data.length} elements, expected ${this.#sizes[i]} for shape [${spec.shape}]`,
-        );
+        throw new Error(`OrtFunction: input ${i} (${spec.name}) has ${data.length} elements, expected ${this.#sizes[i]} for shape [${spec.shape}]`);
       }
-      feeds[spec.name] = new ort.Tensor(spec.type, data as any, spec.shape);
+      feeds[spec.name] = new ort.Tensor(spec.type, data as ort.Tensor.DataTypeMap[typeof spec.type], spec.shape);
     }
     return feeds;
   }

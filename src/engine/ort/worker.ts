@@ -13,9 +13,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { hessianOperatorOf } from '../../linalg/hessian-operator.js';
-import { runHessianTask, type HessianTask } from '../../linalg/tasks.js';
-import { HvpRunner, type HvpProgram } from './hvp-runner.js';
-import { PlaneRunner, type PlaneBatch, type PlaneProgram, type RunnerOptions } from './plane-runner.js';
+import { type HessianTask, runHessianTask } from '../../linalg/tasks.js';
+import { type HvpProgram, HvpRunner } from './hvp-runner.js';
+import { type PlaneBatch, type PlaneProgram, PlaneRunner, type RunnerOptions } from './plane-runner.js';
 
 interface Start {
   programs: { plane: PlaneProgram; hvp?: HvpProgram };

@@ -7,11 +7,11 @@
 import { create } from '@bufbuild/protobuf';
 import { numpy as np } from '@jax-js/jax';
 import { ONNXModel } from '@jax-js/onnx';
-import { GraphProtoSchema, ModelProtoSchema, NodeProtoSchema, OperatorSetIdProtoSchema, type GraphProto, type NodeProto, type TensorProto } from 'onnx-buf';
+import { type GraphProto, GraphProtoSchema, ModelProtoSchema, type NodeProto, NodeProtoSchema, OperatorSetIdProtoSchema, type TensorProto } from 'onnx-buf';
+import { type AttrValue, DT, makeTensor, makeValueInfo, parseAttributes, serializeModel } from '../../io/onnx-proto.js';
 import type { ConvImpl } from '../layers.js';
-import { DT, makeTensor, makeValueInfo, parseAttributes, serializeModel, type AttrValue } from '../../io/onnx-proto.js';
 import { OPS, type OpContext } from './ops.js';
-import { Static, isStatic, own, shapeOf, type FloatDType, type Val } from './values.js';
+import { type FloatDType, isStatic, own, Static, shapeOf, type Val } from './values.js';
 
 type Arr = np.Array;
 
@@ -91,7 +91,7 @@ export function runProgram(p: Program, params: Arr[], x: Arr, opts: RunOptions =
       });
       const fail = (e: unknown): never => {
         const msg = (e as Error).message ?? String(e);
-        if (msg.startsWith(p.label + ':')) throw e;
+        if (msg.startsWith(`${p.label}:`)) throw e;
         throw new Error(`${p.label}: node ${cn.label} (${node.opType}): ${msg}`);
       };
       const c: OpContext = {

@@ -13,19 +13,16 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { numpy as np } from '@jax-js/jax';
-import { ModelProtoSchema, TensorProto_DataLocation, type GraphProto, type ModelProto, type NodeProto } from 'onnx-buf';
-import { ensureJax } from '../jax.js';
+import { type GraphProto, type ModelProto, ModelProtoSchema, type NodeProto, TensorProto_DataLocation } from 'onnx-buf';
 import { makeLayout, type ParamRole, type ParamSpec } from '../../core/layout.js';
-import type { ApplyOptions, BatchNormSite, DropoutSite, Model } from '../model.js';
 import { Rng } from '../../core/rng.js';
-import { compileNodes, runProgram, type Program } from './interpreter.js';
-import { isSupportedOp } from './ops.js';
 import {
-  DT,
-  FLOAT_TYPES,
   baseDirOf,
+  type DecodedTensor,
+  DT,
   decodeTensor,
   dtypeName,
+  FLOAT_TYPES,
   makeTensor,
   makeValueInfo,
   opsetOf,
@@ -34,9 +31,12 @@ import {
   shortestFloat32,
   valueInfoDims,
   valueInfoElemType,
-  type DecodedTensor,
 } from '../../io/onnx-proto.js';
-import { Static, isStatic } from './values.js';
+import { ensureJax } from '../jax.js';
+import type { ApplyOptions, BatchNormSite, DropoutSite, Model } from '../model.js';
+import { compileNodes, type Program, runProgram } from './interpreter.js';
+import { isSupportedOp } from './ops.js';
+import { isStatic, Static } from './values.js';
 
 export interface LoadOnnxOptions {
   /** Name used in messages (default: the path, or "ONNX model" for bytes). */
@@ -267,27 +267,33 @@ export async function loadOnnxModel(source: string | Uint8Array, opts: LoadOnnxO
     const x = np.zeros([1, ...inputShape]);
     const batchDim = dims?.[0];
     if (typeof batchDim === 'number') {
-      notes.push(`the input "${inputName}" has a fixed batch size of ${batchDim} (export with dynamic_axes={"${inputName}": {0: "batch"}}); other batch sizes are fed anyway`);
+      notes.push(
+        `the input "${inputName}" has a fixed batch size of ${batchDim} (export with dynamic_axes={"${inputName}": {0: "batch"}}); other batch sizes are fed anyway`,
+      );
     }
     const probe = (f: () => ReturnType<typeof runProgram>) => {
       try {
         return f();
       } catch (e) {
         if (typeof batchDim === 'number' && batchDim !== 1) {
-          throw new Error(`${(e as Error).message} (the model was exported with a fixed batch size of ${batchDim}; export it with dynamic_axes={"${inputName}": {0: "batch"}})`);
+          throw new Error(
+            `${(e as Error).message} (the model was exported with a fixed batch size of ${batchDim}; export it with dynamic_axes={"${inputName}": {0: "batch"}})`,
+          );
         }
         throw e;
       }
     };
-    const r = probe(() => runProgram(program, params, x, {
-      onNode(cn, inputs) {
-        if (cn.node.opType !== 'Dropout') return;
-        const ratioIn = inputs[1];
-        const p = ratioIn && isStatic(ratioIn) ? shortestFloat32(ratioIn.data[0]!) : typeof cn.attrs['ratio'] === 'number' ? (cn.attrs['ratio'] as number) : 0.5;
-        const shape = inputs[0] ? (isStatic(inputs[0]) ? inputs[0].shape : (inputs[0].shape as number[])) : [];
-        if (p > 0) dropoutSites.push({ p, shape: shape.slice(1) });
-      },
-    }));
+    const r = probe(() =>
+      runProgram(program, params, x, {
+        onNode(cn, inputs) {
+          if (cn.node.opType !== 'Dropout') return;
+          const ratioIn = inputs[1];
+          const p = ratioIn && isStatic(ratioIn) ? shortestFloat32(ratioIn.data[0]!) : typeof cn.attrs.ratio === 'number' ? (cn.attrs.ratio as number) : 0.5;
+          const shape = inputs[0] ? (isStatic(inputs[0]) ? inputs[0].shape : (inputs[0].shape as number[])) : [];
+          if (p > 0) dropoutSites.push({ p, shape: shape.slice(1) });
+        },
+      }),
+    );
     const shape = r.out.shape as number[];
     r.out.dispose();
     r.batchStats.forEach((a) => a.dispose());
@@ -333,14 +339,7 @@ export async function loadOnnxModel(source: string | Uint8Array, opts: LoadOnnxO
  * layout order); external data of the remaining initializers is inlined. The one
  * graph output is `outputName`.
  */
-function weightsAsInputs(
-  bytes: Uint8Array,
-  paramNames: string[],
-  inputName: string,
-  outputName: string,
-  baseDir: string | null,
-  label: string,
-): Uint8Array {
+function weightsAsInputs(bytes: Uint8Array, paramNames: string[], inputName: string, outputName: string, baseDir: string | null, label: string): Uint8Array {
   const m: ModelProto = fromBinary(ModelProtoSchema, bytes);
   const g = m.graph!;
   const params = new Set(paramNames);

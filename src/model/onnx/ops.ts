@@ -10,22 +10,22 @@
  */
 import { lax, nn, numpy as np } from '@jax-js/jax';
 import type { NodeProto } from 'onnx-buf';
+import { type AttrValue, DT, decodeTensor, shortestFloat32 } from '../../io/onnx-proto.js';
 import type { ConvImpl } from '../layers.js';
-import { DT, decodeTensor, shortestFloat32, type AttrValue } from '../../io/onnx-proto.js';
 import {
-  Static,
+  type FloatDType,
   isStatic,
   normAxis,
   own,
   prod,
+  Static,
+  type StaticKind,
   shapeOf,
   staticConcat,
   staticMap,
   staticSlice,
   staticTake,
   staticTranspose,
-  type FloatDType,
-  type StaticKind,
   type Val,
 } from './values.js';
 
@@ -198,13 +198,7 @@ function resolveReshape(inShape: number[], target: number[], allowzero: boolean)
 
 // ---------------------------------------------------------------- conv & pooling
 
-function spatialPads(
-  c: OpContext,
-  inSp: number[],
-  kernel: number[],
-  strides: number[],
-  dilations: number[],
-): [number[], number[]] {
+function spatialPads(c: OpContext, inSp: number[], kernel: number[], strides: number[], dilations: number[]): [number[], number[]] {
   const n = inSp.length;
   const autoPad = attrString(c, 'auto_pad', 'NOTSET');
   if (autoPad === 'VALID') return [new Array(n).fill(0), new Array(n).fill(0)];
@@ -299,7 +293,10 @@ function convIm2col(x: Arr, w: Arr, strides: number[], begin: number[], end: num
   }
   // [N, g, cg, K, ...out] → [g, N, ...out, cg, K] → [g, N·P, cg·K]
   const perm = [1, 0, ...out.map((_, i) => 4 + i), 2, 3];
-  const patches = st.reshape([n, group, cg!, K, ...out]).transpose(perm).reshape([group, n * P, cg! * K]);
+  const patches = st
+    .reshape([n, group, cg!, K, ...out])
+    .transpose(perm)
+    .reshape([group, n * P, cg! * K]);
   const wg = w.reshape([group, og, cg! * K]).transpose([0, 2, 1]);
   const y = np.matmul(patches, wg); // [g, N·P, og]
   return y
@@ -331,11 +328,7 @@ function poolGeometry(c: OpContext, x: Val) {
 }
 
 function isPlainTiling(g: ReturnType<typeof poolGeometry>): boolean {
-  return (
-    g.kernel.every((k, i) => k === g.strides[i] && g.dil[i] === 1) &&
-    g.begin.every((p) => p === 0) &&
-    g.endFull.every((p) => p <= 0)
-  );
+  return g.kernel.every((k, i) => k === g.strides[i] && g.dil[i] === 1) && g.begin.every((p) => p === 0) && g.endFull.every((p) => p <= 0);
 }
 
 /** Non-overlapping pooling by reshape (the zoo's pool2d), cropping the remainder. */
@@ -436,7 +429,12 @@ function dropout(c: OpContext): Val[] {
   const shape = shapeOf(c.inputs[0]!);
   const mask = c.dropoutMask(shape.slice(1));
   if (!mask) throw new Error('train mode needs a dropout mask for every dropout site');
-  return [c.A(0).mul(mask).mul(1 / (1 - p))];
+  return [
+    c
+      .A(0)
+      .mul(mask)
+      .mul(1 / (1 - p)),
+  ];
 }
 
 function softmaxLike(log: boolean): OpFn {
@@ -491,10 +489,23 @@ export const OPS: Record<string, OpFn> = {
   Dropout: dropout,
 
   // ---- arithmetic
-  Add: binaryNp((a, b) => a + b, (a, b) => np.add(a, b)),
-  Sub: binaryNp((a, b) => a - b, (a, b) => np.subtract(a, b)),
-  Mul: binaryNp((a, b) => a * b, (a, b) => np.multiply(a, b)),
-  Div: binaryNp((a, b) => a / b, (a, b) => np.divide(a, b), true),
+  Add: binaryNp(
+    (a, b) => a + b,
+    (a, b) => np.add(a, b),
+  ),
+  Sub: binaryNp(
+    (a, b) => a - b,
+    (a, b) => np.subtract(a, b),
+  ),
+  Mul: binaryNp(
+    (a, b) => a * b,
+    (a, b) => np.multiply(a, b),
+  ),
+  Div: binaryNp(
+    (a, b) => a / b,
+    (a, b) => np.divide(a, b),
+    true,
+  ),
   Pow: (c) => {
     const [a, b] = c.inputs as [Val, Val];
     if (isStatic(a) && isStatic(b)) return [staticMap([a, b], (x, y) => x ** y, a.kind, 'Pow')];
@@ -507,12 +518,18 @@ export const OPS: Record<string, OpFn> = {
     }
     return c.delegate();
   },
-  Neg: unary((x) => np.negative(x), (x) => -x),
+  Neg: unary(
+    (x) => np.negative(x),
+    (x) => -x,
+  ),
   Abs: unary((x) => np.abs(x), Math.abs),
   Sqrt: unary((x) => np.sqrt(x), Math.sqrt),
   Exp: unary((x) => np.exp(x), Math.exp),
   Log: unary((x) => np.log(x), Math.log),
-  Reciprocal: unary((x) => np.reciprocal(x), (x) => 1 / x),
+  Reciprocal: unary(
+    (x) => np.reciprocal(x),
+    (x) => 1 / x,
+  ),
   Floor: unary((x) => np.floor(x), Math.floor),
   Ceil: unary((x) => np.ceil(x), Math.ceil),
 
@@ -525,8 +542,8 @@ export const OPS: Record<string, OpFn> = {
   Elu: unary((x, c) => nn.elu(x, attrFloat(c, 'alpha', 1))),
   Erf: unary((x) => lax.erf(x)),
   Clip: (c) => {
-    const lo = c.opset >= 11 ? (c.has(1) ? c.S(1, 'min').data[0] : undefined) : (c.attrs['min'] as number | undefined);
-    const hi = c.opset >= 11 ? (c.has(2) ? c.S(2, 'max').data[0] : undefined) : (c.attrs['max'] as number | undefined);
+    const lo = c.opset >= 11 ? (c.has(1) ? c.S(1, 'min').data[0] : undefined) : (c.attrs.min as number | undefined);
+    const hi = c.opset >= 11 ? (c.has(2) ? c.S(2, 'max').data[0] : undefined) : (c.attrs.max as number | undefined);
     let x = c.A(0);
     if (lo !== undefined) x = np.maximum(x, lo);
     if (hi !== undefined) x = np.minimum(x, hi);
@@ -573,10 +590,16 @@ export const OPS: Record<string, OpFn> = {
     const [begin, end] = spatialPads(c, sp, ks, strides, dil);
     let y: Arr;
     if (c.conv === 'lax' || sp.length === 3) {
-      y = lax.convGeneralDilated(c.A(0), c.A(1), strides, begin.map((b, i) => [b, end[i]!] as [number, number]), {
-        rhsDilation: dil,
-        featureGroupCount: group,
-      });
+      y = lax.convGeneralDilated(
+        c.A(0),
+        c.A(1),
+        strides,
+        begin.map((b, i) => [b, end[i]!] as [number, number]),
+        {
+          rhsDilation: dil,
+          featureGroupCount: group,
+        },
+      );
     } else if (sp.length === 1) {
       const x4 = c.A(0).reshape([xs[0]!, xs[1]!, 1, sp[0]!]);
       const w4 = c.A(1).reshape([ws[0]!, ws[1]!, 1, ws[2]!]);
@@ -633,9 +656,7 @@ export const OPS: Record<string, OpFn> = {
     const r = shapeOf(dyn).length;
     const ax = normAxis(axis, r, 'Concat');
     const dt = dtypeTag(dyn);
-    const parts = vs
-      .filter((v) => prod(shapeOf(v)) > 0 || !isStatic(v))
-      .map((v) => (isStatic(v) ? own(v, dt === 'int' ? c.dtype : dt) : v.ref));
+    const parts = vs.filter((v) => prod(shapeOf(v)) > 0 || !isStatic(v)).map((v) => (isStatic(v) ? own(v, dt === 'int' ? c.dtype : dt) : v.ref));
     return [np.concatenate(parts, ax)];
   },
   Squeeze: (c) => {
@@ -676,7 +697,10 @@ export const OPS: Record<string, OpFn> = {
     const ax = normAxis(axis, r, 'Gather');
     if (isStatic(i)) {
       const dim = shapeOf(d)[ax]!;
-      const idx = Static.ints(i.data.map((v) => (v < 0 ? v + dim : v)), i.shape);
+      const idx = Static.ints(
+        i.data.map((v) => (v < 0 ? v + dim : v)),
+        i.shape,
+      );
       if (i.shape.length === 0) {
         const sel: ([] | number)[] = shapeOf(d).map(() => [] as []);
         sel[ax] = idx.data[0]!;
@@ -734,21 +758,21 @@ export const OPS: Record<string, OpFn> = {
   },
   Constant: (c) => {
     const a = c.attrs;
-    if (a['value'] && typeof a['value'] === 'object' && !Array.isArray(a['value'])) {
-      const t = decodeTensor(a['value'] as never, `node "${c.node.name}"`);
+    if (a.value && typeof a.value === 'object' && !Array.isArray(a.value)) {
+      const t = decodeTensor(a.value as never, `node "${c.node.name}"`);
       return [new Static(Float64Array.from(t.data), t.shape, kindOfType(t.dataType))];
     }
-    if (typeof a['value_float'] === 'number') return [Static.scalar(a['value_float'], 'float')];
-    if (Array.isArray(a['value_floats'])) return [new Static(Float64Array.from(a['value_floats'] as number[]), [(a['value_floats'] as number[]).length], 'float')];
-    if (typeof a['value_int'] === 'number') return [Static.scalar(a['value_int'], 'int')];
-    if (Array.isArray(a['value_ints'])) return [Static.ints(a['value_ints'] as number[])];
+    if (typeof a.value_float === 'number') return [Static.scalar(a.value_float, 'float')];
+    if (Array.isArray(a.value_floats)) return [new Static(Float64Array.from(a.value_floats as number[]), [(a.value_floats as number[]).length], 'float')];
+    if (typeof a.value_int === 'number') return [Static.scalar(a.value_int, 'int')];
+    if (Array.isArray(a.value_ints)) return [Static.ints(a.value_ints as number[])];
     throw new Error('Constant without a numeric value');
   },
   ConstantOfShape: (c) => {
     const shape = [...c.S(0, 'shape').data];
     let value = 0;
     let kind: StaticKind = 'float';
-    const t = c.attrs['value'];
+    const t = c.attrs.value;
     if (t && typeof t === 'object' && !Array.isArray(t)) {
       const d = decodeTensor(t as never, `node "${c.node.name}"`);
       value = d.data[0] ?? 0;
@@ -762,7 +786,13 @@ export const OPS: Record<string, OpFn> = {
     const [s, l, d] = [0, 1, 2].map((i) => c.S(i, 'range').data[0]!) as [number, number, number];
     const n = Math.max(0, Math.ceil((l - s) / d));
     const kind = (c.inputs[0] as Static).kind;
-    return [new Static(Float64Array.from({ length: n }, (_, i) => s + i * d), [n], kind)];
+    return [
+      new Static(
+        Float64Array.from({ length: n }, (_, i) => s + i * d),
+        [n],
+        kind,
+      ),
+    ];
   },
   Pad: (c) => {
     const mode = attrString(c, 'mode', 'constant');

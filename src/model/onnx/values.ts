@@ -116,12 +116,7 @@ function broadcastIndex(src: readonly number[], out: readonly number[]): (k: num
 }
 
 /** Elementwise op over statics with broadcasting. */
-export function staticMap(
-  inputs: Static[],
-  f: (...xs: number[]) => number,
-  kind: StaticKind,
-  what: string,
-): Static {
+export function staticMap(inputs: Static[], f: (...xs: number[]) => number, kind: StaticKind, what: string): Static {
   const shape = inputs.map((s) => s.shape).reduce((a, b) => broadcastShapes(a, b, what));
   const n = prod(shape);
   const maps = inputs.map((s) => broadcastIndex(s.shape, shape));

@@ -5,11 +5,11 @@
  * change marks what needs redrawing and the animation loop does the rest.
  */
 import { COLORMAPS, colormap } from './colormap.js';
-import { pathPointAt, stepAt, untransform, nearestIndex, metricsOf, framePos } from './data.js';
+import { ACC, drawTrainingCurves, LOSS } from './curves.js';
+import { framePos, metricsOf, nearestIndex, pathPointAt, stepAt, untransform } from './data.js';
 import { HiDpiCanvas, h } from './dom.js';
 import { drawHeatmap, type HeatmapLayout } from './heatmap.js';
-import { DEFAULTS, Model, type Layer, type Options, type Plane, type RunLook } from './model.js';
-import { drawTrainingCurves, LOSS, ACC } from './curves.js';
+import { DEFAULTS, type Layer, type Model, type Options, type Plane, type RunLook } from './model.js';
 import { DARK, drawLinePlot } from './plot.js';
 import { DEFAULT_CAMERA, SurfaceView } from './surface3d.js';
 import { fmt } from './ticks.js';
@@ -52,7 +52,10 @@ export class App {
   private curves = new HiDpiCanvas('ls-curves', () => this.panelsDirty());
   private el: Record<string, HTMLElement> = {};
 
-  constructor(private root: HTMLElement, private model: Model) {
+  constructor(
+    private root: HTMLElement,
+    private model: Model,
+  ) {
     // open on the last checkpoint (the trained model); play starts from the first
     this.opts.t = model.frameCount - 1;
     this.build();
@@ -80,22 +83,30 @@ export class App {
     const m = this.model;
     const runs = m.scene.runs;
     const compare = runs.length > 1;
-    const title = compare ? runs.map((r) => r.name).join('  vs  ') : runs[0]?.name ?? 'losscape';
+    const title = compare ? runs.map((r) => r.name).join('  vs  ') : (runs[0]?.name ?? 'losscape');
     const running = runs.some((r) => r.status === 'running');
-    const sub = (compare ? `${runs.length} runs, side by side` : [runs[0]?.model, runs[0]?.data].filter(Boolean).join(' · ')) +
+    const sub =
+      (compare ? `${runs.length} runs, side by side` : [runs[0]?.model, runs[0]?.data].filter(Boolean).join(' · ')) +
       (running ? ' · still running: reload for new frames' : '');
     document.title = `${title} · losscape`;
 
     const select = (name: string, options: [string, string][], value: string) =>
-      h('select', { 'data-ctl': name, onchange: (e) => this.onControl(name, (e.target as HTMLSelectElement).value) }, ...options.map(([v, t]) => {
-        const o = h('option', { value: v }, t);
-        if (v === value) o.selected = true;
-        return o;
-      }));
+      h(
+        'select',
+        { 'data-ctl': name, onchange: (e) => this.onControl(name, (e.target as HTMLSelectElement).value) },
+        ...options.map(([v, t]) => {
+          const o = h('option', { value: v }, t);
+          if (v === value) o.selected = true;
+          return o;
+        }),
+      );
     const range = (name: string, min: number, max: number, step: number, value: number) =>
       h('input', { type: 'range', 'data-ctl': name, min, max, step, value, oninput: (e) => this.onControl(name, (e.target as HTMLInputElement).value) });
 
-    const layers: [string, string][] = [['loss', 'loss'], ['accuracy', 'accuracy']];
+    const layers: [string, string][] = [
+      ['loss', 'loss'],
+      ['accuracy', 'accuracy'],
+    ];
     if (m.hasHessian) layers.push(['hessian', '|λmin/λmax|']);
     const log = h('input', { type: 'checkbox', 'data-ctl': 'log', onchange: (e) => this.onControl('log', (e.target as HTMLInputElement).checked ? '1' : '') });
     (log as HTMLInputElement).checked = this.opts.log;
@@ -108,12 +119,39 @@ export class App {
     const controls = h(
       'div',
       { class: 'ls-controls' },
-      m.hasPca ? h('label', {}, 'Plane', select('plane', [['frames', 'checkpoints'], ['pca', 'PCA trajectory']], this.opts.plane)) : null,
+      m.hasPca
+        ? h(
+            'label',
+            {},
+            'Plane',
+            select(
+              'plane',
+              [
+                ['frames', 'checkpoints'],
+                ['pca', 'PCA trajectory'],
+              ],
+              this.opts.plane,
+            ),
+          )
+        : null,
       h('label', {}, 'Layer', select('layer', layers, this.opts.layer)),
-      h('label', {}, 'Colours', select('colormap', COLORMAPS.map((c) => [c, c]), this.opts.colormap)),
+      h(
+        'label',
+        {},
+        'Colours',
+        select(
+          'colormap',
+          COLORMAPS.map((c) => [c, c]),
+          this.opts.colormap,
+        ),
+      ),
       h('label', { class: 'ls-check' }, log, 'log scale'),
-      h('label', { class: 'ls-check', title: 'scale heights and colours to the frame on screen instead of the whole run' },
-        h('input', { type: 'checkbox', 'data-ctl': 'fit', onchange: (e) => this.onControl('fit', (e.target as HTMLInputElement).checked ? '1' : '') }), 'fit frame'),
+      h(
+        'label',
+        { class: 'ls-check', title: 'scale heights and colours to the frame on screen instead of the whole run' },
+        h('input', { type: 'checkbox', 'data-ctl': 'fit', onchange: (e) => this.onControl('fit', (e.target as HTMLInputElement).checked ? '1' : '') }),
+        'fit frame',
+      ),
       h('label', {}, 'Z clip', range('clip', 0.05, 1, 0.01, this.opts.clip)),
       h('label', {}, 'Height', range('exaggeration', 0.1, 4, 0.05, this.opts.exaggeration)),
       h('button', { class: 'ls-btn', title: 'Reset camera (R)', onclick: () => this.resetCamera() }, '⟲'),
@@ -146,14 +184,17 @@ export class App {
       this.slots.push(slot);
       views.append(slot.root);
     });
-    this.focus = Math.max(0, m.errors.findIndex((e) => !e));
+    this.focus = Math.max(
+      0,
+      m.errors.findIndex((e) => !e),
+    );
 
     const tabs = compare
       ? h('div', { class: 'ls-tabs' }, ...runs.map((r, i) => h('button', { class: 'ls-tab', 'data-run': i, onclick: () => this.setFocus(i) }, r.name)))
       : null;
-    this.el['heatTitle'] = h('span', {}, 'Loss');
-    this.el['readout'] = h('div', { class: 'ls-readout' }, 'click the map to slice through a point');
-    this.el['hessNote'] = h('span', { class: 'ls-muted' }, '');
+    this.el.heatTitle = h('span', {}, 'Loss');
+    this.el.readout = h('div', { class: 'ls-readout' }, 'click the map to slice through a point');
+    this.el.hessNote = h('span', { class: 'ls-muted' }, '');
     this.heat.canvas.addEventListener('click', (e) => this.onHeatClick(e));
     this.heat.canvas.addEventListener('dblclick', () => {
       this.probe = null;
@@ -164,16 +205,22 @@ export class App {
       'aside',
       { class: 'ls-side' },
       tabs,
-      h('div', { class: 'ls-card' }, h('div', { class: 'ls-card-title' }, this.el['heatTitle'], h('span', { class: 'ls-muted' }, 'contours · click to slice')), this.heat.canvas, this.el['readout']),
+      h(
+        'div',
+        { class: 'ls-card' },
+        h('div', { class: 'ls-card-title' }, this.el.heatTitle, h('span', { class: 'ls-muted' }, 'contours · click to slice')),
+        this.heat.canvas,
+        this.el.readout,
+      ),
       h('div', { class: 'ls-card' }, h('div', { class: 'ls-card-title' }, h('span', {}, '1-D slices')), this.sliceX.canvas, this.sliceY.canvas),
       m.hasHessian
-        ? h('div', { class: 'ls-card ls-hessian' }, h('div', { class: 'ls-card-title' }, h('span', {}, '|λmin/λmax|'), this.el['hessNote']), this.hess.canvas)
+        ? h('div', { class: 'ls-card ls-hessian' }, h('div', { class: 'ls-card-title' }, h('span', {}, '|λmin/λmax|'), this.el.hessNote), this.hess.canvas)
         : null,
     );
 
     const n = m.frameCount;
-    this.el['play'] = h('button', { class: 'ls-btn ls-play', title: 'Play / pause (space)', onclick: () => this.setPlaying(!this.playing) }, '▶');
-    this.el['scrub'] = h('input', {
+    this.el.play = h('button', { class: 'ls-btn ls-play', title: 'Play / pause (space)', onclick: () => this.setPlaying(!this.playing) }, '▶');
+    this.el.scrub = h('input', {
       type: 'range',
       class: 'ls-scrub',
       'data-ctl': 't',
@@ -186,24 +233,27 @@ export class App {
         this.update({ t: Number((e.target as HTMLInputElement).value) });
       },
     });
-    this.el['frameLabel'] = h('div', { class: 'ls-frame-label' });
-    const speed = h('select', { class: 'ls-speed', title: 'checkpoints per second', onchange: (e) => (this.speed = Number((e.target as HTMLSelectElement).value)) },
+    this.el.frameLabel = h('div', { class: 'ls-frame-label' });
+    const speed = h(
+      'select',
+      { class: 'ls-speed', title: 'checkpoints per second', onchange: (e) => (this.speed = Number((e.target as HTMLSelectElement).value)) },
       ...[0.25, 0.5, 1, 2, 4].map((v) => {
         const o = h('option', { value: v }, `${v}×`);
         if (v === this.speed) o.selected = true;
         return o;
-      }));
+      }),
+    );
     const footer = h(
       'footer',
       { class: 'ls-timeline' },
-      h('div', { class: 'ls-transport' }, this.el['play'], this.el['scrub'], speed, this.el['frameLabel']),
+      h('div', { class: 'ls-transport' }, this.el.play, this.el.scrub, speed, this.el.frameLabel),
       this.curves.canvas,
     );
-    if (n <= 1) (this.el['scrub'] as HTMLInputElement).disabled = true;
+    if (n <= 1) (this.el.scrub as HTMLInputElement).disabled = true;
 
     const main = h('main', { class: 'ls-main' }, views, side);
     this.root.replaceChildren(h('div', { class: 'ls-app' }, header, main, footer));
-    this.el['views'] = views;
+    this.el.views = views;
 
     window.addEventListener('keydown', (e) => this.onKey(e));
     this.setFocus(this.focus);
@@ -221,20 +271,27 @@ export class App {
   private onControl(name: string, value: string): void {
     switch (name) {
       case 'layer':
-        return this.update({ layer: value as Layer });
+        this.update({ layer: value as Layer });
+        return;
       case 'colormap':
-        return this.update({ colormap: value });
+        this.update({ colormap: value });
+        return;
       case 'plane':
         this.probe = null;
-        return this.update({ plane: value as Plane });
+        this.update({ plane: value as Plane });
+        return;
       case 'log':
-        return this.update({ log: value === '1' });
+        this.update({ log: value === '1' });
+        return;
       case 'fit':
-        return this.update({ fit: value === '1' });
+        this.update({ fit: value === '1' });
+        return;
       case 'clip':
-        return this.update({ clip: Number(value) });
+        this.update({ clip: Number(value) });
+        return;
       case 'exaggeration':
-        return this.update({ exaggeration: Number(value) });
+        this.update({ exaggeration: Number(value) });
+        return;
     }
   }
 
@@ -265,7 +322,7 @@ export class App {
   private setPlaying(p: boolean): void {
     if (p && this.opts.t >= this.model.frameCount - 1) this.update({ t: 0 });
     this.playing = p && this.model.frameCount > 1;
-    this.el['play']!.textContent = this.playing ? '❚❚' : '▶';
+    this.el.play!.textContent = this.playing ? '❚❚' : '▶';
     this.lastTime = performance.now();
   }
 
@@ -273,7 +330,7 @@ export class App {
     if (this.model.errors[i]) return;
     this.focus = i;
     for (const s of this.slots) s.root.classList.toggle('ls-focus', s.index === i && this.slots.length > 1);
-    for (const b of this.root.querySelectorAll('.ls-tab')) b.classList.toggle('ls-active', Number((b as HTMLElement).dataset['run']) === i);
+    for (const b of this.root.querySelectorAll('.ls-tab')) b.classList.toggle('ls-active', Number((b as HTMLElement).dataset.run) === i);
     this.panelsDirty();
   }
 
@@ -355,7 +412,7 @@ export class App {
       this.dirtyPanels = false;
       this.drawPanels();
     }
-    this.root.dataset['ready'] = '1';
+    this.root.dataset.ready = '1';
     for (const w of this.waiters.splice(0)) w();
   }
 
@@ -396,7 +453,7 @@ export class App {
         mt?.train_loss !== undefined ? `loss ${fmt(mt.train_loss)}` : '',
         mt?.train_acc !== undefined ? `acc ${fmt(mt.train_acc)}%` : '',
       ].filter(Boolean);
-      this.el['frameLabel']!.textContent = `${bits.join(' · ')}   (${k + 1}/${run.frames.length})`;
+      this.el.frameLabel!.textContent = `${bits.join(' · ')}   (${k + 1}/${run.frames.length})`;
     }
 
     if (look) {
@@ -404,7 +461,8 @@ export class App {
       const values = heatLayer === 'accuracy' ? look.acc! : heatLayer === 'hessian' ? look.ratio! : look.heights;
       const lo = heatLayer === 'loss' ? look.lo : look.colorLo;
       const hi = heatLayer === 'loss' ? look.cap : look.colorHi;
-      this.el['heatTitle']!.textContent = heatLayer === 'accuracy' ? 'Train accuracy' : heatLayer === 'hessian' ? '|λmin/λmax|' : o.log ? 'Train loss (log scale)' : 'Train loss';
+      this.el.heatTitle!.textContent =
+        heatLayer === 'accuracy' ? 'Train accuracy' : heatLayer === 'hessian' ? '|λmin/λmax|' : o.log ? 'Train loss (log scale)' : 'Train loss';
       const probe = this.probe ?? centre(look);
       const ctx = this.heat.context();
       const pcaLabels = pca && run?.pca?.explained ? run.pca.explained : null;
@@ -435,12 +493,25 @@ export class App {
       const ratio = look?.ratio;
       if (ratio && look && !pca) {
         const [lo, hi] = o.fit ? [0, Math.max(...ratio.filter(Number.isFinite), 1e-9)] : this.model.ratioRange();
-        drawHeatmap(ctx, { x: 0, y: 0, w: this.hess.canvas.width, h: this.hess.canvas.height }, {
-          field: look.grid, values: ratio, lo, hi, cmap, contours: 6, xLabel: 'α', yLabel: 'β', probe: this.probe ?? centre(look),
-        }, { ...DARK, scale: this.hess.ratio });
-        this.el['hessNote']!.textContent = 'negative vs positive curvature';
+        drawHeatmap(
+          ctx,
+          { x: 0, y: 0, w: this.hess.canvas.width, h: this.hess.canvas.height },
+          {
+            field: look.grid,
+            values: ratio,
+            lo,
+            hi,
+            cmap,
+            contours: 6,
+            xLabel: 'α',
+            yLabel: 'β',
+            probe: this.probe ?? centre(look),
+          },
+          { ...DARK, scale: this.hess.ratio },
+        );
+        this.el.hessNote!.textContent = 'negative vs positive curvature';
       } else {
-        this.el['hessNote']!.textContent = pca ? 'not on the PCA plane' : 'no Hessian map at this checkpoint';
+        this.el.hessNote!.textContent = pca ? 'not on the PCA plane' : 'no Hessian map at this checkpoint';
       }
     }
     this.drawCurves();
@@ -456,19 +527,22 @@ export class App {
     const row = Float64Array.from({ length: g.nx }, (_, j) => val(i0 * g.nx + j));
     const col = Float64Array.from({ length: g.ny }, (_, i) => val(i * g.nx + j0));
     const pca = this.opts.plane === 'pca';
-    const axis = acc
-      ? { label: 'train acc %' }
-      : { label: this.opts.log ? 'train loss (log)' : 'train loss', log: this.opts.log, shift: look.scale.shift };
+    const axis = acc ? { label: 'train acc %' } : { label: this.opts.log ? 'train loss (log)' : 'train loss', log: this.opts.log, shift: look.scale.shift };
     const xa = pca ? 'PC1' : 'α';
     const ya = pca ? 'PC2' : 'β';
     const color = acc ? ACC : LOSS;
     const draw = (c: HiDpiCanvas, xs: Float64Array, ys: Float64Array, label: string, marker: number) =>
-      drawLinePlot(c.context(), { x: 0, y: 0, w: c.canvas.width, h: c.canvas.height }, {
-        series: [{ xs, ys, color, width: 1.8 }],
-        x: { label },
-        left: axis,
-        markerX: marker,
-      }, { ...DARK, scale: c.ratio });
+      drawLinePlot(
+        c.context(),
+        { x: 0, y: 0, w: c.canvas.width, h: c.canvas.height },
+        {
+          series: [{ xs, ys, color, width: 1.8 }],
+          x: { label },
+          left: axis,
+          markerX: marker,
+        },
+        { ...DARK, scale: c.ratio },
+      );
     draw(this.sliceX, g.xs, row, `${xa}   (${ya} = ${fmt(g.ys[i0]!)})`, g.xs[j0]!);
     draw(this.sliceY, g.ys, col, `${ya}   (${xa} = ${fmt(g.xs[j0]!)})`, g.ys[i0]!);
   }
@@ -498,7 +572,7 @@ export class App {
     const bits = [`${pca ? 'PC1' : 'α'} ${fmt(p[0])}`, `${pca ? 'PC2' : 'β'} ${fmt(p[1])}`, `loss ${fmt(untransform(look.scale, look.heights[k]!))}`];
     if (look.acc) bits.push(`acc ${fmt(look.acc[k]!)}%`);
     if (look.ratio) bits.push(`|λmin/λmax| ${fmt(look.ratio[k]!)}`);
-    this.el['readout']!.textContent = bits.join('  ·  ');
+    this.el.readout!.textContent = bits.join('  ·  ');
   }
 
   private heatPoint(e: MouseEvent): [number, number] | null {
@@ -521,6 +595,10 @@ export function errorCard(name: string, message: string): HTMLElement {
     h('div', { class: 'ls-error-icon' }, '!'),
     h('h2', {}, `Can't show ${name}`),
     h('p', { class: 'ls-error-msg' }, message),
-    h('p', { class: 'ls-muted' }, 'Check the folder given to losscape (it should hold manifest.json and surfaces/), or wait until the first surface is finished.'),
+    h(
+      'p',
+      { class: 'ls-muted' },
+      'Check the folder given to losscape (it should hold manifest.json and surfaces/), or wait until the first surface is finished.',
+    ),
   );
 }

@@ -30,7 +30,7 @@ const cache = new Map<string, Colormap>();
 export function colormap(name: string): Colormap {
   const hit = cache.get(name);
   if (hit) return hit;
-  const stops = (STOPS[name] ?? STOPS['viridis']!).map((h) => [0, 2, 4].map((o) => parseInt(h.slice(o, o + 2), 16)));
+  const stops = (STOPS[name] ?? STOPS.viridis!).map((h) => [0, 2, 4].map((o) => parseInt(h.slice(o, o + 2), 16)));
   const srgb = new Uint8Array(SIZE * 3);
   const linear = new Float32Array(SIZE * 3);
   for (let i = 0; i < SIZE; i++) {

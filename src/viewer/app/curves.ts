@@ -1,5 +1,5 @@
 /** Training curves (loss and accuracy against step) with the current position marked. */
-import { stepAt, type RunData } from './data.js';
+import { type RunData, stepAt } from './data.js';
 import type { Options } from './model.js';
 import { DARK, drawLinePlot, type Rect, type Series } from './plot.js';
 import { fmt } from './ticks.js';
@@ -8,14 +8,7 @@ export const LOSS = '#7aa2f7';
 export const ACC = '#e0af68';
 
 /** Training curves of a run with the current position marked (shared with the movie HUD). */
-export function drawTrainingCurves(
-  ctx: CanvasRenderingContext2D,
-  rect: Rect,
-  run: RunData,
-  o: Options,
-  theme = DARK,
-  background?: string,
-): void {
+export function drawTrainingCurves(ctx: CanvasRenderingContext2D, rect: Rect, run: RunData, o: Options, theme = DARK, background?: string): void {
   const rows = run.scene.history.length ? run.scene.history : run.scene.checkpoints;
   const steps = rows.map((r) => r.step);
   const col = (k: 'train_loss' | 'test_loss' | 'train_acc' | 'test_acc') => rows.map((r) => r[k] ?? Number.NaN);
@@ -39,13 +32,18 @@ export function drawTrainingCurves(
   const positive = [...trl, ...tel].filter(Number.isFinite).every((v) => v > 0);
   const hasAcc = has(tra) || has(tea);
   const st = stepAt(run, o.t);
-  drawLinePlot(ctx, rect, {
-    series,
-    x: { label: 'step' },
-    left: { label: 'loss', log: o.log && positive },
-    ...(hasAcc ? { right: { label: 'acc %', format: (v: number) => `${fmt(v)}` } } : {}),
-    ...(st ? { markerX: st.step } : {}),
-    legend: true,
-    ...(background ? { background } : {}),
-  }, theme);
+  drawLinePlot(
+    ctx,
+    rect,
+    {
+      series,
+      x: { label: 'step' },
+      left: { label: 'loss', log: o.log && positive },
+      ...(hasAcc ? { right: { label: 'acc %', format: (v: number) => `${fmt(v)}` } } : {}),
+      ...(st ? { markerX: st.step } : {}),
+      legend: true,
+      ...(background ? { background } : {}),
+    },
+    theme,
+  );
 }

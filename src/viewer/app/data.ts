@@ -152,7 +152,10 @@ const transformed = new WeakMap<Float32Array, Map<string, Float32Array>>();
 export function transformedValues(v: Float32Array, s: Pick<Scale, 'log' | 'shift'>): Float32Array {
   if (!s.log) return v;
   let m = transformed.get(v);
-  if (!m) transformed.set(v, (m = new Map()));
+  if (!m) {
+    m = new Map();
+    transformed.set(v, m);
+  }
   const key = String(s.shift);
   let out = m.get(key);
   if (!out) {
@@ -174,13 +177,7 @@ export interface Sampled {
  * into `out` (reused between calls when the size fits). Frames on different
  * grids are not blended: the nearer one is shown.
  */
-export function sampleChannel(
-  run: RunData,
-  t: number,
-  channel: string,
-  s: Pick<Scale, 'log' | 'shift'> | null,
-  out?: Float32Array,
-): Sampled | null {
+export function sampleChannel(run: RunData, t: number, channel: string, s: Pick<Scale, 'log' | 'shift'> | null, out?: Float32Array): Sampled | null {
   if (run.frames.length === 0) return null;
   const p = framePos(run.frames.length, t);
   const fa = run.frames[p.a]!;
@@ -209,7 +206,7 @@ export function ratioOnSurface(fr: FrameData): Float32Array | undefined {
   if (!fr.hessian) return undefined;
   if (fr.ratioOnSurface) return fr.ratioOnSurface;
   const h = fr.hessian;
-  const r = h.channels['eig_ratio'];
+  const r = h.channels.eig_ratio;
   if (!r) return undefined;
   const s = fr.surface;
   const out = new Float32Array(s.nx * s.ny);

@@ -3,8 +3,9 @@
  * overlays (slice crosshair, trajectory path, current point). Drawn into a
  * rectangle of a 2-D context; returns the pixel ↔ data mapping for clicks.
  */
-import { lutIndex, type Colormap } from './colormap.js';
+
 import { contourLevels, contourSegments } from '../../core/contour.js';
+import { type Colormap, lutIndex } from './colormap.js';
 import type { Field } from './data.js';
 import { DARK, type Rect, type Theme } from './plot.js';
 import { fmt, niceTicks } from './ticks.js';

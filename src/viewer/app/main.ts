@@ -5,13 +5,14 @@
  * is the fixed-size stage that `losscape video` and `snapshot` drive through
  * `window.losscape`.
  */
-import { App, errorCard, type AppApi } from './app.js';
+
+import type { Scene } from '../shared/scene.js';
+import { App, type AppApi, errorCard } from './app.js';
 import { checkScene } from './data.js';
 import { h } from './dom.js';
 import { Model } from './model.js';
-import { Stage, type MovieOptions, type MovieResult, type StillOptions } from './stage.js';
+import { type MovieOptions, type MovieResult, Stage, type StillOptions } from './stage.js';
 import css from './style.css?inline';
-import type { Scene } from '../shared/scene.js';
 
 interface Config {
   mode?: 'app' | 'render';
@@ -64,7 +65,7 @@ async function loadScene(cfg: Config): Promise<Scene> {
 
 function fail(root: HTMLElement, title: string, message: string): void {
   root.replaceChildren(h('div', { class: 'ls-fullpage' }, errorCard(title, message)));
-  root.dataset['ready'] = '1';
+  root.dataset.ready = '1';
   g.losscape.error = message;
   g.losscape.ready = true;
 }

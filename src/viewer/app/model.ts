@@ -6,16 +6,16 @@
 import type { Scene } from '../shared/scene.js';
 import {
   decodeRun,
+  type Field,
   finiteRange,
   makeScale,
   pathPointAt,
+  type RunData,
+  type Scale,
   sampleChannel,
   sampleRatio,
   transformedValues,
   untransform,
-  type Field,
-  type RunData,
-  type Scale,
 } from './data.js';
 import { fmt } from './ticks.js';
 
@@ -110,10 +110,7 @@ export class Model {
     const key = `${plane}|${log}`;
     let s = this.scales.get(key);
     if (!s) {
-      const fields =
-        plane === 'pca'
-          ? this.ok.flatMap((r) => (r.pca?.field ? [r.pca.field] : []))
-          : this.ok.flatMap((r) => r.frames.map((f) => f.surface));
+      const fields = plane === 'pca' ? this.ok.flatMap((r) => (r.pca?.field ? [r.pca.field] : [])) : this.ok.flatMap((r) => r.frames.map((f) => f.surface));
       s = makeScale(fields, 'train_loss', log);
       this.scales.set(key, s);
     }
@@ -122,7 +119,10 @@ export class Model {
 
   private range(key: string, compute: () => [number, number]): [number, number] {
     let r = this.ranges.get(key);
-    if (!r) this.ranges.set(key, (r = compute()));
+    if (!r) {
+      r = compute();
+      this.ranges.set(key, r);
+    }
     return r;
   }
 
@@ -132,7 +132,7 @@ export class Model {
       let lo = Infinity;
       let hi = -Infinity;
       for (const f of fields) {
-        const v = f.channels['train_acc'];
+        const v = f.channels.train_acc;
         if (!v) continue;
         const [a, b] = finiteRange(v);
         lo = Math.min(lo, a);
@@ -145,7 +145,7 @@ export class Model {
   ratioRange(): [number, number] {
     return this.range('ratio', () => {
       let hi = 0;
-      for (const r of this.ok) for (const f of r.frames) if (f.hessian?.channels['eig_ratio']) hi = Math.max(hi, finiteRange(f.hessian.channels['eig_ratio'])[1]);
+      for (const r of this.ok) for (const f of r.frames) if (f.hessian?.channels.eig_ratio) hi = Math.max(hi, finiteRange(f.hessian.channels.eig_ratio)[1]);
       return [0, hi > 0 ? hi : 1];
     });
   }
@@ -163,10 +163,10 @@ export class Model {
     let marker: [number, number] | null | undefined;
     if (o.plane === 'pca' && run.pca?.field) {
       grid = run.pca.field;
-      const raw = grid.channels['train_loss'];
+      const raw = grid.channels.train_loss;
       if (!raw) return null;
       heights = transformedValues(raw, runScale);
-      acc = grid.channels['train_acc'];
+      acc = grid.channels.train_acc;
       path = run.pca.path;
       marker = pathPointAt(run, o.t);
     } else {

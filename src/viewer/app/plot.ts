@@ -125,10 +125,12 @@ export function drawLinePlot(ctx: CanvasRenderingContext2D, r: Rect, p: LinePlot
   const X = mapAxis(p.x, p.x.min ?? x0, p.x.max ?? x1, left, right);
   const [l0, l1] = extent(p.series, 'ys', 'left');
   const L = mapAxis(p.left, p.left.min ?? l0, p.left.max ?? l1, bottom, top);
-  const R = p.right ? (() => {
-    const [r0, r1] = extent(p.series, 'ys', 'right');
-    return mapAxis(p.right!, p.right!.min ?? r0, p.right!.max ?? r1, bottom, top);
-  })() : null;
+  const R = p.right
+    ? (() => {
+        const [r0, r1] = extent(p.series, 'ys', 'right');
+        return mapAxis(p.right!, p.right!.min ?? r0, p.right!.max ?? r1, bottom, top);
+      })()
+    : null;
 
   ctx.font = `${11 * s}px ${theme.font}`;
   ctx.lineWidth = 1;

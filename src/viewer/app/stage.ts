@@ -4,7 +4,7 @@
  * onto one 2-D canvas, which is what gets encoded (WebCodecs + mediabunny)
  * or saved as PNG.
  */
-import { BufferTarget, CanvasSource, Mp4OutputFormat, Output, QUALITY_HIGH, WebMOutputFormat, canEncodeVideo } from 'mediabunny';
+import { BufferTarget, CanvasSource, canEncodeVideo, Mp4OutputFormat, Output, QUALITY_HIGH, WebMOutputFormat } from 'mediabunny';
 import { colormap } from './colormap.js';
 import { drawTrainingCurves } from './curves.js';
 import { framePos, metricsOf, stepAt } from './data.js';
@@ -76,7 +76,12 @@ export class Stage {
       this.view.setSize(W, glH, 1);
       this.size = key;
     }
-    const runIndex = o.run ?? Math.max(0, this.model.errors.findIndex((e) => !e));
+    const runIndex =
+      o.run ??
+      Math.max(
+        0,
+        this.model.errors.findIndex((e) => !e),
+      );
     const run = this.model.runs[runIndex];
     const opts: Options = {
       ...DEFAULTS,
@@ -137,12 +142,23 @@ export class Stage {
       ctx.fillStyle = DARK.muted;
       const line2 = [st?.epoch !== undefined ? `epoch ${st.epoch}` : '', st ? `step ${st.nearStep}` : ''].filter(Boolean).join(' · ');
       ctx.fillText(line2, W - 32 * u, 72 * u);
-      const line3 = [mt?.train_loss !== undefined ? `train loss ${fmt(mt.train_loss)}` : '', mt?.train_acc !== undefined ? `acc ${fmt(mt.train_acc)}%` : ''].filter(Boolean).join(' · ');
+      const line3 = [mt?.train_loss !== undefined ? `train loss ${fmt(mt.train_loss)}` : '', mt?.train_acc !== undefined ? `acc ${fmt(mt.train_acc)}%` : '']
+        .filter(Boolean)
+        .join(' · ');
       if (line3) ctx.fillText(line3, W - 32 * u, 94 * u);
       ctx.restore();
       // colour bar
       const cbH = Math.min(240 * u, glH * 0.5);
-      drawColorbar(ctx, { x: W - 78 * u, y: glTop + glH / 2 - cbH / 2 + 30 * u, w: 12 * u, h: cbH }, cmap, look.colorLo, look.colorHi, look.colorLabel, theme, look.colorTitle);
+      drawColorbar(
+        ctx,
+        { x: W - 78 * u, y: glTop + glH / 2 - cbH / 2 + 30 * u, w: 12 * u, h: cbH },
+        cmap,
+        look.colorLo,
+        look.colorHi,
+        look.colorLabel,
+        theme,
+        look.colorTitle,
+      );
       // training curves
       drawTrainingCurves(ctx, { x: 24 * u, y: glTop + glH, w: W - 48 * u, h: bottom - 18 * u }, run, opts, theme, 'rgba(20,26,41,0.85)');
     } else {

@@ -10,9 +10,9 @@
  */
 import * as THREE from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
+import { contourLevels, contourSegments } from '../../core/contour.js';
 import type { Colormap } from './colormap.js';
 import { lutIndex } from './colormap.js';
-import { contourLevels, contourSegments } from '../../core/contour.js';
 import { bilinear, type Field } from './data.js';
 
 export const HEIGHT = 0.75;
@@ -105,10 +105,7 @@ export class SurfaceView {
     );
     this.scene.add(this.floorLines);
 
-    this.frame = new THREE.LineSegments(
-      new THREE.BufferGeometry(),
-      new THREE.LineBasicMaterial({ color: 0x8b93a7, transparent: true, opacity: 0.35 }),
-    );
+    this.frame = new THREE.LineSegments(new THREE.BufferGeometry(), new THREE.LineBasicMaterial({ color: 0x8b93a7, transparent: true, opacity: 0.35 }));
     this.scene.add(this.frame);
     this.scene.add(this.pathGroup);
     this.markerMesh = new THREE.Mesh(
@@ -154,7 +151,7 @@ export class SurfaceView {
   /** Rotate the default camera by `azimuth` radians about the vertical axis. */
   orbit(azimuth: number, base: CameraState = DEFAULT_CAMERA): void {
     const [x, y, z] = base.position;
-    const [tx, ty, tz] = base.target;
+    const [tx, _ty, tz] = base.target;
     const r = Math.hypot(x - tx, z - tz);
     const a = Math.atan2(x - tx, z - tz) + azimuth;
     this.setCamera({ position: [tx + r * Math.sin(a), y, tz + r * Math.cos(a)], target: base.target });
@@ -272,7 +269,10 @@ export class SurfaceView {
     this.floor.geometry = this.floorGeometry;
 
     // outline of the floor
-    const x0 = wx(x.min), x1 = wx(x.max), z0 = wz(y.min), z1 = wz(y.max);
+    const x0 = wx(x.min),
+      x1 = wx(x.max),
+      z0 = wz(y.min),
+      z1 = wz(y.max);
     const f = FLOOR;
     const fr = [x0, f, z0, x1, f, z0, x1, f, z0, x1, f, z1, x1, f, z1, x0, f, z1, x0, f, z1, x0, f, z0];
     this.frame.geometry.dispose();

@@ -45,6 +45,10 @@ export function fmt(v: number, digits = 3): string {
   if (a === 0) return '0';
   if (a >= 1e6) return `${+(v / 1e6).toPrecision(digits)}M`;
   if (a >= 1e4) return `${+(v / 1e3).toPrecision(digits)}k`;
-  if (a < 1e-3) return v.toExponential(digits - 2).replace('e-', 'e−').replace('-', '−');
+  if (a < 1e-3)
+    return v
+      .toExponential(digits - 2)
+      .replace('e-', 'e−')
+      .replace('-', '−');
   return String(+v.toPrecision(digits)).replace('-', '−');
 }

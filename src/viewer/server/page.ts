@@ -31,7 +31,10 @@ export interface PageOptions {
 
 /** JSON safe inside <script>: no "</script", no "<!--". */
 export function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** JavaScript safe inside an inline <script>. */
@@ -45,9 +48,10 @@ function escapeHtml(s: string): string {
 
 export function pageHtml(o: PageOptions): string {
   const config = { mode: o.mode ?? 'app', ...(o.sceneUrl ? { sceneUrl: o.sceneUrl } : {}) };
-  const script = 'inline' in o.script
-    ? `<script type="module">${inlineScript(o.script.inline)}</script>`
-    : `<script type="module" src="${escapeHtml(o.script.src)}"></script>`;
+  const script =
+    'inline' in o.script
+      ? `<script type="module">${inlineScript(o.script.inline)}</script>`
+      : `<script type="module" src="${escapeHtml(o.script.src)}"></script>`;
   return [
     '<!doctype html>',
     '<html lang="en">',

@@ -4,9 +4,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { LosscapeError } from '../../core/errors.js';
 import { pageHtml, sceneTitle, viewerBundle } from './page.js';
 import { loadScene } from './scene.js';
-import { LosscapeError } from '../../core/errors.js';
 
 export interface ReportResult {
   path: string;

@@ -6,18 +6,10 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { readGridFile, type GridFile } from '../../jobs/grid-file.js';
-import {
-  SCENE_FORMAT,
-  type FieldSet,
-  type FrameScene,
-  type MetricRow,
-  type PcaScene,
-  type RunScene,
-  type Scene,
-} from '../shared/scene.js';
+import { type GridFile, readGridFile } from '../../jobs/grid-file.js';
+import { type FieldSet, type FrameScene, type MetricRow, type PcaScene, type RunScene, SCENE_FORMAT, type Scene } from '../shared/scene.js';
 
-export type { Scene, RunScene } from '../shared/scene.js';
+export type { RunScene, Scene } from '../shared/scene.js';
 
 const SURFACE_CHANNELS = ['train_loss', 'train_acc', 'test_loss', 'test_acc'];
 const HESSIAN_CHANNELS = ['eig_ratio', 'max_eig', 'min_eig'];
@@ -62,50 +54,50 @@ export async function loadRun(dir: string): Promise<RunScene> {
   } catch (e) {
     return fail(`${manifestPath} is not valid JSON: ${oneLine(e)}`);
   }
-  if (typeof m['format'] === 'string' && !m['format'].startsWith('losscape-run/')) {
-    return fail(`${manifestPath}: format "${m['format']}" is not a losscape run (expected losscape-run/1)`);
+  if (typeof m.format === 'string' && !m.format.startsWith('losscape-run/')) {
+    return fail(`${manifestPath}: format "${m.format}" is not a losscape run (expected losscape-run/1)`);
   }
-  if (!Array.isArray(m['frames'])) return fail(`${manifestPath}: "frames" is missing or not a list`);
+  if (!Array.isArray(m.frames)) return fail(`${manifestPath}: "frames" is missing or not a list`);
 
-  if (typeof m['name'] === 'string' && m['name']) run.name = m['name'];
-  if (typeof m['status'] === 'string') run.status = m['status'];
-  const model = m['model'] as Json | undefined;
+  if (typeof m.name === 'string' && m.name) run.name = m.name;
+  if (typeof m.status === 'string') run.status = m.status;
+  const model = m.model as Json | undefined;
   if (model && typeof model === 'object') {
-    const params = typeof model['params'] === 'number' ? ` · ${model['params'].toLocaleString('en-US')} parameters` : '';
-    if (typeof model['name'] === 'string') run.model = model['name'] + params;
+    const params = typeof model.params === 'number' ? ` · ${model.params.toLocaleString('en-US')} parameters` : '';
+    if (typeof model.name === 'string') run.model = model.name + params;
   }
-  const data = m['data'] as Json | undefined;
-  if (data && typeof data === 'object' && typeof data['name'] === 'string') {
-    const sub = data['subset'] as Json | undefined;
-    const size = sub && typeof sub['size'] === 'number' ? ` (landscape on ${sub['size']} train points)` : '';
-    run.data = data['name'] + size;
+  const data = m.data as Json | undefined;
+  if (data && typeof data === 'object' && typeof data.name === 'string') {
+    const sub = data.subset as Json | undefined;
+    const size = sub && typeof sub.size === 'number' ? ` (landscape on ${sub.size} train points)` : '';
+    run.data = data.name + size;
   }
-  run.checkpoints = rows(m['checkpoints']).map((r, i) => ({ ...r, index: typeof r.index === 'number' ? r.index : i }));
-  run.history = rows(m['history']);
+  run.checkpoints = rows(m.checkpoints).map((r, i) => ({ ...r, index: typeof r.index === 'number' ? r.index : i }));
+  run.history = rows(m.history);
   if (run.history.length === 0) run.history = run.checkpoints.map(({ index: _i, ...r }) => r);
 
-  const frames = m['frames'] as unknown[];
+  const frames = m.frames as unknown[];
   let firstError = '';
   for (const [k, fr] of frames.entries()) {
     if (!fr || typeof fr !== 'object') continue;
     const f = fr as Json;
-    if (typeof f['surface'] !== 'string') continue; // not finished yet
-    const checkpoint = typeof f['checkpoint'] === 'number' ? f['checkpoint'] : k;
+    if (typeof f.surface !== 'string') continue; // not finished yet
+    const checkpoint = typeof f.checkpoint === 'number' ? f.checkpoint : k;
     try {
-      const gf = await readRunGrid(dir, f['surface']);
-      const surface = fieldSet(gf, SURFACE_CHANNELS, f['surface']);
-      if (!surface.channels['train_loss']) throw new Error(`${f['surface']}: no train_loss dataset`);
+      const gf = await readRunGrid(dir, f.surface);
+      const surface = fieldSet(gf, SURFACE_CHANNELS, f.surface);
+      if (!surface.channels.train_loss) throw new Error(`${f.surface}: no train_loss dataset`);
       const ck = run.checkpoints.find((c) => c.index === checkpoint);
       const frame: FrameScene = { checkpoint, surface };
-      const step = ck?.step ?? num(gf.attrs['step']);
-      const epoch = ck?.epoch ?? num(gf.attrs['epoch']);
+      const step = ck?.step ?? num(gf.attrs.step);
+      const epoch = ck?.epoch ?? num(gf.attrs.epoch);
       if (step !== undefined) frame.step = step;
       if (epoch !== undefined) frame.epoch = epoch;
-      if (typeof f['hessian'] === 'string') {
+      if (typeof f.hessian === 'string') {
         try {
-          const hf = await readRunGrid(dir, f['hessian']);
-          const h = fieldSet(hf, HESSIAN_CHANNELS, f['hessian']);
-          if (!h.channels['eig_ratio']) throw new Error(`${f['hessian']}: no eig_ratio dataset`);
+          const hf = await readRunGrid(dir, f.hessian);
+          const h = fieldSet(hf, HESSIAN_CHANNELS, f.hessian);
+          if (!h.channels.eig_ratio) throw new Error(`${f.hessian}: no eig_ratio dataset`);
           frame.hessian = h;
         } catch (e) {
           run.warnings.push(`Hessian map of checkpoint ${checkpoint} skipped: ${oneLine(e)}`);
@@ -119,9 +111,9 @@ export async function loadRun(dir: string): Promise<RunScene> {
   }
   run.frames.sort((a, b) => a.checkpoint - b.checkpoint);
 
-  if (m['pca'] && typeof m['pca'] === 'object') {
+  if (m.pca && typeof m.pca === 'object') {
     try {
-      run.pca = await loadPca(dir, m['pca'] as Json);
+      run.pca = await loadPca(dir, m.pca as Json);
     } catch (e) {
       run.warnings.push(`PCA trajectory skipped: ${oneLine(e)}`);
     }
@@ -140,15 +132,15 @@ export async function loadRun(dir: string): Promise<RunScene> {
 }
 
 async function loadPca(dir: string, p: Json): Promise<PcaScene> {
-  const path = p['path'];
+  const path = p.path;
   if (!Array.isArray(path) || !path.every((q) => Array.isArray(q) && q.length === 2 && q.every((v) => typeof v === 'number'))) {
     throw new Error('"path" must be a list of [x, y] pairs');
   }
   const out: PcaScene = { path: path as [number, number][] };
-  const ex = p['explained'];
+  const ex = p.explained;
   if (Array.isArray(ex) && ex.length === 2 && ex.every((v) => typeof v === 'number')) out.explained = ex as [number, number];
-  if (typeof p['surface'] === 'string') {
-    out.surface = fieldSet(await readRunGrid(dir, p['surface']), SURFACE_CHANNELS, p['surface']);
+  if (typeof p.surface === 'string') {
+    out.surface = fieldSet(await readRunGrid(dir, p.surface), SURFACE_CHANNELS, p.surface);
   }
   return out;
 }
@@ -202,7 +194,7 @@ function rows(v: unknown): (MetricRow & { index?: number })[] {
   for (const r of v) {
     if (!r || typeof r !== 'object') continue;
     const o = r as Json;
-    const row: MetricRow & { index?: number } = { step: num(o['step']) ?? out.length };
+    const row: MetricRow & { index?: number } = { step: num(o.step) ?? out.length };
     for (const k of ['epoch', 'train_loss', 'train_acc', 'test_loss', 'test_acc', 'index'] as const) {
       const x = num(o[k]);
       if (x !== undefined) row[k] = x;

@@ -10,9 +10,9 @@ import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
+import type { Scene } from '../shared/scene.js';
 import { pageHtml, sceneTitle, viewerBundle } from './page.js';
 import { loadScene } from './scene.js';
-import type { Scene } from '../shared/scene.js';
 
 export interface ServerOptions {
   runs: string[];
@@ -55,7 +55,8 @@ export type Resolved = { status: 200; path: string } | { status: 403 | 404; reas
 export function resolveInside(root: string, raw: string): Resolved {
   const lower = raw.toLowerCase();
   if (raw.includes('\\') || lower.includes('%5c')) return { status: 403, reason: 'backslash' };
-  if (lower.includes('%2e') || lower.includes('%2f') || lower.includes('%00') || lower.includes('%25')) return { status: 403, reason: 'encoded path characters' };
+  if (lower.includes('%2e') || lower.includes('%2f') || lower.includes('%00') || lower.includes('%25'))
+    return { status: 403, reason: 'encoded path characters' };
   if (raw.includes('..')) return { status: 403, reason: 'parent reference' };
   if (raw.startsWith('/') || raw.includes('//') || /^[a-z]:/i.test(raw)) return { status: 403, reason: 'absolute path' };
   let rel: string;
@@ -190,7 +191,7 @@ export async function startServer(o: ServerOptions): Promise<ViewerServer> {
 export function openInBrowser(url: string): boolean {
   const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'cmd' : 'xdg-open';
   const args = process.platform === 'win32' ? ['/c', 'start', '', url] : [url];
-  if (process.platform === 'linux' && !process.env['DISPLAY'] && !process.env['WAYLAND_DISPLAY']) return false;
+  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return false;
   try {
     const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
     child.on('error', () => {});

@@ -1,8 +1,8 @@
 /** `losscape snapshot`: one frame of the movie renderer as a PNG. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { openStage } from './stage.js';
 import { LosscapeError } from '../../core/errors.js';
+import { openStage } from './stage.js';
 
 export interface SnapshotOptions {
   run: string;
@@ -30,7 +30,17 @@ export async function renderSnapshot(o: SnapshotOptions): Promise<{ path: string
   try {
     checkFrame(stage.frames);
     const frame = o.frame ?? stage.frames - 1;
-    const still = { width: o.width, height: o.height, t: frame, log: o.log ?? true, colormap: o.colormap, layer: o.layer, plane: o.plane, azimuth: o.azimuth, fit: o.fit };
+    const still = {
+      width: o.width,
+      height: o.height,
+      t: frame,
+      log: o.log ?? true,
+      colormap: o.colormap,
+      layer: o.layer,
+      plane: o.plane,
+      azimuth: o.azimuth,
+      fit: o.fit,
+    };
     const url = (await stage.browser.page.evaluate(`window.losscape.still(${JSON.stringify(still)})`)) as string;
     const png = Buffer.from(url.slice(url.indexOf(',') + 1), 'base64');
     mkdirSync(dirname(o.out), { recursive: true });
@@ -42,8 +52,12 @@ export async function renderSnapshot(o: SnapshotOptions): Promise<{ path: string
 }
 
 export function checkSize(width: number, height: number, even: boolean): void {
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
-    if (!Number.isInteger(v) || v < 16 || v > 4096) throw new LosscapeError('input', `--${name} must be a whole number of pixels between 16 and 4096, got ${v}`);
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 16 || v > 4096)
+      throw new LosscapeError('input', `--${name} must be a whole number of pixels between 16 and 4096, got ${v}`);
     if (even && v % 2) throw new LosscapeError('input', `--${name} must be even for video encoding, got ${v}`);
   }
 }

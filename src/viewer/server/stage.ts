@@ -3,10 +3,11 @@
  * shared setup of `video` and `snapshot`. The page is served by the viewer
  * server on 127.0.0.1 (a secure context, which WebCodecs needs).
  */
-import { launchBrowser, waitForViewer, type Browser } from './browser.js';
+
+import { LosscapeError } from '../../core/errors.js';
+import { type Browser, launchBrowser, waitForViewer } from './browser.js';
 import { loadRun } from './scene.js';
 import { startServer, type ViewerServer } from './server.js';
-import { LosscapeError } from '../../core/errors.js';
 
 export interface OpenStage {
   browser: Browser;

@@ -11,9 +11,9 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { LosscapeError } from '../../core/errors.js';
 import { checkSize } from './snapshot.js';
 import { openStage } from './stage.js';
-import { LosscapeError } from '../../core/errors.js';
 
 export interface VideoOptions {
   run: string;
@@ -51,7 +51,8 @@ export const DEFAULT_SECONDS_PER_FRAME = 1.5;
 export function videoFrames(o: Pick<VideoOptions, 'fps' | 'duration' | 'secondsPerFrame'>, checkpoints: number): { frames: number; duration: number } {
   if (!(o.fps > 0 && o.fps <= 120)) throw new LosscapeError('input', `--fps must be between 1 and 120, got ${o.fps}`);
   if (o.duration !== undefined && o.secondsPerFrame !== undefined) throw new LosscapeError('input', 'give either --duration or --seconds-per-frame, not both');
-  if (o.duration !== undefined && !(o.duration > 0 && o.duration <= 3600)) throw new LosscapeError('input', `--duration must be between 0 and 3600 seconds, got ${o.duration}`);
+  if (o.duration !== undefined && !(o.duration > 0 && o.duration <= 3600))
+    throw new LosscapeError('input', `--duration must be between 0 and 3600 seconds, got ${o.duration}`);
   if (o.secondsPerFrame !== undefined && !(o.secondsPerFrame > 0 && o.secondsPerFrame <= 600)) {
     throw new LosscapeError('input', `--seconds-per-frame must be positive, got ${o.secondsPerFrame}`);
   }
