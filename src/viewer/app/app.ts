@@ -4,7 +4,7 @@
  * training curves. All state lives in `opts` (+ probe, focus, playback); any
  * change marks what needs redrawing and the animation loop does the rest.
  */
-import { COLORMAPS, colormap } from './colormap.js';
+import { colormap, SEQUENTIAL_COLORMAPS } from '../../core/colormap.js';
 import { ACC, drawTrainingCurves, LOSS } from './curves.js';
 import { framePos, metricsOf, nearestIndex, pathPointAt, stepAt, untransform } from './data.js';
 import { HiDpiCanvas, h } from './dom.js';
@@ -141,7 +141,7 @@ export class App {
         'Colours',
         select(
           'colormap',
-          COLORMAPS.map((c) => [c, c]),
+          SEQUENTIAL_COLORMAPS.map((c) => [c, c]),
           this.opts.colormap,
         ),
       ),

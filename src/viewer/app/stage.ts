@@ -5,7 +5,7 @@
  * or saved as PNG.
  */
 import { BufferTarget, CanvasSource, canEncodeVideo, Mp4OutputFormat, Output, QUALITY_HIGH, WebMOutputFormat } from 'mediabunny';
-import { colormap } from './colormap.js';
+import { colormap } from '../../core/colormap.js';
 import { drawTrainingCurves } from './curves.js';
 import { framePos, metricsOf, stepAt } from './data.js';
 import { drawColorbar } from './heatmap.js';

@@ -10,9 +10,9 @@
  */
 import * as THREE from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
+import type { Colormap } from '../../core/colormap.js';
+import { lutIndex } from '../../core/colormap.js';
 import { contourLevels, contourSegments } from '../../core/contour.js';
-import type { Colormap } from './colormap.js';
-import { lutIndex } from './colormap.js';
 import { bilinear, type Field } from './data.js';
 
 export const HEIGHT = 0.75;
