@@ -6,6 +6,7 @@
 
 import type { ParamLayout, Vec } from '../core/layout.js';
 import type { HessianTask, HessianTaskName, HessianTaskResult } from '../linalg/tasks.js';
+import type { ConvImpl } from '../model/layers.js';
 
 export interface Metrics {
   /** Mean loss over the subset. */
@@ -21,6 +22,20 @@ export interface PlaneValues {
 
 export type LossKind = 'cross_entropy' | 'mse';
 export type EvalMode = 'eval' | 'train';
+
+/** What every backend evaluates: the mode, the loss, the precision and the batching of the data. */
+export interface EngineOptions {
+  /** eval (default): running BN statistics, no dropout; train: batch statistics and fixed dropout masks. */
+  mode?: EvalMode;
+  /** Seed of the fixed dropout masks used in train mode. */
+  dropoutSeed?: number;
+  /** Samples per evaluation batch (train-mode batch statistics are per batch). Default: all, at most 1000. */
+  batchSize?: number;
+  dtype?: 'float32' | 'float64';
+  loss?: LossKind;
+  /** How the jax-js engine lowers convolutions (default im2col; the ONNX engine always compiles lax convs). */
+  conv?: ConvImpl;
+}
 
 export interface LossEngine {
   readonly layout: ParamLayout;

@@ -1,42 +1,92 @@
 /**
- * Picks an engine for a model and a data subset. jax-js always works; the
- * onnxruntime engine (native speed) is used where available and requested.
+ * The backends that can run a LossEngine, and the one function that picks and creates an
+ * engine for a model and a data subset. `auto` tries the backends in the order listed here
+ * (fastest first), falling back with a warning when one cannot run the model.
+ *
+ * Adding a backend: its engine module, one entry in BACKENDS, and its test.
  */
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
-import type { LossEngine } from './engine.js';
-import { type EngineOptions, JaxEngine } from './jax/engine.js';
+import type { EngineOptions, LossEngine } from './engine.js';
+import { JaxEngine } from './jax/engine.js';
 import { cudaAvailable } from './ort/device.js';
-import { OrtEngine } from './ort/engine.js';
+import { OrtEngine, type OrtEngineOptions } from './ort/engine.js';
 
-export type Backend = 'auto' | 'jax' | 'onnx';
+export type Device = 'cpu' | 'cuda';
 
-export interface FactoryOptions extends EngineOptions {
+/** Options of createEngine: the evaluation options of every backend, and where it runs. */
+export interface CreateEngineOptions extends EngineOptions {
   backend?: Backend;
+  device?: Device;
+  /** Intra-op threads (native backends). */
   threads?: number;
-  device?: 'cpu' | 'cuda';
-  /** Worker threads for plane evaluation (onnxruntime engine only). */
+  /** Worker threads for planes, HVPs and Hessian tasks (native backends). */
   workers?: number;
 }
 
+interface BackendDefinition {
+  /** The name users give (`--backend`, `engine.backend`). */
+  name: string;
+  /** What it is called in messages. */
+  label: string;
+  devices: readonly Device[];
+  create(model: Model, data: Dataset, opts: CreateEngineOptions): Promise<LossEngine>;
+}
+
+/** The backends, in the order `auto` tries them. */
+export const BACKENDS = [
+  {
+    name: 'onnx',
+    label: 'onnxruntime',
+    devices: ['cpu', 'cuda'],
+    create: (model, data, opts) => OrtEngine.create(model, data, opts as OrtEngineOptions),
+  },
+  {
+    name: 'jax',
+    label: 'jax-js',
+    devices: ['cpu'],
+    create: (model, data, opts) => JaxEngine.create(model, data, opts),
+  },
+] as const satisfies readonly BackendDefinition[];
+
+export type BackendName = (typeof BACKENDS)[number]['name'];
+export type Backend = 'auto' | BackendName;
+/** Every value `--backend` and `engine.backend` take. */
+export const BACKEND_CHOICES: readonly Backend[] = ['auto', ...BACKENDS.map((b) => b.name)];
+/** The choices in words, for help texts. */
+export const BACKEND_HELP = `auto (${BACKENDS.map((b) => b.name).join(', falling back to ')}), ${BACKENDS.map((b) => b.name).join(' or ')}`;
+
 /**
- * auto: onnxruntime (native speed), falling back to jax-js with a warning when the
- * model's graph cannot be translated; jax / onnx: exactly that engine.
+ * An engine for `model` on `data`: the named backend, or with `auto` (default) the first that
+ * can run the model on the device, warning about each one that could not.
  */
-export async function createEngine(model: Model, data: Dataset, opts: FactoryOptions = {}, warn: (line: string) => void = () => {}): Promise<LossEngine> {
-  const backend = opts.backend ?? 'auto';
-  if (opts.device === 'cuda') {
-    if (backend === 'jax') throw new Error('--device cuda needs the onnxruntime engine (backend auto or onnx), not jax');
+export async function createEngine(model: Model, data: Dataset, opts: CreateEngineOptions = {}, warn: (line: string) => void = () => {}): Promise<LossEngine> {
+  const choice = opts.backend ?? 'auto';
+  const device = opts.device ?? 'cpu';
+  const named = BACKENDS.find((b) => b.name === choice);
+  if (choice !== 'auto' && !named) throw new Error(`unknown backend "${choice}"; choose one of ${BACKEND_CHOICES.join(', ')}`);
+  const candidates = (named ? [named] : BACKENDS).filter((b) => (b.devices as readonly Device[]).includes(device));
+  if (candidates.length === 0) {
+    const able = BACKENDS.filter((b) => (b.devices as readonly Device[]).includes(device)).map((b) => b.name);
+    throw new Error(
+      `--device ${device} needs the ${able.map((n) => BACKENDS.find((b) => b.name === n)!.label).join(' or ')} engine (backend auto or ${able.join(' or ')}), not ${choice}`,
+    );
+  }
+  if (device === 'cuda') {
     const cuda = await cudaAvailable();
     if (!cuda.ok) throw new Error(cuda.message);
   }
-  if (backend === 'jax') return JaxEngine.create(model, data, opts);
-  try {
-    return await OrtEngine.create(model, data, opts);
-  } catch (e) {
-    const why = (e as Error).message.split('\n')[0];
-    if (backend === 'onnx') throw new Error(`the onnxruntime engine cannot run this model: ${why}`);
-    warn(`onnxruntime cannot run this model (${why}); using jax-js, which is slower`);
-    return JaxEngine.create(model, data, opts);
+  for (let i = 0; i < candidates.length; i++) {
+    const b = candidates[i]!;
+    const next = candidates[i + 1];
+    try {
+      return await b.create(model, data, opts);
+    } catch (e) {
+      const why = (e as Error).message.split('\n')[0];
+      // the last backend runs whatever jax-js can express: its errors are about the model or data
+      if (!next) throw named && b !== BACKENDS.at(-1) ? new Error(`the ${b.label} engine cannot run this model: ${why}`) : e;
+      warn(`${b.label} cannot run this model (${why}); using ${next.label}, which is slower`);
+    }
   }
+  throw new Error('internal error: no backend was tried');
 }

@@ -6,7 +6,7 @@
 
 import type { Dataset } from '../data/dataset.js';
 import type { LossEngine } from '../engine/engine.js';
-import { createEngine, type FactoryOptions } from '../engine/registry.js';
+import { type CreateEngineOptions, createEngine } from '../engine/registry.js';
 import type { Model } from '../model/model.js';
 import type { RunConfig } from './config.js';
 import { prepareData, type RunData } from './data.js';
@@ -18,7 +18,7 @@ export interface EngineChoice {
   backend?: 'auto' | 'jax' | 'onnx';
 }
 
-export function runEngineOptions(cfg: RunConfig, o: EngineChoice = {}): FactoryOptions {
+export function runEngineOptions(cfg: RunConfig, o: EngineChoice = {}): CreateEngineOptions {
   return {
     backend: o.backend ?? cfg.engine.backend,
     threads: cfg.engine.threads,

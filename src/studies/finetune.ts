@@ -9,7 +9,7 @@ import { jit, numpy as np, valueAndGrad } from '@jax-js/jax';
 import { isLearnable } from '../core/layout.js';
 import { Rng } from '../core/rng.js';
 import { count, type Dataset, sampleSize } from '../data/dataset.js';
-import { targetMatrix } from '../engine/jax/engine.js';
+import { targetMatrix } from '../engine/batches.js';
 import { lossSum } from '../engine/loss.js';
 import { ensureJax } from '../model/jax.js';
 import { BN_MOMENTUM } from '../model/layers.js';

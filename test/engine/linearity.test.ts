@@ -57,7 +57,7 @@ describe('first-layer linearity (hoisted prefix graph)', () => {
     expect(prefix.ops.MatMul).toBe(3);
     expect(rest.ops.MatMul).toBe(2); // the combination and the second layer
     expect(rest.ops.Add ?? 0).toBeLessThan(summarizeModel(direct.graphs.get('plane:1000')!).ops.Add!);
-    expect((hoisted as unknown as { runner: { prefixRuns: number } }).runner.prefixRuns).toBe(1);
+    expect((hoisted as unknown as { planeRunner: { prefixRuns: number } }).planeRunner.prefixRuns).toBe(1);
     await hoisted.dispose();
     await direct.dispose();
   });

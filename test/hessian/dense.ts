@@ -7,7 +7,7 @@
 import { defaultDevice, hessian, init, numpy as np } from '@jax-js/jax';
 import { Rng } from '../../src/core/rng.js';
 import { count, type Dataset, sampleSize } from '../../src/data/dataset.js';
-import { targetMatrix } from '../../src/engine/jax/engine.js';
+import { targetMatrix } from '../../src/engine/batches.js';
 import { lossSum } from '../../src/engine/loss.js';
 import { ensureJax } from '../../src/model/jax.js';
 import type { Model } from '../../src/model/model.js';

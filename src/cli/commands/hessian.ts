@@ -11,7 +11,7 @@ import { LosscapeError } from '../../core/errors.js';
 import { gridSize } from '../../core/grid.js';
 import type { ProgressTask } from '../../core/progress.js';
 import type { LossEngine } from '../../engine/engine.js';
-import { type Backend, createEngine } from '../../engine/registry.js';
+import { BACKEND_CHOICES, BACKEND_HELP, type Backend, createEngine } from '../../engine/registry.js';
 import { computeEigenmap } from '../../hessian/eigenmap.js';
 import { pointDensity, pointEigenvalues, pointTrace } from '../../hessian/point.js';
 import { epsSharpness } from '../../hessian/sharpness.js';
@@ -100,7 +100,7 @@ export function register(program: Command): void {
       `Lanczos tolerance relative to |λ|max (default ${LANCZOS_DEFAULTS.tol.eigenvalue} for eigenvalue, ${LANCZOS_DEFAULTS.tol.residual} for residual)`,
     )
     .option('--max-iter <n>', `Lanczos steps (HVPs) per point at most (default ${LANCZOS_DEFAULTS.maxIter})`)
-    .option('--backend <name>', "auto, jax or onnx (default auto; a run's own backend for a run)")
+    .option('--backend <name>', `${BACKEND_HELP} (default auto; a run's own backend for a run)`)
     .option('--dtype <dtype>', 'float32 or float64 (default float32)')
     .option('--mode <mode>', 'eval (running BN stats) or train (batch stats, fixed dropout masks); default eval')
     .option('--chunk <n>', 'points per resumable chunk of a map (default: one grid row; warm starts stay inside a chunk)')
@@ -123,7 +123,7 @@ export function register(program: Command): void {
         convergence: choiceFlag(f.convergence, '--convergence', LANCZOS_CONVERGENCE),
         tol: positive(f.tol, '--tol'),
         maxIter: numberFlag(f.maxIter, '--max-iter', { integer: true, min: 2 }),
-        backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
+        backend: choiceFlag(f.backend, '--backend', BACKEND_CHOICES),
         dtype: choiceFlag(f.dtype, '--dtype', ['float32', 'float64'] as const),
         mode: choiceFlag(f.mode, '--mode', ['eval', 'train'] as const),
         seed: numberFlag(f.seed, '--seed', { integer: true, min: 0 }) ?? 0,

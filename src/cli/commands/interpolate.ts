@@ -7,7 +7,7 @@ import { sameLayout } from '../../core/layout.js';
 import type { ProgressTask } from '../../core/progress.js';
 import type { Dataset } from '../../data/dataset.js';
 import type { LossEngine } from '../../engine/engine.js';
-import { createEngine } from '../../engine/registry.js';
+import { BACKEND_CHOICES, BACKEND_HELP, createEngine } from '../../engine/registry.js';
 import type { Model } from '../../model/model.js';
 import { resolveConfig } from '../../run/config.js';
 import { prepareData } from '../../run/data.js';
@@ -52,12 +52,12 @@ export function register(program: Command): void {
     .option('--data <file>', 'data file (with --from-model/--to-model)')
     .option('--x <min:max:n>', 'α axis (0 = θ_a, 1 = θ_b)', '-0.5:1.5:41')
     .requiredOption('--out <file.h5>', 'output file (1-D surface: xcoordinates, train_loss, train_acc)')
-    .option('--backend <name>', 'auto, jax or onnx', 'auto')
+    .option('--backend <name>', BACKEND_HELP, 'auto')
     .option('--fresh', 'overwrite an existing output computed with other settings')
     .action(async (run: string | undefined, f: Flags, c: Command) => {
       const ctx = contextOf(c);
       const grid = gridFromFlags(f.x, undefined, '-0.5:1.5:41');
-      const backend = choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const) ?? 'auto';
+      const backend = choiceFlag(f.backend, '--backend', BACKEND_CHOICES) ?? 'auto';
       if (!f.out!.endsWith('.h5')) throw new LosscapeError('usage', `--out ${f.out}: the output file must end in .h5`);
       let model: Model;
       let a: Float32Array;

@@ -6,7 +6,7 @@ import type { ProgressTask } from '../../core/progress.js';
 import { writeDirectionFile } from '../../directions/file.js';
 import type { LossEngine } from '../../engine/engine.js';
 import { cudaAvailable } from '../../engine/ort/device.js';
-import { createEngine } from '../../engine/registry.js';
+import { BACKEND_CHOICES, BACKEND_HELP, createEngine } from '../../engine/registry.js';
 import { parseShard, type Shard, shardChunks, shardPath } from '../../jobs/shard.js';
 import { checkCentre, computeSurface } from '../../surface/surface.js';
 import { contextOf } from '../context.js';
@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option('--y <min:max:n>', 'y axis (omit for a 1-D slice)')
     .requiredOption('--out <file.h5>', 'output surface file')
     .option('--mode <mode>', 'eval (running BN stats, no dropout) or train (batch stats, fixed dropout masks)', 'eval')
-    .option('--backend <name>', 'auto, jax or onnx', 'auto')
+    .option('--backend <name>', BACKEND_HELP, 'auto')
     .option('--chunk <n>', 'points per resumable chunk', '64')
     .option('--save-directions <file.h5>', 'also write the directions used (reference layout)')
     .option('--fresh', 'overwrite an existing output computed with other settings')
@@ -57,7 +57,7 @@ export function register(program: Command): void {
       const ctx = contextOf(c);
       const grid = gridFromFlags(f.x, f.y);
       const mode = choiceFlag(f.mode, '--mode', ['eval', 'train'] as const) ?? 'eval';
-      const backend = choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const) ?? 'auto';
+      const backend = choiceFlag(f.backend, '--backend', BACKEND_CHOICES) ?? 'auto';
       const chunk = numberFlag(f.chunk, '--chunk', { integer: true, min: 1 }) ?? 64;
       if (!f.out!.endsWith('.h5')) throw new LosscapeError('usage', `--out ${f.out}: the surface file must end in .h5`);
       const device = choiceFlag(f.device, '--device', ['cpu', 'cuda'] as const) ?? 'cpu';

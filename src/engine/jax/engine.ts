@@ -6,53 +6,20 @@
 import { jit, numpy as np } from '@jax-js/jax';
 import type { ParamLayout, Vec } from '../../core/layout.js';
 import { pointWeights } from '../../core/plane.js';
-import { Rng } from '../../core/rng.js';
-import { count, type Dataset, sampleSize } from '../../data/dataset.js';
+import { count, type Dataset } from '../../data/dataset.js';
 import { ensureJax } from '../../model/jax.js';
-import type { ConvImpl } from '../../model/layers.js';
 import type { Model } from '../../model/model.js';
-import type { EvalMode, LossEngine, LossKind, Metrics, PlaneValues } from '../engine.js';
+import { dataBatches } from '../batches.js';
+import type { EngineOptions, LossEngine, Metrics, PlaneValues } from '../engine.js';
 import { objective } from '../objective.js';
 
 type Arr = np.Array;
-
-export interface EngineOptions {
-  /** eval (default): running BN statistics, no dropout; train: batch statistics and fixed dropout masks. */
-  mode?: EvalMode;
-  /** Seed of the fixed dropout masks used in train mode. */
-  dropoutSeed?: number;
-  /** Samples per evaluation batch (train-mode batch statistics are per batch). Default: all, at most 1000. */
-  batchSize?: number;
-  dtype?: 'float32' | 'float64';
-  loss?: LossKind;
-  conv?: ConvImpl;
-}
 
 interface Batch {
   x: Arr;
   t: Arr;
   masks: Arr[];
   n: number;
-}
-
-/** One-hot targets (classification) or the regression targets, as floats. */
-export function targetMatrix(ds: Dataset): Float32Array {
-  if (ds.task === 'regression') return Float32Array.from(ds.y);
-  const n = ds.y.length;
-  const t = new Float32Array(n * ds.outputDim);
-  for (let i = 0; i < n; i++) t[i * ds.outputDim + ds.y[i]!] = 1;
-  return t;
-}
-
-/** Fixed Bernoulli(1 − p) keep-masks for every dropout site and sample. */
-export function dropoutMasks(model: Model, n: number, seed: number): Float32Array[] {
-  return model.dropoutSites.map((site, k) => {
-    const rng = new Rng(seed, 'eval-dropout', k);
-    const per = site.shape.reduce((a, b) => a * b, 1);
-    const m = new Float32Array(n * per);
-    for (let i = 0; i < m.length; i++) m[i] = rng.uniform() >= site.p ? 1 : 0;
-    return m;
-  });
 }
 
 export class JaxEngine implements LossEngine {
@@ -86,25 +53,12 @@ export class JaxEngine implements LossEngine {
     // Forward-over-reverse: H v = d/dε ∇L(θ + ε v) (jvp of grad; grad-of-grad was wrong in float32).
     this.hvpFn = jit(obj.hvp);
 
-    const d = sampleSize(data);
-    const c = data.task === 'regression' ? data.outputDim : data.outputDim;
-    const targets = targetMatrix(data);
-    const masks = dropoutMasks(model, this.samples, opts.dropoutSeed ?? 0);
-    const bs = Math.max(1, Math.min(opts.batchSize ?? Math.min(this.samples, 1000), this.samples));
-    this.batches = [];
-    for (let s = 0; s < this.samples; s += bs) {
-      const n = Math.min(bs, this.samples - s);
-      this.batches.push({
-        x: this.array(data.x.subarray(s * d, (s + n) * d), [n, ...model.inputShape]),
-        t: this.array(targets.subarray(s * c, (s + n) * c), [n, c]),
-        masks: masks.map((m, k) => {
-          const site = model.dropoutSites[k]!;
-          const per = m.length / this.samples;
-          return this.array(m.subarray(s * per, (s + n) * per), [n, ...site.shape]);
-        }),
-        n,
-      });
-    }
+    this.batches = dataBatches(model, data, { batchSize: opts.batchSize, dtype: this.dtype, dropoutSeed: opts.dropoutSeed }).map((b) => ({
+      n: b.n,
+      x: np.array(b.x).reshape([b.n, ...model.inputShape]),
+      t: np.array(b.t).reshape([b.n, data.outputDim]),
+      masks: b.masks.map((m, k) => np.array(m).reshape([b.n, ...model.dropoutSites[k]!.shape])),
+    }));
   }
 
   static async create(model: Model, data: Dataset, opts: EngineOptions = {}): Promise<JaxEngine> {

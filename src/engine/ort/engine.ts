@@ -1,30 +1,30 @@
 /**
- * The onnxruntime engine: the same jax-js objective (objective.ts), traced once
- * per batch shape, translated to ONNX (engine/onnx) and run natively. Exact
- * autodiff (the HVP graph is jvp of grad) at native speed; values equal the
- * jax-js engine to float32 rounding.
+ * The onnxruntime engine: the same jax-js objective (objective.ts), traced once per batch shape,
+ * compiled to ONNX (src/compile) and run natively. Exact autodiff (the HVP graph is jvp of
+ * grad) at native speed; values equal the jax-js engine to float32 rounding.
  *
- * Plane evaluation runs K grid points per call (weights with a leading grid axis;
- * the translator computes the first layer's X·W, X·D1, X·D2 once per call and
- * combines them per point). K is chosen so that a call's intermediates stay
- * within a memory budget.
+ * It owns the data batches (batches.ts), the compiled programs (programs.ts: plane and HVP
+ * graphs, compiled on first use) and where they run: runners on this thread, or a pool of worker
+ * threads (pool.ts) when `workers` > 1. Plain loss, gradient and unsplit HVP graphs are compiled
+ * per batch size on first use.
  */
-import { type DType, makeJaxpr, type numpy as np } from '@jax-js/jax';
-import { ArgSpec, compileToOnnx, compileToOnnxSplit } from '../../compile/compile.js';
+
+import { compileToOnnx } from '../../compile/compile.js';
 import type { ParamLayout, Vec } from '../../core/layout.js';
-import { count, type Dataset, sampleSize } from '../../data/dataset.js';
+import { count, type Dataset } from '../../data/dataset.js';
 import { hessianOperatorOf } from '../../linalg/hessian-operator.js';
 import { type HessianTask, type HessianTaskName, type HessianTaskResult, runHessianTask } from '../../linalg/tasks.js';
 import { ensureJax } from '../../model/jax.js';
 import type { Model } from '../../model/model.js';
-import type { LossEngine, Metrics, PlaneValues } from '../engine.js';
+import { type DataBatch, dataBatches } from '../batches.js';
+import type { EngineOptions, LossEngine, Metrics, PlaneValues } from '../engine.js';
 import { inputReduction } from '../input-reduction.js';
-import { dropoutMasks, type EngineOptions, targetMatrix } from '../jax/engine.js';
 import { type Objective, objective } from '../objective.js';
-import { type HvpProgram, HvpRunner, subBatchSizes } from './hvp-runner.js';
+import { type HvpProgram, HvpRunner } from './hvp-runner.js';
 import { nchwcBlockSize } from './nchwc.js';
-import { type PlaneGraphs, type PlaneProgram, PlaneRunner } from './plane-runner.js';
+import { type PlaneProgram, PlaneRunner } from './plane-runner.js';
 import { WorkerPool } from './pool.js';
+import { ArgSpecs, choosePlaneBatch, compileHvpProgram, compilePlaneProgram, type ProgramTarget } from './programs.js';
 import { OrtFunction, type TypedArray } from './runner.js';
 
 export interface OrtEngineOptions extends EngineOptions {
@@ -43,8 +43,8 @@ export interface OrtEngineOptions extends EngineOptions {
    */
   hoist?: boolean;
   /**
-   * Worker threads for plane evaluation (each with its own sessions, 1 intra-op thread unless
-   * `threads` says otherwise); 1 (default): evaluate on this thread.
+   * Worker threads for planes, HVPs and Hessian tasks (each with its own sessions, 1 intra-op
+   * thread unless `threads` says otherwise); 1 (default): evaluate on this thread.
    */
   workers?: number;
   /**
@@ -67,13 +67,6 @@ export interface OrtEngineOptions extends EngineOptions {
   hvpMemoryMB?: number;
 }
 
-interface Batch {
-  n: number;
-  x: Float32Array | Float64Array;
-  t: Float32Array | Float64Array;
-  masks: (Float32Array | Float64Array)[];
-}
-
 type FnName = 'metrics' | 'lossGrad' | 'hvp';
 
 export class OrtEngine implements LossEngine {
@@ -82,17 +75,21 @@ export class OrtEngine implements LossEngine {
   readonly dtype: 'float32' | 'float64';
   readonly description: string;
   readonly planeBatch: number;
-  private readonly batches: Batch[];
+  /** The compiled ONNX graphs by name (for workers and inspection). */
+  readonly graphs = new Map<string, Uint8Array>();
+  private readonly batches: DataBatch[];
   private readonly obj: Objective;
   private readonly objOpts: Parameters<typeof objective>[1];
   /** Dead input features dropped from the HVP graphs (input-reduction.ts), or null. */
   private readonly inputs: ReturnType<typeof inputReduction> = null;
   private readonly fns = new Map<string, Promise<OrtFunction>>();
-  private readonly isClassifier: boolean;
   /** onnxruntime's NCHWc block size used for convs (0: plain ONNX convs). */
   private nchwcBlock = 0;
-  /** The compiled ONNX graphs by name (for workers and inspection). */
-  readonly graphs = new Map<string, Uint8Array>();
+  private planeProg: PlaneProgram | null = null;
+  private hvpProg: HvpProgram | null = null;
+  private planeRunner: PlaneRunner | null = null;
+  private hvpRunner: HvpRunner | null = null;
+  private pool: Promise<WorkerPool> | null = null;
 
   private constructor(
     readonly model: Model,
@@ -102,36 +99,17 @@ export class OrtEngine implements LossEngine {
     this.layout = model.layout;
     this.samples = count(data);
     this.dtype = opts.dtype ?? 'float32';
-    this.isClassifier = data.task === 'classification';
     const train = (opts.mode ?? 'eval') === 'train';
     this.objOpts = {
       kind: opts.loss ?? (data.task === 'regression' ? 'mse' : 'cross_entropy'),
       train,
       conv: 'lax',
-      classify: this.isClassifier,
+      classify: data.task === 'classification',
     } as const;
     this.obj = objective(model, this.objOpts);
     if (opts.reduceInputs !== false) this.inputs = inputReduction(model, data.x, count(data));
-    const d = sampleSize(data);
-    const c = data.outputDim;
-    const targets = targetMatrix(data);
-    const masks = dropoutMasks(model, this.samples, opts.dropoutSeed ?? 0);
-    const bs = Math.max(1, Math.min(opts.batchSize ?? Math.min(this.samples, 1000), this.samples));
-    const F = this.dtype === 'float64' ? Float64Array : Float32Array;
-    this.batches = [];
-    for (let s = 0; s < this.samples; s += bs) {
-      const n = Math.min(bs, this.samples - s);
-      this.batches.push({
-        n,
-        x: F.from(data.x.subarray(s * d, (s + n) * d)),
-        t: F.from(targets.subarray(s * c, (s + n) * c)),
-        masks: masks.map((m) => {
-          const per = m.length / this.samples;
-          return F.from(m.subarray(s * per, (s + n) * per));
-        }),
-      });
-    }
-    this.planeBatch = opts.planeBatch ?? this.choosePlaneBatch(opts.planeMemoryMB ?? 64);
+    this.batches = dataBatches(model, data, { batchSize: opts.batchSize, dtype: this.dtype, dropoutSeed: opts.dropoutSeed });
+    this.planeBatch = opts.planeBatch ?? choosePlaneBatch(this.target(), opts.planeMemoryMB ?? 64);
     this.description = `onnxruntime ${opts.device ?? 'cpu'} ${this.dtype}${train ? ' train-mode' : ''}`;
   }
 
@@ -147,41 +125,28 @@ export class OrtEngine implements LossEngine {
     return e;
   }
 
-  private spec(shape: number[]): ArgSpec {
-    return new ArgSpec(shape, this.dtype as DType);
+  private target(): ProgramTarget {
+    return {
+      model: this.model,
+      obj: this.obj,
+      dtype: this.dtype,
+      batches: this.batches,
+      samples: this.samples,
+      classify: this.objOpts.classify,
+      nchwcBlock: this.nchwcBlock,
+      graphs: this.graphs,
+    };
   }
 
-  private dataSpecs(n: number, model: Model = this.model): [ArgSpec, ArgSpec, ArgSpec[]] {
-    const c = model.outputDim;
-    return [this.spec([n, ...model.inputShape]), this.spec([n, c]), model.dropoutSites.map((s) => this.spec([n, ...s.shape]))];
-  }
-
-  private paramSpecs(layout: ParamLayout = this.layout): ArgSpec[] {
-    return layout.entries.map((e) => this.spec(e.shape));
-  }
-
-  /** Bytes of intermediates of one forward evaluation of the first batch. */
-  private choosePlaneBatch(budgetMB: number): number {
-    const n = this.batches[0]!.n;
-    const { jaxpr } = makeJaxpr(this.obj.metrics as (...a: unknown[]) => np.Array[])(this.paramSpecs(), ...this.dataSpecs(n));
-    let elems = 0;
-    for (const e of jaxpr.jaxpr.eqns) for (const o of e.outBinders) elems += o.aval.size;
-    jaxpr.dispose();
-    const bytes = elems * (this.dtype === 'float64' ? 8 : 4);
-    return Math.max(4, Math.min(32, Math.floor((budgetMB * 2 ** 20) / Math.max(1, bytes))));
-  }
-
+  /** The unsplit graph of one objective function for batches of n samples (compiled on first use). */
   private fn(name: FnName, n: number): Promise<OrtFunction> {
     const key = `${name}:${n}`;
     let f = this.fns.get(key);
     if (!f) {
-      const p = this.paramSpecs();
-      const data = this.dataSpecs(n);
-      const args: Record<FnName, unknown[]> = {
-        metrics: [p, ...data],
-        lossGrad: [p, ...data],
-        hvp: [p, p, ...data],
-      };
+      const specs = new ArgSpecs(this.dtype);
+      const p = specs.params(this.layout);
+      const data = specs.data(this.model, n);
+      const args: Record<FnName, unknown[]> = { metrics: [p, ...data], lossGrad: [p, ...data], hvp: [p, p, ...data] };
       const compiled = compileToOnnx(this.obj[name] as (...a: unknown[]) => unknown, args[name], { graphName: key, nchwcBlock: this.nchwcBlock });
       this.graphs.set(key, compiled.model);
       f = OrtFunction.create(compiled.model, { threads: this.opts.threads, device: this.opts.device });
@@ -196,7 +161,7 @@ export class OrtEngine implements LossEngine {
     return this.layout.entries.map((e) => t.subarray(e.offset, e.offset + e.size) as TypedArray);
   }
 
-  private dataInputs(b: Batch): TypedArray[] {
+  private dataInputs(b: DataBatch): TypedArray[] {
     return [b.x, b.t, ...b.masks];
   }
 
@@ -209,7 +174,7 @@ export class OrtEngine implements LossEngine {
       for (const v of l!) loss += v as number;
       correct += c![0] as number;
     }
-    return { loss: loss / this.samples, acc: this.isClassifier ? (100 * correct) / this.samples : Number.NaN };
+    return { loss: loss / this.samples, acc: this.objOpts.classify ? (100 * correct) / this.samples : Number.NaN };
   }
 
   private async accumulate(name: 'lossGrad' | 'hvp', inputs: TypedArray[]): Promise<Float64Array> {
@@ -230,10 +195,12 @@ export class OrtEngine implements LossEngine {
     return { loss: (await this.evaluate(theta)).loss, grad };
   }
 
+  /**
+   * H(θ)·v. Split graphs (default): what depends on θ only (forward pass, primal backward pass)
+   * runs once per θ, each HVP runs the tangent part; with workers, on a worker.
+   */
   async hvp(theta: Vec, v: Vec): Promise<Float64Array> {
     if (this.opts.hoist === false) return this.accumulate('hvp', [...this.views(theta), ...this.views(v)]);
-    // Everything that depends on θ only (forward pass, primal backward pass) runs once per θ
-    // (the prefix graph); each HVP then runs the tangent part (the rest graph).
     if (this.concurrency > 1) return (await this.workerPool()).hvp(theta, v);
     return this.localHvpRunner().hvp(theta, v);
   }
@@ -256,14 +223,6 @@ export class OrtEngine implements LossEngine {
     return runHessianTask(op, this.dtype, task);
   }
 
-  private hvpRunner: HvpRunner | null = null;
-
-  private localHvpRunner(): HvpRunner {
-    this.hvpRunner ??= new HvpRunner(this.hvpProgram(), this.planeBatches(), { threads: this.opts.threads, device: this.opts.device });
-    return this.hvpRunner;
-  }
-  private hvpProg: HvpProgram | null = null;
-
   /**
    * Coordinates of θ whose Hessian rows are identically zero for this engine's data (the
    * weights of dead input features), ascending; empty when none are known.
@@ -272,104 +231,25 @@ export class OrtEngine implements LossEngine {
     return this.opts.hoist === false || !this.inputs ? new Int32Array(0) : this.inputs.reduction.dropped;
   }
 
-  /** The HVP graphs split into a θ-only prefix and the per-v rest, for every batch size. */
+  /** The HVP graphs split into a θ-only prefix and the per-v rest, for every sub-batch size. */
   hvpProgram(): HvpProgram {
-    if (!this.hvpProg) {
-      const graphs: Record<number, PlaneGraphs> = {};
+    this.hvpProg ??= compileHvpProgram(this.target(), {
       // with dead input features: the reduced model's HVP (same values on the kept coordinates)
-      const model = this.inputs?.reduced ?? this.model;
-      const obj = this.inputs ? objective(model, this.objOpts) : this.obj;
-      const p = this.paramSpecs(model.layout);
-      const P = p.length;
-      const compile = (n: number) => {
-        const args = [p, p, ...this.dataSpecs(n, model)];
-        return compileToOnnxSplit(obj.hvp as (...a: unknown[]) => unknown, args, leafRange(P, 2 * P), {
-          graphName: `hvp:${n}`,
-          nchwcBlock: this.nchwcBlock,
-          // the data: what depends on it alone (the first conv's unfolded patches) runs once per batch
-          fixed: leafRange(2 * P, args.flat().length),
-        });
-      };
-      // samples per call: the first batch's whole, or as many near-equal parts as keep the bytes
-      // one call reads besides v (the prefix's outputs and the samples) within the budget
-      const n0 = this.batches[0]!.n;
-      let first: ReturnType<typeof compile> | undefined;
-      let batch = this.opts.hvpBatch;
-      if (batch === undefined) {
-        first = compile(n0);
-        const shapes = [...first.frontier, ...first.fixedOutputs, ...this.dataSpecs(n0, model).flat()].map((a) => a.shape);
-        const bytes = shapes.reduce((acc, sh) => acc + sh.reduce((x, y) => x * y, 1), 0) * (this.dtype === 'float64' ? 8 : 4);
-        batch = Math.ceil(n0 / Math.max(1, Math.ceil(bytes / ((this.opts.hvpMemoryMB ?? 40) * 2 ** 20))));
-      }
-      batch = Math.max(1, Math.floor(batch));
-      for (const b of this.batches) {
-        for (const m of subBatchSizes(b.n, batch)) {
-          if (graphs[m]) continue;
-          const c = m === n0 && first ? first : compile(m);
-          if (c.setup) this.graphs.set(`hvp:${m}.setup`, c.setup);
-          if (c.prefix) this.graphs.set(`hvp:${m}.prefix`, c.prefix);
-          this.graphs.set(`hvp:${m}`, c.rest);
-          graphs[m] = { setup: c.setup, setupInputs: c.setupInputs, prefix: c.prefix, prefixInputs: c.prefixInputs, rest: c.rest, restInputs: c.restInputs };
-        }
-      }
-      const red = this.inputs?.reduction;
-      this.hvpProg = {
-        dtype: this.dtype,
-        tensors: model.layout.entries.map((e) => [e.offset, e.size]),
-        size: model.layout.size,
-        layout: this.layout,
-        reduction: red ? { columns: red.columns, features: red.features, keep: red.keep, dropped: red.dropped } : undefined,
-        samples: this.samples,
-        batch,
-        graphs,
-      };
-    }
+      reduced: this.inputs ? { model: this.inputs.reduced, obj: objective(this.inputs.reduced, this.objOpts), reduction: this.inputs.reduction } : null,
+      batch: this.opts.hvpBatch,
+      memoryMB: this.opts.hvpMemoryMB,
+    });
     return this.hvpProg;
   }
 
   /** The plane graphs for every batch size (compiled on first use). */
   planeProgram(): PlaneProgram {
-    if (!this.program) {
-      const graphs: Record<number, PlaneGraphs> = {};
-      const P = this.layout.entries.length;
-      for (const b of this.batches) {
-        if (graphs[b.n]) continue;
-        const p = this.paramSpecs();
-        const k = this.spec([this.planeBatch]);
-        const args = [p, p, p, k, k, ...this.dataSpecs(b.n)];
-        const key = `plane:${b.n}`;
-        if (this.opts.hoist === false) {
-          const c = compileToOnnx(this.obj.plane as (...a: unknown[]) => unknown, args, { graphName: key, nchwcBlock: this.nchwcBlock });
-          this.graphs.set(key, c.model);
-          graphs[b.n] = { prefix: null, prefixInputs: [], rest: c.model, restInputs: c.inputs.map((i) => i.name) };
-        } else {
-          const c = compileToOnnxSplit(this.obj.plane as (...a: unknown[]) => unknown, args, leafRange(3 * P, 3 * P + 2), {
-            graphName: key,
-            nchwcBlock: this.nchwcBlock,
-            fixed: leafRange(3 * P + 2, args.flat().length), // the data
-          });
-          if (c.setup) this.graphs.set(`${key}.setup`, c.setup);
-          if (c.prefix) this.graphs.set(`${key}.prefix`, c.prefix);
-          this.graphs.set(key, c.rest);
-          graphs[b.n] = { setup: c.setup, setupInputs: c.setupInputs, prefix: c.prefix, prefixInputs: c.prefixInputs, rest: c.rest, restInputs: c.restInputs };
-        }
-      }
-      this.program = {
-        K: this.planeBatch,
-        dtype: this.dtype,
-        tensors: this.layout.entries.map((e) => [e.offset, e.size]),
-        samples: this.samples,
-        classify: this.isClassifier,
-        graphs,
-      };
-    }
-    return this.program;
+    this.planeProg ??= compilePlaneProgram(this.target(), this.planeBatch, this.opts.hoist !== false);
+    return this.planeProg;
   }
-  private program: PlaneProgram | null = null;
-  private runner: PlaneRunner | null = null;
 
-  /** The data batches as plain arrays (what a plane runner in another thread needs). */
-  planeBatches(): { n: number; x: Float32Array | Float64Array; t: Float32Array | Float64Array; masks: (Float32Array | Float64Array)[] }[] {
+  /** The data batches (what a runner in another thread needs). */
+  planeBatches(): DataBatch[] {
     return this.batches.map((b) => ({ n: b.n, x: b.x, t: b.t, masks: b.masks }));
   }
 
@@ -378,7 +258,14 @@ export class OrtEngine implements LossEngine {
     return Math.max(1, this.opts.workers ?? 1);
   }
 
-  private pool: Promise<WorkerPool> | null = null;
+  private runnerOptions() {
+    return { threads: this.opts.threads, device: this.opts.device };
+  }
+
+  private localHvpRunner(): HvpRunner {
+    this.hvpRunner ??= new HvpRunner(this.hvpProgram(), this.planeBatches(), this.runnerOptions());
+    return this.hvpRunner;
+  }
 
   /** The worker threads (started on first use); plane and HVP graphs compile here first. */
   private workerPool(): Promise<WorkerPool> {
@@ -391,8 +278,8 @@ export class OrtEngine implements LossEngine {
 
   async evaluatePlane(theta: Float32Array, d1: Float32Array, d2: Float32Array, points: Float64Array): Promise<PlaneValues> {
     if (this.concurrency > 1) return (await this.workerPool()).evaluate(theta, d1, d2, points);
-    this.runner ??= new PlaneRunner(this.planeProgram(), this.planeBatches(), { threads: this.opts.threads, device: this.opts.device });
-    return this.runner.evaluate(theta, d1, d2, points);
+    this.planeRunner ??= new PlaneRunner(this.planeProgram(), this.planeBatches(), this.runnerOptions());
+    return this.planeRunner.evaluate(theta, d1, d2, points);
   }
 
   async dispose(): Promise<void> {
@@ -400,17 +287,12 @@ export class OrtEngine implements LossEngine {
     this.fns.clear();
     await this.hvpRunner?.dispose();
     this.hvpRunner = null;
-    await this.runner?.dispose();
-    this.runner = null;
+    await this.planeRunner?.dispose();
+    this.planeRunner = null;
     if (this.pool) {
       const p = this.pool;
       this.pool = null;
       await (await p.catch(() => null))?.close();
     }
   }
-}
-
-/** The flat argument indices from, from + 1, …, to − 1 (the `vary` and `fixed` leaves of a split compile). */
-function leafRange(from: number, to: number): number[] {
-  return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 }

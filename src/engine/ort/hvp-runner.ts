@@ -10,10 +10,11 @@
  */
 import type { ParamLayout } from '../../core/layout.js';
 import { sameValues } from '../../core/values.js';
+import type { DataBatch } from '../batches.js';
 import type { InputReduction } from '../input-reduction.js';
 import { reduceSamples } from '../input-reduction.js';
-import { type PlaneBatch, type PlaneGraphs, type RunnerOptions, type Sessions, SplitSessions } from './plane-runner.js';
 import type { TypedArray } from './runner.js';
+import { type RunnerOptions, type Sessions, type SplitGraphs, SplitSessions } from './split-sessions.js';
 
 export interface HvpProgram {
   dtype: 'float32' | 'float64';
@@ -35,7 +36,7 @@ export interface HvpProgram {
    */
   batch: number;
   /** Split graphs by batch size (the sub-batch sizes). */
-  graphs: Record<number, PlaneGraphs>;
+  graphs: Record<number, SplitGraphs>;
 }
 
 /** Sizes of the near-equal parts of n samples with at most `batch` per part (largest first). */
@@ -46,7 +47,7 @@ export function subBatchSizes(n: number, batch: number): number[] {
 }
 
 /** The data batches cut into sub-batches of at most `batch` samples (copies, in order). */
-export function hvpSubBatches(batches: PlaneBatch[], batch: number): PlaneBatch[] {
+export function hvpSubBatches(batches: DataBatch[], batch: number): DataBatch[] {
   return batches.flatMap((b) => {
     const sizes = subBatchSizes(b.n, batch);
     if (sizes.length === 1) return [b];
@@ -101,11 +102,11 @@ export class HvpRunner {
     return this.sessions.setupRuns;
   }
 
-  readonly batches: PlaneBatch[];
+  readonly batches: DataBatch[];
 
   constructor(
     readonly program: HvpProgram,
-    batches: PlaneBatch[],
+    batches: DataBatch[],
     readonly opts: RunnerOptions = {},
   ) {
     this.sessions = new SplitSessions(program.graphs, opts, 'HVP');

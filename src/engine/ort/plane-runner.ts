@@ -11,17 +11,9 @@
  */
 
 import { sameValues } from '../../core/values.js';
-import { OrtFunction, type TypedArray } from './runner.js';
-
-export interface PlaneGraphs {
-  /** Run once per data batch (what depends on the data alone); its outputs feed prefix and rest by name. */
-  setup?: Uint8Array | null;
-  setupInputs?: string[];
-  prefix: Uint8Array | null;
-  prefixInputs: string[];
-  rest: Uint8Array;
-  restInputs: string[];
-}
+import type { DataBatch } from '../batches.js';
+import type { TypedArray } from './runner.js';
+import { type RunnerOptions, type Sessions, type SplitGraphs, SplitSessions } from './split-sessions.js';
 
 export interface PlaneProgram {
   /** Grid points per call of `rest`. */
@@ -32,94 +24,7 @@ export interface PlaneProgram {
   samples: number;
   classify: boolean;
   /** Graphs by batch size. */
-  graphs: Record<number, PlaneGraphs>;
-}
-
-export interface PlaneBatch {
-  n: number;
-  x: Float32Array | Float64Array;
-  t: Float32Array | Float64Array;
-  masks: (Float32Array | Float64Array)[];
-}
-
-export interface RunnerOptions {
-  threads?: number;
-  device?: 'cpu' | 'cuda';
-}
-
-export interface Sessions {
-  setup: OrtFunction | null;
-  prefix: OrtFunction | null;
-  rest: OrtFunction;
-}
-
-/** onnxruntime sessions of split graphs (prefix + rest) by data-batch size, created on first use. */
-export class SplitSessions {
-  private readonly byBatch = new Map<number, Promise<Sessions>>();
-  /** Setup runs so far (one per data batch with a setup graph). */
-  setupRuns = 0;
-
-  constructor(
-    private readonly graphs: Record<number, PlaneGraphs>,
-    private readonly opts: RunnerOptions,
-    private readonly what: string,
-  ) {}
-
-  get(n: number): Promise<Sessions> {
-    let s = this.byBatch.get(n);
-    if (!s) {
-      const g = this.graphs[n];
-      if (!g) throw new Error(`no ${this.what} graph for batches of ${n}`);
-      s = (async () => ({
-        setup: g.setup ? await OrtFunction.create(g.setup, this.opts) : null,
-        prefix: g.prefix ? await OrtFunction.create(g.prefix, this.opts) : null,
-        rest: await OrtFunction.create(g.rest, this.opts),
-      }))();
-      this.byBatch.set(n, s);
-    }
-    return s;
-  }
-
-  /** Create every batch size's sessions now (so that the first call is not slower). */
-  async warm(batches: readonly { n: number }[]): Promise<void> {
-    for (const b of batches) await this.get(b.n);
-  }
-
-  async dispose(): Promise<void> {
-    for (const p of this.byBatch.values()) {
-      const s = await p;
-      await s.setup?.dispose();
-      await s.prefix?.dispose();
-      await s.rest.dispose();
-    }
-    this.byBatch.clear();
-    this.fixed.clear();
-  }
-
-  private readonly fixed = new Map<PlaneBatch, Promise<Map<string, TypedArray>>>();
-
-  /**
-   * The setup graph's outputs for a data batch (computed on first use, kept: the data never
-   * change), by name; empty without a setup graph. `inputs` gives the batch's data inputs by name.
-   */
-  fixedValues(b: PlaneBatch, inputs: (name: string) => TypedArray): Promise<Map<string, TypedArray>> {
-    let f = this.fixed.get(b);
-    if (!f) {
-      f = (async () => {
-        const out = new Map<string, TypedArray>();
-        const s = await this.get(b.n);
-        if (s.setup) {
-          const g = this.graphs[b.n]!;
-          const vals = await s.setup.run((g.setupInputs ?? []).map(inputs));
-          this.setupRuns++;
-          s.setup.outputs.forEach((o, i) => out.set(o.name, vals[i]!));
-        }
-        return out;
-      })();
-      this.fixed.set(b, f);
-    }
-    return f;
-  }
+  graphs: Record<number, SplitGraphs>;
 }
 
 /** Sums over the data of one plane evaluation: per point, the loss sum and the correct count. */
@@ -137,7 +42,7 @@ export class PlaneRunner {
 
   constructor(
     readonly program: PlaneProgram,
-    readonly batches: PlaneBatch[],
+    readonly batches: DataBatch[],
     readonly opts: RunnerOptions = {},
   ) {
     this.sessions = new SplitSessions(program.graphs, opts, 'plane');
@@ -152,7 +57,7 @@ export class PlaneRunner {
     await this.sessions.warm(this.batches);
   }
 
-  private named(theta: Float32Array, d1: Float32Array, d2: Float32Array, b: PlaneBatch): Map<string, TypedArray> {
+  private named(theta: Float32Array, d1: Float32Array, d2: Float32Array, b: DataBatch): Map<string, TypedArray> {
     const F = this.program.dtype === 'float64' ? Float64Array : Float32Array;
     const m = new Map<string, TypedArray>();
     const P = this.program.tensors.length;
@@ -171,7 +76,7 @@ export class PlaneRunner {
   }
 
   /** Prefix outputs for this (θ, d1, d2), computed once and kept until they change. */
-  private async frontier(b: PlaneBatch, inputs: Map<string, TypedArray>): Promise<Map<string, TypedArray>> {
+  private async frontier(b: DataBatch, inputs: Map<string, TypedArray>): Promise<Map<string, TypedArray>> {
     const idx = this.batches.indexOf(b);
     let f = this.cache!.frontier.get(idx);
     if (!f) {

@@ -19,8 +19,10 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { sameValues } from '../../core/values.js';
 import type { HessianTask, HessianTaskName, HessianTaskResult } from '../../linalg/tasks.js';
+import type { DataBatch } from '../batches.js';
 import type { HvpProgram } from './hvp-runner.js';
-import { type PlaneBatch, type PlaneProgram, planeValues, type RunnerOptions } from './plane-runner.js';
+import { type PlaneProgram, planeValues } from './plane-runner.js';
+import type { RunnerOptions } from './split-sessions.js';
 
 type Vecs = (Float32Array | Float64Array)[];
 
@@ -72,7 +74,7 @@ export class WorkerPool {
   private constructor(readonly programs: { plane: PlaneProgram; hvp?: HvpProgram }) {}
 
   /** Start `size` workers (resolves once every worker has created its plane sessions). */
-  static async create(programs: { plane: PlaneProgram; hvp?: HvpProgram }, batches: PlaneBatch[], size: number, opts: RunnerOptions = {}): Promise<WorkerPool> {
+  static async create(programs: { plane: PlaneProgram; hvp?: HvpProgram }, batches: DataBatch[], size: number, opts: RunnerOptions = {}): Promise<WorkerPool> {
     const pool = new WorkerPool(programs);
     const ready: Promise<void>[] = [];
     for (let i = 0; i < size; i++) {

@@ -14,12 +14,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { hessianOperatorOf } from '../../linalg/hessian-operator.js';
 import { type HessianTask, runHessianTask } from '../../linalg/tasks.js';
+import type { DataBatch } from '../batches.js';
 import { type HvpProgram, HvpRunner } from './hvp-runner.js';
-import { type PlaneBatch, type PlaneProgram, PlaneRunner, type RunnerOptions } from './plane-runner.js';
+import { type PlaneProgram, PlaneRunner } from './plane-runner.js';
+import type { RunnerOptions } from './split-sessions.js';
 
 interface Start {
   programs: { plane: PlaneProgram; hvp?: HvpProgram };
-  batches: PlaneBatch[];
+  batches: DataBatch[];
   opts: RunnerOptions;
 }
 
