@@ -32,8 +32,7 @@ export interface OrtEngineOptions extends EngineOptions {
   device?: 'cpu' | 'cuda';
   /**
    * Grid points per plane call (default: as many as keep one call's intermediates within
-   * `planeMemoryMB` (64), at least 4 and at most 32; measured best for the MLP at 8–32 points,
-   * for the small CNN at 4).
+   * `planeMemoryMB` (64), at least 4 and at most 32; docs/performance.md has the measurements).
    */
   planeBatch?: number;
   planeMemoryMB?: number;
@@ -59,9 +58,8 @@ export interface OrtEngineOptions extends EngineOptions {
   nchwc?: boolean;
   /**
    * Samples per HVP call (default: batches whose hoisted HVP inputs — masks, activations,
-   * unfolded patches — exceed `hvpMemoryMB` (40) run as near-equal sub-batches within it; the
-   * zoo CNN on 1000 samples runs 4 × 250, ~10 % faster per HVP with two workers; the MLP's
-   * inputs are small and stay whole).
+   * unfolded patches — exceed `hvpMemoryMB` (40) run as near-equal sub-batches within it, so
+   * that one call's inputs stay near the cache; docs/performance.md has the measurements).
    */
   hvpBatch?: number;
   hvpMemoryMB?: number;
