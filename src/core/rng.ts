@@ -44,6 +44,8 @@ export const RNG_STREAMS = [
   'density',
   /** Noise added to warm starts in eigenvalue maps (seeded per grid point). */
   'warm-start',
+  /** Start vectors of the check that no eigenvalue lies beyond reported extremes. */
+  'certify',
 ] as const;
 
 export type RngStream = (typeof RNG_STREAMS)[number];

@@ -26,13 +26,13 @@ import type { LossEngine } from '../engine/engine.js';
 import type { H5Tree } from '../io/h5.js';
 import type { GridFile } from '../jobs/grid-file.js';
 import { type GridProgress, runGridJob } from '../jobs/grid-job.js';
-import { DEFAULT_CONVERGENCE } from '../linalg/extremes.js';
+import { CERTIFY_TOL, DEFAULT_CONVERGENCE } from '../linalg/extremes.js';
 import type { ParamSelection } from '../linalg/hessian-operator.js';
 import { defaultTol, LANCZOS_DEFAULTS, type LanczosConvergence, warmStartVector } from '../linalg/lanczos.js';
 import { norm, scale } from '../linalg/vector.js';
 import { pointEigenvalues } from './point.js';
 
-export const EIGEN_CHANNELS = ['max_eig', 'min_eig', 'eig_ratio', 'hvps', 'converged'] as const;
+export const EIGEN_CHANNELS = ['max_eig', 'min_eig', 'eig_ratio', 'hvps', 'converged', 'certified'] as const;
 
 /**
  * Weight of the random part of a warm start vector (the Ritz part has norm 1).
@@ -62,6 +62,10 @@ export interface EigenmapRequest {
   maxIter?: number;
   /** Seed of the start vectors (default 0). */
   seed?: number;
+  /** Check every converged point: no eigenvalue beyond λmin/λmax by more than certifyTol (default true; linalg/certify.ts). */
+  certify?: boolean;
+  /** Tolerance of the check relative to max|λ| (default CERTIFY_TOL, 1e-5). */
+  certifyTol?: number;
   /** Warm-start each point from the previous point of its chunk (default true). */
   warmStart?: boolean;
   /** Points per resumable chunk (default: one row, nx). Warm starts never cross chunks. */
@@ -90,6 +94,9 @@ export interface EigenPointStats {
   ms: number;
   hvpMs: number;
   converged: boolean;
+  certified: boolean;
+  /** HVPs of the check (and of a solve restarted from what it found), part of `hvps`. */
+  certifyHvps: number;
   warm: boolean;
 }
 
@@ -101,8 +108,12 @@ export interface EigenmapStats {
   hvps: number;
   ms: number;
   hvpMs: number;
-  /** Points whose Lanczos run hit maxIter before the convergence test. */
+  /** Points not converged: the Lanczos run hit maxIter, or the check could not certify the extremes. */
   unconverged: number;
+  /** Points the check did not certify (undecided, or checking off). */
+  uncertified: number;
+  /** HVPs spent on the checks. */
+  certifyHvps: number;
   perPoint: EigenPointStats[];
 }
 
@@ -112,7 +123,10 @@ export interface EigenmapResult {
 }
 
 export function eigenmapFingerprint(
-  req: Pick<EigenmapRequest, 'theta' | 'dx' | 'dy' | 'grid' | 'engine' | 'context' | 'params' | 'convergence' | 'tol' | 'maxIter' | 'seed' | 'warmStart'> & {
+  req: Pick<
+    EigenmapRequest,
+    'theta' | 'dx' | 'dy' | 'grid' | 'engine' | 'context' | 'params' | 'convergence' | 'tol' | 'maxIter' | 'seed' | 'warmStart' | 'certify' | 'certifyTol'
+  > & {
     chunkSize: number;
   },
 ): string {
@@ -130,6 +144,8 @@ export function eigenmapFingerprint(
     maxIter: req.maxIter ?? LANCZOS_DEFAULTS.maxIter,
     seed: req.seed ?? 0,
     warm: req.warmStart ?? true,
+    certify: req.certify ?? true,
+    certifyTol: req.certifyTol ?? CERTIFY_TOL,
     chunk: req.chunkSize,
     context: req.context,
   });
@@ -184,6 +200,8 @@ export async function computeEigenmap(req: EigenmapRequest): Promise<EigenmapRes
   const maxIter = req.maxIter ?? LANCZOS_DEFAULTS.maxIter;
   const seed = req.seed ?? 0;
   const warmStart = req.warmStart ?? true;
+  const certify = req.certify ?? true;
+  const certifyTol = req.certifyTol ?? CERTIFY_TOL;
   const perPoint: EigenPointStats[] = [];
   let resumed = 0;
   const file = await runGridJob({
@@ -191,7 +209,16 @@ export async function computeEigenmap(req: EigenmapRequest): Promise<EigenmapRes
     grid: req.grid,
     channels: [...EIGEN_CHANNELS],
     fingerprint: eigenmapFingerprint({ ...req, chunkSize }),
-    attrs: { params, convergence, tol, max_iter: maxIter, warm_start: warmStart ? 1 : 0, loss: 'mean over the evaluation subset', ...req.attrs },
+    attrs: {
+      params,
+      convergence,
+      tol,
+      max_iter: maxIter,
+      warm_start: warmStart ? 1 : 0,
+      certify_tol: certify ? certifyTol : 0,
+      loss: 'mean over the evaluation subset',
+      ...req.attrs,
+    },
     extra: req.extra,
     chunkSize,
     chunks: req.chunks,
@@ -214,9 +241,9 @@ export async function computeEigenmap(req: EigenmapRequest): Promise<EigenmapRes
         const y = pts[2 * i + 1]!;
         const v0 = warmStart && prev ? noisyWarmStart(prev, seedOf(seed, k)) : undefined;
         const w = gridPointWeights(req.engine, req.theta, req.dx, req.dy, x, y);
-        const r = await pointEigenvalues(req.engine, w, { params, convergence, tol, maxIter, seed: seedOf(seed, k), v0 });
+        const r = await pointEigenvalues(req.engine, w, { params, convergence, tol, maxIter, seed: seedOf(seed, k), v0, certify, certifyTol });
         prev = r.lanczos;
-        const values = [r.lambdaMax, r.lambdaMin, r.ratio, r.hvps, r.converged ? 1 : 0];
+        const values = [r.lambdaMax, r.lambdaMin, r.ratio, r.hvps, r.converged ? 1 : 0, r.certified ? 1 : 0];
         values.forEach((v, c) => (out[c * len + i] = v));
         const st: EigenPointStats = {
           index: k,
@@ -228,6 +255,8 @@ export async function computeEigenmap(req: EigenmapRequest): Promise<EigenmapRes
           ms: r.ms,
           hvpMs: r.hvpMs,
           converged: r.converged,
+          certified: r.certified,
+          certifyHvps: r.certifyHvps,
           warm: v0 !== undefined,
         };
         perPoint.push(st);
@@ -246,6 +275,8 @@ export async function computeEigenmap(req: EigenmapRequest): Promise<EigenmapRes
       ms: sum((p) => p.ms),
       hvpMs: sum((p) => p.hvpMs),
       unconverged: perPoint.filter((p) => !p.converged).length,
+      uncertified: perPoint.filter((p) => !p.certified).length,
+      certifyHvps: sum((p) => p.certifyHvps),
       perPoint,
     },
   };

@@ -65,6 +65,11 @@ export interface LanczosOptions {
    *   from θ_i to the neighbouring Ritz value less that one's residual (see eigenvalueError).
    */
   convergence?: LanczosConvergence;
+  /**
+   * Also require every target's residual ‖Hy − θy‖ ≤ maxResidual · max|θ| (with the eigenvalue
+   * test: accurate Ritz vectors, not only values). Default: no such bound.
+   */
+  maxResidual?: number;
   /** Maximum Lanczos steps = matvecs (default min(dim, LANCZOS_DEFAULTS.maxIter)). */
   maxIter?: number;
   /** Start vector (warm start); default a seeded Gaussian vector. */
@@ -150,7 +155,7 @@ export async function lanczos(op: SymOperator, options: LanczosOptions = {}): Pr
       skip = false;
       continue;
     }
-    const worst = currentBlockConvergence(process, which, k, tol, measure);
+    const worst = currentBlockConvergence(process, which, k, tol, measure, options.maxResidual);
     if (worst <= 1) {
       converged = true;
       break;
@@ -170,7 +175,7 @@ export async function lanczos(op: SymOperator, options: LanczosOptions = {}): Pr
  * its own targets, or an extreme eigenvalue outside the old blocks could be
  * missed.
  */
-function currentBlockConvergence(p: LanczosProcess, which: LanczosTarget, k: number, tol: number, measure: LanczosConvergence): number {
+function currentBlockConvergence(p: LanczosProcess, which: LanczosTarget, k: number, tol: number, measure: LanczosConvergence, maxResidual?: number): number {
   const m = p.size;
   const s = m - p.blockStart; // 0 right after a restart
   const targets = targetIndices(which, k, s);
@@ -184,6 +189,7 @@ function currentBlockConvergence(p: LanczosProcess, which: LanczosTarget, k: num
   for (const i of targets) {
     const error = measure === 'residual' ? residual(i) : eigenvalueError(block.values, residual, i);
     worst = Math.max(worst, error / (tol * thetaScale));
+    if (maxResidual !== undefined) worst = Math.max(worst, residual(i) / (maxResidual * thetaScale));
   }
   return worst;
 }

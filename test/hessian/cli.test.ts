@@ -3,7 +3,7 @@
  * the inputs of `losscape surface`, the centre report, run folders, resume
  * after SIGKILL, and one-line errors for bad flags.
  */
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,32 @@ function expectCleanFailure(args: string[], pattern: RegExp) {
 }
 
 describe('losscape hessian on the reference fixture', () => {
+  it("the README's command, defaults only: every point of the 5×5 map within 1e-5·λmax of eigen.json, and certified", async () => {
+    const work = mkdtempSync(join(tmpdir(), 'losscape-readme-hessian-'));
+    for (const f of ['model.onnx', 'data.h5', 'directions.h5']) copyFileSync(`${FIXTURE}${f}`, join(work, f));
+    const documented = 'hessian --model model.onnx --data data.h5 --directions directions.h5 --x -1:1:5 --y -1:1:5 --out eig.h5';
+    expect(readFileSync(new URL('../../README.md', import.meta.url), 'utf8')).toContain(`npx losscape ${documented}`);
+    const r = cli(documented.split(' '), { cwd: work });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/every point certified/);
+    const h = await readH5(join(work, 'eig.h5'));
+    const ref = fixtureEigen().grid.all_params;
+    const max = h.get('max_eig')!.value as Float64Array;
+    const min = h.get('min_eig')!.value as Float64Array;
+    const certified = h.get('certified')!.value as Float64Array;
+    const converged = h.get('converged')!.value as Float64Array;
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 5; j++) {
+        const k = i * 5 + j;
+        const lmax = ref.lambda_max[i][j] as number;
+        expect(Math.abs(max[k]! - lmax) / lmax, `λmax at (${j}, ${i})`).toBeLessThan(1e-5);
+        expect(Math.abs(min[k]! - (ref.lambda_min[i][j] as number)) / lmax, `λmin at (${j}, ${i})`).toBeLessThan(1e-5);
+        expect(certified[k], `certified at (${j}, ${i})`).toBe(1);
+        expect(converged[k]).toBe(1);
+      }
+    }
+  });
+
   it('--model/--data/--directions with a 3×3 grid writes max_eig, min_eig of the true mean-loss Hessian', async () => {
     const out = join(dir, 'E.h5');
     const r = cli(['hessian', ...fixtureArgs, '--directions', `${FIXTURE}directions.h5`, '--x', '-1:1:3', '--y', '-1:1:3', '--out', out]);

@@ -15,7 +15,7 @@ import { BACKEND_CHOICES, BACKEND_HELP, type Backend, createEngine } from '../..
 import { computeEigenmap } from '../../hessian/eigenmap.js';
 import { pointDensity, pointEigenvalues, pointTrace } from '../../hessian/point.js';
 import { epsSharpness } from '../../hessian/sharpness.js';
-import { DEFAULT_CONVERGENCE } from '../../linalg/extremes.js';
+import { CERTIFY_TOL, DEFAULT_CONVERGENCE } from '../../linalg/extremes.js';
 import { PARAM_SELECTIONS, type ParamSelection } from '../../linalg/hessian-operator.js';
 import { LANCZOS_CONVERGENCE, LANCZOS_DEFAULTS, type LanczosConvergence } from '../../linalg/lanczos.js';
 import { resolveConfig } from '../../run/config.js';
@@ -51,6 +51,8 @@ interface HessianFlags extends InputFlags {
   every?: string;
   workers?: string;
   threads?: string;
+  certify?: boolean;
+  certifyTol?: string;
 }
 
 interface Common {
@@ -58,6 +60,8 @@ interface Common {
   convergence?: LanczosConvergence;
   tol?: number;
   maxIter?: number;
+  certify: boolean;
+  certifyTol?: number;
   backend?: Backend;
   dtype?: 'float32' | 'float64';
   mode?: 'eval' | 'train';
@@ -77,13 +81,15 @@ export function register(program: Command): void {
         'Modes:\n' +
         '  at the centre (default): λmax, λmin, |λmin/λmax|, trace ± standard error, ε-sharpness; --top K, --density FILE\n' +
         '    losscape hessian --model model.onnx --data data.h5 --top 5\n' +
-        '  a map over a grid (--out): channels max_eig, min_eig, eig_ratio, hvps, converged [ny, nx]\n' +
+        '  a map over a grid (--out): channels max_eig, min_eig, eig_ratio, hvps, converged, certified [ny, nx]\n' +
         '    losscape hessian --model model.onnx --data data.h5 --directions dirs.h5 --x -1:1:5 --y -1:1:5 --out eig.h5\n' +
         '  a run: maps for every `hessian.every`-th checkpoint into hessian/ckpt-*.h5 (listed in the manifest),\n' +
         '  and/or a sharpness table per checkpoint with the train/test gap\n' +
         '    losscape hessian runs/demo --all-checkpoints\n' +
         '    losscape hessian runs/demo --sharpness sharpness.csv\n' +
         "With --all-checkpoints, the grid, --params, --convergence, --tol and --max-iter default to the run config's hessian section.\n" +
+        'Every converged λmin/λmax is checked: a second, short Lanczos run from a random vector makes sure no\n' +
+        'eigenvalue lies beyond them by more than --certify-tol (certified = 1; an eigenvalue found beyond is solved for).\n' +
         'Interrupted maps resume when rerun with the same arguments.',
     );
   addInputOptions(cmd)
@@ -100,6 +106,8 @@ export function register(program: Command): void {
       `Lanczos tolerance relative to |λ|max (default ${LANCZOS_DEFAULTS.tol.eigenvalue} for eigenvalue, ${LANCZOS_DEFAULTS.tol.residual} for residual)`,
     )
     .option('--max-iter <n>', `Lanczos steps (HVPs) per point at most (default ${LANCZOS_DEFAULTS.maxIter})`)
+    .option('--certify-tol <t>', `how far beyond λmin/λmax the check rules out eigenvalues, relative to |λ|max (default ${CERTIFY_TOL})`)
+    .option('--no-certify', 'skip the check (points are then converged but not certified)')
     .option('--backend <name>', `${BACKEND_HELP} (default auto; a run's own backend for a run)`)
     .option('--dtype <dtype>', 'float32 or float64 (default float32)')
     .option('--mode <mode>', 'eval (running BN stats) or train (batch stats, fixed dropout masks); default eval')
@@ -123,6 +131,8 @@ export function register(program: Command): void {
         convergence: choiceFlag(f.convergence, '--convergence', LANCZOS_CONVERGENCE),
         tol: positive(f.tol, '--tol'),
         maxIter: numberFlag(f.maxIter, '--max-iter', { integer: true, min: 2 }),
+        certify: f.certify !== false,
+        certifyTol: positive(f.certifyTol, '--certify-tol'),
         backend: choiceFlag(f.backend, '--backend', BACKEND_CHOICES),
         dtype: choiceFlag(f.dtype, '--dtype', ['float32', 'float64'] as const),
         mode: choiceFlag(f.mode, '--mode', ['eval', 'train'] as const),
@@ -208,7 +218,16 @@ async function centreMode(run: string | undefined, f: HessianFlags, o: Common, t
     ctx.progress.log(`Hessian of the mean loss over ${engine.samples} samples, params ${params}, ${engine.description}`);
     const maxIter = o.maxIter ?? LANCZOS_DEFAULTS.maxIter;
     const eig = await withHvpProgress(engine, ctx, 'lanczos', maxIter, (e) =>
-      pointEigenvalues(e, inp.theta, { params, convergence: o.convergence, tol: o.tol, maxIter, seed: o.seed, top }),
+      pointEigenvalues(e, inp.theta, {
+        params,
+        convergence: o.convergence,
+        tol: o.tol,
+        maxIter,
+        seed: o.seed,
+        top,
+        certify: o.certify,
+        certifyTol: o.certifyTol,
+      }),
     );
     if (!eig.converged) ctx.progress.warn(`Lanczos reached --max-iter ${maxIter} before --tol; the values are the last estimates`);
     const tr = await withHvpProgress(engine, ctx, 'trace', o.probes, (e) => pointTrace(e, inp.theta, { params, probes: o.probes, seed: o.seed + 1 }));
@@ -218,6 +237,10 @@ async function centreMode(run: string | undefined, f: HessianFlags, o: Common, t
     ctx.out(`lambda_max: ${fmt(eig.lambdaMax)}`);
     ctx.out(`lambda_min: ${fmt(eig.lambdaMin)}`);
     ctx.out(`ratio: ${fmt(eig.ratio)}`);
+    if (o.certify)
+      ctx.out(
+        `certified: ${eig.certified ? 'yes' : 'no'} (no eigenvalue beyond λmin/λmax by more than ${o.certifyTol ?? CERTIFY_TOL}·|λ|max; ${eig.certifyHvps} HVPs)`,
+      );
     ctx.out(`trace: ${fmt(tr.trace)} ± ${tr.stderr.toPrecision(3)} (${tr.probes} probes)`);
     ctx.out(`eps_sharpness: ${fmt(eps.sharpness)} % (epsilon ${o.epsilon}, ${eps.steps} gradients)`);
     if (eig.top) ctx.out(`top: ${Array.from(eig.top, fmt).join(' ')}`);
@@ -256,6 +279,8 @@ async function mapMode(run: string | undefined, f: HessianFlags, o: Common, chun
       convergence: o.convergence,
       tol: o.tol,
       maxIter: o.maxIter,
+      certify: o.certify,
+      certifyTol: o.certifyTol,
       seed: o.seed,
       warmStart: f.warmStart !== false,
       chunkSize: chunk,
@@ -282,7 +307,12 @@ async function mapMode(run: string | undefined, f: HessianFlags, o: Common, chun
       `${stats.points} points computed, ${stats.resumed} resumed from an earlier run` +
         (stats.points ? `; ${(stats.hvps / stats.points).toFixed(1)} HVPs and ${(stats.ms / stats.points).toFixed(0)} ms per point` : ''),
     );
-    if (stats.unconverged) ctx.progress.warn(`${stats.unconverged} points reached --max-iter before --tol (see the converged channel)`);
+    if (stats.unconverged)
+      ctx.progress.warn(
+        `${stats.unconverged} points not converged: --max-iter reached, or the check could not certify them (see the converged and certified channels)`,
+      );
+    else if (o.certify && stats.points)
+      ctx.progress.log(`every point certified (${(stats.certifyHvps / stats.points).toFixed(1)} HVPs per point for the checks)`);
     ctx.progress.log(`λmax ${range('max_eig')}, λmin ${range('min_eig')}, |λmin/λmax| ${range('eig_ratio')} (params ${params})`);
     ctx.out(`eigenmap: ${f.out}`);
   } finally {
