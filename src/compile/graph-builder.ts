@@ -1,7 +1,8 @@
 /**
- * A small ONNX graph builder: nodes with memoized (CSE) creation, typed
- * initializers, cached scalar / int64 constants, dead-node pruning and
- * serialization to ModelProto bytes (opset 18).
+ * A small ONNX graph builder: nodes with memoized (CSE) creation, typed initializers, cached
+ * scalar / int64 constants, and serialization to ModelProto bytes (opset 18), as one graph
+ * (`toModel`) or split for hoisting (`toSplitModels`, split.ts). Serializing runs the graph
+ * passes of passes/pipeline.ts first (dead nodes dropped, convs fused, …).
  *
  * Tensor names are generated (`t0`, `t1`, …); the caller names graph inputs
  * and outputs. Everything here is independent of jax-js.
@@ -20,21 +21,17 @@ import {
   type TensorProto,
   TensorProto_DataType,
   TensorProtoSchema,
-  TensorShapeProto_DimensionSchema,
-  TensorShapeProtoSchema,
-  TypeProto_TensorSchema,
-  TypeProtoSchema,
   type ValueInfoProto,
-  ValueInfoProtoSchema,
 } from 'onnx-buf';
+import { decodeTensor, encodeTensorData, makeValueInfo } from '../io/onnx-proto.js';
 import { type PassContext, type PendingNode, topoSort } from './passes/context.js';
-import { fuseSiblingConvs, hoistedPatchConvs, mergeSummedConvTransposes, nchwcConvs, nchwcSums } from './passes/conv.js';
-import { foldInvariantFactors, poolBeforeRelu } from './passes/elementwise.js';
+import { runPasses } from './passes/pipeline.js';
+import { planSplit } from './split.js';
 
 /** Element types this translator handles (jax-js dtype names, plus int64 for ONNX shapes). */
 export type ElemType = 'float32' | 'float64' | 'float16' | 'int32' | 'uint32' | 'bool' | 'int64';
 
-export const ONNX_OPSET = 18;
+const ONNX_OPSET = 18;
 
 const ONNX_DTYPE: Record<ElemType, TensorProto_DataType> = {
   float32: TensorProto_DataType.FLOAT,
@@ -54,57 +51,6 @@ export function onnxDtype(t: ElemType): TensorProto_DataType {
 
 /** Attribute values: numbers are INT unless listed in `floats`; arrays of numbers are INTS. */
 export type AttrValue = number | number[] | string | { float: number } | { floats: number[] };
-
-/** Encode `values` (a scalar or array) as little-endian raw bytes of `dtype`. */
-export function encodeRaw(dtype: ElemType, values: ArrayLike<number> | ArrayLike<bigint>): Uint8Array {
-  const n = values.length;
-  switch (dtype) {
-    case 'float32':
-      return bytesOf(Float32Array.from(values as ArrayLike<number>));
-    case 'float64':
-      return bytesOf(Float64Array.from(values as ArrayLike<number>));
-    case 'int32':
-      return bytesOf(Int32Array.from(values as ArrayLike<number>));
-    case 'uint32':
-      return bytesOf(Uint32Array.from(values as ArrayLike<number>));
-    case 'int64': {
-      const a = new BigInt64Array(n);
-      for (let i = 0; i < n; i++) a[i] = BigInt(values[i] as number | bigint);
-      return bytesOf(a);
-    }
-    case 'bool': {
-      const a = new Uint8Array(n);
-      for (let i = 0; i < n; i++) a[i] = values[i] ? 1 : 0;
-      return a;
-    }
-    case 'float16': {
-      const a = new Uint16Array(n);
-      for (let i = 0; i < n; i++) a[i] = toHalf(Number(values[i]));
-      return bytesOf(a);
-    }
-  }
-}
-
-function bytesOf(a: ArrayBufferView): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-function toHalf(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = ((x >>> 23) & 0xff) - 127 + 15;
-  let mant = x & 0x7fffff;
-  if (((x >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  if (exp >= 0x1f) return sign | 0x7c00;
-  if (exp <= 0) {
-    if (exp < -10) return sign;
-    mant = (mant | 0x800000) >> (1 - exp);
-    return sign | ((mant + 0x1000) >> 13);
-  }
-  const h = sign | (exp << 10) | (mant >> 13);
-  return (mant & 0x1000) !== 0 ? h + 1 : h;
-}
 
 export class GraphBuilder {
   #nodes: PendingNode[] = [];
@@ -148,7 +94,7 @@ export class GraphBuilder {
         name: n,
         dataType: onnxDtype(dtype),
         dims: shape.map(BigInt),
-        rawData: copyBytes(raw),
+        rawData: raw.slice(),
       }),
     );
     this.shapes.set(n, shape);
@@ -158,7 +104,7 @@ export class GraphBuilder {
 
   /** A cached constant tensor (scalar when `shape` is []), filled with `values`. */
   constant(dtype: ElemType, values: number[], shape: number[] = values.length === 1 ? [] : [values.length]): string {
-    const raw = encodeRaw(dtype, values);
+    const raw = encodeTensorData(onnxDtype(dtype), values);
     // Key on the encoded bytes so that e.g. 0.1 as float32 and its rounded double agree.
     const key = `${dtype}|${shape.join(',')}|${Buffer.from(raw).toString('base64')}`;
     let n = this.#constCache.get(key);
@@ -204,30 +150,14 @@ export class GraphBuilder {
     this.#nodes.push({ opType, inputs, outputs: [output], attrs });
   }
 
-  /** Live nodes (those some graph output depends on), sibling convs fused, in topological order. */
-  #finalNodes(): PendingNode[] {
-    const needed = new Set<string>(this.#outputs.map((o) => o.name));
-    const live: PendingNode[] = [];
-    for (let i = this.#nodes.length - 1; i >= 0; i--) {
-      const nd = this.#nodes[i];
-      if (nd.outputs.some((o) => needed.has(o))) {
-        live.push(nd);
-        for (const x of nd.inputs) if (x) needed.add(x);
-      }
-    }
-    live.reverse();
-    const c = this.#ctx();
-    const nodes = nchwcSums(c, nchwcConvs(c, poolBeforeRelu(c, mergeSummedConvTransposes(c, fuseSiblingConvs(c, live)))));
-    return topoSort(nodes, [...this.#inputs.map((i) => i.name), ...this.#initializers.keys()]);
-  }
-
   /** What the graph passes (./passes) see of this builder. */
-  #ctx(): PassContext {
+  #ctx(vary: readonly string[]): PassContext {
     return {
       shapes: this.shapes,
       dtypes: this.dtypes,
       nchwcBlock: this.nchwcBlock,
       outputs: this.#outputs.map((o) => o.name),
+      vary,
       available: () => [...this.#inputs.map((i) => i.name), ...this.#initializers.keys()],
       isInitializer: (name) => this.#initializers.has(name),
       int64Values: (name) => this.#int64Values(name),
@@ -240,10 +170,8 @@ export class GraphBuilder {
   /** The values of an int64 initializer (e.g. a ReduceSum's axes), or null. */
   #int64Values(name: string): number[] | null {
     const t = this.#initializers.get(name);
-    if (!t || t.dataType !== onnxDtype('int64') || t.rawData.length % 8 !== 0) return null;
-    const raw = t.rawData;
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    return Array.from({ length: raw.length / 8 }, (_, i) => Number(view.getBigInt64(8 * i, true)));
+    if (!t || t.dataType !== onnxDtype('int64')) return null;
+    return Array.from(decodeTensor(t, 'GraphBuilder').data);
   }
 
   #serialize(graphName: string, nodes: PendingNode[], inputs: ValueInfoProto[], outputs: ValueInfoProto[], producer: string): Uint8Array {
@@ -268,9 +196,9 @@ export class GraphBuilder {
     return toBinary(ModelProtoSchema, model);
   }
 
-  /** Serialize, dropping nodes and initializers that no graph output depends on. */
+  /** Serialize after the graph passes (which drop the nodes no graph output depends on). */
   toModel(graphName: string, producer = 'losscape'): Uint8Array {
-    return this.#serialize(graphName, this.#finalNodes(), this.#inputs, this.#outputs, producer);
+    return this.#serialize(graphName, runPasses(this.#ctx([]), this.#nodes, false), this.#inputs, this.#outputs, producer);
   }
 
   /**
@@ -286,56 +214,16 @@ export class GraphBuilder {
    * its outputs (`fixedOutputs`) are inputs of the same names of `prefix` and `rest`.
    */
   toSplitModels(graphName: string, vary: readonly string[], producer = 'losscape', fixed: readonly string[] = []): SplitModels {
-    const c = this.#ctx();
-    const nodes = hoistedPatchConvs(c, foldInvariantFactors(c, this.#finalNodes(), vary), vary);
-    const varying = new Set(vary);
-    const constant = new Set<string>(this.#initializers.keys());
-    constant.add('');
-    const fixedValues = new Set(fixed.filter((f) => !varying.has(f)));
-    const outputNames = new Set(this.#outputs.map((o) => o.name));
-    const kind = new Map<PendingNode, 'const' | 'data' | 'inv' | 'var'>();
-    for (const nd of nodes) {
-      let k: 'const' | 'data' | 'inv' | 'var';
-      if (nd.outputs.some((o) => outputNames.has(o)) || nd.inputs.some((x) => varying.has(x))) k = 'var';
-      else if (nd.inputs.every((x) => constant.has(x))) k = 'const';
-      else if (nd.inputs.every((x) => constant.has(x) || fixedValues.has(x))) k = 'data';
-      else k = 'inv';
-      kind.set(nd, k);
-      for (const o of nd.outputs) (k === 'var' ? varying : k === 'const' ? constant : k === 'data' ? fixedValues : null)?.add(o);
-    }
-    const of = (k: string) => nodes.filter((n) => kind.get(n) === k);
-    const constNodes = of('const');
-    const dataNodes = of('data');
-    const invNodes = of('inv');
-    const restCore = of('var');
-    const dataOutputs = new Set(dataNodes.flatMap((n) => n.outputs));
-    const invOutputs = new Set(invNodes.flatMap((n) => n.outputs));
-    /** Outputs in `produced` that `readers` read, in first-read order. */
-    const readBy = (readers: PendingNode[], produced: Set<string>): string[] => {
-      const out = new Set<string>();
-      for (const nd of readers) for (const x of nd.inputs) if (produced.has(x)) out.add(x);
-      return [...out];
-    };
-    // frontier: invariant node outputs the varying nodes read
-    const frontier = readBy(restCore, invOutputs);
-    const inputOf = (name: string) => this.#inputs.find((i) => i.name === name)!;
-    /** Nodes `roots` need, among `pool` (in order). */
-    const closure = (pool: PendingNode[], roots: Iterable<string>): PendingNode[] => {
-      const need = new Set(roots);
-      const out: PendingNode[] = [];
-      for (let i = pool.length - 1; i >= 0; i--) {
-        const nd = pool[i];
-        if (nd.outputs.some((o) => need.has(o))) {
-          out.push(nd);
-          for (const x of nd.inputs) need.add(x);
-        }
-      }
-      return out.reverse();
-    };
-    const position = new Map(nodes.map((n, i) => [n, i]));
-    const inOrder = (a: PendingNode[]) => a.sort((p, q) => position.get(p)! - position.get(q)!);
-    const known = (names: string[]) => names.every((f) => this.shapes.has(f) && this.dtypes.has(f));
-    if (frontier.length === 0 || !known(frontier)) {
+    const nodes = runPasses(this.#ctx(vary), this.#nodes, true);
+    const inputNames = this.#inputs.map((i) => i.name);
+    const known = (name: string) => this.shapes.has(name) && this.dtypes.has(name);
+    const plan = planSplit(
+      nodes,
+      { inputs: inputNames, initializers: new Set(this.#initializers.keys()), outputs: this.#outputs.map((o) => o.name), known },
+      vary,
+      fixed,
+    );
+    if (!plan) {
       return {
         setup: null,
         setupInputs: [],
@@ -344,65 +232,28 @@ export class GraphBuilder {
         prefixInputs: [],
         frontier: [],
         rest: this.toModel(graphName, producer),
-        restInputs: this.#inputs.map((i) => i.name),
+        restInputs: inputNames,
       };
     }
-    const restNodes = [
-      ...closure(
-        constNodes,
-        restCore.flatMap((n) => n.inputs),
-      ),
-      ...restCore,
-    ];
-    const prefixNodes = closure(inOrder([...constNodes, ...invNodes]), frontier);
-    // the setup graph's outputs: data-only values the prefix or the rest reads
-    let fixedOut = readBy([...prefixNodes, ...restNodes], dataOutputs);
-    let setupNodes = closure(inOrder([...constNodes, ...dataNodes]), fixedOut);
-    if (!known(fixedOut)) {
-      // shapes unknown: no setup graph, its nodes stay in the prefix
-      const pre = closure(inOrder([...constNodes, ...dataNodes, ...invNodes]), frontier);
-      prefixNodes.splice(0, prefixNodes.length, ...pre);
-      fixedOut = [];
-      setupNodes = [];
-    }
-    const usedInputs = (ns: PendingNode[]) => {
-      const uses = new Set(ns.flatMap((n) => n.inputs));
-      return this.#inputs.filter((i) => uses.has(i.name)).map((i) => i.name);
+    const specs = (names: string[]) => names.map((name) => ({ name, dtype: this.dtypes.get(name)!, shape: this.shapes.get(name)! }));
+    const fixedOutputs = specs(plan.fixedOut);
+    const frontier = specs(plan.frontier);
+    const fixedInfos = fixedOutputs.map((f) => valueInfo(f.name, f.dtype, f.shape));
+    const frontierInfos = frontier.map((f) => valueInfo(f.name, f.dtype, f.shape));
+    const infoOf = (name: string) => fixedInfos[plan.fixedOut.indexOf(name)] ?? this.#inputs.find((i) => i.name === name)!;
+    const initializers = [...this.#initializers.keys()];
+    const graph = (name: string, ns: PendingNode[], inputs: string[], given: ValueInfoProto[], outputs: ValueInfoProto[]) =>
+      this.#serialize(name, topoSort(ns, [...inputs, ...given.map((i) => i.name), ...initializers]), [...inputs.map(infoOf), ...given], outputs, producer);
+    return {
+      setup: plan.fixedOut.length ? graph(`${graphName}.setup`, plan.setupNodes, plan.setupInputs, [], fixedInfos) : null,
+      setupInputs: plan.setupInputs,
+      fixedOutputs,
+      prefix: graph(`${graphName}.prefix`, plan.prefixNodes, plan.prefixInputs, [], frontierInfos),
+      prefixInputs: plan.prefixInputs,
+      frontier,
+      rest: graph(graphName, plan.restNodes, plan.restInputs, frontierInfos, this.#outputs),
+      restInputs: [...plan.restInputs, ...plan.frontier],
     };
-    const infos = (names: string[]) => names.map((name) => ({ name, dtype: this.dtypes.get(name)!, shape: this.shapes.get(name)! }));
-    const fixedSpecs = infos(fixedOut);
-    const fixedInfos = fixedSpecs.map((f) => valueInfo(f.name, f.dtype, f.shape));
-    const fixedUsedBy = (ns: PendingNode[]) => readBy(ns, new Set(fixedOut));
-    const setupInputs = usedInputs(setupNodes);
-    const setup = fixedOut.length
-      ? this.#serialize(
-          `${graphName}.setup`,
-          topoSort(setupNodes, [...setupInputs, ...this.#initializers.keys()]),
-          setupInputs.map(inputOf),
-          fixedInfos,
-          producer,
-        )
-      : null;
-    const infoOf = (name: string) => fixedInfos[fixedOut.indexOf(name)] ?? inputOf(name);
-    const prefixInputs = [...usedInputs(prefixNodes), ...fixedUsedBy(prefixNodes)];
-    const frontierSpecs = infos(frontier);
-    const fInfos = frontierSpecs.map((f) => valueInfo(f.name, f.dtype, f.shape));
-    const prefix = this.#serialize(
-      `${graphName}.prefix`,
-      topoSort(prefixNodes, [...prefixInputs, ...this.#initializers.keys()]),
-      prefixInputs.map(infoOf),
-      fInfos,
-      producer,
-    );
-    const restInputs = [...usedInputs(restNodes), ...fixedUsedBy(restNodes)];
-    const rest = this.#serialize(
-      graphName,
-      topoSort(restNodes, [...restInputs, ...frontier, ...this.#initializers.keys()]),
-      [...restInputs.map(infoOf), ...fInfos],
-      this.#outputs,
-      producer,
-    );
-    return { setup, setupInputs, fixedOutputs: fixedSpecs, prefix, prefixInputs, frontier: frontierSpecs, rest, restInputs: [...restInputs, ...frontier] };
   }
 }
 
@@ -423,32 +274,13 @@ export interface SplitModels {
   restInputs: string[];
 }
 
-function copyBytes(raw: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(raw.byteLength);
-  out.set(raw);
-  return out;
-}
-
+/** A graph input / output; a negative size is unknown (a named, free dimension). */
 function valueInfo(name: string, dtype: ElemType, shape: number[]): ValueInfoProto {
-  return create(ValueInfoProtoSchema, {
+  return makeValueInfo(
     name,
-    type: create(TypeProtoSchema, {
-      value: {
-        case: 'tensorType',
-        value: create(TypeProto_TensorSchema, {
-          elemType: onnxDtype(dtype),
-          shape: create(TensorShapeProtoSchema, {
-            // a negative size: unknown (a named, free dimension)
-            dim: shape.map((d, i) =>
-              create(TensorShapeProto_DimensionSchema, {
-                value: d < 0 ? { case: 'dimParam', value: `${name}_${i}` } : { case: 'dimValue', value: BigInt(d) },
-              }),
-            ),
-          }),
-        }),
-      },
-    }),
-  });
+    onnxDtype(dtype),
+    shape.map((d, i) => (d < 0 ? `${name}_${i}` : d)),
+  );
 }
 
 function toNodeProto(nd: PendingNode): NodeProto {

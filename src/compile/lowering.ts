@@ -45,16 +45,35 @@ export interface TensorRef {
 
 export const ZERO: Val = { kind: 'zero' };
 
+/**
+ * How one jax-js primitive becomes ONNX: the Vals of the equation's outputs, in order. Each rule
+ * family (rules/*.ts) exports a table of them by primitive name; rules.ts merges the tables.
+ */
+export type LoweringRule = (L: Lowering, eqn: Eqn) => Val[];
+
+export function tensorVal(name: string, ashape: number[]): Val {
+  return { kind: 'tensor', name, ashape };
+}
+
+export function asVal(t: TensorRef): Val {
+  return { kind: 'tensor', name: t.name, ashape: t.ashape };
+}
+
+/** The one-line error for an equation no rule can lower (`why`: the detail, if any). */
+export function unsupported(eqn: Eqn, why = ''): Error {
+  return new Error(`jaxprToOnnx: unsupported primitive ${eqn.primitive} ${paramsString(eqn.params)}${why ? ` (${why})` : ''}`);
+}
+
 /** One term sign·Πcoefs·t of a linear combination (plane weights: t = X·W, X·D1, …). */
 export interface ComboPart {
   t: TensorRef;
   sign: number;
   coefs: TensorRef[];
-  /** Identity of the coefficient product (see dot.ts rootKey); null when unknown. */
+  /** Identity of the coefficient product (see rules/dot.ts rootKey); null when unknown. */
   roots?: string | null;
 }
 
-/** A tensor computed as Σ_j parts_j by one stacked MatMul (dot.ts stackedCombination). */
+/** A tensor computed as Σ_j parts_j by one stacked MatMul (rules/dot.ts stackedCombination). */
 export interface Combo {
   parts: ComboPart[];
   outShape: number[];
@@ -105,7 +124,7 @@ export function broadcastShapes(...shapes: number[][]): number[] {
 }
 
 /** True if permuting `shape` by `perm` keeps all non-unit dims in order (so a Reshape suffices). */
-export function transposeIsReshape(shape: readonly number[], perm: readonly number[]): boolean {
+function transposeIsReshape(shape: readonly number[], perm: readonly number[]): boolean {
   let last = -1;
   for (const p of perm) {
     if (shape[p] === 1) continue;

@@ -253,17 +253,75 @@ export function makeValueInfo(name: string, elemType: DT, dims: (number | string
   });
 }
 
-/** A float32 / int64 TensorProto with raw little-endian data. */
+/**
+ * `values` as a TensorProto's raw_data: little-endian bytes of `dataType`. int64 takes numbers
+ * (truncated) or bigints, bool stores 0 / 1, float16 rounds to nearest even.
+ */
+export function encodeTensorData(dataType: DT, values: ArrayLike<number> | ArrayLike<bigint>): Uint8Array<ArrayBuffer> {
+  const native = NATIVE_ARRAY[dataType];
+  if (native && values instanceof native) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
+  const nums = values as ArrayLike<number>;
+  switch (dataType) {
+    case DT.FLOAT:
+      return bytesOfArray(Float32Array.from(nums));
+    case DT.DOUBLE:
+      return bytesOfArray(Float64Array.from(nums));
+    case DT.FLOAT16:
+      return bytesOfArray(Uint16Array.from(nums, (v) => toHalf(Number(v))));
+    case DT.INT32:
+      return bytesOfArray(Int32Array.from(nums));
+    case DT.UINT32:
+      return bytesOfArray(Uint32Array.from(nums));
+    case DT.INT64:
+      return bytesOfArray(BigInt64Array.from(values as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? v : BigInt(Math.trunc(v)))));
+    case DT.BOOL:
+      return Uint8Array.from(nums, (v) => (v ? 1 : 0));
+    case DT.UINT8:
+      return Uint8Array.from(nums);
+    default:
+      throw new Error(`encodeTensorData: unsupported type ${dtypeName(dataType)}`);
+  }
+}
+
+/** Typed arrays already laid out as raw_data of a type (their bytes are copied as they are). */
+const NATIVE_ARRAY: Partial<Record<DT, { new (n: number): ArrayBufferView }>> = {
+  [DT.FLOAT]: Float32Array,
+  [DT.DOUBLE]: Float64Array,
+  [DT.INT32]: Int32Array,
+  [DT.UINT32]: Uint32Array,
+  [DT.INT64]: BigInt64Array,
+  [DT.UINT8]: Uint8Array,
+};
+
+function bytesOfArray(a: ArrayBufferView<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** IEEE binary16 bits of `v` (first rounded to float32), rounded to nearest even. */
+function toHalf(v: number): number {
+  const x = new Uint32Array(Float32Array.of(v).buffer)[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const e = (x >>> 23) & 0xff;
+  const m = x & 0x7fffff;
+  if (e === 0xff) return sign | 0x7c00 | (m ? 0x200 : 0);
+  const he = e - 112; // the binary16 exponent field if normal
+  if (he >= 0x1f) return sign | 0x7c00;
+  if (he < -10) return sign; // below half the smallest subnormal
+  // drop 13 bits of the 24-bit significand (more for subnormals); round to nearest, ties to even
+  const sig = m | 0x800000;
+  const drop = he > 0 ? 13 : 14 - he;
+  const q = sig >>> drop;
+  const rest = sig & ((1 << drop) - 1);
+  const half = 1 << (drop - 1);
+  const r = q + (rest > half || (rest === half && (q & 1) === 1) ? 1 : 0);
+  // a normal's q includes the implicit bit 0x400, hence he − 1; a rounding carry moves on to the
+  // next exponent (or to infinity) by itself
+  return sign | (he > 0 ? ((he - 1) << 10) + r : r);
+}
+
+/** A TensorProto with raw little-endian data (see `encodeTensorData` for the types). */
 export function makeTensor(name: string, dataType: DT, shape: number[], values: ArrayLike<number>): TensorProto {
-  let raw: Uint8Array<ArrayBuffer>;
-  const n = values.length;
-  if (dataType === DT.FLOAT) raw = new Uint8Array(Float32Array.from(values).buffer);
-  else if (dataType === DT.DOUBLE) raw = new Uint8Array(Float64Array.from(values).buffer);
-  else if (dataType === DT.INT64) raw = new Uint8Array(BigInt64Array.from({ length: n }, (_, i) => BigInt(Math.trunc(values[i]!))).buffer);
-  else if (dataType === DT.INT32) raw = new Uint8Array(Int32Array.from(values).buffer);
-  else if (dataType === DT.BOOL || dataType === DT.UINT8) raw = Uint8Array.from(values);
-  else throw new Error(`makeTensor: unsupported type ${dtypeName(dataType)}`);
-  return create(TensorProtoSchema, { name, dataType, dims: shape.map(BigInt), rawData: raw });
+  return create(TensorProtoSchema, { name, dataType, dims: shape.map(BigInt), rawData: encodeTensorData(dataType, values) });
 }
 
 export function serializeModel(m: ModelProto): Uint8Array {

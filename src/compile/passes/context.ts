@@ -1,8 +1,7 @@
 /**
- * What the graph passes (conv.ts, elementwise.ts) work on: the builder's pending nodes, the
- * static types it knows, and a few of its services (fresh names, cached constants), plus the
- * helpers the passes share. The passes rewrite node lists; GraphBuilder runs them when it
- * serializes (`#finalNodes`, `toSplitModels`).
+ * What the graph passes (conv.ts, elementwise.ts; run in order by pipeline.ts) work on: the
+ * builder's pending nodes, the static types it knows, and a few of its services (fresh names,
+ * cached constants), plus the helpers the passes share.
  */
 import type { AttrValue, ElemType } from '../graph-builder.js';
 
@@ -22,6 +21,8 @@ export interface PassContext {
   readonly nchwcBlock: number;
   /** Names of the graph outputs. */
   readonly outputs: string[];
+  /** Names of the graph inputs that change per call when the graph is split for hoisting, else empty. */
+  readonly vary: readonly string[];
   /** Names available before any node: graph inputs and initializers. */
   available(): string[];
   isInitializer(name: string): boolean;
@@ -73,6 +74,20 @@ export function broadcastOf(a: number[] | undefined, b: number[] | undefined): n
     out.push(x === 1 ? y : x);
   }
   return out;
+}
+
+/** The nodes among `nodes` that the tensors named in `roots` depend on, in their order. */
+export function neededBy(nodes: PendingNode[], roots: Iterable<string>): PendingNode[] {
+  const need = new Set(roots);
+  const out: PendingNode[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const nd = nodes[i];
+    if (nd.outputs.some((o) => need.has(o))) {
+      out.push(nd);
+      for (const x of nd.inputs) need.add(x);
+    }
+  }
+  return out.reverse();
 }
 
 /** Stable topological order (nodes keep their relative order where dependencies allow). */

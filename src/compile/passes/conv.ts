@@ -1,5 +1,5 @@
 /**
- * Graph passes over convolutions (run by GraphBuilder when it serializes): sibling convs over
+ * Graph passes over convolutions (in the order of pipeline.ts): sibling convs over
  * one input fused, summed transposed convs merged, convs with fed weights on onnxruntime's
  * NCHWc kernels (and added NCHWc convs accumulated), and, at the prefix/rest split, convs of an
  * invariant input with a varying kernel as GEMMs over patches the prefix unfolds once.
@@ -57,7 +57,7 @@ export function fuseSiblingConvs(ctx: PassContext, nodes: PendingNode[]): Pendin
  * ConvT(a, W₁) + ConvT(b, W₂) → ConvT([a, b], [W₁; W₂]) (inputs concatenated along channels,
  * weights along their input-channel axis): one transposed convolution with twice the input
  * channels and one col2im instead of two. In an HVP, the input gradient's tangent
- * ConvT(g', W) + ConvT(g, V) is such a sum (measured ~25 % faster for the zoo CNN). Only for
+ * ConvT(g', W) + ConvT(g, V) is such a sum. Only for
  * group-1, bias-free ConvTransposes with the same attributes whose results nothing else reads.
  */
 export function mergeSummedConvTransposes(ctx: PassContext, nodes: PendingNode[]): PendingNode[] {
@@ -240,8 +240,8 @@ export function nchwcSums(ctx: PassContext, nodes: PendingNode[]): PendingNode[]
  * Transpose(s, [1,0,2,3]) (s [C, O, kh, kw]), the GEMMs read s directly, batched over c.
  * Unit strides and dilations, no padding, group 1, no bias, P at most 2²⁶ values.
  */
-export function hoistedPatchConvs(ctx: PassContext, nodes: PendingNode[], vary: readonly string[]): PendingNode[] {
-  const varying = varyingOf(nodes, vary);
+export function hoistedPatchConvs(ctx: PassContext, nodes: PendingNode[]): PendingNode[] {
+  const varying = varyingOf(nodes, ctx.vary);
   const { readers, producer } = usage(ctx, nodes);
   const ones = (v: AttrValue | undefined, n: number, one: number) => v === undefined || (Array.isArray(v) && v.length === n && v.every((d) => d === one));
   const out: PendingNode[] = [];

@@ -1,5 +1,5 @@
 /**
- * Elementwise graph passes (run by GraphBuilder when it serializes): max pooling moved before
+ * Elementwise graph passes (in the order of pipeline.ts): max pooling moved before
  * its ReLU, and, at the prefix/rest split, invariant factors of a varying product folded into
  * one factor the prefix computes.
  */
@@ -54,8 +54,8 @@ export function poolBeforeRelu(ctx: PassContext, nodes: PendingNode[]): PendingN
  * by the prefix, and the per-call graph makes one pass over v instead of two. Only where the
  * inner product has no other reader and all shapes are known.
  */
-export function foldInvariantFactors(ctx: PassContext, nodes: PendingNode[], vary: readonly string[]): PendingNode[] {
-  const varying = varyingOf(nodes, vary);
+export function foldInvariantFactors(ctx: PassContext, nodes: PendingNode[]): PendingNode[] {
+  const varying = varyingOf(nodes, ctx.vary);
   const { readers, producer } = usage(ctx, nodes);
   const same = (a?: number[], b?: number[]) => !!a && !!b && a.length === b.length && a.every((d, i) => d === b[i]);
   /** The (varying, invariant) operands of a two-input Mul, or null. */

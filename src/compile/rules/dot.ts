@@ -18,9 +18,23 @@
  * output) decides; full-size tangent sums in gradients are never split.
  */
 
-import type { ElemType } from './graph-builder.js';
-import type { ComboPart } from './lowering.js';
-import { type Atom, broadcastShapes, dtypeOf, type Eqn, isLit, type Lowering, prod, shapeOf, type TensorRef, type Val, type Var, ZERO } from './lowering.js';
+import type { ElemType } from '../graph-builder.js';
+import type { ComboPart } from '../lowering.js';
+import {
+  type Atom,
+  broadcastShapes,
+  dtypeOf,
+  type Eqn,
+  isLit,
+  type Lowering,
+  type LoweringRule,
+  prod,
+  shapeOf,
+  type TensorRef,
+  type Val,
+  type Var,
+  ZERO,
+} from '../lowering.js';
 
 /** Operand view: `map[i]` = index of operand dim i in the source tensor, or -1 (size-1 / broadcast). */
 interface OperandView {
@@ -199,7 +213,7 @@ function coefTensor(L: Lowering, c: Coef, r: number, dtype: ElemType): TensorRef
   return { name: L.reshape(tt.name, shape, dtype), ashape: shape };
 }
 
-export function lowerDot(L: Lowering, eqn: Eqn): Val {
+function lowerDot(L: Lowering, eqn: Eqn): Val {
   const [xa, ya] = eqn.inputs;
   const out = eqn.outBinders[0];
   const dtype = dtypeOf(out);
@@ -404,3 +418,7 @@ function matmulDot(L: Lowering, xv: OperandView, yv: OperandView, outShape: numb
   const ashape = outShape.map((d, i) => (order.includes(i) ? d : 1));
   return { name: L.reshape(t.name, ashape, dtype), ashape };
 }
+
+export const dotRules: Record<string, LoweringRule> = {
+  dot: (L, eqn) => [lowerDot(L, eqn)],
+};

@@ -17,9 +17,23 @@
  * windows do not overlap, strided Slices + Concat otherwise. pool_transpose is its adjoint.
  */
 
+import type { ElemType } from '../graph-builder.js';
+import {
+  type Atom,
+  broadcastShapes,
+  dtypeOf,
+  type Eqn,
+  isLit,
+  type Lowering,
+  type LoweringRule,
+  prod,
+  shapeOf,
+  type TensorRef,
+  type Val,
+  type Var,
+  ZERO,
+} from '../lowering.js';
 import { NODE_COST, rootKey, stackedCombination } from './dot.js';
-import type { ElemType } from './graph-builder.js';
-import { type Atom, broadcastShapes, dtypeOf, type Eqn, isLit, type Lowering, prod, shapeOf, type TensorRef, type Val, type Var, ZERO } from './lowering.js';
 
 interface ConvParams {
   vmapDims: number;
@@ -29,7 +43,7 @@ interface ConvParams {
   rhsDilation: number[];
 }
 
-export function lowerConv(L: Lowering, eqn: Eqn): Val {
+function lowerConv(L: Lowering, eqn: Eqn): Val {
   const [xa, wa] = eqn.inputs;
   const out = eqn.outBinders[0];
   const dtype = dtypeOf(out);
@@ -277,7 +291,7 @@ function convWith(L: Lowering, xt: TensorRef, wt: TensorRef, xs: number[], ws: n
  * Grid points per call up to which a vmapped conv with batched input and kernel runs as one
  * Conv per point (in hoisted plane graphs; elsewhere, e.g. feature groups, one grouped Conv).
  */
-export const MAX_SPLIT_POINTS = 64;
+const MAX_SPLIT_POINTS = 64;
 
 /**
  * x [N, C, ...sp], w [O, C/group, ...k] -> [N, O, ...out] for the given jax-js conv params
@@ -363,7 +377,7 @@ function convCore(L: Lowering, x: string, w: string, group: number, p: ConvParam
   return y;
 }
 
-export function lowerPool(L: Lowering, eqn: Eqn): Val {
+function lowerPool(L: Lowering, eqn: Eqn): Val {
   const [xa] = eqn.inputs;
   const val = L.valOf(xa);
   if (val.kind === 'zero') return ZERO;
@@ -431,7 +445,7 @@ export function lowerPool(L: Lowering, eqn: Eqn): Val {
   return { kind: 'tensor', name: L.reshape(cat, outShape, dtype), ashape: outShape };
 }
 
-export function lowerPoolTranspose(L: Lowering, eqn: Eqn): Val {
+function lowerPoolTranspose(L: Lowering, eqn: Eqn): Val {
   const [ca] = eqn.inputs;
   const val = L.valOf(ca);
   if (val.kind === 'zero') return ZERO;
@@ -510,3 +524,9 @@ function cartesian(sizes: number[]): number[][] {
   }
   return acc;
 }
+
+export const convRules: Record<string, LoweringRule> = {
+  conv: (L, eqn) => [lowerConv(L, eqn)],
+  pool: (L, eqn) => [lowerPool(L, eqn)],
+  pool_transpose: (L, eqn) => [lowerPoolTranspose(L, eqn)],
+};

@@ -8,9 +8,9 @@
  * the combination is formed once:  Σ_j c_j (T_j + B_j).  Exact up to float rounding.
  */
 
+import type { ElemType } from '../graph-builder.js';
+import { type Atom, broadcastShapes, type ComboPart, dtypeOf, isLit, type Lowering, prod, shapeOf, type TensorRef, type Val, type Var } from '../lowering.js';
 import { alignMap, rootKey, stackedCombination, traceBack } from './dot.js';
-import type { ElemType } from './graph-builder.js';
-import { type Atom, broadcastShapes, type ComboPart, dtypeOf, isLit, type Lowering, prod, shapeOf, type TensorRef, type Val, type Var } from './lowering.js';
 
 interface LinearTerm {
   src: Atom;
