@@ -1,7 +1,8 @@
 /**
- * The decoded scene and everything derived from it: value scales (linear or
- * log(loss + shift)), frame interpolation on the timeline, Hessian maps
- * resampled onto the surface grid. Pure functions and plain data; no DOM.
+ * The scene's runs decoded into typed arrays, and what is derived from them:
+ * value scales (linear or log(loss + shift)), frame interpolation on the
+ * timeline, Hessian maps resampled onto the surface grid. Pure functions and
+ * plain data; no DOM.
  */
 import type { Axis, FieldSet, FrameScene, MetricRow, RunScene, Scene } from '../shared/scene.js';
 

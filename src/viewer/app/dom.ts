@@ -1,4 +1,4 @@
-/** Tiny DOM helpers. */
+/** Tiny DOM helpers: element builder, HiDPI canvas, the error card. */
 
 type Attrs = Record<string, string | number | boolean | ((e: Event) => void) | undefined>;
 
@@ -49,10 +49,30 @@ export class HiDpiCanvas {
     }
   }
 
+  dispose(): void {
+    this.observer.disconnect();
+  }
+
   context(): CanvasRenderingContext2D {
     const ctx = this.canvas.getContext('2d')!;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     return ctx;
   }
+}
+
+/** The card that says why a run cannot be shown (full page, or in place of a run's 3-D view). */
+export function errorCard(name: string, message: string): HTMLElement {
+  return h(
+    'div',
+    { class: 'ls-error', role: 'alert' },
+    h('div', { class: 'ls-error-icon' }, '!'),
+    h('h2', {}, `Can't show ${name}`),
+    h('p', { class: 'ls-error-msg' }, message),
+    h(
+      'p',
+      { class: 'ls-muted' },
+      'Check the folder given to losscape (it should hold manifest.json and surfaces/), or wait until the first surface is finished.',
+    ),
+  );
 }

@@ -2,16 +2,16 @@
  * Viewer entry point. The page carries a config block (`#losscape-config`:
  * mode and where the scene is) and, in a report, the scene itself
  * (`#losscape-scene`). Mode `app` is the interactive viewer; mode `render`
- * is the fixed-size stage that `losscape video` and `snapshot` drive through
- * `window.losscape`.
+ * is the offscreen movie renderer that `losscape video` and `snapshot` drive
+ * through `window.losscape`.
  */
 
 import type { Scene } from '../shared/scene.js';
-import { App, type AppApi, errorCard } from './app.js';
+import { App, type AppApi } from './app.js';
 import { checkScene } from './data.js';
-import { h } from './dom.js';
-import { Model } from './model.js';
-import { type MovieOptions, type MovieResult, Stage, type StillOptions } from './stage.js';
+import { DecodedScene } from './decoded-scene.js';
+import { errorCard, h } from './dom.js';
+import { type MovieOptions, MovieRenderer, type MovieResult, type StillOptions } from './movie-renderer.js';
 import css from './style.css?inline';
 
 interface Config {
@@ -87,25 +87,29 @@ async function main(): Promise<void> {
   } catch (e) {
     return fail(root, 'this run', (e as Error).message);
   }
-  const model = new Model(scene);
-  if (model.ok.length === 0) {
-    const msgs = scene.runs.map((r, i) => model.errors[i] ?? `${r.name}: nothing to show`);
+  const decoded = new DecodedScene(scene);
+  if (decoded.ok.length === 0) {
+    const msgs = scene.runs.map((r, i) => decoded.errors[i] ?? `${r.name}: nothing to show`);
     const name = scene.runs.length === 1 ? scene.runs[0]!.name : `${scene.runs.length} runs`;
     return fail(root, name, msgs.join('\n') || 'the scene has no runs');
   }
   if (mode === 'render') {
-    const stage = new Stage(model);
-    root.append(stage.canvas);
+    const renderer = new MovieRenderer(decoded);
+    root.append(renderer.canvas);
     Object.assign(g.losscape, {
-      still: (o: StillOptions) => stage.still(o),
-      framePng: (o: MovieOptions, i: number) => stage.framePng(o, i),
-      movie: (o: MovieOptions) => stage.movie(o),
-      frameCount: model.frameCount,
+      still: (o: StillOptions) => renderer.still(o),
+      framePng: (o: MovieOptions, i: number) => renderer.framePng(o, i),
+      movie: (o: MovieOptions) => renderer.movie(o),
+      frameCount: decoded.frameCount,
     });
   } else {
-    const app = new App(root, model);
+    const app = new App(root, decoded);
+    // release the WebGL contexts when the page goes away for good (not into the back/forward cache)
+    window.addEventListener('pagehide', (e) => {
+      if (!e.persisted) app.dispose();
+    });
     g.losscape.app = app.api();
-    g.losscape.frameCount = model.frameCount;
+    g.losscape.frameCount = decoded.frameCount;
   }
   g.losscape.ready = true;
 }

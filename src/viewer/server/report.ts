@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LosscapeError } from '../../core/errors.js';
-import { pageHtml, sceneTitle, viewerBundle } from './page.js';
+import { pageHtml, sceneTitle, viewerBundle } from './page-html.js';
 import { loadScene } from './scene.js';
 
 export interface ReportResult {

@@ -1,5 +1,5 @@
 /**
- * Run folder → scene (see scene-format.ts). A run that cannot be shown is not
+ * Run folder → scene (the format is ../shared/scene.ts). A run that cannot be shown is not
  * an exception here: it becomes a run with `error` set, so the page can say
  * what is wrong instead of staying blank. Frames whose files are unreadable
  * are skipped with a warning.
@@ -8,8 +8,6 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { type GridFile, readGridFile } from '../../jobs/grid-file.js';
 import { type FieldSet, type FrameScene, type MetricRow, type PcaScene, type RunScene, SCENE_FORMAT, type Scene } from '../shared/scene.js';
-
-export type { RunScene, Scene } from '../shared/scene.js';
 
 const SURFACE_CHANNELS = ['train_loss', 'train_acc', 'test_loss', 'test_acc'];
 const HESSIAN_CHANNELS = ['eig_ratio', 'max_eig', 'min_eig'];

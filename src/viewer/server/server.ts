@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import type { Scene } from '../shared/scene.js';
-import { pageHtml, sceneTitle, viewerBundle } from './page.js';
+import { pageHtml, sceneTitle, viewerBundle } from './page-html.js';
 import { loadScene } from './scene.js';
 
 export interface ServerOptions {

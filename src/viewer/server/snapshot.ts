@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LosscapeError } from '../../core/errors.js';
-import { openStage } from './stage.js';
+import { openRenderPage } from './render-page.js';
 
 export interface SnapshotOptions {
   run: string;
@@ -26,10 +26,10 @@ export async function renderSnapshot(o: SnapshotOptions): Promise<{ path: string
     const f = o.frame ?? frames - 1;
     if (!(f >= 0 && f <= frames - 1)) throw new LosscapeError('input', `--frame ${f} is out of range: the run has frames 0 to ${frames - 1}`);
   };
-  const stage = await openStage(o.run, o, checkFrame);
+  const renderPage = await openRenderPage(o.run, o, checkFrame);
   try {
-    checkFrame(stage.frames);
-    const frame = o.frame ?? stage.frames - 1;
+    checkFrame(renderPage.frames);
+    const frame = o.frame ?? renderPage.frames - 1;
     const still = {
       width: o.width,
       height: o.height,
@@ -41,13 +41,13 @@ export async function renderSnapshot(o: SnapshotOptions): Promise<{ path: string
       azimuth: o.azimuth,
       fit: o.fit,
     };
-    const url = (await stage.browser.page.evaluate(`window.losscape.still(${JSON.stringify(still)})`)) as string;
+    const url = (await renderPage.browser.page.evaluate(`window.losscape.still(${JSON.stringify(still)})`)) as string;
     const png = Buffer.from(url.slice(url.indexOf(',') + 1), 'base64');
     mkdirSync(dirname(o.out), { recursive: true });
     writeFileSync(o.out, png);
-    return { path: o.out, frame, frames: stage.frames };
+    return { path: o.out, frame, frames: renderPage.frames };
   } finally {
-    await stage.close();
+    await renderPage.close();
   }
 }
 

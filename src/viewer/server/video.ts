@@ -12,8 +12,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { LosscapeError } from '../../core/errors.js';
+import { openRenderPage } from './render-page.js';
 import { checkSize } from './snapshot.js';
-import { openStage } from './stage.js';
 
 export interface VideoOptions {
   run: string;
@@ -63,10 +63,10 @@ export function videoFrames(o: Pick<VideoOptions, 'fps' | 'duration' | 'secondsP
 
 export async function renderVideo(o: VideoOptions): Promise<VideoResult> {
   checkSize(o.width, o.height, true);
-  const stage = await openStage(o.run, o, (checkpoints) => videoFrames(o, checkpoints));
+  const renderPage = await openRenderPage(o.run, o, (checkpoints) => videoFrames(o, checkpoints));
   try {
-    const { frames, duration } = videoFrames(o, stage.frames);
-    const page = stage.browser.page;
+    const { frames, duration } = videoFrames(o, renderPage.frames);
+    const page = renderPage.browser.page;
     const movie = {
       width: o.width,
       height: o.height,
@@ -132,6 +132,6 @@ export async function renderVideo(o: VideoOptions): Promise<VideoResult> {
     renameSync(tmp, o.out);
     return { path: o.out, frames, duration, encoder: 'ffmpeg', codec, bytes: statSync(o.out).size };
   } finally {
-    await stage.close();
+    await renderPage.close();
   }
 }

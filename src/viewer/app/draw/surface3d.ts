@@ -10,10 +10,10 @@
  */
 import * as THREE from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
-import type { Colormap } from '../../core/colormap.js';
-import { lutIndex } from '../../core/colormap.js';
-import { contourLevels, contourSegments } from '../../core/contour.js';
-import { bilinear, type Field } from './data.js';
+import type { Colormap } from '../../../core/colormap.js';
+import { lutIndex } from '../../../core/colormap.js';
+import { contourLevels, contourSegments } from '../../../core/contour.js';
+import { bilinear, type Field } from '../data.js';
 
 export const HEIGHT = 0.75;
 const FLOOR = -0.12;
@@ -61,7 +61,6 @@ export class SurfaceView {
   private gridKey = '';
   private maskKey = '';
   private pathKey = '';
-  private lastLook: SurfaceLook | null = null;
 
   constructor(canvas: HTMLCanvasElement, opts: { interactive: boolean }) {
     this.renderer = new THREE.WebGLRenderer({ canvas, antialias: true, alpha: true, preserveDrawingBuffer: true });
@@ -181,7 +180,6 @@ export class SurfaceView {
   }
 
   show(look: SurfaceLook): void {
-    this.lastLook = look;
     const { nx, ny, x, y } = look.grid;
     const n = nx * ny;
     const key = `${nx}|${ny}|${x.min}|${x.max}|${y.min}|${y.max}`;
@@ -352,11 +350,6 @@ export class SurfaceView {
       this.markerMesh.position.set(wx(mx), heightAt(mx, my) + 0.01, wz(my));
       this.markerMesh.visible = true;
     } else this.markerMesh.visible = false;
-  }
-
-  /** The last look (for tests and redraws). */
-  get look(): SurfaceLook | null {
-    return this.lastLook;
   }
 }
 

@@ -4,9 +4,9 @@
  * rectangle of a 2-D context; returns the pixel ↔ data mapping for clicks.
  */
 
-import { type Colormap, lutIndex } from '../../core/colormap.js';
-import { contourLevels, contourSegments } from '../../core/contour.js';
-import type { Field } from './data.js';
+import { type Colormap, lutIndex } from '../../../core/colormap.js';
+import { contourLevels, contourSegments } from '../../../core/contour.js';
+import type { Field } from '../data.js';
 import { DARK, type Rect, type Theme } from './plot.js';
 import { fmt, niceTicks } from './ticks.js';
 

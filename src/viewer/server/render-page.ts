@@ -1,6 +1,7 @@
 /**
- * A run opened in the viewer's render mode inside headless Chromium: the
- * shared setup of `video` and `snapshot`. The page is served by the viewer
+ * The headless render page: a run opened in the viewer's render mode inside
+ * headless Chromium, where `video` and `snapshot` drive the page's movie
+ * renderer through `window.losscape`. The page is served by the viewer
  * server on 127.0.0.1 (a secure context, which WebCodecs needs).
  */
 
@@ -9,7 +10,7 @@ import { type Browser, launchBrowser, waitForViewer } from './browser.js';
 import { loadRun } from './scene.js';
 import { startServer, type ViewerServer } from './server.js';
 
-export interface OpenStage {
+export interface RenderPage {
   browser: Browser;
   server: ViewerServer;
   /** Number of timeline frames (checkpoints with a surface). */
@@ -18,7 +19,7 @@ export interface OpenStage {
 }
 
 /** `validate` sees the number of frames before any browser is started (to reject bad options early). */
-export async function openStage(run: string, size: { width: number; height: number }, validate?: (frames: number) => void): Promise<OpenStage> {
+export async function openRenderPage(run: string, size: { width: number; height: number }, validate?: (frames: number) => void): Promise<RenderPage> {
   const probe = await loadRun(run);
   if (probe.error) throw new LosscapeError('input', probe.error);
   validate?.(probe.frames.length);

@@ -1,14 +1,21 @@
 /** Training curves (loss and accuracy against step) with the current position marked. */
-import { type RunData, stepAt } from './data.js';
-import type { Options } from './model.js';
+import { type RunData, stepAt } from '../data.js';
+import type { ViewState } from '../state.js';
 import { DARK, drawLinePlot, type Rect, type Series } from './plot.js';
 import { fmt } from './ticks.js';
 
 export const LOSS = '#7aa2f7';
 export const ACC = '#e0af68';
 
-/** Training curves of a run with the current position marked (shared with the movie HUD). */
-export function drawTrainingCurves(ctx: CanvasRenderingContext2D, rect: Rect, run: RunData, o: Options, theme = DARK, background?: string): void {
+/** Training curves of a run with the current position marked (the timeline panel and the movie HUD). */
+export function drawTrainingCurves(
+  ctx: CanvasRenderingContext2D,
+  rect: Rect,
+  run: RunData,
+  o: Pick<ViewState, 't' | 'log'>,
+  theme = DARK,
+  background?: string,
+): void {
   const rows = run.scene.history.length ? run.scene.history : run.scene.checkpoints;
   const steps = rows.map((r) => r.step);
   const col = (k: 'train_loss' | 'test_loss' | 'train_acc' | 'test_acc') => rows.map((r) => r[k] ?? Number.NaN);

@@ -1,7 +1,8 @@
 /**
- * What each run looks like for a given set of view options: heights, colour
- * values and ranges, the trajectory. Shared by the interactive app and the
- * movie/still renderer so both draw the same picture.
+ * The decoded scene: each run's fields (or why it cannot be shown), the
+ * scales shared by all runs, and what each run looks like under a view state
+ * (heights, colour values and ranges, the trajectory). The interactive app
+ * and the movie renderer both draw from it, so they draw the same picture.
  */
 import type { Scene } from '../shared/scene.js';
 import {
@@ -17,30 +18,8 @@ import {
   transformedValues,
   untransform,
 } from './data.js';
-import { fmt } from './ticks.js';
-
-export type Layer = 'loss' | 'accuracy' | 'hessian';
-export type Plane = 'frames' | 'pca';
-
-export interface Options {
-  /** Timeline position in frames (fractional between checkpoints). */
-  t: number;
-  log: boolean;
-  /** Top of the height range as a fraction of the full range (values above are clipped). */
-  clip: number;
-  exaggeration: number;
-  layer: Layer;
-  colormap: string;
-  plane: Plane;
-  /**
-   * Scale heights and colours to the frame on screen instead of the whole run
-   * (the whole-run range shows the landscape sinking; fitting shows the shape
-   * of flat early frames).
-   */
-  fit: boolean;
-}
-
-export const DEFAULTS: Options = { t: 0, log: true, clip: 1, exaggeration: 1, layer: 'loss', colormap: 'viridis', plane: 'frames', fit: false };
+import { fmt } from './draw/ticks.js';
+import type { Layer, Plane, ViewState } from './state.js';
 
 export interface RunLook {
   grid: Field;
@@ -67,7 +46,7 @@ interface Buffers {
   ratio?: Float32Array;
 }
 
-export class Model {
+export class DecodedScene {
   readonly runs: (RunData | null)[];
   readonly errors: (string | null)[];
   private scales = new Map<string, Scale>();
@@ -150,7 +129,7 @@ export class Model {
     });
   }
 
-  look(index: number, o: Options): RunLook | null {
+  look(index: number, o: ViewState): RunLook | null {
     const run = this.runs[index];
     if (!run) return null;
     const buf = this.buffers[index]!;
