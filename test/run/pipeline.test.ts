@@ -64,9 +64,7 @@ afterEach(() => {
 describe('a run that fails', () => {
   it('training diverges: status failed with the reason, every engine disposed', async () => {
     const dir = tempRun();
-    const cfg = resolveConfig(
-      tinyConfig({ train: { epochs: 2, batchSize: 32, optimizer: { type: 'adam', lr: 1e38 }, seed: 3, checkpointEvery: 4 } }),
-    );
+    const cfg = resolveConfig(tinyConfig({ train: { epochs: 2, batchSize: 32, optimizer: { type: 'adam', lr: 1e38 }, seed: 3, checkpointEvery: 4 } }));
     const err = await runPipeline(cfg, dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LosscapeError);
     expect((err as LosscapeError).kind).toBe('failed');
