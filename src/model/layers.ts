@@ -15,7 +15,7 @@ type Arr = np.Array;
 export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'leaky_relu' | 'softplus' | 'gelu' | 'elu' | 'identity';
 export const ACTIVATIONS: readonly Activation[] = ['relu', 'tanh', 'sigmoid', 'leaky_relu', 'softplus', 'gelu', 'elu', 'identity'];
 
-/** How convolutions are lowered: im2col is ~5× faster on jax-js wasm; lax maps to ONNX Conv. */
+/** How convolutions are lowered: im2col (conv.ts; the faster one on jax-js wasm) or lax (maps to ONNX Conv). */
 export type ConvImpl = 'im2col' | 'lax';
 
 export function activate(x: Arr, a: Activation): Arr {
