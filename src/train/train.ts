@@ -103,6 +103,7 @@ export class SplitMetrics {
   }
 }
 
+/** Train from the initialization (or from `resume`), handing every checkpoint to `onCheckpoint`. */
 export async function train(opts: TrainOptions): Promise<void> {
   const { model, spec } = opts;
   const loop = await MinibatchLoop.create({
