@@ -8,13 +8,14 @@
  * exactly as in the reference code.
  */
 import { lax, nn, numpy as np } from '@jax-js/jax';
+import { convIm2col } from './conv.js';
 
 type Arr = np.Array;
 
 export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'leaky_relu' | 'softplus' | 'gelu' | 'elu' | 'identity';
 export const ACTIVATIONS: readonly Activation[] = ['relu', 'tanh', 'sigmoid', 'leaky_relu', 'softplus', 'gelu', 'elu', 'identity'];
 
-/** How convolutions are lowered: im2col is ~5× faster on jax-js wasm; lax maps to ONNX Conv. */
+/** How convolutions are lowered: im2col (conv.ts; the faster one on jax-js wasm) or lax (maps to ONNX Conv). */
 export type ConvImpl = 'im2col' | 'lax';
 
 export function activate(x: Arr, a: Activation): Arr {
@@ -49,7 +50,7 @@ export function dense(x: Arr, w: Arr, b: Arr | null): Arr {
  * w [O, C, kh, kw], b [O].
  */
 export function conv2d(x: Arr, w: Arr, b: Arr | null, pad: number, impl: ConvImpl): Arr {
-  const y = impl === 'lax' ? convLax(x, w, pad) : convIm2col(x, w, pad);
+  const y = impl === 'lax' ? convLax(x, w, pad) : convIm2col(x, w, { padBegin: [pad, pad], padEnd: [pad, pad] });
   if (!b) return y;
   return y.add(b.reshape([1, -1, 1, 1]));
 }
@@ -64,37 +65,6 @@ function convLax(x: Arr, w: Arr, pad: number): Arr {
       [pad, pad],
     ],
   );
-}
-
-/** Convolution as one matmul over k·k shifted copies of the input (im2col). */
-function convIm2col(x: Arr, w: Arr, pad: number): Arr {
-  const [n, c, h, wd] = x.shape as [number, number, number, number];
-  const [o, , kh, kw] = w.shape as [number, number, number, number];
-  const xp =
-    pad > 0
-      ? np.pad(x, [
-          [0, 0],
-          [0, 0],
-          [pad, pad],
-          [pad, pad],
-        ])
-      : x;
-  const ho = h + 2 * pad - kh + 1;
-  const wo = wd + 2 * pad - kw + 1;
-  const cols: Arr[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      cols.push(xp.ref.slice([], [], [i, i + ho], [j, j + wo]));
-    }
-  }
-  xp.dispose();
-  // [N, C, kh*kw, Ho, Wo] → [N, Ho, Wo, C, kh*kw] → [N*Ho*Wo, C*kh*kw]
-  const patches = np
-    .stack(cols, 2)
-    .transpose([0, 3, 4, 1, 2])
-    .reshape([n * ho * wo, c * kh * kw]);
-  const y = np.dot(patches, w.reshape([o, c * kh * kw]).transpose());
-  return y.reshape([n, ho, wo, o]).transpose([0, 3, 1, 2]);
 }
 
 /** Non-overlapping k×k pooling (max or mean), x [N, C, H, W]; H, W cropped to multiples of k. */

@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileS
 import { dirname, resolve } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, TensorProto_DataLocation } from 'onnx-buf';
-import { type Grid, gridSize, parseAxis } from '../core/grid.js';
+import { type Grid, gridSize } from '../core/grid.js';
 import { hashJSON } from '../core/hash.js';
 import { layoutToJSON } from '../core/layout.js';
 import { type ProgressSink, silent } from '../core/progress.js';
@@ -21,12 +21,14 @@ import type { LossEngine } from '../engine/engine.js';
 import { type Backend, createEngine } from '../engine/registry.js';
 import { DT, decodeTensor, makeTensor, serializeModel } from '../io/onnx-proto.js';
 import { type LoadedCheckpoints, loadCheckpoints } from '../model/checkpoints.js';
+import type { Model } from '../model/model.js';
 import type { LoadOnnxOptions } from '../model/onnx/load.js';
 import { type CheckpointInfo, type FrameInfo, frameFile, type Manifest, RUN_FORMAT, RunStore } from '../store/run-store.js';
 import { computeSurface } from '../surface/surface.js';
 import { DataSpec, DirectionSpec, EngineSpec, SurfaceSpec } from './config.js';
 import { type RunData, splitData } from './data.js';
 import { checkpointSeed, specAttrs, specPlane } from './directions.js';
+import { surfaceGrid } from './pipeline.js';
 import { versions } from './versions.js';
 
 export interface ImportOptions {
@@ -89,6 +91,56 @@ export async function importRun(source: string, opts: ImportOptions): Promise<Im
   const progress = opts.progress ?? silent;
   if (opts.surfaces && !opts.data) throw new Error('computing surfaces needs data (--data FILE)');
   const ck: LoadedCheckpoints = await loadCheckpoints(source, { weights: opts.weights, manifest: opts.manifest, onnx: opts.onnx });
+  describeCheckpoints(ck, progress);
+  const store = emptyRunFolder(opts.out, opts.fresh);
+  const arch = resolve(ck.architecture);
+  writeArchitecture(store, arch);
+  const config = importConfig(opts);
+  const splits = opts.data ? await importData(opts.data, opts, config.data, ck.model, progress) : null;
+  const manifest = importManifest(source, opts, config, ck, arch, splits);
+  const job: ImportJob = { store, ck, config, manifest, progress };
+  await writeImportedCheckpoints(job);
+  const t0 = Date.now();
+  if (splits && opts.evaluate !== false) await evaluateCheckpoints(job, splits);
+  if (splits && opts.surfaces) await importLandscapes(job, splits);
+  manifest.timings.total_s = (Date.now() - t0) / 1000;
+  manifest.status = 'complete';
+  store.writeManifest(manifest);
+  return manifest;
+}
+
+/** The run config an import records: the data split, directions, grid and engine it used. */
+function importConfig(opts: ImportOptions) {
+  const data = DataSpec.parse({
+    source: 'file',
+    path: opts.data ? resolve(opts.data) : '(none)',
+    testFraction: opts.testFraction ?? 0.2,
+    splitSeed: opts.splitSeed ?? 0,
+    subset: { size: opts.subset ?? 0.05, seed: opts.subsetSeed ?? 0 },
+    ...(opts.testSubset !== undefined ? { testSubset: { size: opts.testSubset, seed: opts.subsetSeed ?? 0 } } : {}),
+  });
+  return {
+    name: opts.name ?? 'import',
+    data,
+    model: { type: 'onnx', path: 'model.onnx', ...(opts.onnx?.inputShape ? { inputShape: opts.onnx.inputShape } : {}) },
+    directions: DirectionSpec.parse({ seed: 123, norm: 'filter', ignore: 'biasbn', ...opts.directions }),
+    surface: SurfaceSpec.parse({ x: opts.x ?? '-1:1:41', y: opts.y === undefined ? '-1:1:41' : opts.y }),
+    engine: EngineSpec.parse({ backend: opts.backend ?? 'auto' }),
+  };
+}
+type ImportConfig = ReturnType<typeof importConfig>;
+
+/** What the steps after the manifest share. */
+interface ImportJob {
+  store: RunStore;
+  ck: LoadedCheckpoints;
+  config: ImportConfig;
+  manifest: ImportedRun;
+  progress: ProgressSink;
+}
+
+/** The model, its parameter tensors by role, and what the ONNX importer noted. */
+function describeCheckpoints(ck: LoadedCheckpoints, progress: ProgressSink): void {
   const model = ck.model;
   progress.log(
     `${model.name}: ${model.layout.size.toLocaleString('en-US')} parameters in ${model.layout.entries.length} tensors, ${ck.thetas.length} checkpoint(s) (${ck.format})`,
@@ -97,55 +149,45 @@ export async function importRun(source: string, opts: ImportOptions): Promise<Im
   for (const e of model.layout.entries) roles.set(e.role, (roles.get(e.role) ?? 0) + 1);
   progress.log(`parameter tensors: ${[...roles].map(([r, n]) => `${n} ${r}`).join(', ')} (first: ${model.layout.entries[0]!.name})`);
   for (const n of ck.onnx.notes) progress.log(n);
+}
 
-  // the run folder
-  const store = new RunStore(opts.out);
-  if (existsSync(opts.out) && readdirSync(opts.out).length > 0) {
-    if (!opts.fresh) throw new Error(`${opts.out} exists and is not empty; use --fresh to replace it, or another --out`);
-    for (const f of readdirSync(opts.out)) rmSync(resolve(opts.out, f), { recursive: true, force: true });
+/** The run folder, created empty (an existing non-empty one only with `fresh`). */
+function emptyRunFolder(out: string, fresh: boolean | undefined): RunStore {
+  if (existsSync(out) && readdirSync(out).length > 0) {
+    if (!fresh) throw new Error(`${out} exists and is not empty; use --fresh to replace it, or another --out`);
+    for (const f of readdirSync(out)) rmSync(resolve(out, f), { recursive: true, force: true });
   }
+  const store = new RunStore(out);
   store.ensureDirs();
-  const arch = resolve(ck.architecture);
+  return store;
+}
+
+/** model.onnx in the run folder: the architecture file, with external data inlined. */
+function writeArchitecture(store: RunStore, arch: string): void {
   const standalone = standaloneOnnx(arch);
   if (standalone) writeFileSync(store.path('model.onnx'), standalone);
   else copyFileSync(arch, store.path('model.onnx'));
+}
 
-  // data, split like a run
-  const dataSpec = DataSpec.parse({
-    source: 'file',
-    path: opts.data ? resolve(opts.data) : '(none)',
-    testFraction: opts.testFraction ?? 0.2,
-    splitSeed: opts.splitSeed ?? 0,
-    subset: { size: opts.subset ?? 0.05, seed: opts.subsetSeed ?? 0 },
-    ...(opts.testSubset !== undefined ? { testSubset: { size: opts.testSubset, seed: opts.subsetSeed ?? 0 } } : {}),
-  });
-  let splits: RunData | null = null;
-  if (opts.data) {
-    const all = fitToModelInput(await loadDataFile(opts.data, opts.dataOptions), model.inputShape);
-    if (all.task === 'classification' && all.outputDim !== model.outputDim) {
-      if (all.outputDim > model.outputDim) {
-        throw new Error(`${opts.data}: labels go up to ${all.outputDim - 1} but the model has ${model.outputDim} outputs`);
-      }
-      all.outputDim = model.outputDim;
+/** The data file fitted to the model's input, split like a run's data. */
+async function importData(path: string, opts: ImportOptions, spec: DataSpec, model: Model, progress: ProgressSink): Promise<RunData> {
+  const all = fitToModelInput(await loadDataFile(path, opts.dataOptions), model.inputShape);
+  if (all.task === 'classification' && all.outputDim !== model.outputDim) {
+    if (all.outputDim > model.outputDim) {
+      throw new Error(`${path}: labels go up to ${all.outputDim - 1} but the model has ${model.outputDim} outputs`);
     }
-    splits = splitData(all, dataSpec);
-    progress.log(`data ${all.name}: ${splits.train.y.length} train / ${splits.test.y.length} test samples; landscapes on ${splits.subset.size}`);
+    all.outputDim = model.outputDim;
   }
+  const splits = splitData(all, spec);
+  progress.log(`data ${all.name}: ${splits.train.y.length} train / ${splits.test.y.length} test samples; landscapes on ${splits.subset.size}`);
+  return splits;
+}
 
-  const directions = DirectionSpec.parse({ seed: 123, norm: 'filter', ignore: 'biasbn', ...opts.directions });
-  const surface = SurfaceSpec.parse({ x: opts.x ?? '-1:1:41', y: opts.y === undefined ? '-1:1:41' : opts.y });
-  const engine = EngineSpec.parse({ backend: opts.backend ?? 'auto' });
-  const config = {
-    name: opts.name ?? 'import',
-    data: dataSpec,
-    model: { type: 'onnx', path: 'model.onnx', ...(opts.onnx?.inputShape ? { inputShape: opts.onnx.inputShape } : {}) },
-    directions,
-    surface,
-    engine,
-  };
+function importManifest(source: string, opts: ImportOptions, config: ImportConfig, ck: LoadedCheckpoints, arch: string, splits: RunData | null): ImportedRun {
+  const model = ck.model;
   const now = new Date().toISOString();
   const weightsList = opts.weights === undefined ? [] : (Array.isArray(opts.weights) ? opts.weights : [opts.weights]).map((w) => resolve(w));
-  const manifest: ImportedRun = {
+  return {
     format: RUN_FORMAT,
     name: config.name,
     created: now,
@@ -187,19 +229,26 @@ export async function importRun(source: string, opts: ImportOptions): Promise<Im
       checkpoints: ck.names,
     },
   };
+}
 
-  // checkpoints.h5
+/** checkpoints.h5 and the manifest's checkpoint rows (steps and epochs from the source, else the index). */
+async function writeImportedCheckpoints({ store, ck, manifest }: ImportJob): Promise<void> {
   const thetas = new Map<number, { theta: Float32Array; step: number; epoch: number }>();
   ck.thetas.forEach((theta, i) => thetas.set(i, { theta, step: ck.steps[i] ?? i, epoch: ck.epochs[i] ?? i }));
-  await store.writeCheckpoints(layoutToJSON(model.layout), thetas);
+  await store.writeCheckpoints(layoutToJSON(ck.model.layout), thetas);
   manifest.checkpoints = ck.thetas.map((_, i) => ({ index: i, step: ck.steps[i] ?? i, epoch: ck.epochs[i] ?? i }) as CheckpointInfo);
   store.writeManifest(manifest);
+}
 
+/** Every checkpoint's loss and accuracy on the full train and test splits (manifest rows and history). */
+async function evaluateCheckpoints({ store, ck, config, manifest, progress }: ImportJob, splits: RunData): Promise<void> {
   const t0 = Date.now();
-  // metrics on the full splits
-  if (splits && opts.evaluate !== false) {
-    const tr = await createEngine(model, splits.train, { backend: engine.backend as Backend });
-    const te = splits.test.y.length ? await createEngine(model, splits.test, { backend: engine.backend as Backend }) : null;
+  const backend = config.engine.backend as Backend;
+  let tr: LossEngine | undefined;
+  let te: LossEngine | null = null;
+  try {
+    tr = await createEngine(ck.model, splits.train, { backend });
+    te = splits.test.y.length ? await createEngine(ck.model, splits.test, { backend }) : null;
     const task = progress.task('evaluating checkpoints', ck.thetas.length, 'checkpoints');
     for (let i = 0; i < ck.thetas.length; i++) {
       const a = await tr.evaluate(ck.thetas[i]!);
@@ -213,71 +262,71 @@ export async function importRun(source: string, opts: ImportOptions): Promise<Im
       task.update(i + 1);
     }
     task.end();
-    await tr.dispose();
+  } finally {
+    await tr?.dispose();
     await te?.dispose();
-    manifest.history = manifest.checkpoints.map(({ index: _i, ...r }) => r);
-    manifest.timings.evaluate_s = (Date.now() - t0) / 1000;
-    store.writeManifest(manifest);
   }
-
-  // one landscape per checkpoint
-  if (splits && opts.surfaces) {
-    const t1 = Date.now();
-    const grid: Grid = { x: parseAxis(surface.x, 'x') };
-    if (surface.y) grid.y = parseAxis(surface.y, 'y');
-    const engines: { train: LossEngine; test?: LossEngine } = {
-      train: await createEngine(model, splits.evalSubset, { backend: engine.backend as Backend, mode: surface.mode }),
-    };
-    if (splits.testSubset) engines.test = await createEngine(model, splits.testSubset, { backend: engine.backend as Backend, mode: surface.mode });
-    for (let i = 0; i < ck.thetas.length; i++) {
-      const theta = ck.thetas[i]!;
-      const seed = checkpointSeed(directions, i);
-      const plane = specPlane(theta, model.layout, directions, seed);
-      const dirFile = frameFile('directions', i);
-      await writeDirectionFile(store.path(dirFile), model.layout, plane.dx, grid.y ? plane.dy : undefined, {
-        ...specAttrs(directions, seed),
-        cosine: plane.cosine,
-      });
-      const surfFile = frameFile('surfaces', i);
-      const task = progress.task(`landscape ${i + 1}/${ck.thetas.length}`, gridSize(grid), 'points');
-      const center = await engines.train.evaluate(theta);
-      await computeSurface({
-        theta,
-        dx: plane.dx,
-        dy: grid.y ? plane.dy : undefined,
-        grid,
-        engines,
-        path: store.path(surfFile),
-        context: { configHash: manifest.configHash, checkpoint: i },
-        chunkSize: surface.chunk,
-        attrs: {
-          checkpoint: i,
-          step: manifest.checkpoints[i]!.step,
-          epoch: manifest.checkpoints[i]!.epoch,
-          dir_file: dirFile,
-          center_loss: center.loss,
-          center_acc: center.acc,
-        },
-        onProgress: (p) => task.update(p.done),
-      });
-      task.end();
-      const frame: FrameInfo = {
-        checkpoint: i,
-        surface: surfFile,
-        directions: dirFile,
-        center_loss: center.loss,
-        center_acc: center.acc,
-        cosine: plane.cosine,
-      };
-      manifest.frames.push(frame);
-      store.writeManifest(manifest);
-    }
-    await engines.train.dispose();
-    await engines.test?.dispose();
-    manifest.timings.surfaces_s = (Date.now() - t1) / 1000;
-  }
-  manifest.timings.total_s = (Date.now() - t0) / 1000;
-  manifest.status = 'complete';
+  manifest.history = manifest.checkpoints.map(({ index: _i, ...r }) => r);
+  manifest.timings.evaluate_s = (Date.now() - t0) / 1000;
   store.writeManifest(manifest);
-  return manifest;
+}
+
+/** One landscape per checkpoint on the evaluation subset (and the test subset), each a frame. */
+async function importLandscapes(job: ImportJob, splits: RunData): Promise<void> {
+  const t1 = Date.now();
+  const { ck, config, manifest } = job;
+  const opts = { backend: config.engine.backend as Backend, mode: config.surface.mode };
+  const grid = surfaceGrid(config.surface);
+  const engines: { train?: LossEngine; test?: LossEngine } = {};
+  try {
+    engines.train = await createEngine(ck.model, splits.evalSubset, opts);
+    if (splits.testSubset) engines.test = await createEngine(ck.model, splits.testSubset, opts);
+    const both = engines.test ? { train: engines.train, test: engines.test } : { train: engines.train };
+    for (let i = 0; i < ck.thetas.length; i++) {
+      manifest.frames.push(await importLandscape(job, i, grid, both));
+      job.store.writeManifest(manifest);
+    }
+  } finally {
+    await engines.train?.dispose();
+    await engines.test?.dispose();
+  }
+  manifest.timings.surfaces_s = (Date.now() - t1) / 1000;
+}
+
+/** Directions and surface of checkpoint i; its frame. */
+async function importLandscape(job: ImportJob, i: number, grid: Grid, engines: { train: LossEngine; test?: LossEngine }): Promise<FrameInfo> {
+  const { store, ck, manifest, progress } = job;
+  const { directions, surface } = job.config;
+  const theta = ck.thetas[i]!;
+  const seed = checkpointSeed(directions, i);
+  const plane = specPlane(theta, ck.model.layout, directions, seed);
+  const dirFile = frameFile('directions', i);
+  await writeDirectionFile(store.path(dirFile), ck.model.layout, plane.dx, grid.y ? plane.dy : undefined, {
+    ...specAttrs(directions, seed),
+    cosine: plane.cosine,
+  });
+  const surfFile = frameFile('surfaces', i);
+  const task = progress.task(`landscape ${i + 1}/${ck.thetas.length}`, gridSize(grid), 'points');
+  const center = await engines.train.evaluate(theta);
+  await computeSurface({
+    theta,
+    dx: plane.dx,
+    dy: grid.y ? plane.dy : undefined,
+    grid,
+    engines,
+    path: store.path(surfFile),
+    context: { configHash: manifest.configHash, checkpoint: i },
+    chunkSize: surface.chunk,
+    attrs: {
+      checkpoint: i,
+      step: manifest.checkpoints[i]!.step,
+      epoch: manifest.checkpoints[i]!.epoch,
+      dir_file: dirFile,
+      center_loss: center.loss,
+      center_acc: center.acc,
+    },
+    onProgress: (p) => task.update(p.done),
+  });
+  task.end();
+  return { checkpoint: i, surface: surfFile, directions: dirFile, center_loss: center.loss, center_acc: center.acc, cosine: plane.cosine };
 }

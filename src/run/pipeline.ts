@@ -19,14 +19,18 @@ import { type Shard, shardPath } from '../jobs/shard.js';
 import type { Model } from '../model/model.js';
 import { frameFile, type Manifest, RUN_FORMAT, RunStore } from '../store/run-store.js';
 import { checkCentre, computeSurface } from '../surface/surface.js';
-import { type Checkpoint, checkpointSteps, stepsPerEpoch, type TrainState, train } from '../train/train.js';
-import type { RunConfig } from './config.js';
+import { stepsPerEpoch } from '../train/loop.js';
+import { type Checkpoint, checkpointSteps, type TrainState, train } from '../train/train.js';
+import type { HessianSpec, RunConfig } from './config.js';
 import { prepareData, type RunData } from './data.js';
 import { checkpointSeed, specAttrs, specPlane } from './directions.js';
 import { checkpointEigenmap, resolveHessianSpec } from './eigenmaps.js';
 import { runEngineOptions } from './engine.js';
 import { resolveModel } from './model.js';
 import { versions } from './versions.js';
+
+/** Saved checkpoints by index (checkpoints.h5). */
+type SavedCheckpoints = Map<number, { theta: Float32Array; step: number; epoch: number }>;
 
 export interface PipelineOptions {
   /** Discard an existing run with another config instead of refusing. */
@@ -66,182 +70,286 @@ function differingSections(a: unknown, b: unknown): string[] {
   return [...new Set([...Object.keys(ka), ...Object.keys(kb)])].filter((k) => canonicalJSON(ka[k]) !== canonicalJSON(kb[k]));
 }
 
+/** Engines of a run's landscapes: on the evaluation subset, and on the test subset if any. */
+interface RunEngines {
+  train: LossEngine;
+  test?: LossEngine;
+}
+
+/** What the stages of one run share. */
+interface RunContext {
+  cfg: RunConfig;
+  dir: string;
+  opts: PipelineOptions;
+  progress: ProgressSink;
+  store: RunStore;
+  configHash: string;
+  data: RunData;
+  model: Model;
+  /** Initial weights the model brings (ONNX with init 'file'). */
+  initTheta?: Float32Array;
+  manifest: Manifest;
+  /** Whether this process writes the training files (in a sharded run only shard 0 does). */
+  writes: boolean;
+  grid: Grid;
+  /** Index of the last checkpoint. */
+  lastIndex: number;
+  hessianSpec: HessianSpec | null;
+  /** Milliseconds spent on landscapes and on eigenvalue maps in this call. */
+  spent: { surfaces: number; hessian: number };
+  /** When this call started (Date.now()). */
+  started: number;
+}
+
+/**
+ * Train with checkpoints and compute every checkpoint's landscape (and eigenvalue map), or
+ * continue the run in `dir` where it stopped. When a stage fails, the manifest records
+ * status 'failed' and the error; a rerun resumes.
+ */
 export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOptions = {}): Promise<Manifest> {
+  const run = await prepareRun(cfg, dir, opts);
+  try {
+    await withRunEngines(run, async (engines) => {
+      const thetas = await run.store.readCheckpoints();
+      await finishSavedCheckpoints(run, engines, thetas);
+      await trainRemaining(run, engines, thetas);
+    });
+  } catch (e) {
+    recordFailure(run, e);
+    throw e;
+  }
+  return finishRun(run);
+}
+
+/** Open (or create) the run folder: refuse another config unless `fresh`; the data, the model and the manifest. */
+async function prepareRun(cfg: RunConfig, dir: string, opts: PipelineOptions): Promise<RunContext> {
   const progress = opts.progress ?? silent;
   const store = new RunStore(dir);
   const configHash = runConfigHash(cfg);
-  if (store.exists()) {
-    const old = store.readManifest();
-    if (old.configHash !== configHash) {
-      if (!opts.fresh) {
-        const diff = differingSections(old.config, cfg);
-        throw new LosscapeError(
-          'state',
-          `${dir} holds a run with a different config (${diff.join(', ') || 'details'} differ); rerun with --fresh to discard it, or use another --out`,
-        );
-      }
-      for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
-    }
-  }
+  if (store.exists()) checkSameConfig(store, cfg, configHash, dir, opts.fresh);
   store.ensureDirs();
-  const t0 = Date.now();
+  const started = Date.now();
   const data = await prepareData(cfg.data);
   const { model, theta: initTheta } = await resolveModel(cfg.model, data.train.inputShape, data.train.outputDim);
-  const manifest: Manifest = store.exists() ? store.readManifest() : newManifest(cfg, configHash, model, data);
-  // in a sharded run only shard 0 writes the training files (the others compute the same)
+  const resuming = store.exists();
+  const manifest: Manifest = resuming ? store.readManifest() : newManifest(cfg, configHash, model, data);
   const writes = !opts.shard || opts.shard.index === 0;
-  if (!store.exists() && writes) store.writeManifest(manifest);
+  if (!resuming && writes) store.writeManifest(manifest);
   else progress.log(`resuming the run in ${dir}`);
   manifest.status = 'running';
   delete manifest.error;
-
-  const engineOpts = { ...runEngineOptions(cfg), workers: opts.workers ?? cfg.engine.workers };
-  const engines: { train: LossEngine; test?: LossEngine } = {
-    train: await createEngine(model, data.evalSubset, engineOpts, progress.warn),
+  const allSteps = checkpointSteps(cfg.train, data.train.y.length);
+  return {
+    cfg,
+    dir,
+    opts,
+    progress,
+    store,
+    configHash,
+    data,
+    model,
+    initTheta,
+    manifest,
+    writes,
+    grid: surfaceGrid(cfg.surface),
+    lastIndex: allSteps.length - 1,
+    hessianSpec: cfg.hessian && !opts.shard ? resolveHessianSpec(cfg) : null,
+    spent: { surfaces: 0, hessian: 0 },
+    started,
   };
-  if (data.testSubset) engines.test = await createEngine(model, data.testSubset, engineOpts, progress.warn);
-  const grid = surfaceGrid(cfg.surface);
-  const nTrain = data.train.y.length;
-  const allSteps = checkpointSteps(cfg.train, nTrain);
-  const lastIndex = allSteps.length - 1;
-  const wantsSurface = (i: number) => i % cfg.surface.every === 0 || i === lastIndex;
-  const thetas = await store.readCheckpoints();
-  const hessianSpec = cfg.hessian && !opts.shard ? resolveHessianSpec(cfg) : null;
-  const wantsHessian = (i: number) => !!hessianSpec && (i % hessianSpec.every === 0 || i === lastIndex);
-  /** λmin/λmax maps on the checkpoint's plane (after its landscape; they add timings.hessian_s). */
-  const tHess = { ms: 0 };
-  const hessianFor = async (index: number, theta: Float32Array) => {
-    if (!wantsHessian(index)) return;
-    const f = manifest.frames.find((x) => x.checkpoint === index);
-    if (!f?.directions || f.hessian) return;
+}
+
+/** A run folder with another config is refused, or emptied with `fresh`. */
+function checkSameConfig(store: RunStore, cfg: RunConfig, configHash: string, dir: string, fresh: boolean | undefined): void {
+  const old = store.readManifest();
+  if (old.configHash === configHash) return;
+  if (!fresh) {
+    const diff = differingSections(old.config, cfg);
+    throw new LosscapeError(
+      'state',
+      `${dir} holds a run with a different config (${diff.join(', ') || 'details'} differ); rerun with --fresh to discard it, or use another --out`,
+    );
+  }
+  for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
+}
+
+/** Create the run's landscape engines, run `stages` with them, and dispose of them whatever happens. */
+async function withRunEngines(run: RunContext, stages: (engines: RunEngines) => Promise<void>): Promise<void> {
+  const engineOpts = { ...runEngineOptions(run.cfg), workers: run.opts.workers ?? run.cfg.engine.workers };
+  const warn = run.progress.warn;
+  let train: LossEngine | undefined;
+  let test: LossEngine | undefined;
+  try {
+    train = await createEngine(run.model, run.data.evalSubset, engineOpts, warn);
+    if (run.data.testSubset) test = await createEngine(run.model, run.data.testSubset, engineOpts, warn);
+    await stages(test ? { train, test } : { train });
+  } finally {
+    await train?.dispose();
+    await test?.dispose();
+  }
+}
+
+/** Landscapes and eigenvalue maps of checkpoints saved before an interruption. */
+async function finishSavedCheckpoints(run: RunContext, engines: RunEngines, thetas: SavedCheckpoints): Promise<void> {
+  for (const [index, c] of [...thetas].sort((a, b) => a[0] - b[0])) await checkpointStages(run, engines, index, c.theta);
+}
+
+/** Train from the start or from the last saved checkpoint to the end, each checkpoint saved and mapped. */
+async function trainRemaining(run: RunContext, engines: RunEngines, thetas: SavedCheckpoints): Promise<void> {
+  const lastSaved = thetas.size ? Math.max(...thetas.keys()) : -1;
+  if (lastSaved >= run.lastIndex) return;
+  const { cfg, progress } = run;
+  const resume = lastSaved >= 0 ? await resumeState(run, thetas, lastSaved) : undefined;
+  const total = stepsPerEpoch(run.data.train.y.length, cfg.train.batchSize) * cfg.train.epochs;
+  const task = progress.task('training', total, 'steps');
+  const started = Date.now();
+  const spentBefore = run.spent.surfaces + run.spent.hessian;
+  await train({
+    model: run.model,
+    train: run.data.train,
+    test: run.data.test,
+    spec: cfg.train,
+    resume,
+    initTheta: run.initTheta,
+    onStep: (s, _t, loss) => task.update(s, `loss ${loss.toFixed(4)}`),
+    onCheckpoint: async (c: Checkpoint, state: TrainState) => {
+      await saveCheckpoint(run, thetas, c, state);
+      await checkpointStages(run, engines, c.index, c.theta);
+    },
+  });
+  task.end();
+  const mapped = run.spent.surfaces + run.spent.hessian - spentBefore;
+  run.manifest.timings.train_s = (run.manifest.timings.train_s ?? 0) + (Date.now() - started - mapped) / 1000;
+}
+
+/** Where training continues: the last saved checkpoint with the saved optimizer state. */
+async function resumeState(run: RunContext, thetas: SavedCheckpoints, lastSaved: number): Promise<TrainState> {
+  const st = await run.store.readTrainState();
+  if (!st || st.nextIndex !== lastSaved + 1) throw new Error(`${run.dir}: the training state is missing or inconsistent; rerun with --fresh`);
+  run.progress.log(`continuing training from checkpoint ${lastSaved} (step ${st.step})`);
+  return { step: st.step, theta: thetas.get(lastSaved)!.theta, optState: st.optState, nextIndex: st.nextIndex };
+}
+
+/** Checkpoint files, optimizer state and the manifest's checkpoint and history rows. */
+async function saveCheckpoint(run: RunContext, thetas: SavedCheckpoints, c: Checkpoint, state: TrainState): Promise<void> {
+  const { store, manifest } = run;
+  thetas.set(c.index, { theta: c.theta, step: c.step, epoch: c.epoch });
+  if (run.writes) await store.writeCheckpoints(layoutToJSON(run.model.layout), thetas);
+  if (run.writes) await store.writeTrainState(state.step, state.nextIndex, state.optState);
+  const info = { index: c.index, step: c.step, epoch: c.epoch, ...c.metrics };
+  manifest.checkpoints = [...manifest.checkpoints.filter((x) => x.index !== c.index), info];
+  manifest.history = [...manifest.history.filter((x) => x.step !== c.step), { step: c.step, epoch: c.epoch, ...c.metrics }];
+  if (run.writes) store.writeManifest(manifest);
+}
+
+/** The landscape of a checkpoint (every `surface.every`-th and the last), then its eigenvalue map. */
+async function checkpointStages(run: RunContext, engines: RunEngines, index: number, theta: Float32Array): Promise<void> {
+  if (index % run.cfg.surface.every === 0 || index === run.lastIndex) {
     const start = Date.now();
-    await checkpointEigenmap({
-      store,
-      cfg,
-      spec: hessianSpec!,
-      engine: engines.train,
-      index,
-      theta,
-      configHash,
-      manifest,
-      progress,
-      saveEverySec: opts.saveEverySec,
-    });
-    tHess.ms += Date.now() - start;
-  };
+    await landscape(run, engines, index, theta);
+    run.spent.surfaces += Date.now() - start;
+  }
+  await eigenvalueMap(run, engines, index, theta);
+}
 
-  const surfaceFor = async (index: number, theta: Float32Array) => {
-    const frameIdx = manifest.frames.findIndex((f) => f.checkpoint === index);
-    if (frameIdx >= 0 && manifest.frames[frameIdx]!.surface) return;
-    const seed = checkpointSeed(cfg.directions, index);
-    const plane = specPlane(theta, model.layout, cfg.directions, seed);
-    const dirFile = frameFile('directions', index);
-    if (writes) {
-      await writeDirectionFile(store.path(dirFile), model.layout, plane.dx, grid.y ? plane.dy : undefined, {
-        ...specAttrs(cfg.directions, seed),
-        cosine: plane.cosine,
-      });
-    }
-    const ck = manifest.checkpoints.find((c) => c.index === index)!;
-    const surfFile = opts.shard ? shardPath(frameFile('surfaces', index), opts.shard) : frameFile('surfaces', index);
-    const task = progress.task(`landscape ${index + 1}/${lastIndex + 1}`, gridSize(grid), 'points');
-    const center = await engines.train.evaluate(theta);
-    checkCentre(center, `checkpoint ${index}`);
-    const gf = await computeSurface({
-      theta,
-      dx: plane.dx,
-      dy: grid.y ? plane.dy : undefined,
-      grid,
-      engines,
-      path: store.path(surfFile),
-      context: { configHash, checkpoint: index },
-      chunkSize: cfg.surface.chunk,
-      shard: opts.shard,
-      saveEverySec: opts.saveEverySec,
-      attrs: {
-        checkpoint: index,
-        step: ck.step,
-        epoch: ck.epoch,
-        dir_file: dirFile,
-        center_loss: center.loss,
-        center_acc: center.acc,
-        cosine: plane.cosine,
-      },
-      onProgress: (p) => task.update(p.done, p.resumed ? `${p.resumed} resumed` : undefined),
+/** Directions and surface of checkpoint `index` (skipped when its surface is done); its frame in the manifest. */
+async function landscape(run: RunContext, engines: RunEngines, index: number, theta: Float32Array): Promise<void> {
+  const { cfg, store, manifest, progress, grid, opts } = run;
+  if (manifest.frames.find((f) => f.checkpoint === index)?.surface) return;
+  const seed = checkpointSeed(cfg.directions, index);
+  const plane = specPlane(theta, run.model.layout, cfg.directions, seed);
+  const dirFile = frameFile('directions', index);
+  if (run.writes) {
+    await writeDirectionFile(store.path(dirFile), run.model.layout, plane.dx, grid.y ? plane.dy : undefined, {
+      ...specAttrs(cfg.directions, seed),
+      cosine: plane.cosine,
     });
-    task.end();
-    if (opts.shard) return; // frames: losscape merge
-    warnNonFinite(gf.values.train_loss!, index, progress);
-    const old = manifest.frames.find((f) => f.checkpoint === index);
-    const frame = {
-      ...old,
+  }
+  const ck = manifest.checkpoints.find((c) => c.index === index)!;
+  const surfFile = opts.shard ? shardPath(frameFile('surfaces', index), opts.shard) : frameFile('surfaces', index);
+  const task = progress.task(`landscape ${index + 1}/${run.lastIndex + 1}`, gridSize(grid), 'points');
+  const center = await engines.train.evaluate(theta);
+  checkCentre(center, `checkpoint ${index}`);
+  const gf = await computeSurface({
+    theta,
+    dx: plane.dx,
+    dy: grid.y ? plane.dy : undefined,
+    grid,
+    engines,
+    path: store.path(surfFile),
+    context: { configHash: run.configHash, checkpoint: index },
+    chunkSize: cfg.surface.chunk,
+    shard: opts.shard,
+    saveEverySec: opts.saveEverySec,
+    attrs: {
       checkpoint: index,
-      surface: surfFile,
-      directions: dirFile,
+      step: ck.step,
+      epoch: ck.epoch,
+      dir_file: dirFile,
       center_loss: center.loss,
       center_acc: center.acc,
       cosine: plane.cosine,
-    };
-    manifest.frames = [...manifest.frames.filter((f) => f.checkpoint !== index), frame].sort((a, b) => a.checkpoint - b.checkpoint);
-    store.writeManifest(manifest);
+    },
+    onProgress: (p) => task.update(p.done, p.resumed ? `${p.resumed} resumed` : undefined),
+  });
+  task.end();
+  if (opts.shard) return; // frames: losscape merge
+  warnNonFinite(gf.values.train_loss!, index, progress);
+  const frame = {
+    ...manifest.frames.find((f) => f.checkpoint === index),
+    checkpoint: index,
+    surface: surfFile,
+    directions: dirFile,
+    center_loss: center.loss,
+    center_acc: center.acc,
+    cosine: plane.cosine,
   };
+  manifest.frames = [...manifest.frames.filter((f) => f.checkpoint !== index), frame].sort((a, b) => a.checkpoint - b.checkpoint);
+  store.writeManifest(manifest);
+}
 
-  const tSurf = { ms: 0 };
-  const timed = async (fn: () => Promise<void>) => {
-    const s = Date.now();
-    await fn();
-    tSurf.ms += Date.now() - s;
-  };
+/** λmin/λmax maps on the plane of checkpoint `index` (every `hessian.every`-th and the last), after its landscape. */
+async function eigenvalueMap(run: RunContext, engines: RunEngines, index: number, theta: Float32Array): Promise<void> {
+  const spec = run.hessianSpec;
+  if (!spec || (index % spec.every !== 0 && index !== run.lastIndex)) return;
+  const f = run.manifest.frames.find((x) => x.checkpoint === index);
+  if (!f?.directions || f.hessian) return;
+  const start = Date.now();
+  await checkpointEigenmap({
+    store: run.store,
+    cfg: run.cfg,
+    spec,
+    engine: engines.train,
+    index,
+    theta,
+    configHash: run.configHash,
+    manifest: run.manifest,
+    progress: run.progress,
+    saveEverySec: run.opts.saveEverySec,
+  });
+  run.spent.hessian += Date.now() - start;
+}
 
-  // 1. finish landscapes of checkpoints that were saved before an interruption
-  for (const [index, c] of [...thetas].sort((a, b) => a[0] - b[0])) {
-    if (wantsSurface(index)) await timed(() => surfaceFor(index, c.theta));
-    await hessianFor(index, c.theta);
-  }
-
-  // 2. train (or continue training), one landscape per checkpoint
-  const lastSaved = thetas.size ? Math.max(...thetas.keys()) : -1;
-  if (lastSaved < lastIndex) {
-    let resume: TrainState | undefined;
-    if (lastSaved >= 0) {
-      const st = await store.readTrainState();
-      if (!st || st.nextIndex !== lastSaved + 1) throw new Error(`${dir}: the training state is missing or inconsistent; rerun with --fresh`);
-      resume = { step: st.step, theta: thetas.get(lastSaved)!.theta, optState: st.optState, nextIndex: st.nextIndex };
-      progress.log(`continuing training from checkpoint ${lastSaved} (step ${st.step})`);
-    }
-    const total = stepsPerEpoch(nTrain, cfg.train.batchSize) * cfg.train.epochs;
-    const task = progress.task('training', total, 'steps');
-    const tTrain = Date.now();
-    await train({
-      model,
-      train: data.train,
-      test: data.test,
-      spec: cfg.train,
-      resume,
-      initTheta,
-      onStep: (s, _t, loss) => task.update(s, `loss ${loss.toFixed(4)}`),
-      onCheckpoint: async (c: Checkpoint, state: TrainState) => {
-        thetas.set(c.index, { theta: c.theta, step: c.step, epoch: c.epoch });
-        if (writes) await store.writeCheckpoints(layoutToJSON(model.layout), thetas);
-        if (writes) await store.writeTrainState(state.step, state.nextIndex, state.optState);
-        const info = { index: c.index, step: c.step, epoch: c.epoch, ...c.metrics };
-        manifest.checkpoints = [...manifest.checkpoints.filter((x) => x.index !== c.index), info];
-        manifest.history = [...manifest.history.filter((x) => x.step !== c.step), { step: c.step, epoch: c.epoch, ...c.metrics }];
-        if (writes) store.writeManifest(manifest);
-        if (wantsSurface(c.index)) await timed(() => surfaceFor(c.index, c.theta));
-        await hessianFor(c.index, c.theta);
-      },
-    });
-    task.end();
-    manifest.timings.train_s = (manifest.timings.train_s ?? 0) + (Date.now() - tTrain - tSurf.ms - tHess.ms) / 1000;
-  }
-  manifest.timings.surfaces_s = (manifest.timings.surfaces_s ?? 0) + tSurf.ms / 1000;
-  manifest.timings.total_s = (manifest.timings.total_s ?? 0) + (Date.now() - t0) / 1000;
+/** Timings and status 'complete'. */
+function finishRun(run: RunContext): Manifest {
+  const { manifest } = run;
+  manifest.timings.surfaces_s = (manifest.timings.surfaces_s ?? 0) + run.spent.surfaces / 1000;
+  manifest.timings.total_s = (manifest.timings.total_s ?? 0) + (Date.now() - run.started) / 1000;
   manifest.status = 'complete';
-  if (writes) store.writeManifest(manifest);
-  await engines.train.dispose();
-  await engines.test?.dispose();
+  if (run.writes) run.store.writeManifest(manifest);
   return manifest;
+}
+
+/** Status 'failed' and the error's first line in the manifest (a rerun resumes). */
+function recordFailure(run: RunContext, e: unknown): void {
+  if (!run.writes) return;
+  run.manifest.status = 'failed';
+  run.manifest.error = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  try {
+    run.store.writeManifest(run.manifest);
+  } catch {
+    // the run's own error is the one to report
+  }
 }
 
 function warnNonFinite(loss: Float64Array, index: number, progress: ProgressSink): void {

@@ -1,24 +1,17 @@
 /**
- * Training with checkpoints: minibatch SGD/Adam on a zoo model in jax-js
- * (gradient + update jitted together). Deterministic in the seed: epoch e
- * shuffles with stream (seed, e), step s draws dropout masks from (seed, s), so a
- * run resumed from a checkpoint continues exactly as the uninterrupted one.
+ * Training with checkpoints: the minibatch loop (loop.ts) with SGD or Adam over the configured
+ * epochs and learning-rate schedule, a checkpoint (weights, optimizer state, full-split
+ * metrics) at every checkpoint step. Deterministic in the seed: epoch e shuffles with
+ * (seed, 'shuffle', e), step s draws dropout masks from (seed, 'dropout', s), so a run resumed
+ * from a checkpoint continues exactly as the uninterrupted one.
  */
-import { jit, numpy as np, valueAndGrad } from '@jax-js/jax';
 import { z } from 'zod';
 import { LosscapeError } from '../core/errors.js';
-import { isLearnable } from '../core/layout.js';
-import { Rng } from '../core/rng.js';
-import { count, type Dataset, sampleSize } from '../data/dataset.js';
-import { targetMatrix } from '../engine/batches.js';
+import { count, type Dataset } from '../data/dataset.js';
 import { JaxEngine } from '../engine/jax/engine.js';
-import { lossSum } from '../engine/loss.js';
-import { ensureJax } from '../model/jax.js';
-import { BN_MOMENTUM } from '../model/layers.js';
 import type { Model } from '../model/model.js';
-import { applyUpdate, OptimizerSpec, stateSlots } from './optimizer.js';
-
-type Arr = np.Array;
+import { MinibatchLoop, stepsPerEpoch } from './loop.js';
+import { OptimizerSpec } from './optimizer.js';
 
 export const TrainSpec = z
   .object({
@@ -71,10 +64,6 @@ export interface TrainOptions {
   onStep?(step: number, totalSteps: number, loss: number): void;
 }
 
-export function stepsPerEpoch(n: number, batchSize: number): number {
-  return Math.ceil(n / batchSize);
-}
-
 /** Steps at which checkpoints are taken (step 0 = the initialization). */
 export function checkpointSteps(spec: TrainSpec, n: number): number[] {
   const per = stepsPerEpoch(n, spec.batchSize);
@@ -114,119 +103,58 @@ export class SplitMetrics {
   }
 }
 
+/** Train from the initialization (or from `resume`), handing every checkpoint to `onCheckpoint`. */
 export async function train(opts: TrainOptions): Promise<void> {
-  await ensureJax();
   const { model, spec } = opts;
-  const layout = model.layout;
+  const loop = await MinibatchLoop.create({
+    model,
+    data: opts.train,
+    optimizer: spec.optimizer,
+    batchSize: spec.batchSize,
+    seed: spec.seed,
+    theta: opts.resume?.theta ?? opts.initTheta ?? model.init(spec.seed),
+    optState: opts.resume?.optState,
+  });
+  let metrics: SplitMetrics | undefined;
+  try {
+    metrics = await SplitMetrics.create(model, opts.train, opts.test);
+    await trainSteps(loop, metrics, opts);
+  } finally {
+    loop.dispose();
+    metrics?.dispose();
+  }
+}
+
+/** The optimizer steps of `train`, from the start or the resumed state, with checkpoints at their steps. */
+async function trainSteps(loop: MinibatchLoop, metrics: SplitMetrics, opts: TrainOptions): Promise<void> {
+  const { spec } = opts;
   const n = count(opts.train);
-  const d = sampleSize(opts.train);
-  const c = opts.train.outputDim;
   const per = stepsPerEpoch(n, spec.batchSize);
   const total = per * spec.epochs;
   const ckSteps = new Set(checkpointSteps(spec, n));
-  const learnable = layout.entries.map((e) => isLearnable(e.role));
-  const kind = opts.train.task === 'regression' ? 'mse' : 'cross_entropy';
-  const targets = targetMatrix(opts.train);
-  const slots = stateSlots(spec.optimizer);
-
-  // mean loss over the batch; running statistics come back as aux
-  const lossFn = (params: Arr[], x: Arr, t: Arr, masks: Arr[]): [Arr, Arr[]] => {
-    const nb = x.shape[0]!;
-    const r = model.apply(params, x, { train: true, dropoutMasks: masks });
-    return [lossSum(r.out, t, kind).mul(1 / nb), r.batchStats];
-  };
-  const step = jit((params: Arr[], state: Arr[], x: Arr, t: Arr, masks: Arr[], lr: Arr, tstep: Arr) => {
-    const nb = x.shape[0]!;
-    const [[loss, stats], grads] = valueAndGrad(lossFn, { hasAux: true })(
-      params.map((p) => p.ref),
-      x,
-      t,
-      masks,
-    ) as unknown as [[Arr, Arr[]], Arr[]];
-    const [np2, ns] = applyUpdate(spec.optimizer, params, grads, state, learnable, lr, tstep);
-    // running statistics (PyTorch: unbiased batch variance in the running estimate)
-    model.batchNorms.forEach((bn, i) => {
-      const mean = stats[2 * i]!;
-      const variance = stats[2 * i + 1]!;
-      np2[bn.mean] = np2[bn.mean]!.mul(1 - BN_MOMENTUM).add(mean.mul(BN_MOMENTUM));
-      np2[bn.var] = np2[bn.var]!.mul(1 - BN_MOMENTUM).add(variance.mul((BN_MOMENTUM * nb) / Math.max(1, nb - 1)));
-    });
-    return [np2, ns, loss];
-  });
-
-  const metricsOf = await SplitMetrics.create(model, opts.train, opts.test);
-  let stepNo = opts.resume?.step ?? 0;
+  let step = opts.resume?.step ?? 0;
   let index = opts.resume?.nextIndex ?? 0;
-  const theta0 = opts.resume?.theta ?? opts.initTheta ?? model.init(spec.seed);
-  let params = layout.entries.map((e) => np.array(theta0.slice(e.offset, e.offset + e.size)).reshape(e.shape));
-  let state: Arr[] = opts.resume
-    ? opts.resume.optState.map((s, i) => np.array(s.slice()).reshape(layout.entries[Math.floor(i / slots)]!.shape))
-    : layout.entries.flatMap((e) => Array.from({ length: slots }, () => np.zeros(e.shape)));
-
-  const snapshot = async (): Promise<[Float32Array, Float32Array[]]> => {
-    const theta = new Float32Array(layout.size);
-    for (let k = 0; k < params.length; k++) theta.set(await params[k]!.ref.data(), layout.entries[k]!.offset);
-    const st: Float32Array[] = [];
-    for (const s of state) st.push(Float32Array.from(await s.ref.data()));
-    return [theta, st];
-  };
   const checkpoint = async () => {
-    const [theta, optState] = await snapshot();
-    for (let i = 0; i < theta.length; i++) {
-      if (!Number.isFinite(theta[i]!)) {
-        throw new LosscapeError('failed', `training diverged before step ${stepNo}: the weights contain NaN/Inf`);
-      }
-    }
-    const metrics = await metricsOf.at(theta);
-    const epoch = stepNo / per;
-    await opts.onCheckpoint({ index, step: stepNo, epoch, theta, metrics }, { step: stepNo, theta, optState, nextIndex: index + 1 });
+    await takeCheckpoint(loop, metrics, opts, index, step, per);
     index++;
   };
-
   if (!opts.resume && ckSteps.has(0)) await checkpoint();
-  const xb = new Float32Array(spec.batchSize * d);
-  const tb = new Float32Array(spec.batchSize * c);
-  while (stepNo < total) {
-    const epoch = Math.floor(stepNo / per);
-    const order = Int32Array.from({ length: n }, (_, i) => i);
-    new Rng(spec.seed, 'shuffle', epoch).shuffle(order);
-    const b = stepNo % per;
-    const start = b * spec.batchSize;
-    const nb = Math.min(spec.batchSize, n - start);
-    for (let k = 0; k < nb; k++) {
-      const i = order[start + k]!;
-      xb.set(opts.train.x.subarray(i * d, (i + 1) * d), k * d);
-      tb.set(targets.subarray(i * c, (i + 1) * c), k * c);
+  while (step < total) {
+    const loss = await loop.step(step, learningRate(spec, step, total));
+    step++;
+    if (!Number.isFinite(loss)) {
+      throw new LosscapeError('failed', `training diverged at step ${step} (loss ${loss}); lower the learning rate. Checkpoints up to ${index - 1} are kept`);
     }
-    const maskRng = new Rng(spec.seed, 'dropout', stepNo);
-    const masks = model.dropoutSites.map((site) => {
-      const per1 = site.shape.reduce((a, q) => a * q, 1);
-      const m = new Float32Array(nb * per1);
-      for (let i = 0; i < m.length; i++) m[i] = maskRng.uniform() >= site.p ? 1 : 0;
-      return np.array(m).reshape([nb, ...site.shape]);
-    });
-    const lr = learningRate(spec, stepNo, total);
-    const [p2, s2, loss] = step(
-      params,
-      state,
-      np.array(xb.slice(0, nb * d)).reshape([nb, ...model.inputShape]),
-      np.array(tb.slice(0, nb * c)).reshape([nb, c]),
-      masks,
-      np.array(new Float32Array([lr])).reshape([]),
-      np.array(new Float32Array([stepNo + 1])).reshape([]),
-    ) as unknown as [Arr[], Arr[], Arr];
-    params = p2;
-    state = s2;
-    stepNo++;
-    const l = (await loss.data())[0]!;
-    if (!Number.isFinite(l)) {
-      throw new LosscapeError('failed', `training diverged at step ${stepNo} (loss ${l}); lower the learning rate. Checkpoints up to ${index - 1} are kept`);
-    }
-    opts.onStep?.(stepNo, total, l);
-    if (ckSteps.has(stepNo)) await checkpoint();
+    opts.onStep?.(step, total, loss);
+    if (ckSteps.has(step)) await checkpoint();
   }
-  params.forEach((p) => p.dispose());
-  state.forEach((s) => s.dispose());
-  step.dispose();
-  metricsOf.dispose();
+}
+
+/** Checkpoint `index` at `step`: finite weights, their full-split metrics, handed to onCheckpoint. */
+async function takeCheckpoint(loop: MinibatchLoop, metrics: SplitMetrics, opts: TrainOptions, index: number, step: number, per: number): Promise<void> {
+  const theta = await loop.theta();
+  const optState = await loop.optState();
+  if (!theta.every(Number.isFinite)) throw new LosscapeError('failed', `training diverged before step ${step}: the weights contain NaN/Inf`);
+  const epoch = step / per;
+  await opts.onCheckpoint({ index, step, epoch, theta, metrics: await metrics.at(theta) }, { step, theta, optState, nextIndex: index + 1 });
 }

@@ -8,6 +8,7 @@
  */
 
 import { type Array, lax, nn, numpy as np, vmap } from '@jax-js/jax';
+import { convIm2col } from '../../src/model/conv.js';
 
 /** Softmax cross-entropy against one-hot (or soft) float labels, averaged over the batch. */
 export function crossEntropy(logits: Array, y: Array): Array {
@@ -36,33 +37,6 @@ export function maxPool2(x: Array): Array {
   return np.max(x.reshape([n, c, h / 2, 2, w / 2, 2]), [3, 5]);
 }
 
-/** VALID 2-D convolution through im2col: slices + concatenate + one matmul (NCHW / OIHW). */
-export function im2colConv(x: Array, k: Array, padding = 0): Array {
-  const [o, c, kh, kw] = k.shape;
-  if (padding > 0) {
-    x = np.pad(x, [
-      [0, 0],
-      [0, 0],
-      [padding, padding],
-      [padding, padding],
-    ]);
-  }
-  const [n, , h, w] = x.shape;
-  const ho = h - kh + 1;
-  const wo = w - kw + 1;
-  const cols: Array[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      cols.push(x.ref.slice([], [], [i, i + ho], [j, j + wo]).reshape([n, c, 1, ho, wo]));
-    }
-  }
-  x.dispose();
-  const patches = np.concatenate(cols, 2); // [n, c, kh*kw, ho, wo]
-  const rows = np.transpose(patches, [0, 3, 4, 1, 2]).reshape([n * ho * wo, c * kh * kw]);
-  const out = np.matmul(rows, np.transpose(k.reshape([o, c * kh * kw]))); // [n*ho*wo, o]
-  return np.transpose(out.reshape([n, ho, wo, o]), [0, 3, 1, 2]);
-}
-
 export type ConvKind = 'lax' | 'im2col';
 
 /**
@@ -71,7 +45,7 @@ export type ConvKind = 'lax' | 'im2col';
  */
 export function cnnLogits(params: Array[], x: Array, conv: ConvKind = 'lax'): Array {
   const [K1, c1, K2, c2, W, b] = params;
-  const cv = (a: Array, k: Array) => (conv === 'lax' ? lax.convGeneralDilated(a, k, [1, 1], 'VALID') : im2colConv(a, k));
+  const cv = (a: Array, k: Array) => (conv === 'lax' ? lax.convGeneralDilated(a, k, [1, 1], 'VALID') : convIm2col(a, k));
   let h = cv(x, K1);
   h = maxPool2(nn.relu(np.add(h, c1.reshape([1, -1, 1, 1]))));
   h = cv(h, K2);

@@ -13,8 +13,8 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import { numpy as np } from '@jax-js/jax';
-import { type GraphProto, type ModelProto, ModelProtoSchema, type NodeProto, TensorProto_DataLocation } from 'onnx-buf';
-import { makeLayout, type ParamRole, type ParamSpec } from '../../core/layout.js';
+import { type GraphProto, type ModelProto, ModelProtoSchema, type NodeProto, TensorProto_DataLocation, type ValueInfoProto } from 'onnx-buf';
+import { makeLayout, type ParamLayout, type ParamRole, type ParamSpec } from '../../core/layout.js';
 import { Rng } from '../../core/rng.js';
 import {
   baseDirOf,
@@ -33,7 +33,7 @@ import {
   valueInfoElemType,
 } from '../../io/onnx-proto.js';
 import { ensureJax } from '../jax.js';
-import type { ApplyOptions, BatchNormSite, DropoutSite, Model } from '../model.js';
+import type { ApplyOptions, ApplyResult, BatchNormSite, DropoutSite, Model } from '../model.js';
 import { compileNodes, type Program, runProgram } from './interpreter.js';
 import { isSupportedOp } from './ops.js';
 import { isStatic, Static } from './values.js';
@@ -95,8 +95,11 @@ const STATIC_SLOTS: Record<string, number[]> = {
 const LAYER_OPS = new Set(['Gemm', 'Conv', 'ConvTranspose', 'MatMul', 'BatchNormalization', 'PRelu', 'LayerNormalization', 'InstanceNormalization']);
 const BN_ROLES: Record<number, ParamRole> = { 1: 'bn_scale', 2: 'bn_shift', 3: 'running_mean', 4: 'running_var' };
 
-function consumersOf(graph: GraphProto): Map<string, { node: NodeProto; slot: number }[]> {
-  const m = new Map<string, { node: NodeProto; slot: number }[]>();
+/** The nodes that read each tensor, with the input slot. */
+type Consumers = Map<string, { node: NodeProto; slot: number }[]>;
+
+function consumersOf(graph: GraphProto): Consumers {
+  const m: Consumers = new Map();
   for (const node of graph.node) {
     node.input.forEach((name, slot) => {
       if (!name) return;
@@ -116,47 +119,95 @@ function nodeName(n: NodeProto, k: number): string {
 export async function loadOnnxModel(source: string | Uint8Array, opts: LoadOnnxOptions = {}): Promise<OnnxImport> {
   const path = typeof source === 'string' ? source : null;
   const label = opts.label ?? path ?? 'ONNX model';
-  let bytes: Uint8Array;
-  if (path) {
-    try {
-      bytes = readFileSync(path);
-    } catch (e) {
-      throw new Error(`${label}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-  } else bytes = source as Uint8Array;
+  const bytes = path ? readModelFile(path, label) : (source as Uint8Array);
   const proto = parseModel(bytes, label);
   const graph = proto.graph!;
   const opset = opsetOf(proto);
   const notes: string[] = [];
+  checkSupportedOps(graph, label);
+  const baseDir = baseDirOf(path);
+  const inits = decodeInitializers(graph, label, baseDir);
+  const input = dataInput(graph, inits, opts.inputName, label);
+  const inputName = input.name;
+  const outputName = logitsOutput(graph, checkedOutput(graph, inits, opts.outputName, label), opts.keepSoftmax, notes);
+  const consumers = consumersOf(graph);
+  const paramNames = parameterNames(graph, inits, consumers, opts.params, label);
+  const { layout, theta } = parameterLayout(inits, consumers, paramNames);
+  const program: Program = {
+    label,
+    opset,
+    nodes: compileNodes(graph, new Set([outputName])),
+    paramNames,
+    dataInput: inputName,
+    output: outputName,
+    constants: constantsOf(inits, paramNames),
+  };
+  const inputShape = perSampleInputShape(input, opts.inputShape, label);
+  const bnSite = batchNormSites(graph, paramNames);
+  await ensureJax();
+  const probe = probeModel(program, layout, theta, inputShape, input, notes);
+  const graphBytes = weightsAsInputs(bytes, paramNames, inputName, outputName, baseDir, label);
+  const producerTag = [proto.producerName, proto.producerVersion].filter(Boolean).join(' ');
+  const model: Model = {
+    name: `onnx ${path ? basename(path) : 'model'}${producerTag ? ` (${producerTag}, opset ${opset})` : ` (opset ${opset})`}`,
+    layout,
+    inputShape,
+    outputDim: probe.outputDim,
+    dropoutSites: probe.dropoutSites,
+    batchNorms: bnSite.filter((s): s is BatchNormSite => s !== null),
+    init: (seed) => initLike(layout, graph, seed),
+    apply: (params, x, o: ApplyOptions = {}) => applyProgram(program, bnSite, probe.outputDim, params, x, o),
+  };
+  return { model, theta, graphBytes, inputName, outputName, opset, notes };
+}
 
-  // 1. every op supported (one line naming the op and the node)
+function readModelFile(path: string, label: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new Error(`${label}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** Every op supported (one line naming the op and the node). */
+function checkSupportedOps(graph: GraphProto, label: string): void {
   graph.node.forEach((n, k) => {
     if (!isSupportedOp(n.domain, n.opType)) {
       const op = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
       throw new Error(`${label}: unsupported ONNX op "${op}" (node "${nodeName(n, k)}")`);
     }
   });
+}
 
-  // 2. initializers, data input, topology
-  const baseDir = baseDirOf(path);
+function decodeInitializers(graph: GraphProto, label: string, baseDir: string | null): Map<string, DecodedTensor> {
   const inits = new Map<string, DecodedTensor>();
   for (const t of graph.initializer) inits.set(t.name, decodeTensor(t, label, baseDir));
   if (graph.sparseInitializer.length > 0) throw new Error(`${label}: sparse initializers are not supported`);
+  return inits;
+}
+
+/** The one graph input that is not an initializer (or the one named). */
+function dataInput(graph: GraphProto, inits: Map<string, DecodedTensor>, inputName: string | undefined, label: string): ValueInfoProto {
   const dataInputs = graph.input.filter((i) => !inits.has(i.name));
-  let input: (typeof dataInputs)[number] | undefined = dataInputs[0];
-  if (opts.inputName) {
-    input = dataInputs.find((i) => i.name === opts.inputName);
-    if (!input) throw new Error(`${label}: no graph input "${opts.inputName}" (inputs: ${dataInputs.map((i) => i.name).join(', ') || 'none'})`);
-  } else if (dataInputs.length !== 1) {
+  if (inputName) {
+    const input = dataInputs.find((i) => i.name === inputName);
+    if (!input) throw new Error(`${label}: no graph input "${inputName}" (inputs: ${dataInputs.map((i) => i.name).join(', ') || 'none'})`);
+    return input;
+  }
+  if (dataInputs.length !== 1) {
     throw new Error(
       `${label}: the model has ${dataInputs.length} data inputs (${dataInputs.map((i) => i.name).join(', ')}); losscape needs exactly one (pick one with inputName)`,
     );
   }
-  const inputName = input!.name;
-  let outputName = opts.outputName ?? graph.output[0]?.name;
-  if (!outputName) throw new Error(`${label}: the graph has no outputs`);
-  if (opts.outputName && !graph.output.some((o) => o.name === opts.outputName) && !graph.node.some((n) => n.output.includes(opts.outputName!))) {
-    throw new Error(`${label}: no tensor "${opts.outputName}" in the graph`);
+  return dataInputs[0]!;
+}
+
+/** The output to use (the named one, or the first), checked to exist; the graph checked to be complete and sorted. */
+function checkedOutput(graph: GraphProto, inits: Map<string, DecodedTensor>, outputName: string | undefined, label: string): string {
+  const name = outputName ?? graph.output[0]?.name;
+  if (!name) throw new Error(`${label}: the graph has no outputs`);
+  if (outputName && !graph.output.some((o) => o.name === outputName) && !graph.node.some((n) => n.output.includes(outputName))) {
+    throw new Error(`${label}: no tensor "${outputName}" in the graph`);
   }
   const defined = new Set<string>([...inits.keys(), ...graph.input.map((i) => i.name)]);
   graph.node.forEach((n, k) => {
@@ -167,49 +218,59 @@ export async function loadOnnxModel(source: string | Uint8Array, opts: LoadOnnxO
     }
     for (const o of n.output) if (o) defined.add(o);
   });
-  if (!defined.has(outputName)) throw new Error(`${label}: graph output "${outputName}" is never produced (truncated file?)`);
+  if (!defined.has(name)) throw new Error(`${label}: graph output "${name}" is never produced (truncated file?)`);
+  return name;
+}
 
-  // 3. drop a final Softmax: the losses want logits
-  const producer = graph.node.find((n) => n.output.includes(outputName!));
-  if (producer?.opType === 'Softmax' && !opts.keepSoftmax) {
-    notes.push(`dropped the final Softmax ("${producer.name}"): the output is now the logits "${producer.input[0]}"`);
-    outputName = producer.input[0]!;
-  }
+/** The logits: the input of a final Softmax unless `keepSoftmax` (the losses want logits). */
+function logitsOutput(graph: GraphProto, outputName: string, keepSoftmax: boolean | undefined, notes: string[]): string {
+  const producer = graph.node.find((n) => n.output.includes(outputName));
+  if (producer?.opType !== 'Softmax' || keepSoftmax) return outputName;
+  notes.push(`dropped the final Softmax ("${producer.name}"): the output is now the logits "${producer.input[0]}"`);
+  return producer.input[0]!;
+}
 
-  // 4. parameters and roles
-  const consumers = consumersOf(graph);
-  const isCandidate = (t: DecodedTensor): boolean => {
-    if (!FLOAT_TYPES.has(t.dataType) || t.shape.length === 0 || t.data.length === 0) return false;
-    const uses = consumers.get(t.name) ?? [];
-    if (uses.length === 0) return false;
-    if (uses.every((u) => (STATIC_SLOTS[u.node.opType] ?? []).includes(u.slot))) return false;
-    return t.data.length > 1 || uses.some((u) => LAYER_OPS.has(u.node.opType));
-  };
-  let paramNames: string[];
-  if (opts.params) {
-    for (const n of opts.params) {
+/**
+ * The parameters: the initializers asked for, or every float initializer some op reads as a
+ * tensor operand (not a shape or an index) that has more than one value or feeds a layer op.
+ */
+function parameterNames(graph: GraphProto, inits: Map<string, DecodedTensor>, consumers: Consumers, asked: string[] | undefined, label: string): string[] {
+  if (asked) {
+    for (const n of asked) {
       const t = inits.get(n);
       if (!t) throw new Error(`${label}: no initializer "${n}" (asked for as a parameter)`);
       if (!FLOAT_TYPES.has(t.dataType)) throw new Error(`${label}: initializer "${n}" is ${dtypeName(t.dataType)}, not a float tensor`);
     }
-    paramNames = [...opts.params];
-  } else {
-    paramNames = graph.initializer.map((t) => t.name).filter((n) => isCandidate(inits.get(n)!));
   }
-  if (paramNames.length === 0) throw new Error(`${label}: no float initializers that look like weights; nothing to perturb`);
+  const names = asked ? [...asked] : graph.initializer.map((t) => t.name).filter((n) => looksLikeWeight(inits.get(n)!, consumers.get(n) ?? []));
+  if (names.length === 0) throw new Error(`${label}: no float initializers that look like weights; nothing to perturb`);
+  return names;
+}
+
+function looksLikeWeight(t: DecodedTensor, uses: { node: NodeProto; slot: number }[]): boolean {
+  if (!FLOAT_TYPES.has(t.dataType) || t.shape.length === 0 || t.data.length === 0) return false;
+  if (uses.length === 0) return false;
+  if (uses.every((u) => (STATIC_SLOTS[u.node.opType] ?? []).includes(u.slot))) return false;
+  return t.data.length > 1 || uses.some((u) => LAYER_OPS.has(u.node.opType));
+}
+
+/** The parameters' layout (roles from the ops that read them) and their values as θ. */
+function parameterLayout(inits: Map<string, DecodedTensor>, consumers: Consumers, paramNames: string[]): { layout: ParamLayout; theta: Float32Array } {
   const roleOf = (name: string): ParamRole => {
-    const t = inits.get(name)!;
     for (const u of consumers.get(name) ?? []) {
       if (u.node.opType === 'BatchNormalization' && BN_ROLES[u.slot]) return BN_ROLES[u.slot]!;
     }
-    return t.shape.length >= 2 ? 'weight' : 'bias';
+    return inits.get(name)!.shape.length >= 2 ? 'weight' : 'bias';
   };
   const specs: ParamSpec[] = paramNames.map((name) => ({ name, shape: inits.get(name)!.shape, role: roleOf(name) }));
   const layout = makeLayout(specs);
   const theta = new Float32Array(layout.size);
   layout.entries.forEach((e) => theta.set(inits.get(e.name)!.data, e.offset));
+  return { layout, theta };
+}
 
-  // 5. the program: non-parameter initializers are constants
+/** The initializers that are not parameters, as constants of the program. */
+function constantsOf(inits: Map<string, DecodedTensor>, paramNames: string[]): Map<string, Static> {
   const paramSet = new Set(paramNames);
   const constants = new Map<string, Static>();
   for (const [name, t] of inits) {
@@ -217,121 +278,108 @@ export async function loadOnnxModel(source: string | Uint8Array, opts: LoadOnnxO
     const kind = FLOAT_TYPES.has(t.dataType) ? 'float' : t.dataType === DT.BOOL ? 'bool' : 'int';
     constants.set(name, new Static(Float64Array.from(t.data), t.shape, kind));
   }
-  const program: Program = {
-    label,
-    opset,
-    nodes: compileNodes(graph, new Set([outputName])),
-    paramNames,
-    dataInput: inputName,
-    output: outputName,
-    constants,
-  };
+  return constants;
+}
 
-  // 6. the per-sample input shape
-  const dims = valueInfoDims(input!);
+/** The per-sample input shape: the one given (checked against the declared one), or the declared one; a float input. */
+function perSampleInputShape(input: ValueInfoProto, given: number[] | undefined, label: string): number[] {
+  const dims = valueInfoDims(input);
   const declared = dims ? dims.slice(1) : null;
   let inputShape: number[];
-  if (opts.inputShape) {
-    inputShape = [...opts.inputShape];
+  if (given) {
+    inputShape = [...given];
     if (declared && (declared.length !== inputShape.length || declared.some((d, i) => typeof d === 'number' && d !== inputShape[i]))) {
-      throw new Error(`${label}: inputShape [${inputShape}] does not fit the model input "${inputName}" [${dims!.map((d) => d ?? '?')}]`);
+      throw new Error(`${label}: inputShape [${inputShape}] does not fit the model input "${input.name}" [${dims!.map((d) => d ?? '?')}]`);
     }
   } else {
     if (!declared || declared.some((d) => typeof d !== 'number')) {
       throw new Error(
-        `${label}: the model input "${inputName}" has shape [${dims ? dims.map((d) => d ?? '?') : 'unknown'}]; give the per-sample input shape (inputShape)`,
+        `${label}: the model input "${input.name}" has shape [${dims ? dims.map((d) => d ?? '?') : 'unknown'}]; give the per-sample input shape (inputShape)`,
       );
     }
     inputShape = declared as number[];
   }
-  const inElem = valueInfoElemType(input!);
+  const inElem = valueInfoElemType(input);
   if (inElem !== DT.UNDEFINED && inElem !== DT.FLOAT && inElem !== DT.DOUBLE && inElem !== DT.FLOAT16) {
-    throw new Error(`${label}: the model input "${inputName}" is ${dtypeName(inElem)}; losscape feeds float inputs`);
+    throw new Error(`${label}: the model input "${input.name}" is ${dtypeName(inElem)}; losscape feeds float inputs`);
   }
+  return inputShape;
+}
 
-  // 7. batch-norm sites (running statistics that are parameters) and dropout sites (shapes from a probe run)
+/** Per BatchNormalization node: its running statistics' parameter indices, or null when they are constants. */
+function batchNormSites(graph: GraphProto, paramNames: string[]): (BatchNormSite | null)[] {
   const indexOf = new Map(paramNames.map((n, i) => [n, i]));
-  const bnNodes = graph.node.filter((n) => n.opType === 'BatchNormalization');
-  const bnSite: (BatchNormSite | null)[] = bnNodes.map((n) => {
-    const m = indexOf.get(n.input[3] ?? '');
-    const v = indexOf.get(n.input[4] ?? '');
-    return m !== undefined && v !== undefined ? { mean: m, var: v } : null;
-  });
-  const batchNorms = bnSite.filter((s): s is BatchNormSite => s !== null);
+  return graph.node
+    .filter((n) => n.opType === 'BatchNormalization')
+    .map((n) => {
+      const m = indexOf.get(n.input[3] ?? '');
+      const v = indexOf.get(n.input[4] ?? '');
+      return m !== undefined && v !== undefined ? { mean: m, var: v } : null;
+    });
+}
 
-  await ensureJax();
+/** One sample through the program: the output size and the dropout sites (ratio, per-sample shape). */
+function probeModel(
+  program: Program,
+  layout: ParamLayout,
+  theta: Float32Array,
+  inputShape: number[],
+  input: ValueInfoProto,
+  notes: string[],
+): { outputDim: number; dropoutSites: DropoutSite[] } {
+  const inputName = input.name;
   const dropoutSites: DropoutSite[] = [];
-  let outputDim: number;
-  {
-    const params = layout.entries.map((e) => np.array(theta.slice(e.offset, e.offset + e.size), { shape: e.shape }));
-    const x = np.zeros([1, ...inputShape]);
-    const batchDim = dims?.[0];
-    if (typeof batchDim === 'number') {
-      notes.push(
-        `the input "${inputName}" has a fixed batch size of ${batchDim} (export with dynamic_axes={"${inputName}": {0: "batch"}}); other batch sizes are fed anyway`,
+  const params = layout.entries.map((e) => np.array(theta.slice(e.offset, e.offset + e.size), { shape: e.shape }));
+  const x = np.zeros([1, ...inputShape]);
+  const batchDim = valueInfoDims(input)?.[0];
+  if (typeof batchDim === 'number') {
+    notes.push(
+      `the input "${inputName}" has a fixed batch size of ${batchDim} (export with dynamic_axes={"${inputName}": {0: "batch"}}); other batch sizes are fed anyway`,
+    );
+  }
+  let r: ReturnType<typeof runProgram>;
+  try {
+    r = runProgram(program, params, x, {
+      onNode(cn, inputs) {
+        if (cn.node.opType !== 'Dropout') return;
+        const ratioIn = inputs[1];
+        const p = ratioIn && isStatic(ratioIn) ? shortestFloat32(ratioIn.data[0]!) : typeof cn.attrs.ratio === 'number' ? (cn.attrs.ratio as number) : 0.5;
+        const shape = inputs[0] ? (isStatic(inputs[0]) ? inputs[0].shape : (inputs[0].shape as number[])) : [];
+        if (p > 0) dropoutSites.push({ p, shape: shape.slice(1) });
+      },
+    });
+  } catch (e) {
+    if (typeof batchDim === 'number' && batchDim !== 1) {
+      throw new Error(
+        `${(e as Error).message} (the model was exported with a fixed batch size of ${batchDim}; export it with dynamic_axes={"${inputName}": {0: "batch"}})`,
       );
     }
-    const probe = (f: () => ReturnType<typeof runProgram>) => {
-      try {
-        return f();
-      } catch (e) {
-        if (typeof batchDim === 'number' && batchDim !== 1) {
-          throw new Error(
-            `${(e as Error).message} (the model was exported with a fixed batch size of ${batchDim}; export it with dynamic_axes={"${inputName}": {0: "batch"}})`,
-          );
-        }
-        throw e;
-      }
-    };
-    const r = probe(() =>
-      runProgram(program, params, x, {
-        onNode(cn, inputs) {
-          if (cn.node.opType !== 'Dropout') return;
-          const ratioIn = inputs[1];
-          const p = ratioIn && isStatic(ratioIn) ? shortestFloat32(ratioIn.data[0]!) : typeof cn.attrs.ratio === 'number' ? (cn.attrs.ratio as number) : 0.5;
-          const shape = inputs[0] ? (isStatic(inputs[0]) ? inputs[0].shape : (inputs[0].shape as number[])) : [];
-          if (p > 0) dropoutSites.push({ p, shape: shape.slice(1) });
-        },
-      }),
-    );
-    const shape = r.out.shape as number[];
-    r.out.dispose();
-    r.batchStats.forEach((a) => a.dispose());
-    if (shape.length < 1 || shape[0] !== 1) {
-      throw new Error(`${label}: output "${outputName}" has shape [${shape}] for one sample; expected [1, outputs]`);
-    }
-    outputDim = shape.slice(1).reduce((a, b) => a * b, 1);
+    throw e;
   }
+  const shape = r.out.shape as number[];
+  r.out.dispose();
+  r.batchStats.forEach((a) => a.dispose());
+  if (shape.length < 1 || shape[0] !== 1) {
+    throw new Error(`${program.label}: output "${program.output}" has shape [${shape}] for one sample; expected [1, outputs]`);
+  }
+  return { outputDim: shape.slice(1).reduce((a, b) => a * b, 1), dropoutSites };
+}
 
-  // 8. graph bytes with the weights as inputs (for onnxruntime)
-  const graphBytes = weightsAsInputs(bytes, paramNames, inputName, outputName, baseDir, label);
-
-  const producerTag = [proto.producerName, proto.producerVersion].filter(Boolean).join(' ');
-  const model: Model = {
-    name: `onnx ${path ? basename(path) : 'model'}${producerTag ? ` (${producerTag}, opset ${opset})` : ` (opset ${opset})`}`,
-    layout,
-    inputShape,
-    outputDim,
-    dropoutSites,
-    batchNorms,
-    init: (seed) => initLike(layout, graph, seed),
-    apply(params, x, o: ApplyOptions = {}) {
-      const r = runProgram(program, params, x, { train: o.train, conv: o.conv, dropoutMasks: o.dropoutMasks });
-      let out = r.out;
-      if (out.ndim !== 2) out = out.reshape([out.shape[0]!, outputDim]);
-      const batchStats: np.Array[] = [];
-      for (let k = 0; k < r.batchStats.length / 2; k++) {
-        const [m, v] = [r.batchStats[2 * k]!, r.batchStats[2 * k + 1]!];
-        if (bnSite[k]) batchStats.push(m, v);
-        else {
-          m.dispose();
-          v.dispose();
-        }
-      }
-      return { out, batchStats };
-    },
-  };
-  return { model, theta, graphBytes, inputName, outputName, opset, notes };
+/** The model's forward pass: the program's output as [N, outputDim], the batch statistics of the batch norms with parameter statistics. */
+function applyProgram(program: Program, bnSite: (BatchNormSite | null)[], outputDim: number, params: np.Array[], x: np.Array, o: ApplyOptions): ApplyResult {
+  const r = runProgram(program, params, x, { train: o.train, conv: o.conv, dropoutMasks: o.dropoutMasks });
+  let out = r.out;
+  if (out.ndim !== 2) out = out.reshape([out.shape[0]!, outputDim]);
+  const batchStats: np.Array[] = [];
+  for (let k = 0; k < r.batchStats.length / 2; k++) {
+    const [m, v] = [r.batchStats[2 * k]!, r.batchStats[2 * k + 1]!];
+    if (bnSite[k]) batchStats.push(m, v);
+    else {
+      m.dispose();
+      v.dispose();
+    }
+  }
+  return { out, batchStats };
 }
 
 /**
@@ -372,7 +420,7 @@ function weightsAsInputs(bytes: Uint8Array, paramNames: string[], inputName: str
  * Fresh parameters in PyTorch's default style: weights and their layer's bias
  * U(−1/√fan_in, 1/√fan_in); batch-norm scale 1, shift 0, running mean 0, running var 1.
  */
-function initLike(layout: ReturnType<typeof makeLayout>, graph: GraphProto, seed: number): Float32Array {
+function initLike(layout: ParamLayout, graph: GraphProto, seed: number): Float32Array {
   const theta = new Float32Array(layout.size);
   const rng = new Rng(seed, 'init');
   const consumers = consumersOf(graph);

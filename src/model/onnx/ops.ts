@@ -11,6 +11,7 @@
 import { lax, nn, numpy as np } from '@jax-js/jax';
 import type { NodeProto } from 'onnx-buf';
 import { type AttrValue, DT, decodeTensor, shortestFloat32 } from '../../io/onnx-proto.js';
+import { convIm2col, stridedAxis, windowSlices, zeroPadSpatial } from '../conv.js';
 import type { ConvImpl } from '../layers.js';
 import {
   type FloatDType,
@@ -158,30 +159,6 @@ function sliceRanges(shape: number[], starts: number[], ends: number[], axes: nu
   return ranges;
 }
 
-/** x[..., start:end:step, ...] along one axis, step > 0, via slice + reshape (no strided slice in jax-js). */
-function stridedAxis(x: Arr, axis: number, start: number, end: number, step: number): Arr {
-  const n = Math.max(0, Math.ceil((end - start) / step));
-  const idx: ([] | [number, number])[] = x.shape.map(() => [] as []);
-  if (step === 1) {
-    idx[axis] = [start, end];
-    return x.slice(...idx);
-  }
-  const stop = Math.min(start + n * step, x.shape[axis]!);
-  idx[axis] = [start, stop];
-  let y = x.slice(...idx);
-  const have = stop - start;
-  if (have < n * step) {
-    const w: [number, number][] = y.shape.map(() => [0, 0]);
-    w[axis] = [0, n * step - have];
-    y = np.pad(y, w);
-  }
-  const shape = [...y.shape];
-  shape.splice(axis, 1, n, step);
-  const pick: ([] | number)[] = shape.map(() => [] as []);
-  pick[axis + 1] = 0;
-  return y.reshape(shape).slice(...(pick as never[]));
-}
-
 function resolveReshape(inShape: number[], target: number[], allowzero: boolean): number[] {
   const shape = target.map((d, i) => (d === 0 && !allowzero ? inShape[i]! : d));
   const known = prod(shape.filter((d) => d !== -1));
@@ -220,8 +197,7 @@ function spatialPads(c: OpContext, inSp: number[], kernel: number[], strides: nu
 
 /** Pad the spatial axes (2..) of x with `value` (0 or -inf). */
 function padSpatial(x: Arr, begin: number[], end: number[], value: number): Arr {
-  if (begin.every((p) => p === 0) && end.every((p) => p === 0)) return x;
-  if (value === 0) return np.pad(x, [[0, 0], [0, 0], ...begin.map((b, i) => [b, end[i]!] as [number, number])]);
+  if (value === 0 || (begin.every((p) => p === 0) && end.every((p) => p === 0))) return zeroPadSpatial(x, begin, end);
   let y = x;
   for (let i = 0; i < begin.length; i++) {
     const axis = i + 2;
@@ -237,72 +213,6 @@ function padSpatial(x: Arr, begin: number[], end: number[], value: number): Arr 
     }
   }
   return y;
-}
-
-/**
- * All window offsets of a strided, dilated window over the spatial axes of a
- * padded x: K arrays of shape [N, C, ...out] (K = prod(kernel)), each the input
- * seen at one kernel position. x is consumed.
- */
-function windowSlices(x: Arr, kernel: number[], strides: number[], dilations: number[], out: number[]): Arr[] {
-  const K = prod(kernel);
-  const res: Arr[] = [];
-  for (let k = 0; k < K; k++) {
-    const pos: number[] = [];
-    let r = k;
-    for (let i = kernel.length - 1; i >= 0; i--) {
-      pos.unshift(r % kernel[i]!);
-      r = Math.floor(r / kernel[i]!);
-    }
-    let y = x.ref;
-    pos.forEach((p, i) => {
-      const start = p * dilations[i]!;
-      y = stridedAxis(y, i + 2, start, start + (out[i]! - 1) * strides[i]! + 1, strides[i]!);
-    });
-    res.push(y);
-  }
-  x.dispose();
-  return res;
-}
-
-function convOut(inSize: number, k: number, s: number, d: number, pb: number, pe: number): number {
-  return Math.floor((inSize + pb + pe - d * (k - 1) - 1) / s) + 1;
-}
-
-/** N-d convolution by im2col: one (grouped) matmul over the kernel's shifted copies. */
-function convIm2col(x: Arr, w: Arr, strides: number[], begin: number[], end: number[], dil: number[], group: number): Arr {
-  const [n, cin] = x.shape as [number, number];
-  const [o, cg, ...ks] = w.shape as number[];
-  const sp = x.shape.slice(2) as number[];
-  const out = sp.map((d, i) => convOut(d, ks[i]!, strides[i]!, dil[i]!, begin[i]!, end[i]!));
-  if (out.some((d) => d <= 0)) throw new Error(`Conv: kernel [${ks}] does not fit the padded input [${sp}]`);
-  const xp = padSpatial(x, begin, end, 0);
-  const cols = windowSlices(xp, ks, strides, dil, out);
-  const K = prod(ks);
-  const P = prod(out);
-  const sd = out.length;
-  // [N, C, K, ...out]
-  const st = np.stack(cols, 2);
-  const og = o! / group;
-  if (group === 1) {
-    // → [N, ...out, C, K] → [N·P, C·K]
-    const perm = [0, ...out.map((_, i) => 3 + i), 1, 2];
-    const patches = st.transpose(perm).reshape([n * P, cin * K]);
-    const y = np.dot(patches, w.reshape([o!, cg! * K]).transpose());
-    return y.reshape([n, ...out, o!]).transpose([0, sd + 1, ...out.map((_, i) => 1 + i)]);
-  }
-  // [N, g, cg, K, ...out] → [g, N, ...out, cg, K] → [g, N·P, cg·K]
-  const perm = [1, 0, ...out.map((_, i) => 4 + i), 2, 3];
-  const patches = st
-    .reshape([n, group, cg!, K, ...out])
-    .transpose(perm)
-    .reshape([group, n * P, cg! * K]);
-  const wg = w.reshape([group, og, cg! * K]).transpose([0, 2, 1]);
-  const y = np.matmul(patches, wg); // [g, N·P, og]
-  return y
-    .reshape([group, n, ...out, og])
-    .transpose([1, 0, sd + 2, ...out.map((_, i) => 2 + i)])
-    .reshape([n, o!, ...out]);
 }
 
 function poolGeometry(c: OpContext, x: Val) {
@@ -603,10 +513,10 @@ export const OPS: Record<string, OpFn> = {
     } else if (sp.length === 1) {
       const x4 = c.A(0).reshape([xs[0]!, xs[1]!, 1, sp[0]!]);
       const w4 = c.A(1).reshape([ws[0]!, ws[1]!, 1, ws[2]!]);
-      y = convIm2col(x4, w4, [1, strides[0]!], [0, begin[0]!], [0, end[0]!], [1, dil[0]!], group);
+      y = convIm2col(x4, w4, { strides: [1, strides[0]!], padBegin: [0, begin[0]!], padEnd: [0, end[0]!], dilations: [1, dil[0]!], group });
       y = y.reshape([y.shape[0]!, y.shape[1]!, y.shape[3]!]);
     } else {
-      y = convIm2col(c.A(0), c.A(1), strides, begin, end, dil, group);
+      y = convIm2col(c.A(0), c.A(1), { strides, padBegin: begin, padEnd: end, dilations: dil, group });
     }
     if (c.has(2)) y = y.add(c.A(2).reshape([1, -1, ...sp.map(() => 1)]));
     return [y];
