@@ -1,15 +1,16 @@
 /**
- * Static figures of the studies: panels of landscapes as heatmaps with contour
- * lines (optionally a path, a mask boundary), a small bar chart, a title and a
- * caption, as one self-contained SVG (`figure.svg` next to a study's tables).
- * `--png` renders it to PNG in headless Chromium (the viewer's browser).
+ * The figure renderer of the studies: panels of landscapes as heatmaps with
+ * contour lines (optionally a path, a mask boundary), a small bar chart, a
+ * title and a caption, as one self-contained SVG (`figure.svg` next to a
+ * study's tables), and its PNG rendering in headless Chromium (the viewer's
+ * browser) for `--png`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type ColormapName, colorAt } from '../core/colormap.js';
-import { contourSegments } from '../core/contour.js';
-import { coordinates, type Grid } from '../core/grid.js';
-import { fmtNumber } from './common.js';
+import { type ColormapName, colorAt } from '../../core/colormap.js';
+import { contourSegments } from '../../core/contour.js';
+import { coordinates, type Grid } from '../../core/grid.js';
+import { fmtNumber } from '../tables.js';
 
 export interface Panel {
   title: string;
@@ -230,8 +231,13 @@ function wrap(lines: string[], max: number): string[] {
   return out;
 }
 
+export interface FigureFiles {
+  svg: string;
+  png?: string;
+}
+
 /** Write `<base>.svg`, and `<base>.png` (headless Chromium) when asked. */
-export async function writeFigure(base: string, fig: { svg: string; width: number; height: number }, png = false): Promise<{ svg: string; png?: string }> {
+export async function writeFigure(base: string, fig: { svg: string; width: number; height: number }, png = false): Promise<FigureFiles> {
   mkdirSync(dirname(base), { recursive: true });
   const svgPath = `${base}.svg`;
   writeFileSync(svgPath, fig.svg);
@@ -241,8 +247,8 @@ export async function writeFigure(base: string, fig: { svg: string; width: numbe
   return { svg: svgPath, png: pngPath };
 }
 
-export async function renderSvgPng(fig: { svg: string; width: number; height: number }, out: string): Promise<void> {
-  const { launchBrowser } = await import('../viewer/server/browser.js');
+async function renderSvgPng(fig: { svg: string; width: number; height: number }, out: string): Promise<void> {
+  const { launchBrowser } = await import('../../viewer/server/browser.js');
   const b = await launchBrowser({ width: fig.width, height: fig.height });
   try {
     await b.page.setContent(`<!doctype html><html><body style="margin:0;background:#fff">${fig.svg}</body></html>`);
