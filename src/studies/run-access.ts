@@ -50,7 +50,6 @@ export function orderedCheckpoints(run: OpenedRun): { index: number; theta: Floa
   return [...run.thetas].sort((a, b) => a[0] - b[0]).map(([index, c]) => ({ index, ...c }));
 }
 
-
 /** An engine over `data` with the run's engine settings (mode: the run's surface mode unless given). */
 export function runEngine(run: OpenedRun, data: Dataset, o: EngineChoice = {}, warn?: (l: string) => void): Promise<LossEngine> {
   return engineForRun(run.cfg, run.model, data, o, warn);

@@ -1,6 +1,6 @@
 /**
  * Subset fidelity: how well the landscape on a fixed random subset of the
- * training split (the seed's claim: 5 % is enough) matches the landscape on the
+ * training split (a common choice: 5 %) matches the landscape on the
  * whole split, at the same points (same θ, same directions, same grid).
  * Per subset size (and subset seed): max and mean relative error of the loss,
  * |L_S − L_full| / |L_full|, and the largest accuracy difference.

@@ -147,18 +147,7 @@ async function modeLandscape(
     });
     task.end();
     const loss = gf.values.train_loss!;
-    writeDerivedRun(folder, {
-      source: run.manifest,
-      sourceDir: run.dir,
-      name: `${mode} mode`,
-      kind: 'modes',
-      note:
-        mode === 'train'
-          ? `checkpoint ${ck.index} in train mode: batch statistics${s.batchSize ? ` over batches of ${s.batchSize}` : ' over the whole subset (one batch, at most 1000)'} and fixed dropout masks (seed ${s.dropoutSeed})`
-          : `checkpoint ${ck.index} in eval mode: running statistics, no dropout`,
-      frames: [{ checkpoint: ck.index, surface: surf, center_loss: centre.loss, center_acc: centre.acc, cosine: plane.cosine }],
-      config: { ...(run.manifest.config as object), surface: { ...s, mode } },
-    });
+    writeModeRun(run, ck, mode, folder, surf, centre, plane.cosine);
     return {
       landscape: { loss, acc: gf.values.train_acc!, done: gf.done },
       row: { mode, centre: centre.loss, centreAcc: centre.acc, min: Math.min(...loss), max: maxOf(loss), mean: mean(loss) },
@@ -166,6 +155,23 @@ async function modeLandscape(
   } finally {
     for (const e of [engines.train, engines.test]) await e?.dispose();
   }
+}
+
+/** <out>/<mode> as a one-frame run (its config says the mode). */
+function writeModeRun(run: OpenedRun, ck: Checkpoint, mode: Mode, folder: string, surf: string, centre: { loss: number; acc: number }, cosine: number): void {
+  const s = run.cfg.surface;
+  writeDerivedRun(folder, {
+    source: run.manifest,
+    sourceDir: run.dir,
+    name: `${mode} mode`,
+    kind: 'modes',
+    note:
+      mode === 'train'
+        ? `checkpoint ${ck.index} in train mode: batch statistics${s.batchSize ? ` over batches of ${s.batchSize}` : ' over the whole subset (one batch, at most 1000)'} and fixed dropout masks (seed ${s.dropoutSeed})`
+        : `checkpoint ${ck.index} in eval mode: running statistics, no dropout`,
+    frames: [{ checkpoint: ck.index, surface: surf, center_loss: centre.loss, center_acc: centre.acc, cosine }],
+    config: { ...(run.manifest.config as object), surface: { ...s, mode } },
+  });
 }
 
 /** Per point: L_train − L_eval and |L_train − L_eval| / |L_eval|; over the grid: their max and mean, and the largest accuracy difference. */

@@ -11,7 +11,7 @@ import { hashBytes, hashJSON } from '../../core/hash.js';
 import { type ProgressSink, silent } from '../../core/progress.js';
 import type { Normalization, Plane } from '../../directions/directions.js';
 import { writeDirectionFile } from '../../directions/file.js';
-import type { LossEngine } from '../../engine/engine.js';
+import type { LossEngine, Metrics } from '../../engine/engine.js';
 import { writeH5 } from '../../io/h5.js';
 import { frameFile } from '../../store/run-store.js';
 import { computeSurface } from '../../surface/surface.js';
@@ -193,18 +193,7 @@ async function prunedNetwork(p: PruneSetup, s: number, folder: string, key: stri
   const tr = await engines.fullTrain.evaluate(theta);
   const te = await engines.fullTest.evaluate(theta);
   const sh = await measureSharpness(engines.sharpness, theta, p.sharp);
-  if (grid.y) {
-    writeDerivedRun(folder, {
-      source: run.manifest,
-      sourceDir: run.dir,
-      name: `${s}% pruned (${scope})${steps ? `, ${steps} fine-tune steps` : ''}`,
-      kind: 'prune',
-      note: `checkpoint ${ck.index} magnitude-pruned to ${s}% of the eligible weights (${scope}); directions restricted to the surviving weights`,
-      frames: [{ checkpoint: ck.index, surface: surf, directions: dirRel, center_loss: centre.loss, center_acc: centre.acc, cosine: plane.cosine }],
-      checkpoints: [{ index: ck.index, step: ck.step, epoch: ck.epoch, train_loss: tr.loss, train_acc: tr.acc, test_loss: te.loss, test_acc: te.acc }],
-      extra: { sparsity: s, scope, finetune: steps },
-    });
-  }
+  if (grid.y) writePrunedRun(p, s, folder, { surface: surf, directions: dirRel, centre, cosine: plane.cosine, train: tr, test: te });
   return {
     sparsity: s,
     scope,
@@ -220,6 +209,28 @@ async function prunedNetwork(p: PruneSetup, s: number, folder: string, key: stri
     ...(sh ? { lambda_max: sh.lambdaMax, lambda_min: sh.lambdaMin, trace: sh.trace, eps_sharpness: sh.epsSharpness } : {}),
     folder: sparsityName(s),
   };
+}
+
+/** The sparsity's folder as a one-frame run (its checkpoint row: the pruned network's full-split metrics). */
+function writePrunedRun(
+  p: PruneSetup,
+  s: number,
+  folder: string,
+  f: { surface: string; directions: string; centre: Metrics; cosine: number; train: Metrics; test: Metrics },
+): void {
+  const { ck, scope, steps } = p;
+  writeDerivedRun(folder, {
+    source: p.run.manifest,
+    sourceDir: p.run.dir,
+    name: `${s}% pruned (${scope})${steps ? `, ${steps} fine-tune steps` : ''}`,
+    kind: 'prune',
+    note: `checkpoint ${ck.index} magnitude-pruned to ${s}% of the eligible weights (${scope}); directions restricted to the surviving weights`,
+    frames: [{ checkpoint: ck.index, surface: f.surface, directions: f.directions, center_loss: f.centre.loss, center_acc: f.centre.acc, cosine: f.cosine }],
+    checkpoints: [
+      { index: ck.index, step: ck.step, epoch: ck.epoch, train_loss: f.train.loss, train_acc: f.train.acc, test_loss: f.test.loss, test_acc: f.test.acc },
+    ],
+    extra: { sparsity: s, scope, finetune: steps },
+  });
 }
 
 /** Fine-tuning with the mask fixed (the study's steps; none: θ as pruned). */

@@ -61,10 +61,35 @@ export async function variabilityStudy(runDir: string, o: VariabilityOptions = {
   const r = o.radius ?? 0.5;
   const out = o.out ?? studyFolder(runDir, 'variability', ck.index);
   mkdirSync(out, { recursive: true });
+  const planes = await seedPlanes(run, ck, seeds, grid, r, out, o, progress);
+  const sp = spreadOf(planes.losses);
+  await writeGridFile(join(out, 'spread.h5'), {
+    grid,
+    values: { loss_min: sp.min, loss_median: sp.median, loss_max: sp.max, loss_spread: sp.range, loss_relspread: sp.rel },
+    done: planes.done,
+    attrs: { checkpoint: ck.index, seeds: seeds.join(','), meaning: 'per grid point over the K landscapes: min, median, max, max - min, (max - min) / median' },
+  });
+  const axes = `${formatAxis(grid.x)} × ${formatAxis(grid.y!)}`;
+  const tables = writeVariabilityTables(run, ck.index, seeds, r, axes, out, withSummaryRows(planes.rows), sp.summary);
+  writeJson(join(out, 'variability.json'), { checkpoint: ck.index, seeds, radius: r, grid: axes, rows: planes.rows, spread: sp.summary });
+  return { out, seeds, rows: planes.rows, spread: sp.summary, tables, grid };
+}
+
+/** Every seed's landscape (a one-frame run <out>/seed-<seed>) and row of statistics. */
+async function seedPlanes(
+  run: OpenedRun,
+  ck: Checkpoint,
+  seeds: number[],
+  grid: Grid,
+  r: number,
+  out: string,
+  o: VariabilityOptions,
+  progress: ProgressSink,
+): Promise<{ rows: SeedRow[]; losses: Float64Array[]; done: Uint8Array }> {
   const engine = await runEngine(run, run.data.evalSubset, { backend: o.backend }, progress.warn);
   const rows: SeedRow[] = [];
   const losses: Float64Array[] = [];
-  let done: Uint8Array | null = null;
+  let done: Uint8Array = new Uint8Array(0);
   try {
     const centre = (await engine.evaluate(ck.theta)).loss;
     for (const seed of seeds) {
@@ -76,7 +101,7 @@ export async function variabilityStudy(runDir: string, o: VariabilityOptions = {
       rows.push(seedRow(seed, await probePlane(engine, ck.theta, plane, centre, gf.loss, r), r));
       writeDerivedRun(folder, {
         source: run.manifest,
-        sourceDir: runDir,
+        sourceDir: run.dir,
         name: `direction seed ${seed}`,
         kind: 'variability',
         note: `checkpoint ${ck.index} seen through the plane of direction seeds ${seed} and ${seed + 1}`,
@@ -94,17 +119,7 @@ export async function variabilityStudy(runDir: string, o: VariabilityOptions = {
   } finally {
     await engine.dispose();
   }
-  const sp = spreadOf(losses);
-  await writeGridFile(join(out, 'spread.h5'), {
-    grid,
-    values: { loss_min: sp.min, loss_median: sp.median, loss_max: sp.max, loss_spread: sp.range, loss_relspread: sp.rel },
-    done: done!,
-    attrs: { checkpoint: ck.index, seeds: seeds.join(','), meaning: 'per grid point over the K landscapes: min, median, max, max - min, (max - min) / median' },
-  });
-  const axes = `${formatAxis(grid.x)} × ${formatAxis(grid.y!)}`;
-  const tables = writeVariabilityTables(run, ck.index, seeds, r, axes, out, withSummaryRows(rows), sp.summary);
-  writeJson(join(out, 'variability.json'), { checkpoint: ck.index, seeds, radius: r, grid: axes, rows, spread: sp.summary });
-  return { out, seeds, rows, spread: sp.summary, tables, grid };
+  return { rows, losses, done };
 }
 
 /** The given seeds, or `count` seeds from the run's direction seed in steps of 2 (each plane uses seed and seed + 1). */
