@@ -29,21 +29,45 @@ import { pointEigenvalues, pointTrace } from './point.js';
 
 export type { ParamSelection } from '../linalg/hessian-operator.js';
 
+/** Defaults of the sharpness measures: `sharpness()`, `epsSharpness()` and `losscape hessian`. */
+export const SHARPNESS_DEFAULTS = {
+  /** Box half-width factor of ε-sharpness: |δ_i| ≤ ε·(|θ_i| + 1). */
+  epsilon: 1e-3,
+  /** Hutchinson probes for the trace. */
+  traceProbes: 100,
+  params: 'all' as ParamSelection,
+  seed: 0,
+  /** Gradient-ascent steps of the ε-sharpness maximization. */
+  epsSteps: 10,
+} as const;
+
+/**
+ * The sharpness settings of the study tables (`losscape study`, `prune`): fewer
+ * trace probes and a fixed Lanczos tolerance, as many runs or sparsities are measured.
+ */
+export const STUDY_SHARPNESS_DEFAULTS = {
+  epsilon: SHARPNESS_DEFAULTS.epsilon,
+  traceProbes: 30,
+  tol: 1e-4,
+  params: SHARPNESS_DEFAULTS.params,
+  seed: SHARPNESS_DEFAULTS.seed,
+} as const;
+
 export interface SharpnessOptions {
-  /** Box half-width factor of ε-sharpness: |δ_i| ≤ ε·(|θ_i| + 1) (default 1e-3). */
+  /** Box half-width factor of ε-sharpness: |δ_i| ≤ ε·(|θ_i| + 1) (default SHARPNESS_DEFAULTS). */
   epsilon?: number;
-  /** Hutchinson probes for the trace (default 100). */
+  /** Hutchinson probes for the trace (default SHARPNESS_DEFAULTS). */
   traceProbes?: number;
   /** Lanczos convergence test (default 'eigenvalue', point.ts). */
   convergence?: LanczosConvergence;
   /** Its tolerance relative to max|θ| (default by the test: 1e-6 eigenvalue, 1e-5 residual). */
   tol?: number;
-  /** Tensors in the Hessian and the ε-box (default 'all'). */
+  /** Tensors in the Hessian and the ε-box (default SHARPNESS_DEFAULTS). */
   params?: ParamSelection;
   seed?: number;
   /** Lanczos steps at most (default 200). */
   maxIter?: number;
-  /** Gradient-ascent steps of the ε-sharpness maximization (default 10; 0 skips it: epsSharpness = NaN). */
+  /** Gradient-ascent steps of the ε-sharpness maximization (default SHARPNESS_DEFAULTS; 0 skips it: epsSharpness = NaN). */
   epsSteps?: number;
 }
 
@@ -71,13 +95,13 @@ export interface SharpnessResult {
 
 export async function sharpness(engine: LossEngine, theta: Float32Array, opts: SharpnessOptions = {}): Promise<SharpnessResult> {
   const t0 = performance.now();
-  const params = opts.params ?? 'all';
-  const seed = opts.seed ?? 0;
+  const params = opts.params ?? SHARPNESS_DEFAULTS.params;
+  const seed = opts.seed ?? SHARPNESS_DEFAULTS.seed;
   const eig = await pointEigenvalues(engine, theta, { params, convergence: opts.convergence, tol: opts.tol, maxIter: opts.maxIter, seed });
-  const traceProbes = Math.max(1, Math.floor(opts.traceProbes ?? 100));
+  const traceProbes = Math.max(1, Math.floor(opts.traceProbes ?? SHARPNESS_DEFAULTS.traceProbes));
   const tr = await pointTrace(engine, theta, { params, probes: traceProbes, seed: seed + 1 });
-  const epsilon = opts.epsilon ?? 1e-3;
-  const eps = await epsSharpness(engine, theta, { epsilon, params, steps: opts.epsSteps ?? 10 });
+  const epsilon = opts.epsilon ?? SHARPNESS_DEFAULTS.epsilon;
+  const eps = await epsSharpness(engine, theta, { epsilon, params, steps: opts.epsSteps ?? SHARPNESS_DEFAULTS.epsSteps });
   return {
     lambdaMax: eig.lambdaMax,
     lambdaMin: eig.lambdaMin,
@@ -98,7 +122,7 @@ export async function sharpness(engine: LossEngine, theta: Float32Array, opts: S
 export interface EpsSharpnessOptions {
   epsilon?: number;
   params?: ParamSelection;
-  /** Gradient evaluations at most (default 10). */
+  /** Gradient evaluations at most (default SHARPNESS_DEFAULTS.epsSteps). */
   steps?: number;
 }
 
@@ -114,10 +138,10 @@ export interface EpsSharpnessResult {
 
 /** Keskar et al.'s ε-sharpness by projected sign-gradient ascent in the box (see the file comment). */
 export async function epsSharpness(engine: LossEngine, theta: Float32Array, opts: EpsSharpnessOptions = {}): Promise<EpsSharpnessResult> {
-  const epsilon = opts.epsilon ?? 1e-3;
+  const epsilon = opts.epsilon ?? SHARPNESS_DEFAULTS.epsilon;
   if (!(epsilon >= 0)) throw new Error(`epsilon must be ≥ 0, got ${epsilon}`);
-  const steps = Math.max(0, Math.floor(opts.steps ?? 10));
-  const sel = selectParams(engine.layout, opts.params ?? 'all');
+  const steps = Math.max(0, Math.floor(opts.steps ?? SHARPNESS_DEFAULTS.epsSteps));
+  const sel = selectParams(engine.layout, opts.params ?? SHARPNESS_DEFAULTS.params);
   const n = theta.length;
   const box = new Float64Array(n);
   for (const [o, len] of sel.segments) for (let i = o; i < o + len; i++) box[i] = epsilon * (Math.abs(theta[i]!) + 1);

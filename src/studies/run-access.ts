@@ -1,14 +1,14 @@
 /**
  * A finished (or partly finished) run folder opened for a study: its resolved
  * config, data (the same split and evaluation subset the run used), model,
- * checkpoints, and engines built the way the run builds them.
+ * checkpoints, engines built the way the run builds them, its direction
+ * settings, and where a study of it writes by default.
  */
-
+import { join } from 'node:path';
 import { LosscapeError } from '../core/errors.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Plane } from '../directions/directions.js';
 import type { LossEngine } from '../engine/engine.js';
-import { type SharpnessResult, sharpness } from '../hessian/sharpness.js';
 import type { Model } from '../model/model.js';
 import { type RunConfig, resolveConfig } from '../run/config.js';
 import type { RunData } from '../run/data.js';
@@ -50,8 +50,6 @@ export function orderedCheckpoints(run: OpenedRun): { index: number; theta: Floa
   return [...run.thetas].sort((a, b) => a[0] - b[0]).map(([index, c]) => ({ index, ...c }));
 }
 
-export type { EngineChoice };
-
 /** An engine over `data` with the run's engine settings (mode: the run's surface mode unless given). */
 export function runEngine(run: OpenedRun, data: Dataset, o: EngineChoice = {}, warn?: (l: string) => void): Promise<LossEngine> {
   return engineForRun(run.cfg, run.model, data, o, warn);
@@ -66,19 +64,7 @@ export function directionAttrs(run: OpenedRun, seed = run.cfg.directions.seed): 
   return specAttrs(run.cfg.directions, seed);
 }
 
-/** Options of the sharpness measures in study tables (see src/hessian/sharpness.ts); false skips them. */
-export interface StudySharpness {
-  epsilon?: number;
-  traceProbes?: number;
-  tol?: number;
-  params?: 'all' | 'ndim>1';
-  seed?: number;
-}
-
-export const DEFAULT_STUDY_SHARPNESS: StudySharpness = { epsilon: 1e-3, traceProbes: 30, tol: 1e-4, params: 'all', seed: 0 };
-
-/** λmax, λmin, trace, ε-sharpness of θ on the engine's data (eval mode engines in the studies). */
-export async function measureSharpness(engine: LossEngine, theta: Float32Array, opts: StudySharpness | false): Promise<SharpnessResult | null> {
-  if (opts === false) return null;
-  return sharpness(engine, theta, { ...DEFAULT_STUDY_SHARPNESS, ...opts });
+/** A study's default output folder: <run>/studies/<name>-ckpt-XXXX. */
+export function studyFolder(runDir: string, name: string, checkpoint: number): string {
+  return join(runDir, 'studies', `${name}-ckpt-${String(checkpoint).padStart(4, '0')}`);
 }

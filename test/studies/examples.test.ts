@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/run/config.js';
-import { deepMerge } from '../../src/studies/common.js';
-import { planVariants } from '../../src/studies/compare.js';
-import { loadStudyFile, rawBase } from '../../src/studies/config.js';
+import { planVariants } from '../../src/studies/compare/study.js';
+import { loadStudyFile } from '../../src/studies/config.js';
+import { deepMerge } from '../../src/studies/overrides.js';
+import { rawBase } from '../../src/studies/study-config.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSize } from '../../src/studies/common.js';
-import { fidelityStudy } from '../../src/studies/fidelity.js';
+import { fidelityStudy } from '../../src/studies/fidelity/study.js';
+import { parseSize } from '../../src/studies/parse.js';
 import { loadRun } from '../../src/viewer/server/scene.js';
 import { tempDir, tinyRun } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeLayout } from '../../src/core/layout.js';
 import { Rng } from '../../src/core/rng.js';
-import { pathGrid, trajectoryPca } from '../../src/studies/pca.js';
+import { pathGrid, trajectoryPca } from '../../src/studies/pca/trajectory.js';
 
 const layout = makeLayout([
   { name: 'fc1.weight', shape: [8, 12], role: 'weight' },

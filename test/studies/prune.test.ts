@@ -6,7 +6,8 @@ import { readDirectionFile } from '../../src/directions/file.js';
 import { asFloat32, readH5 } from '../../src/io/h5.js';
 import { readGridFile } from '../../src/jobs/grid-file.js';
 import { RunStore } from '../../src/store/run-store.js';
-import { applyMask, magnitudeMask, prunableEntries, pruneStudy, zeroCount } from '../../src/studies/prune.js';
+import { applyMask, magnitudeMask, prunableEntries, zeroCount } from '../../src/studies/prune/mask.js';
+import { pruneStudy } from '../../src/studies/prune/study.js';
 import { openRun } from '../../src/studies/run-access.js';
 import { tempDir, tinyRun } from './helpers.js';
 

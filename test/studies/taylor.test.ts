@@ -9,7 +9,8 @@ import { randomPlane } from '../../src/directions/directions.js';
 import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { readGridFile } from '../../src/jobs/grid-file.js';
 import { buildModel } from '../../src/model/zoo.js';
-import { quadraticModel, taylorSurface } from '../../src/studies/taylor.js';
+import { quadraticModel } from '../../src/studies/taylor/model.js';
+import { taylorSurface } from '../../src/studies/taylor/study.js';
 
 /** A regression set y = A x + noise (3 inputs, 2 targets). */
 function regression(n: number, seed: number): Dataset {

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readGridFile } from '../../src/jobs/grid-file.js';
-import { modesStudy } from '../../src/studies/modes.js';
-import { pointwiseSpread, variabilityStudy } from '../../src/studies/variability.js';
+import { modesStudy } from '../../src/studies/modes/study.js';
+import { pointwiseSpread } from '../../src/studies/variability/spread.js';
+import { variabilityStudy } from '../../src/studies/variability/study.js';
 import { loadScene } from '../../src/viewer/server/scene.js';
 import { tempDir, tinyRun } from './helpers.js';
 

@@ -14,7 +14,7 @@ import type { LossEngine } from '../../engine/engine.js';
 import { BACKEND_CHOICES, BACKEND_HELP, type Backend, createEngine } from '../../engine/registry.js';
 import { computeEigenmap } from '../../hessian/eigenmap.js';
 import { pointDensity, pointEigenvalues, pointTrace } from '../../hessian/point.js';
-import { epsSharpness } from '../../hessian/sharpness.js';
+import { epsSharpness, SHARPNESS_DEFAULTS } from '../../hessian/sharpness.js';
 import { CERTIFY_TOL, DEFAULT_CONVERGENCE } from '../../linalg/extremes.js';
 import { PARAM_SELECTIONS, type ParamSelection } from '../../linalg/hessian-operator.js';
 import { LANCZOS_CONVERGENCE, LANCZOS_DEFAULTS, type LanczosConvergence } from '../../linalg/lanczos.js';
@@ -117,8 +117,8 @@ export function register(program: Command): void {
     .option('--fresh', 'overwrite an existing map computed with other settings')
     .option('--top <k>', 'also the k largest eigenvalues (centre)')
     .option('--density <file.csv>', 'spectral density by stochastic Lanczos quadrature (centre), columns lambda,density')
-    .option('--probes <n>', 'Hutchinson probes for the trace', '100')
-    .option('--epsilon <e>', 'box size of ε-sharpness (Keskar et al.)', '1e-3')
+    .option('--probes <n>', 'Hutchinson probes for the trace', String(SHARPNESS_DEFAULTS.traceProbes))
+    .option('--epsilon <e>', 'box size of ε-sharpness (Keskar et al.)', SHARPNESS_DEFAULTS.epsilon.toExponential())
     .option('--seed <n>', 'seed of the start and probe vectors', '0')
     .option('--no-warm-start', 'start every map point from a random vector')
     .option('--all-checkpoints', 'a run: eigenvalue maps for every hessian.every-th checkpoint (and the last)')
@@ -137,8 +137,8 @@ export function register(program: Command): void {
         dtype: choiceFlag(f.dtype, '--dtype', ['float32', 'float64'] as const),
         mode: choiceFlag(f.mode, '--mode', ['eval', 'train'] as const),
         seed: numberFlag(f.seed, '--seed', { integer: true, min: 0 }) ?? 0,
-        probes: numberFlag(f.probes, '--probes', { integer: true, min: 2 }) ?? 100,
-        epsilon: numberFlag(f.epsilon, '--epsilon', { min: 0 }) ?? 1e-3,
+        probes: numberFlag(f.probes, '--probes', { integer: true, min: 2 }) ?? SHARPNESS_DEFAULTS.traceProbes,
+        epsilon: numberFlag(f.epsilon, '--epsilon', { min: 0 }) ?? SHARPNESS_DEFAULTS.epsilon,
       };
       const top = numberFlag(f.top, '--top', { integer: true, min: 1 });
       const chunk = numberFlag(f.chunk, '--chunk', { integer: true, min: 1 });

@@ -9,17 +9,17 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LosscapeError } from '../core/errors.js';
-import { hashJSON } from '../core/hash.js';
-import { type ProgressSink, silent } from '../core/progress.js';
-import { type RunConfig, resolveConfig } from '../run/config.js';
-import { runConfigHash, runPipeline } from '../run/pipeline.js';
-import { type Manifest, RunStore } from '../store/run-store.js';
-import { type Column, deepMerge, describeOverride, pct, writeJson, writeTables } from './common.js';
-import type { LoadedStudy } from './config.js';
-import { rawBase } from './config.js';
-import { compareFigure, type FigureFiles, tryFigure } from './figures.js';
-import { checkpointOf, DEFAULT_STUDY_SHARPNESS, measureSharpness, openRun, runEngine, type StudySharpness } from './run-access.js';
+import { LosscapeError } from '../../core/errors.js';
+import { hashJSON } from '../../core/hash.js';
+import { type ProgressSink, silent } from '../../core/progress.js';
+import { type RunConfig, resolveConfig } from '../../run/config.js';
+import { runConfigHash, runPipeline } from '../../run/pipeline.js';
+import { type Manifest, RunStore } from '../../store/run-store.js';
+import { deepMerge, describeOverride } from '../overrides.js';
+import { checkpointOf, openRun, runEngine } from '../run-access.js';
+import { measureSharpness, type StudySharpness, studySharpness } from '../sharpness.js';
+import { type LoadedStudy, overriddenBase } from '../study-config.js';
+import { type Column, pct, type TableFiles, writeJson, writeTables } from '../tables.js';
 
 /** Settings that must be equal in every variant (same seeds, data, directions and frames). */
 const FIXED: string[][] = [['data'], ['directions'], ['surface'], ['name'], ['train', 'seed'], ['train', 'epochs'], ['train', 'checkpointEvery']];
@@ -60,10 +60,9 @@ export interface CompareResult {
   out: string;
   rows: CompareRow[];
   variants: VariantPlan[];
-  tables: { csv: string; md: string };
+  tables: TableFiles;
   report?: string;
   skipped: string[];
-  figure?: FigureFiles;
 }
 
 function getPath(o: unknown, path: string[]): unknown {
@@ -77,7 +76,7 @@ function getPath(o: unknown, path: string[]): unknown {
 
 /** Resolve every variant's run config (base ⊕ override), refusing overrides of the shared settings. */
 export function planVariants(study: LoadedStudy, out: string): VariantPlan[] {
-  const base = deepMerge(rawBase(study), study.config.override ?? {}) as Record<string, unknown>;
+  const base = overriddenBase(study);
   const plans: VariantPlan[] = [];
   for (const [name, override] of Object.entries(study.config.variants ?? {})) {
     for (const p of FIXED) {
@@ -102,20 +101,13 @@ export interface CompareOptions {
   progress?: ProgressSink;
   /** Override the study's report setting. */
   report?: boolean;
-  /** Also render figure.png (headless Chromium); figure.svg is always written. */
-  png?: boolean;
 }
 
 export async function compareStudy(study: LoadedStudy, o: CompareOptions): Promise<CompareResult> {
   const progress = o.progress ?? silent;
   const plans = planVariants(study, o.out);
-  const sharp: StudySharpness | false = study.config.sharpness === false ? false : { ...DEFAULT_STUDY_SHARPNESS, ...(study.config.sharpness ?? {}) };
-  const c0 = plans[0]!.config.train;
-  if (c0.checkpointEvery !== 'epoch' && new Set(plans.map((p) => p.config.train.batchSize)).size > 1) {
-    progress.warn(
-      "checkpoints every N steps with different batch sizes: the variants' frames fall at different epochs (use checkpointEvery: epoch to synchronize the movies)",
-    );
-  }
+  const sharp = studySharpness(study.config.sharpness);
+  warnUnsynchronized(plans, progress);
   writeJson(join(o.out, 'study.json'), {
     study: 'compare',
     name: study.config.name,
@@ -126,33 +118,49 @@ export async function compareStudy(study: LoadedStudy, o: CompareOptions): Promi
   const rows: CompareRow[] = [];
   const skipped: string[] = [];
   for (const p of plans) {
-    const store = new RunStore(p.dir);
-    const done = store.exists() && isComplete(store.readManifest(), p.config);
-    if (done && !o.fresh) {
-      progress.log(`${p.name}: trained, skipped`);
-      skipped.push(p.name);
-    } else {
-      progress.log(`${p.name}: ${describeOverride(p.override) || 'the base config'}`);
-      await runPipeline(p.config, p.dir, { fresh: o.fresh, progress });
-    }
+    if (await trainVariant(p, Boolean(o.fresh), progress)) skipped.push(p.name);
     rows.push(await summarize(p, sharp, Boolean(o.fresh), progress));
   }
-  let report: string | undefined;
-  if (o.report ?? study.config.report) {
-    try {
-      const { writeReport } = await import('../viewer/server/report.js');
-      const r = await writeReport(
-        plans.map((p) => p.dir),
-        join(o.out, 'report.html'),
-      );
-      report = r.path;
-    } catch (e) {
-      progress.warn(`no report.html (${(e as Error).message.split('\n')[0]}); view the variants with: losscape view ${plans.map((p) => p.dir).join(' ')}`);
-    }
-  }
+  const report = (o.report ?? study.config.report) ? await writeVariantsReport(plans, o.out, progress) : undefined;
   const tables = writeCompareTables(o.out, study, rows, sharp);
-  const figure = await tryFigure(progress.warn, () => compareFigure(o.out, rows, Boolean(o.png)));
-  return { out: o.out, rows, variants: plans, tables, report, skipped, figure };
+  return { out: o.out, rows, variants: plans, tables, report, skipped };
+}
+
+function warnUnsynchronized(plans: VariantPlan[], progress: ProgressSink): void {
+  const c0 = plans[0]!.config.train;
+  if (c0.checkpointEvery !== 'epoch' && new Set(plans.map((p) => p.config.train.batchSize)).size > 1) {
+    progress.warn(
+      "checkpoints every N steps with different batch sizes: the variants' frames fall at different epochs (use checkpointEvery: epoch to synchronize the movies)",
+    );
+  }
+}
+
+/** Train a variant (runPipeline, resumable); true when it was already complete and is skipped. */
+async function trainVariant(p: VariantPlan, fresh: boolean, progress: ProgressSink): Promise<boolean> {
+  const store = new RunStore(p.dir);
+  const done = store.exists() && isComplete(store.readManifest(), p.config);
+  if (done && !fresh) {
+    progress.log(`${p.name}: trained, skipped`);
+    return true;
+  }
+  progress.log(`${p.name}: ${describeOverride(p.override) || 'the base config'}`);
+  await runPipeline(p.config, p.dir, { fresh, progress });
+  return false;
+}
+
+/** <out>/report.html: the viewer with all variants side by side (a failure is a warning). */
+async function writeVariantsReport(plans: VariantPlan[], out: string, progress: ProgressSink): Promise<string | undefined> {
+  try {
+    const { writeReport } = await import('../../viewer/server/report.js');
+    const r = await writeReport(
+      plans.map((p) => p.dir),
+      join(out, 'report.html'),
+    );
+    return r.path;
+  } catch (e) {
+    progress.warn(`no report.html (${(e as Error).message.split('\n')[0]}); view the variants with: losscape view ${plans.map((p) => p.dir).join(' ')}`);
+    return undefined;
+  }
 }
 
 function isComplete(m: Manifest, cfg: RunConfig): boolean {

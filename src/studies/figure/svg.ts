@@ -1,15 +1,16 @@
 /**
- * Static figures of the studies: panels of landscapes as heatmaps with contour
- * lines (optionally a path, a mask boundary), a small bar chart, a title and a
- * caption, as one self-contained SVG (`figure.svg` next to a study's tables).
- * `--png` renders it to PNG in headless Chromium (the viewer's browser).
+ * The figure renderer of the studies: panels of landscapes as heatmaps with
+ * contour lines (optionally a path, a mask boundary), a small bar chart, a
+ * title and a caption, as one self-contained SVG (`figure.svg` next to a
+ * study's tables), and its PNG rendering in headless Chromium (the viewer's
+ * browser) for `--png`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type ColormapName, colorAt } from '../core/colormap.js';
-import { contourSegments } from '../core/contour.js';
-import { coordinates, type Grid } from '../core/grid.js';
-import { fmtNumber } from './common.js';
+import { type ColormapName, colorAt } from '../../core/colormap.js';
+import { contourSegments } from '../../core/contour.js';
+import { coordinates, type Grid } from '../../core/grid.js';
+import { fmtNumber } from '../tables.js';
 
 export interface Panel {
   title: string;
@@ -71,84 +72,127 @@ function rgb(c: [number, number, number]): string {
   return `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 }
 
+/** Where a panel lies (x0, y0) and its heatmap: top edge, size W × H, cells cw × ch. */
+interface PanelBox {
+  x0: number;
+  y0: number;
+  top: number;
+  W: number;
+  H: number;
+  nx: number;
+  ny: number;
+  cw: number;
+  ch: number;
+}
+
 function panelSvg(p: Panel, x0: number, y0: number, size: number): string {
   const g = p.grid;
   const nx = g.x.n;
   const ny = g.y?.n ?? 1;
   const W = size;
   const H = g.y ? size : 40;
-  const cw = W / nx;
-  const ch = H / ny;
+  const box: PanelBox = { x0, y0, top: y0 + 34, W, H, nx, ny, cw: W / nx, ch: H / ny };
   const field = Float64Array.from(p.values, (v) => (p.log ? Math.log(v) : v));
   const [lo, hi] = p.range ?? sharedRange([field]);
-  const span = hi > lo ? hi - lo : 1;
-  const cmap = p.colormap ?? 'viridis';
   const parts: string[] = [];
-  const top = y0 + 34;
   parts.push(`<text x="${x0}" y="${y0 + 13}" class="t">${esc(p.title)}</text>`);
   if (p.subtitle) parts.push(`<text x="${x0}" y="${y0 + 27}" class="s">${esc(p.subtitle)}</text>`);
-  // cells: rows follow y (row 0 at the bottom)
-  for (let i = 0; i < ny; i++) {
-    for (let j = 0; j < nx; j++) {
-      const v = field[i * nx + j]!;
+  parts.push(...heatmapCells(box, field, lo, hi, p.colormap ?? 'viridis'));
+  if (g.y) parts.push(...overlays(p, box, field, lo, hi));
+  parts.push(...axisLabels(p, box), ...colourBar(p, box, lo, hi));
+  return parts.join('');
+}
+
+/** One rect per grid point; rows follow y (row 0 at the bottom). */
+function heatmapCells(b: PanelBox, field: Float64Array, lo: number, hi: number, cmap: ColormapName): string[] {
+  const span = hi > lo ? hi - lo : 1;
+  const parts: string[] = [];
+  for (let i = 0; i < b.ny; i++) {
+    for (let j = 0; j < b.nx; j++) {
+      const v = field[i * b.nx + j]!;
       const fill = Number.isFinite(v) ? rgb(colorAt(cmap, (v - lo) / span)) : '#999999';
       parts.push(
-        `<rect x="${(x0 + j * cw).toFixed(2)}" y="${(top + (ny - 1 - i) * ch).toFixed(2)}" width="${(cw + 0.6).toFixed(2)}" height="${(ch + 0.6).toFixed(2)}" fill="${fill}"/>`,
+        `<rect x="${(b.x0 + j * b.cw).toFixed(2)}" y="${(b.top + (b.ny - 1 - i) * b.ch).toFixed(2)}" width="${(b.cw + 0.6).toFixed(2)}" height="${(b.ch + 0.6).toFixed(2)}" fill="${fill}"/>`,
       );
     }
   }
-  const toPx = (j: number, i: number) => [x0 + (j + 0.5) * cw, top + (ny - 1 - i + 0.5) * ch];
+  return parts;
+}
+
+/** Contour lines, the mask boundary and the path of a 2-D panel. */
+function overlays(p: Panel, b: PanelBox, field: Float64Array, lo: number, hi: number): string[] {
+  const span = hi > lo ? hi - lo : 1;
+  const toPx = (j: number, i: number) => [b.x0 + (j + 0.5) * b.cw, b.top + (b.ny - 1 - i + 0.5) * b.ch];
   const segPath = (segs: number[]) => {
     let d = '';
     for (let k = 0; k < segs.length; k += 4) {
-      const [a, b] = toPx(segs[k]!, segs[k + 1]!);
+      const [a, c0] = toPx(segs[k]!, segs[k + 1]!);
       const [c, e] = toPx(segs[k + 2]!, segs[k + 3]!);
-      d += `M${a!.toFixed(1)} ${b!.toFixed(1)}L${c!.toFixed(1)} ${e!.toFixed(1)}`;
+      d += `M${a!.toFixed(1)} ${c0!.toFixed(1)}L${c!.toFixed(1)} ${e!.toFixed(1)}`;
     }
     return d;
   };
+  const parts: string[] = [];
   const levels = p.levels ?? 10;
-  if (g.y && levels > 0) {
+  if (levels > 0) {
     let d = '';
-    for (let k = 1; k <= levels; k++) d += segPath(contourSegments(field, nx, ny, lo + (k / (levels + 1)) * span));
+    for (let k = 1; k <= levels; k++) d += segPath(contourSegments(field, b.nx, b.ny, lo + (k / (levels + 1)) * span));
     if (d) parts.push(`<path d="${d}" stroke="#ffffff" stroke-opacity="0.55" stroke-width="0.8" fill="none"/>`);
   }
-  if (g.y && p.mask) {
-    const d = segPath(contourSegments(p.mask, nx, ny, 0.5));
+  if (p.mask) {
+    const d = segPath(contourSegments(p.mask, b.nx, b.ny, 0.5));
     if (d) parts.push(`<path d="${d}" stroke="#ff3b30" stroke-width="2.2" fill="none"/>`);
-    if (p.maskLabel) parts.push(`<text x="${x0}" y="${top + H + 26}" class="s" fill="#c0241b">${esc(p.maskLabel)}</text>`);
+    if (p.maskLabel) parts.push(`<text x="${b.x0}" y="${b.top + b.H + 26}" class="s" fill="#c0241b">${esc(p.maskLabel)}</text>`);
   }
-  if (g.y && p.path) {
-    const xs = coordinates(g.x);
-    const ys = coordinates(g.y);
-    const fx = (a: number) => x0 + (0.5 + ((a - xs[0]!) / (xs[nx - 1]! - xs[0]!)) * (nx - 1)) * cw;
-    const fy = (b: number) => top + (ny - 1 - ((b - ys[0]!) / (ys[ny - 1]! - ys[0]!)) * (ny - 1) + 0.5) * ch;
-    const pts = p.path.map(([a, b]) => `${fx(a).toFixed(1)},${fy(b).toFixed(1)}`).join(' ');
-    parts.push(`<polyline points="${pts}" stroke="#ff3b30" stroke-width="2" fill="none"/>`);
-    p.path.forEach(([a, b], k) =>
-      parts.push(
-        `<circle cx="${fx(a).toFixed(1)}" cy="${fy(b).toFixed(1)}" r="${k === p.path!.length - 1 ? 4 : 2.6}" fill="${k === p.path!.length - 1 ? '#ffffff' : '#ff3b30'}" stroke="#000" stroke-width="0.6"/>`,
-      ),
-    );
-  }
-  // axes labels: x and y ranges
+  if (p.path) parts.push(...pathLine(p.path, p.grid, b));
+  return parts;
+}
+
+/** A path in plane coordinates (α, β): a line with dots, the last one white. */
+function pathLine(path: [number, number][], g: Grid, b: PanelBox): string[] {
+  const xs = coordinates(g.x);
+  const ys = coordinates(g.y!);
+  const fx = (a: number) => b.x0 + (0.5 + ((a - xs[0]!) / (xs[b.nx - 1]! - xs[0]!)) * (b.nx - 1)) * b.cw;
+  const fy = (v: number) => b.top + (b.ny - 1 - ((v - ys[0]!) / (ys[b.ny - 1]! - ys[0]!)) * (b.ny - 1) + 0.5) * b.ch;
+  const pts = path.map(([a, v]) => `${fx(a).toFixed(1)},${fy(v).toFixed(1)}`).join(' ');
+  const parts = [`<polyline points="${pts}" stroke="#ff3b30" stroke-width="2" fill="none"/>`];
+  path.forEach(([a, v], k) =>
+    parts.push(
+      `<circle cx="${fx(a).toFixed(1)}" cy="${fy(v).toFixed(1)}" r="${k === path.length - 1 ? 4 : 2.6}" fill="${k === path.length - 1 ? '#ffffff' : '#ff3b30'}" stroke="#000" stroke-width="0.6"/>`,
+    ),
+  );
+  return parts;
+}
+
+/** The x and y ranges at the heatmap's edges. */
+function axisLabels(p: Panel, b: PanelBox): string[] {
+  const g = p.grid;
   const ax = (v: number) => fmtNumber(v, 3);
-  parts.push(`<text x="${x0}" y="${top + H + 12}" class="a">${ax(g.x.min)}</text>`);
-  parts.push(`<text x="${x0 + W}" y="${top + H + 12}" class="a" text-anchor="end">${ax(g.x.max)}</text>`);
+  const parts = [
+    `<text x="${b.x0}" y="${b.top + b.H + 12}" class="a">${ax(g.x.min)}</text>`,
+    `<text x="${b.x0 + b.W}" y="${b.top + b.H + 12}" class="a" text-anchor="end">${ax(g.x.max)}</text>`,
+  ];
   if (g.y) {
-    parts.push(`<text x="${x0 - 3}" y="${top + H}" class="a" text-anchor="end">${ax(g.y.min)}</text>`);
-    parts.push(`<text x="${x0 - 3}" y="${top + 8}" class="a" text-anchor="end">${ax(g.y.max)}</text>`);
+    parts.push(`<text x="${b.x0 - 3}" y="${b.top + b.H}" class="a" text-anchor="end">${ax(g.y.min)}</text>`);
+    parts.push(`<text x="${b.x0 - 3}" y="${b.top + 8}" class="a" text-anchor="end">${ax(g.y.max)}</text>`);
   }
-  // colour bar
-  const by = top + H + (p.mask && p.maskLabel ? 32 : 18);
+  return parts;
+}
+
+/** The colour bar under the heatmap with the values at its ends. */
+function colourBar(p: Panel, b: PanelBox, lo: number, hi: number): string[] {
+  const cmap = p.colormap ?? 'viridis';
+  const by = b.top + b.H + (p.mask && p.maskLabel ? 32 : 18);
   const stops = Array.from({ length: 9 }, (_, k) => `<stop offset="${k / 8}" stop-color="${rgb(colorAt(cmap, k / 8))}"/>`).join('');
-  const id = `cb${Math.round(x0)}_${Math.round(y0)}`;
-  parts.push(`<defs><linearGradient id="${id}">${stops}</linearGradient></defs>`);
-  parts.push(`<rect x="${x0}" y="${by}" width="${W}" height="7" fill="url(#${id})"/>`);
+  const id = `cb${Math.round(b.x0)}_${Math.round(b.y0)}`;
+  const ax = (v: number) => fmtNumber(v, 3);
   const lab = (t: number) => (p.log ? ax(Math.exp(t)) : ax(t));
-  parts.push(`<text x="${x0}" y="${by + 18}" class="a">${lab(lo)}</text>`);
-  parts.push(`<text x="${x0 + W}" y="${by + 18}" class="a" text-anchor="end">${lab(hi)}${p.log ? ' (log)' : ''}</text>`);
-  return parts.join('');
+  return [
+    `<defs><linearGradient id="${id}">${stops}</linearGradient></defs>`,
+    `<rect x="${b.x0}" y="${by}" width="${b.W}" height="7" fill="url(#${id})"/>`,
+    `<text x="${b.x0}" y="${by + 18}" class="a">${lab(lo)}</text>`,
+    `<text x="${b.x0 + b.W}" y="${by + 18}" class="a" text-anchor="end">${lab(hi)}${p.log ? ' (log)' : ''}</text>`,
+  ];
 }
 
 function chartSvg(c: BarChart, x0: number, y0: number, W: number, H: number): string {
@@ -230,8 +274,13 @@ function wrap(lines: string[], max: number): string[] {
   return out;
 }
 
+export interface FigureFiles {
+  svg: string;
+  png?: string;
+}
+
 /** Write `<base>.svg`, and `<base>.png` (headless Chromium) when asked. */
-export async function writeFigure(base: string, fig: { svg: string; width: number; height: number }, png = false): Promise<{ svg: string; png?: string }> {
+export async function writeFigure(base: string, fig: { svg: string; width: number; height: number }, png = false): Promise<FigureFiles> {
   mkdirSync(dirname(base), { recursive: true });
   const svgPath = `${base}.svg`;
   writeFileSync(svgPath, fig.svg);
@@ -241,8 +290,8 @@ export async function writeFigure(base: string, fig: { svg: string; width: numbe
   return { svg: svgPath, png: pngPath };
 }
 
-export async function renderSvgPng(fig: { svg: string; width: number; height: number }, out: string): Promise<void> {
-  const { launchBrowser } = await import('../viewer/server/browser.js');
+async function renderSvgPng(fig: { svg: string; width: number; height: number }, out: string): Promise<void> {
+  const { launchBrowser } = await import('../../viewer/server/browser.js');
   const b = await launchBrowser({ width: fig.width, height: fig.height });
   try {
     await b.page.setContent(`<!doctype html><html><body style="margin:0;background:#fff">${fig.svg}</body></html>`);
