@@ -45,7 +45,7 @@ describe('layers', () => {
         join(src, 'surface', 'surface.ts'),
         "\nexport type { Extremes } from '../linalg/extremes.js';\nexport { pointEigenvalues } from '../hessian/point.js';\n",
       );
-      appendFileSync(join(src, 'viewer', 'app', 'dom.ts'), "\nexport { pageHtml } from '../server/page.js';\n");
+      appendFileSync(join(src, 'viewer', 'app', 'dom.ts'), "\nexport { pageHtml } from '../server/page-html.js';\n");
     });
     expect(r.code).not.toBe(0);
     // one diagnostic for surface.ts: the hessian import; linalg is below surface

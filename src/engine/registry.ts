@@ -52,7 +52,7 @@ export const BACKENDS = [
 export type BackendName = (typeof BACKENDS)[number]['name'];
 export type Backend = 'auto' | BackendName;
 /** Every value `--backend` and `engine.backend` take. */
-export const BACKEND_CHOICES: readonly Backend[] = ['auto', ...BACKENDS.map((b) => b.name)];
+export const BACKEND_CHOICES = ['auto', ...BACKENDS.map((b) => b.name)] as [Backend, ...Backend[]];
 /** The choices in words, for help texts. */
 export const BACKEND_HELP = `auto (${BACKENDS.map((b) => b.name).join(', falling back to ')}), ${BACKENDS.map((b) => b.name).join(' or ')}`;
 

@@ -11,6 +11,7 @@ import { LosscapeError } from '../core/errors.js';
 import { parseAxis } from '../core/grid.js';
 import { SYNTHETIC_KINDS } from '../data/synthetic.js';
 import { NORMALIZATIONS } from '../directions/directions.js';
+import { BACKEND_CHOICES } from '../engine/registry.js';
 import { defaultTol } from '../linalg/lanczos.js';
 import { ModelSpec } from '../model/spec.js';
 import { TrainSpec } from '../train/train.js';
@@ -126,7 +127,7 @@ export const HessianSpec = z
 export const EngineSpec = z
   .object({
     /** auto: onnxruntime where available, else jax-js. */
-    backend: z.enum(['auto', 'jax', 'onnx']).default('auto'),
+    backend: z.enum(BACKEND_CHOICES).default('auto'),
     threads: z.number().int().positive().optional(),
     workers: z.number().int().positive().default(1),
     device: z.enum(['cpu', 'cuda']).default('cpu'),

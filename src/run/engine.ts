@@ -6,7 +6,7 @@
 
 import type { Dataset } from '../data/dataset.js';
 import type { LossEngine } from '../engine/engine.js';
-import { type CreateEngineOptions, createEngine } from '../engine/registry.js';
+import { type Backend, type CreateEngineOptions, createEngine } from '../engine/registry.js';
 import type { Model } from '../model/model.js';
 import type { RunConfig } from './config.js';
 import { prepareData, type RunData } from './data.js';
@@ -15,7 +15,7 @@ import { resolveModel } from './model.js';
 export interface EngineChoice {
   mode?: 'eval' | 'train';
   dtype?: 'float32' | 'float64';
-  backend?: 'auto' | 'jax' | 'onnx';
+  backend?: Backend;
 }
 
 export function runEngineOptions(cfg: RunConfig, o: EngineChoice = {}): CreateEngineOptions {

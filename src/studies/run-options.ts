@@ -4,6 +4,7 @@
  * config and their command flags.
  */
 import { z } from 'zod';
+import { BACKEND_CHOICES, BACKEND_HELP } from '../engine/registry.js';
 import type { StudyFlag } from './definition.js';
 
 /** checkpoint, x, y, backend: the last keys of a run study's options in a config. */
@@ -11,7 +12,7 @@ export const RUN_STUDY_KEYS = {
   checkpoint: z.number().int().min(0).optional(),
   x: z.string().optional(),
   y: z.string().optional(),
-  backend: z.enum(['auto', 'jax', 'onnx']).optional(),
+  backend: z.enum(BACKEND_CHOICES).optional(),
 };
 
 export const checkpointFlag: StudyFlag<'checkpoint'> = {
@@ -27,9 +28,9 @@ export const yFlag: StudyFlag<'y'> = { flags: '--y <min:max:n>', description: 'y
 
 export const backendFlag: StudyFlag<'backend'> = {
   flags: '--backend <name>',
-  description: 'auto, jax or onnx',
+  description: BACKEND_HELP,
   key: 'backend',
-  value: { type: 'choice', choices: ['auto', 'jax', 'onnx'] },
+  value: { type: 'choice', choices: BACKEND_CHOICES },
 };
 
 /** --out with the default folder named in the help ("<run>/studies/taylor-ckpt-K"). */

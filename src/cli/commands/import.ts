@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { LosscapeError } from '../../core/errors.js';
 import { parseAxis } from '../../core/grid.js';
 import { NORMALIZATIONS, type Normalization } from '../../directions/directions.js';
+import { BACKEND_CHOICES, BACKEND_HELP } from '../../engine/registry.js';
 import { importRun } from '../../run/import.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag } from '../flags.js';
@@ -80,7 +81,7 @@ export function register(program: Command): void {
     .option('--y <min:max:n>', "landscape y axis ('none' for 1-D)", '-1:1:41')
     .option('--dir-seed <n>', 'seed of the random directions', '123')
     .option('--norm <kind>', `direction normalization: ${NORMALIZATIONS.join(', ')}`, 'filter')
-    .option('--backend <name>', 'auto, jax or onnx', 'auto')
+    .option('--backend <name>', BACKEND_HELP, 'auto')
     .option('--fresh', 'replace an existing, non-empty output folder')
     .action(async (source: string, f: ImportFlags, c: Command) => {
       const ctx = contextOf(c);
@@ -126,7 +127,7 @@ export function register(program: Command): void {
           seed: numberFlag(f.dirSeed, '--dir-seed', { integer: true, min: 0 }),
           norm: choiceFlag(f.norm, '--norm', NORMALIZATIONS) as Normalization | undefined,
         },
-        backend: choiceFlag(f.backend, '--backend', ['auto', 'jax', 'onnx'] as const),
+        backend: choiceFlag(f.backend, '--backend', BACKEND_CHOICES),
         fresh: Boolean(f.fresh),
         progress: ctx.progress,
       });

@@ -13,6 +13,7 @@ import { type Dataset, take } from '../../data/dataset.js';
 import { resolveSize, subsetIndices } from '../../data/subset.js';
 import type { Plane } from '../../directions/directions.js';
 import { writeDirectionFile } from '../../directions/file.js';
+import type { Backend } from '../../engine/registry.js';
 import { frameFile } from '../../store/run-store.js';
 import { computeSurface } from '../../surface/surface.js';
 import { writeDerivedRun } from '../derived-run.js';
@@ -45,7 +46,7 @@ export interface FidelityOptions {
   seeds?: number[];
   x?: string;
   y?: string;
-  backend?: 'auto' | 'jax' | 'onnx';
+  backend?: Backend;
   out?: string;
   fresh?: boolean;
   progress?: ProgressSink;

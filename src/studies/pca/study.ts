@@ -11,6 +11,7 @@ import { type Grid, gridSize, parseAxis } from '../../core/grid.js';
 import { type ProgressSink, silent } from '../../core/progress.js';
 import { writeDirectionFile } from '../../directions/file.js';
 import type { LossEngine } from '../../engine/engine.js';
+import type { Backend } from '../../engine/registry.js';
 import type { Manifest } from '../../store/run-store.js';
 import { computeSurface } from '../../surface/surface.js';
 import { type OpenedRun, openRun, orderedCheckpoints, runEngine } from '../run-access.js';
@@ -32,7 +33,7 @@ export interface PcaStudyOptions extends PcaOptions {
   /** Explicit axes ("min:max:n") instead of the automatic grid. */
   x?: string;
   y?: string;
-  backend?: 'auto' | 'jax' | 'onnx';
+  backend?: Backend;
   /** Accepted for symmetry with the other studies: a PCA surface with other settings is always replaced. */
   fresh?: boolean;
   progress?: ProgressSink;

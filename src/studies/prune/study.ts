@@ -12,6 +12,7 @@ import { type ProgressSink, silent } from '../../core/progress.js';
 import type { Normalization, Plane } from '../../directions/directions.js';
 import { writeDirectionFile } from '../../directions/file.js';
 import type { LossEngine, Metrics } from '../../engine/engine.js';
+import type { Backend } from '../../engine/registry.js';
 import { writeH5 } from '../../io/h5.js';
 import { frameFile } from '../../store/run-store.js';
 import { computeSurface } from '../../surface/surface.js';
@@ -36,7 +37,7 @@ export interface PruneStudyOptions {
   x?: string;
   y?: string;
   sharpness?: StudySharpness | false;
-  backend?: 'auto' | 'jax' | 'onnx';
+  backend?: Backend;
   out?: string;
   fresh?: boolean;
   progress?: ProgressSink;

@@ -10,6 +10,7 @@ import { formatAxis, type Grid, gridSize } from '../../core/grid.js';
 import { type ProgressSink, silent } from '../../core/progress.js';
 import { writeDirectionFile } from '../../directions/file.js';
 import type { LossEngine } from '../../engine/engine.js';
+import type { Backend } from '../../engine/registry.js';
 import { type GridFile, writeGridFile } from '../../jobs/grid-file.js';
 import { frameFile } from '../../store/run-store.js';
 import { computeSurface } from '../../surface/surface.js';
@@ -97,7 +98,7 @@ export interface TaylorStudyOptions {
   y?: string;
   tol?: number;
   dtype?: 'float32' | 'float64';
-  backend?: 'auto' | 'jax' | 'onnx';
+  backend?: Backend;
   /** Output folder (default <run>/studies/taylor-ckpt-XXXX). */
   out?: string;
   fresh?: boolean;

@@ -16,6 +16,7 @@ import { type ProgressSink, silent } from '../../core/progress.js';
 import type { Plane } from '../../directions/directions.js';
 import { writeDirectionFile } from '../../directions/file.js';
 import type { LossEngine } from '../../engine/engine.js';
+import type { Backend } from '../../engine/registry.js';
 import { writeGridFile } from '../../jobs/grid-file.js';
 import { frameFile } from '../../store/run-store.js';
 import { computeSurface } from '../../surface/surface.js';
@@ -35,7 +36,7 @@ export interface VariabilityOptions {
   radius?: number;
   x?: string;
   y?: string;
-  backend?: 'auto' | 'jax' | 'onnx';
+  backend?: Backend;
   out?: string;
   fresh?: boolean;
   progress?: ProgressSink;
