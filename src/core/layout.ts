@@ -9,8 +9,6 @@
 /** What a tensor is for. Running statistics are state, not learnable parameters. */
 export type ParamRole = 'weight' | 'bias' | 'bn_scale' | 'bn_shift' | 'running_mean' | 'running_var';
 
-export const ROLES: readonly ParamRole[] = ['weight', 'bias', 'bn_scale', 'bn_shift', 'running_mean', 'running_var'];
-
 export interface ParamSpec {
   name: string;
   shape: number[];
@@ -83,13 +81,6 @@ export function concat(parts: readonly ArrayLike<number>[], layout: ParamLayout)
     out.set(p, e.offset);
   });
   return out;
-}
-
-/** A boolean mask over the flat vector selecting the given entries. */
-export function entryMask(layout: ParamLayout, pick: (e: ParamEntry) => boolean): Uint8Array {
-  const m = new Uint8Array(layout.size);
-  for (const e of layout.entries) if (pick(e)) m.fill(1, e.offset, e.offset + e.size);
-  return m;
 }
 
 /** Two layouts describe the same tensors (names, shapes, roles, order). */

@@ -7,7 +7,7 @@ import { Rng } from '../core/rng.js';
 import { count, type Dataset } from './dataset.js';
 
 export interface SubsetSpec {
-  /** A count (integer ≥ 1), a fraction in (0, 1), or 'all'. Default 0.05 (the seed's 5 %). */
+  /** A count (integer ≥ 1), a fraction in (0, 1), or 'all'. Default 0.05 (5 %). */
   size?: number | 'all';
   seed?: number;
 }

@@ -7,7 +7,6 @@
  * the point is finished; unfinished values are NaN) and root attributes
  * `losscape_format`, `convention`, `fingerprint`.
  */
-import { existsSync } from 'node:fs';
 import { coordinates, GRID_CONVENTION, type Grid, gridShape, gridSize } from '../core/grid.js';
 import { asFloat64, type H5Tree, readH5, writeH5 } from '../io/h5.js';
 
@@ -81,8 +80,4 @@ export async function readGridFile(path: string): Promise<GridFile> {
 
 function axisOf(c: Float64Array): { min: number; max: number; n: number } {
   return { min: c[0]!, max: c[c.length - 1]!, n: c.length };
-}
-
-export function gridFileExists(path: string): boolean {
-  return existsSync(path);
 }

@@ -773,9 +773,6 @@ export const JAXJS_ONNX_OPS = new Set(
   ).split(' '),
 );
 
-/** Ops with a mode that behaves differently in training (batch statistics / masks). */
-export const TRAIN_SENSITIVE = new Set(['BatchNormalization', 'Dropout']);
-
 export function isSupportedOp(domain: string, opType: string): boolean {
   if (domain !== '' && domain !== 'ai.onnx') return false;
   return opType in OPS || JAXJS_ONNX_OPS.has(opType);

@@ -60,12 +60,6 @@ export function own(v: Val, dtype: FloatDType = 'float32'): Arr {
   return np.array(Int32Array.from(v.data), { shape: v.shape, dtype: np.int32 });
 }
 
-/** The float dtype of an array (float16 and ints count as float32). */
-export function floatDTypeOf(v: Val | undefined): FloatDType | null {
-  if (!v || isStatic(v)) return null;
-  return v.dtype === np.float64 ? 'float64' : v.dtype === np.float32 ? 'float32' : null;
-}
-
 export function prod(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
