@@ -53,6 +53,18 @@ describe('layers', () => {
     expect(r.out).toMatch(/the viewer's 'app' imports only from core and shared/);
   });
 
+  it('the library entry sits on top beside cli: it may not export the CLI, the CLI may not import it, and a layer below importing it is a cycle', () => {
+    const exportsCli = lintCopy((src) => appendFileSync(join(src, 'index.ts'), "\nexport { main } from './cli/main.js';\n"));
+    expect(exportsCli.code).not.toBe(0);
+    expect(exportsCli.out).toMatch(/the library entry exports the library, not the CLI/);
+    const cliImports = lintCopy((src) => appendFileSync(join(src, 'cli', 'flags.ts'), "\nexport { Rng } from '../index.js';\n"));
+    expect(cliImports.code).not.toBe(0);
+    expect(cliImports.out).toMatch(/^src\/cli\/flags\.ts:\d+:\d+ lint\/style\/noRestrictedImports/m);
+    const runImports = lintCopy((src) => appendFileSync(join(src, 'run', 'pipeline.ts'), "\nexport const later = () => import('../index.js');\n"));
+    expect(runImports.code).not.toBe(0);
+    expect(runImports.out).toMatch(/^src\/run\/pipeline\.ts:\d+:\d+ lint\/suspicious\/noImportCycles/m);
+  });
+
   it('an import cycle fails the check', () => {
     const r = lintCopy((src) => {
       writeFileSync(join(src, 'core', 'ping.ts'), "import { pong } from './pong.js';\nexport const ping = () => pong();\n");

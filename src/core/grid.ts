@@ -30,8 +30,12 @@ export function parseAxis(text: string, what = 'axis'): Axis {
   return checkAxis({ min, max, n }, what);
 }
 
+/** More points than this on one axis is a typo, not a landscape. */
+export const MAX_AXIS_POINTS = 100_000;
+
 export function checkAxis(a: Axis, what = 'axis'): Axis {
   if (!Number.isInteger(a.n) || a.n < 1) throw new Error(`${what}: the number of points must be a positive integer, got ${a.n}`);
+  if (a.n > MAX_AXIS_POINTS) throw new Error(`${what}: ${a.n} points; at most ${MAX_AXIS_POINTS} per axis`);
   if (a.n > 1 && !(a.max > a.min)) throw new Error(`${what}: max (${a.max}) must be greater than min (${a.min})`);
   return a;
 }

@@ -8,6 +8,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { LosscapeError } from '../core/errors.js';
 import { parseCsv } from '../io/csv.js';
 import { type H5Data, readH5 } from '../io/h5.js';
 import { gunzip, isGzip, isIdx, readIdx } from '../io/idx.js';
@@ -57,11 +58,11 @@ function detect(path: string, bytes: Uint8Array): Kind {
   // text that parses as numbers?
   const head = new TextDecoder().decode(bytes.subarray(0, 256));
   if (/^[\s\w",;.\-+#]*$/.test(head)) return 'csv';
-  throw new Error(`${path}: unknown data file format (expected NPY, NPZ, IDX, CSV or HDF5)`);
+  throw new LosscapeError('input', `${path}: unknown data file format (expected NPY, NPZ, IDX, CSV or HDF5)`);
 }
 
 function readBytes(path: string): Uint8Array {
-  if (!existsSync(path)) throw new Error(`${path}: no such file`);
+  if (!existsSync(path)) throw new LosscapeError('input', `${path}: no such file`);
   return readFileSync(path);
 }
 
@@ -103,18 +104,19 @@ function resolveFolder(dir: string): string {
     files.find((f) => /\.npz$/.test(f)) ??
     files.find((f) => /\.(h5|hdf5)$/.test(f)) ??
     files.find((f) => /\.csv$/.test(f));
-  if (!pick) throw new Error(`${dir}: no data files found (expected x.npy + y.npy, an NPZ, an HDF5 file, MNIST IDX files or a CSV)`);
+  if (!pick) throw new LosscapeError('input', `${dir}: no data files found (expected x.npy + y.npy, an NPZ, an HDF5 file, MNIST IDX files or a CSV)`);
   return join(dir, pick);
 }
 
 function pickName(names: string[], wanted: string | undefined, defaults: string[], what: string, label: string): string {
   if (wanted !== undefined) {
-    if (!names.includes(wanted)) throw new Error(`${label}: no ${what} "${wanted}" (it has: ${names.join(', ') || 'nothing'})`);
+    if (!names.includes(wanted)) throw new LosscapeError('input', `${label}: no ${what} "${wanted}" (it has: ${names.join(', ') || 'nothing'})`);
     return wanted;
   }
   const found = defaults.find((d) => names.includes(d));
   if (!found) {
-    throw new Error(
+    throw new LosscapeError(
+      'input',
       `${label}: cannot tell which entry holds the ${what} (it has: ${names.join(', ') || 'nothing'}); name it (--${what === 'inputs' ? 'x' : 'y'})`,
     );
   }
@@ -122,7 +124,7 @@ function pickName(names: string[], wanted: string | undefined, defaults: string[
 }
 
 function fromH5(v: H5Data, shape: number[], dtype: string | undefined, label: string): NdArray {
-  if (typeof v === 'string' || typeof v === 'number' || Array.isArray(v)) throw new Error(`${label} is not a numeric array`);
+  if (typeof v === 'string' || typeof v === 'number' || Array.isArray(v)) throw new LosscapeError('input', `${label} is not a numeric array`);
   let data: NdArray['data'];
   let t: ElemType;
   if (v instanceof BigInt64Array) {
@@ -145,7 +147,7 @@ function fromH5(v: H5Data, shape: number[], dtype: string | undefined, label: st
     data = Float64Array.from(any);
     t = /Int/.test(any.constructor.name) ? 'int64' : 'float64';
     void dtype;
-  } else throw new Error(`${label} is not a numeric array`);
+  } else throw new LosscapeError('input', `${label} is not a numeric array`);
   return { shape: shape.length ? shape : [data.length], dtype: t, data };
 }
 
@@ -174,7 +176,10 @@ export async function readDataArrays(path0: string, opts: DataFileOptions = {}):
     case 'idx': {
       const lpath = opts.labels ?? siblingLabels(path);
       if (!lpath) {
-        throw new Error(`${path}: found no labels file next to it (e.g. ${kind === 'npy' ? 'y.npy' : '*-labels-idx1-ubyte'}); name it (--labels)`);
+        throw new LosscapeError(
+          'input',
+          `${path}: found no labels file next to it (e.g. ${kind === 'npy' ? 'y.npy' : '*-labels-idx1-ubyte'}); name it (--labels)`,
+        );
       }
       const read = (p: string, b: Uint8Array): NdArray => {
         const raw = isGzip(b) ? gunzip(b, p) : b;
@@ -204,12 +209,12 @@ export async function readDataArrays(path0: string, opts: DataFileOptions = {}):
         const byName = t.header?.indexOf(opts.y) ?? -1;
         if (byName >= 0) col = byName;
         else if (/^\d+$/.test(opts.y) && Number(opts.y) < t.cols) col = Number(opts.y);
-        else throw new Error(`${label}: no column "${opts.y}" (columns: ${t.header?.join(', ') ?? `0..${t.cols - 1}`})`);
+        else throw new LosscapeError('input', `${label}: no column "${opts.y}" (columns: ${t.header?.join(', ') ?? `0..${t.cols - 1}`})`);
       } else if (t.header) {
         const named = t.header.findIndex((h) => ['label', 'labels', 'y', 'target', 'class', 'Y'].includes(h));
         if (named >= 0) col = named;
       }
-      if (t.cols < 2) throw new Error(`${label}: needs at least one input column and a label column`);
+      if (t.cols < 2) throw new LosscapeError('input', `${label}: needs at least one input column and a label column`);
       const d = t.cols - 1;
       const x = new Float64Array(t.rows * d);
       const y = new Float64Array(t.rows);
@@ -240,14 +245,15 @@ export async function loadDataFile(path: string, opts: DataFileOptions = {}): Pr
 
 /** Build a Dataset from raw inputs / labels arrays. */
 export function toDataset(x: NdArray, y: NdArray, opts: DataFileOptions, label: string, yLabel: string): Dataset {
-  if (x.shape.length < 1 || x.shape[0] === 0) throw new Error(`${label}: no samples (shape [${x.shape}])`);
+  if (x.shape.length < 1 || x.shape[0] === 0) throw new LosscapeError('input', `${label}: no samples (shape [${x.shape}])`);
   const n = x.shape[0]!;
   const ny = y.shape[0] ?? 0;
-  if (ny !== n) throw new Error(`${label} has ${n} samples (shape [${x.shape}]) but ${yLabel} has ${ny} labels (shape [${y.shape}])`);
+  if (ny !== n) throw new LosscapeError('input', `${label} has ${n} samples (shape [${x.shape}]) but ${yLabel} has ${ny} labels (shape [${y.shape}])`);
   let inputShape = x.shape.length === 1 ? [1] : x.shape.slice(1);
   if (opts.inputShape) {
     if (size(opts.inputShape) !== size(inputShape)) {
-      throw new Error(
+      throw new LosscapeError(
+        'input',
         `${label}: samples of shape [${inputShape}] (${size(inputShape)} values) cannot be viewed as [${opts.inputShape}] (${size(opts.inputShape)} values)`,
       );
     }
@@ -285,17 +291,17 @@ export function toDataset(x: NdArray, y: NdArray, opts: DataFileOptions, label: 
   let ds: Dataset;
   if (task === 'classification') {
     if (perLabel !== 1 && !oneHot)
-      throw new Error(`${yLabel}: labels of shape [${y.shape}]; classification needs one integer label per sample (or one-hot rows)`);
+      throw new LosscapeError('input', `${yLabel}: labels of shape [${y.shape}]; classification needs one integer label per sample (or one-hot rows)`);
     const yi = new Int32Array(n);
     let max = -1;
     for (let i = 0; i < n; i++) {
       const v = labels[i]!;
-      if (!Number.isInteger(v) || v < 0) throw new Error(`${yLabel}: label ${v} of sample ${i} is not a class index (a non-negative integer)`);
+      if (!Number.isInteger(v) || v < 0) throw new LosscapeError('input', `${yLabel}: label ${v} of sample ${i} is not a class index (a non-negative integer)`);
       yi[i] = v;
       if (v > max) max = v;
     }
     const classes = opts.classes ?? (oneHot ? perLabel : max + 1);
-    if (max >= classes) throw new Error(`${yLabel}: label ${max} is outside 0..${classes - 1}`);
+    if (max >= classes) throw new LosscapeError('input', `${yLabel}: label ${max} is outside 0..${classes - 1}`);
     ds = { name: opts.name ?? label, inputShape, x: xs, y: yi, task, outputDim: classes };
   } else {
     ds = { name: opts.name ?? label, inputShape, x: xs, y: Float32Array.from(y.data), task: 'regression', outputDim: perLabel };
@@ -313,7 +319,10 @@ export function fitToModelInput(ds: Dataset, inputShape: number[], what = 'the m
   const have = sampleSize(ds);
   const want = size(inputShape);
   if (have !== want) {
-    throw new Error(`data "${ds.name}": samples of shape [${ds.inputShape}] (${have} values) do not fit ${what}'s input [${inputShape}] (${want} values)`);
+    throw new LosscapeError(
+      'input',
+      `data "${ds.name}": samples of shape [${ds.inputShape}] (${have} values) do not fit ${what}'s input [${inputShape}] (${want} values)`,
+    );
   }
   return withInputShape(ds, inputShape);
 }

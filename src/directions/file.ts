@@ -3,6 +3,8 @@
  * `ydirection/`, datasets "0"…"k-1" (one per parameter tensor, layout order,
  * float32, the tensor's own shape).
  */
+
+import { LosscapeError } from '../core/errors.js';
 import type { ParamLayout } from '../core/layout.js';
 import { asFloat32, type H5Tree, readH5, writeH5 } from '../io/h5.js';
 
@@ -40,21 +42,21 @@ export async function readDirectionFile(path: string, layout: ParamLayout): Prom
     const names = h.children(group);
     if (names.length === 0) return undefined;
     if (names.length !== layout.entries.length) {
-      throw new Error(`${path}: ${group} has ${names.length} tensors but the model has ${layout.entries.length} parameter tensors`);
+      throw new LosscapeError('input', `${path}: ${group} has ${names.length} tensors but the model has ${layout.entries.length} parameter tensors`);
     }
     const out = new Float32Array(layout.size);
     layout.entries.forEach((e, k) => {
       const d = h.get(`${group}/${k}`);
-      if (!d) throw new Error(`${path}: ${group}/${k} is missing`);
+      if (!d) throw new LosscapeError('input', `${path}: ${group}/${k} is missing`);
       const v = asFloat32(d.value, `${path}: ${group}/${k}`);
       if (v.length !== e.size) {
-        throw new Error(`${path}: ${group}/${k} has ${v.length} values but parameter "${e.name}" [${e.shape}] has ${e.size}`);
+        throw new LosscapeError('input', `${path}: ${group}/${k} has ${v.length} values but parameter "${e.name}" [${e.shape}] has ${e.size}`);
       }
       out.set(v, e.offset);
     });
     return out;
   };
   const dx = read('xdirection');
-  if (!dx) throw new Error(`${path}: no xdirection group; not a direction file`);
+  if (!dx) throw new LosscapeError('input', `${path}: no xdirection group; not a direction file`);
   return { dx, dy: read('ydirection'), attrs: h.attrs };
 }

@@ -6,6 +6,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import h5wasm from 'h5wasm/node';
+import { LosscapeError } from '../core/errors.js';
 
 export type H5Data = Float64Array | Float32Array | Int32Array | Uint8Array | BigInt64Array | string | number | string[];
 
@@ -21,9 +22,21 @@ export interface H5Dataset {
 export type H5Tree = Record<string, H5Dataset>;
 
 let ready: Promise<unknown> | null = null;
+/**
+ * Loads h5wasm once. HDF5's errors become exceptions (text: its error stack) instead of a
+ * diagnostic stack printed on stderr, so that a bad file is one line (h5Reason).
+ */
 export async function h5ready(): Promise<void> {
-  ready ??= h5wasm.ready;
+  ready ??= h5wasm.ready.then((m) => m.activate_throwing_error_handler());
   await ready;
+}
+
+/** The innermost frame of an HDF5 error stack (e.g. "truncated file: eof = 1500, …"), or the message's first line. */
+export function h5Reason(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const frames = message.split('\n').filter((l) => /^\s*#\d+:/.test(l));
+  const innermost = frames.at(-1)?.replace(/^.*?\(\): /, '');
+  return (innermost ?? message.split('\n')[0] ?? '').trim();
 }
 
 function dtypeOf(d: H5Data): string | null {
@@ -86,15 +99,15 @@ export interface H5Read {
  */
 export async function readH5(path: string): Promise<H5Read> {
   await h5ready();
-  if (!existsSync(path)) throw new Error(`${path}: no such file`);
+  if (!existsSync(path)) throw new LosscapeError('input', `${path}: no such file`);
   let f: InstanceType<typeof h5wasm.File>;
   try {
     f = new h5wasm.File(path, 'r');
-  } catch {
-    throw new Error(`${path}: not a readable HDF5 file`);
+  } catch (e) {
+    throw new LosscapeError('input', `${path}: not a readable HDF5 file (${h5Reason(e)})`);
   }
   try {
-    if (!f.file_id || f.file_id < 0n) throw new Error(`${path}: not a readable HDF5 file`);
+    if (!f.file_id || f.file_id < 0n) throw new LosscapeError('input', 'not a readable HDF5 file');
     const data = new Map<string, { value: H5Data; shape: number[]; attrs: Record<string, unknown> }>();
     const groups = new Map<string, string[]>();
     const attrsOf = (o: { attrs: Record<string, { value: unknown }> }) => Object.fromEntries(Object.entries(o.attrs).map(([k, a]) => [k, plain(a.value)]));
@@ -120,7 +133,7 @@ export async function readH5(path: string): Promise<H5Read> {
       children: (g) => groups.get(g) ?? [],
     };
   } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message.split('\n')[0]}`);
+    throw new LosscapeError('input', `${path}: ${h5Reason(e)}`);
   } finally {
     f.close();
   }
@@ -137,7 +150,7 @@ export function asFloat64(v: H5Data | undefined | null, what: string): Float64Ar
   if (v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array) return Float64Array.from(v);
   if (v instanceof BigInt64Array) return Float64Array.from(v, Number);
   if (typeof v === 'number') return new Float64Array([v]);
-  throw new Error(`${what} is not numeric`);
+  throw new LosscapeError('input', `${what} is not numeric`);
 }
 
 export function asFloat32(v: H5Data | undefined | null, what: string): Float32Array {

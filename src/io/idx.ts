@@ -3,6 +3,7 @@
  * big-endian uint32 dims, then big-endian data. Gzipped files are inflated.
  */
 import { gunzipSync } from 'node:zlib';
+import { LosscapeError } from '../core/errors.js';
 import { decodeElements, type ElemType, type NdArray, size } from './ndarray.js';
 
 const TYPES: Record<number, ElemType> = {
@@ -22,7 +23,7 @@ export function gunzip(bytes: Uint8Array, label: string): Uint8Array {
   try {
     return new Uint8Array(gunzipSync(bytes));
   } catch (e) {
-    throw new Error(`${label}: cannot decompress the gzip data (${(e as Error).message})`);
+    throw new LosscapeError('input', `${label}: cannot decompress the gzip data (${(e as Error).message})`);
   }
 }
 
@@ -32,17 +33,17 @@ export function isIdx(bytes: Uint8Array): boolean {
 
 export function readIdx(raw: Uint8Array, label: string): NdArray {
   const bytes = isGzip(raw) ? gunzip(raw, label) : raw;
-  if (!isIdx(bytes)) throw new Error(`${label}: not an IDX file (bad magic)`);
+  if (!isIdx(bytes)) throw new LosscapeError('input', `${label}: not an IDX file (bad magic)`);
   const dtype = TYPES[bytes[2]!]!;
   const nd = bytes[3]!;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 4 + 4 * nd) throw new Error(`${label}: truncated IDX header`);
+  if (bytes.length < 4 + 4 * nd) throw new LosscapeError('input', `${label}: truncated IDX header`);
   const shape = Array.from({ length: nd }, (_, i) => dv.getUint32(4 + 4 * i, false));
   const n = size(shape);
   const bpe = { uint8: 1, int8: 1, int16: 2, int32: 4, float32: 4, float64: 8 }[dtype as 'uint8'];
   const body = bytes.subarray(4 + 4 * nd);
   if (body.length < n * bpe) {
-    throw new Error(`${label}: truncated IDX data: shape [${shape}] needs ${n * bpe} bytes, the file has ${body.length}`);
+    throw new LosscapeError('input', `${label}: truncated IDX data: shape [${shape}] needs ${n * bpe} bytes, the file has ${body.length}`);
   }
   return { shape, dtype, data: decodeElements(body, dtype, n, false) };
 }

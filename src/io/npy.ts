@@ -2,6 +2,8 @@
  * NumPy .npy files (format versions 1–3): magic "\x93NUMPY", a little header dict
  * {'descr': '<f4', 'fortran_order': False, 'shape': (n, d)}, then the raw data.
  */
+
+import { LosscapeError } from '../core/errors.js';
 import { bytesPer, decodeElements, type ElemType, fortranToC, type NdArray, size } from './ndarray.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -27,7 +29,7 @@ export function isNpy(bytes: Uint8Array): boolean {
 
 /** Parse a .npy file; `label` names it in the one-line errors. */
 export function readNpy(bytes: Uint8Array, label: string): NdArray {
-  if (!isNpy(bytes)) throw new Error(`${label}: not a .npy file (bad magic)`);
+  if (!isNpy(bytes)) throw new LosscapeError('input', `${label}: not a .npy file (bad magic)`);
   const major = bytes[6]!;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let hlen: number;
@@ -38,28 +40,28 @@ export function readNpy(bytes: Uint8Array, label: string): NdArray {
   } else if (major === 2 || major === 3) {
     hlen = dv.getUint32(8, true);
     start = 12;
-  } else throw new Error(`${label}: unsupported .npy format version ${major}`);
-  if (start + hlen > bytes.length) throw new Error(`${label}: truncated .npy header`);
+  } else throw new LosscapeError('input', `${label}: unsupported .npy format version ${major}`);
+  if (start + hlen > bytes.length) throw new LosscapeError('input', `${label}: truncated .npy header`);
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, start + hlen));
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1] === 'True';
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || shapeText === undefined) throw new Error(`${label}: malformed .npy header ${JSON.stringify(header.trim())}`);
+  if (descr === undefined || shapeText === undefined) throw new LosscapeError('input', `${label}: malformed .npy header ${JSON.stringify(header.trim())}`);
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '')
     .map((s) => Number(s.replace(/L$/, '')));
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`${label}: bad shape (${shapeText}) in the .npy header`);
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new LosscapeError('input', `${label}: bad shape (${shapeText}) in the .npy header`);
   const order = descr[0]!;
   const code = /^[<>|=]/.test(descr) ? descr.slice(1) : descr;
   const dtype = DESCR[code];
-  if (!dtype) throw new Error(`${label}: unsupported .npy dtype '${descr}' (need float, int, uint or bool)`);
+  if (!dtype) throw new LosscapeError('input', `${label}: unsupported .npy dtype '${descr}' (need float, int, uint or bool)`);
   const n = size(shape);
   const body = bytes.subarray(start + hlen);
   const need = n * bytesPer(dtype);
   if (body.length < need) {
-    throw new Error(`${label}: truncated .npy data: shape (${shape.join(', ')}) ${descr} needs ${need} bytes, the file has ${body.length}`);
+    throw new LosscapeError('input', `${label}: truncated .npy data: shape (${shape.join(', ')}) ${descr} needs ${need} bytes, the file has ${body.length}`);
   }
   let data = decodeElements(body, dtype, n, order !== '>');
   if (fortran) data = fortranToC(data, shape);

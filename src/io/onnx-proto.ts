@@ -23,6 +23,7 @@ import {
   type ValueInfoProto,
   ValueInfoProtoSchema,
 } from 'onnx-buf';
+import { LosscapeError } from '../core/errors.js';
 
 export { DT };
 
@@ -43,16 +44,16 @@ export function dtypeName(t: DT): string {
 
 /** Parse ONNX bytes; garbage or truncated input gives one line naming `label`. */
 export function parseModel(bytes: Uint8Array, label: string): ModelProto {
-  if (bytes.length === 0) throw new Error(`${label}: empty file, not an ONNX model`);
+  if (bytes.length === 0) throw new LosscapeError('input', `${label}: empty file, not an ONNX model`);
   let m: ModelProto;
   try {
     m = fromBinary(ModelProtoSchema, bytes);
   } catch (e) {
     const why = (e as Error).message.split('\n')[0]!.replace(/^cannot decode message onnx\.ModelProto from binary: /, '');
-    throw new Error(`${label}: not a valid ONNX model (truncated or corrupt protobuf: ${why})`);
+    throw new LosscapeError('input', `${label}: not a valid ONNX model (truncated or corrupt protobuf: ${why})`);
   }
   if (!m.graph || (m.graph.node.length === 0 && m.graph.output.length === 0)) {
-    throw new Error(`${label}: not a valid ONNX model (no graph; the file may be truncated or not ONNX)`);
+    throw new LosscapeError('input', `${label}: not a valid ONNX model (no graph; the file may be truncated or not ONNX)`);
   }
   return m;
 }
@@ -65,18 +66,18 @@ export function opsetOf(m: ModelProto): number {
 function bytesOf(t: TensorProto, baseDir: string | null, label: string): Uint8Array | null {
   if (t.dataLocation === TensorProto_DataLocation.EXTERNAL) {
     const kv = Object.fromEntries(t.externalData.map((e) => [e.key, e.value]));
-    if (!baseDir) throw new Error(`${label}: tensor "${t.name}" is stored in an external file; load the model from its path`);
+    if (!baseDir) throw new LosscapeError('input', `${label}: tensor "${t.name}" is stored in an external file; load the model from its path`);
     const loc = kv.location;
-    if (!loc) throw new Error(`${label}: tensor "${t.name}" has external data without a location`);
+    if (!loc) throw new LosscapeError('input', `${label}: tensor "${t.name}" has external data without a location`);
     let buf: Buffer;
     try {
       buf = readFileSync(join(baseDir, loc));
     } catch {
-      throw new Error(`${label}: external data file "${loc}" of tensor "${t.name}" cannot be read`);
+      throw new LosscapeError('input', `${label}: external data file "${loc}" of tensor "${t.name}" cannot be read`);
     }
     const off = Number(kv.offset ?? 0);
     const len = kv.length !== undefined ? Number(kv.length) : buf.length - off;
-    if (off + len > buf.length) throw new Error(`${label}: external data of tensor "${t.name}" runs past the end of "${loc}"`);
+    if (off + len > buf.length) throw new LosscapeError('input', `${label}: external data of tensor "${t.name}" runs past the end of "${loc}"`);
     return new Uint8Array(buf.buffer, buf.byteOffset + off, len);
   }
   return t.rawData.length > 0 ? t.rawData : null;
@@ -99,7 +100,8 @@ export function decodeTensor(t: TensorProto, label: string, baseDir: string | nu
   const dv = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : null;
   const need = (bytesPer: number) => {
     if (raw && raw.byteLength !== n * bytesPer) {
-      throw new Error(
+      throw new LosscapeError(
+        'input',
         `${label}: tensor "${t.name}" [${shape}] ${dtypeName(t.dataType)} holds ${raw.byteLength} bytes, expected ${n * bytesPer} (truncated file?)`,
       );
     }
@@ -161,10 +163,10 @@ export function decodeTensor(t: TensorProto, label: string, baseDir: string | nu
       if (t.dataType === DT.BOOL) data = data.map((v) => (v ? 1 : 0));
       break;
     default:
-      throw new Error(`${label}: tensor "${t.name}" has unsupported data type ${dtypeName(t.dataType)}`);
+      throw new LosscapeError('input', `${label}: tensor "${t.name}" has unsupported data type ${dtypeName(t.dataType)}`);
   }
   if (data.length !== n) {
-    throw new Error(`${label}: tensor "${t.name}" [${shape}] has ${data.length} values, expected ${n} (truncated file?)`);
+    throw new LosscapeError('input', `${label}: tensor "${t.name}" [${shape}] has ${data.length} values, expected ${n} (truncated file?)`);
   }
   return { name: t.name, dataType: t.dataType, shape, data };
 }

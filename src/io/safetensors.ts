@@ -3,6 +3,8 @@
  * { name: { dtype: "F32", shape: [...], data_offsets: [begin, end] }, "__metadata__": {...} },
  * then the tensor bytes (offsets relative to the end of the header).
  */
+
+import { LosscapeError } from '../core/errors.js';
 import { bytesPer, decodeElements, type ElemType, type NdArray, size } from './ndarray.js';
 
 const DTYPES: Record<string, ElemType | 'bfloat16'> = {
@@ -29,15 +31,15 @@ export interface SafetensorsFile {
 }
 
 export function readSafetensors(bytes: Uint8Array, label: string): SafetensorsFile {
-  if (bytes.length < 8) throw new Error(`${label}: not a safetensors file (too short)`);
+  if (bytes.length < 8) throw new LosscapeError('input', `${label}: not a safetensors file (too short)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(dv.getBigUint64(0, true));
-  if (n <= 0 || 8 + n > bytes.length) throw new Error(`${label}: not a safetensors file, or truncated (header of ${n} bytes)`);
+  if (n <= 0 || 8 + n > bytes.length) throw new LosscapeError('input', `${label}: not a safetensors file, or truncated (header of ${n} bytes)`);
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   } catch {
-    throw new Error(`${label}: not a safetensors file (the header is not JSON)`);
+    throw new LosscapeError('input', `${label}: not a safetensors file (the header is not JSON)`);
   }
   const body = bytes.subarray(8 + n);
   const tensors = new Map<string, NdArray>();
@@ -50,12 +52,13 @@ export function readSafetensors(bytes: Uint8Array, label: string): SafetensorsFi
     }
     const t = info as { dtype: string; shape: number[]; data_offsets: [number, number] };
     const dtype = DTYPES[t.dtype];
-    if (!dtype) throw new Error(`${label}: tensor "${name}" has unsupported dtype ${t.dtype}`);
+    if (!dtype) throw new LosscapeError('input', `${label}: tensor "${name}" has unsupported dtype ${t.dtype}`);
     const [b, e] = t.data_offsets;
     const count = size(t.shape);
     const bpe = dtype === 'bfloat16' ? 2 : bytesPer(dtype);
-    if (e - b !== count * bpe) throw new Error(`${label}: tensor "${name}" [${t.shape}] ${t.dtype} spans ${e - b} bytes, expected ${count * bpe}`);
-    if (e > body.length) throw new Error(`${label}: truncated: tensor "${name}" ends at byte ${e} of a ${body.length}-byte data section`);
+    if (e - b !== count * bpe)
+      throw new LosscapeError('input', `${label}: tensor "${name}" [${t.shape}] ${t.dtype} spans ${e - b} bytes, expected ${count * bpe}`);
+    if (e > body.length) throw new LosscapeError('input', `${label}: truncated: tensor "${name}" ends at byte ${e} of a ${body.length}-byte data section`);
     const data = decodeElements(body.subarray(b, e), dtype, count);
     tensors.set(name, { shape: [...t.shape], dtype: dtype === 'bfloat16' || dtype === 'float16' ? 'float32' : dtype, data });
     order.push(name);

@@ -5,6 +5,7 @@
  * data descriptors (as numpy and Python's zipfile write them) are handled.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { LosscapeError } from '../core/errors.js';
 
 export interface ZipEntry {
   name: string;
@@ -34,25 +35,25 @@ export function zipEntries(bytes: Uint8Array, label: string): ZipEntry[] {
       break;
     }
   }
-  if (eocd < 0) throw new Error(`${label}: not a zip archive, or truncated (no end-of-central-directory record)`);
+  if (eocd < 0) throw new LosscapeError('input', `${label}: not a zip archive, or truncated (no end-of-central-directory record)`);
   let count = dv.getUint16(eocd + 10, true);
   let cdSize = dv.getUint32(eocd + 12, true);
   let cdOffset = dv.getUint32(eocd + 16, true);
   if (count === 0xffff || cdOffset === 0xffffffff || cdSize === 0xffffffff) {
     const loc = eocd - 20;
-    if (loc < 0 || dv.getUint32(loc, true) !== SIG_EOCD64_LOC) throw new Error(`${label}: ZIP64 archive without a ZIP64 locator`);
+    if (loc < 0 || dv.getUint32(loc, true) !== SIG_EOCD64_LOC) throw new LosscapeError('input', `${label}: ZIP64 archive without a ZIP64 locator`);
     const e64 = Number(dv.getBigUint64(loc + 8, true));
-    if (e64 + 56 > bytes.length || dv.getUint32(e64, true) !== SIG_EOCD64) throw new Error(`${label}: bad ZIP64 end record`);
+    if (e64 + 56 > bytes.length || dv.getUint32(e64, true) !== SIG_EOCD64) throw new LosscapeError('input', `${label}: bad ZIP64 end record`);
     count = Number(dv.getBigUint64(e64 + 32, true));
     cdSize = Number(dv.getBigUint64(e64 + 40, true));
     cdOffset = Number(dv.getBigUint64(e64 + 48, true));
   }
-  if (cdOffset + cdSize > bytes.length) throw new Error(`${label}: truncated zip archive (central directory past the end)`);
+  if (cdOffset + cdSize > bytes.length) throw new LosscapeError('input', `${label}: truncated zip archive (central directory past the end)`);
   const out: ZipEntry[] = [];
   let p = cdOffset;
   const td = new TextDecoder();
   for (let k = 0; k < count; k++) {
-    if (p + 46 > bytes.length || dv.getUint32(p, true) !== SIG_CEN) throw new Error(`${label}: corrupt zip central directory`);
+    if (p + 46 > bytes.length || dv.getUint32(p, true) !== SIG_CEN) throw new LosscapeError('input', `${label}: corrupt zip central directory`);
     const method = dv.getUint16(p + 10, true);
     const crc = dv.getUint32(p + 16, true);
     let csize = dv.getUint32(p + 20, true);
@@ -91,9 +92,9 @@ export function zipEntries(bytes: Uint8Array, label: string): ZipEntry[] {
 export function readZipEntry(bytes: Uint8Array, e: ZipEntry, label: string): Uint8Array {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const p = e.localOffset;
-  if (p + 30 > bytes.length || dv.getUint32(p, true) !== SIG_LOC) throw new Error(`${label}: corrupt zip entry "${e.name}"`);
+  if (p + 30 > bytes.length || dv.getUint32(p, true) !== SIG_LOC) throw new LosscapeError('input', `${label}: corrupt zip entry "${e.name}"`);
   const start = p + 30 + dv.getUint16(p + 26, true) + dv.getUint16(p + 28, true);
-  if (start + e.compressedSize > bytes.length) throw new Error(`${label}: truncated zip entry "${e.name}"`);
+  if (start + e.compressedSize > bytes.length) throw new LosscapeError('input', `${label}: truncated zip entry "${e.name}"`);
   const raw = bytes.subarray(start, start + e.compressedSize);
   let data: Uint8Array;
   if (e.method === 0) data = raw;
@@ -101,11 +102,11 @@ export function readZipEntry(bytes: Uint8Array, e: ZipEntry, label: string): Uin
     try {
       data = new Uint8Array(inflateRawSync(raw));
     } catch (err) {
-      throw new Error(`${label}: cannot inflate zip entry "${e.name}" (${(err as Error).message})`);
+      throw new LosscapeError('input', `${label}: cannot inflate zip entry "${e.name}" (${(err as Error).message})`);
     }
-  } else throw new Error(`${label}: zip entry "${e.name}" uses compression method ${e.method} (only stored and deflate are supported)`);
-  if (data.length !== e.size) throw new Error(`${label}: zip entry "${e.name}" has ${data.length} bytes, expected ${e.size}`);
-  if (crc32(data) !== e.crc) throw new Error(`${label}: CRC mismatch in zip entry "${e.name}" (corrupt file)`);
+  } else throw new LosscapeError('input', `${label}: zip entry "${e.name}" uses compression method ${e.method} (only stored and deflate are supported)`);
+  if (data.length !== e.size) throw new LosscapeError('input', `${label}: zip entry "${e.name}" has ${data.length} bytes, expected ${e.size}`);
+  if (crc32(data) !== e.crc) throw new LosscapeError('input', `${label}: CRC mismatch in zip entry "${e.name}" (corrupt file)`);
   return data;
 }
 

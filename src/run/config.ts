@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LosscapeError } from '../core/errors.js';
-import { parseAxis } from '../core/grid.js';
+import { MAX_AXIS_POINTS, parseAxis } from '../core/grid.js';
 import { SYNTHETIC_KINDS } from '../data/synthetic.js';
 import { NORMALIZATIONS } from '../directions/directions.js';
 import { BACKEND_CHOICES } from '../engine/registry.js';
@@ -23,6 +23,18 @@ const AxisText = z.string().superRefine((s, ctx) => {
     ctx.addIssue({ code: 'custom', message: (e as Error).message });
   }
 });
+
+/** Points of a grid at most (surface and Hessian maps): beyond this a grid is a typo, not a landscape. */
+export const MAX_GRID_POINTS = 10_000_000;
+
+/** A refinement: the x × y grid of a spec has at most MAX_GRID_POINTS points. */
+function gridWithinLimit(g: { x: string; y: string | null }, ctx: z.RefinementCtx): void {
+  const count = (t: string | null) => (t === null ? 1 : Number(t.split(':')[2]));
+  const points = count(g.x) * count(g.y);
+  // an axis with too many points (or none) is reported on its own
+  if ([count(g.x), count(g.y)].some((n) => !(n <= MAX_AXIS_POINTS))) return;
+  if (points > MAX_GRID_POINTS) ctx.addIssue({ code: 'custom', path: ['x'], message: `a grid of ${points} points; at most ${MAX_GRID_POINTS}` });
+}
 
 const SubsetSize = z.union([z.number().positive(), z.literal('all')]);
 
@@ -103,7 +115,8 @@ export const SurfaceSpec = z
     /** Points per resumable chunk. */
     chunk: z.number().int().positive().default(64),
   })
-  .strict();
+  .strict()
+  .superRefine(gridWithinLimit);
 
 export const HessianSpec = z
   .object({
@@ -122,6 +135,7 @@ export const HessianSpec = z
     every: z.number().int().positive().default(1),
   })
   .strict()
+  .superRefine(gridWithinLimit)
   .transform((s) => ({ ...s, tol: s.tol ?? defaultTol(s.convergence) }));
 
 export const EngineSpec = z

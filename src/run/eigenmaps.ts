@@ -163,6 +163,15 @@ export interface RunEigenmapsResult {
 
 /** Eigenvalue maps for the run's checkpoints (see the file comment). */
 export async function computeRunEigenmaps(store: RunStore, cfg: RunConfig, opts: RunEigenmapOptions = {}): Promise<RunEigenmapsResult> {
+  const release = store.lock('losscape hessian --all-checkpoints');
+  try {
+    return await eigenmapsOfRun(store, cfg, opts);
+  } finally {
+    release();
+  }
+}
+
+async function eigenmapsOfRun(store: RunStore, cfg: RunConfig, opts: RunEigenmapOptions): Promise<RunEigenmapsResult> {
   const manifest = store.readManifest();
   const spec = resolveHessianSpec(cfg, opts.spec);
   const thetas = await store.readCheckpoints();

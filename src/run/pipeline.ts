@@ -5,7 +5,7 @@
  * The sequence of landscapes is the movie. Everything is resumable: a rerun of
  * the same config continues where the last one stopped; another config is refused.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LosscapeError } from '../core/errors.js';
 import { type Grid, gridSize, parseAxis } from '../core/grid.js';
@@ -17,6 +17,7 @@ import type { LossEngine } from '../engine/engine.js';
 import { createEngine } from '../engine/registry.js';
 import { type Shard, shardPath } from '../jobs/shard.js';
 import type { Model } from '../model/model.js';
+import { isLockFile } from '../store/lock.js';
 import { frameFile, type Manifest, RUN_FORMAT, RunStore } from '../store/run-store.js';
 import { checkCentre, computeSurface } from '../surface/surface.js';
 import { stepsPerEpoch } from '../train/loop.js';
@@ -107,18 +108,29 @@ interface RunContext {
  * status 'failed' and the error; a rerun resumes.
  */
 export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOptions = {}): Promise<Manifest> {
-  const run = await prepareRun(cfg, dir, opts);
+  const created = !existsSync(dir);
+  const store = new RunStore(dir);
+  const release = store.lock('losscape run', opts.shard && `shard-${opts.shard.index}-of-${opts.shard.count}`);
   try {
-    await withRunEngines(run, async (engines) => {
-      const thetas = await run.store.readCheckpoints();
-      await finishSavedCheckpoints(run, engines, thetas);
-      await trainRemaining(run, engines, thetas);
+    const run = await prepareRun(cfg, dir, opts).catch((e) => {
+      // a folder this call made and left without a manifest holds nothing: remove it
+      if (created && !store.exists()) rmSync(dir, { recursive: true, force: true });
+      throw e;
     });
-  } catch (e) {
-    recordFailure(run, e);
-    throw e;
+    try {
+      await withRunEngines(run, async (engines) => {
+        const thetas = await run.store.readCheckpoints();
+        await finishSavedCheckpoints(run, engines, thetas);
+        await trainRemaining(run, engines, thetas);
+      });
+    } catch (e) {
+      recordFailure(run, e);
+      throw e;
+    }
+    return finishRun(run);
+  } finally {
+    release();
   }
-  return finishRun(run);
 }
 
 /** Open (or create) the run folder: refuse another config unless `fresh`; the data, the model and the manifest. */
@@ -170,7 +182,7 @@ function checkSameConfig(store: RunStore, cfg: RunConfig, configHash: string, di
       `${dir} holds a run with a different config (${diff.join(', ') || 'details'} differ); rerun with --fresh to discard it, or use another --out`,
     );
   }
-  for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
+  for (const f of readdirSync(dir)) if (!isLockFile(f)) rmSync(join(dir, f), { recursive: true, force: true });
 }
 
 /** Create the run's landscape engines, run `stages` with them, and dispose of them whatever happens. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ParamSpec } from '../core/layout.js';
 import { asFloat32, type H5Tree, readH5, writeH5 } from '../io/h5.js';
 import type { Metrics4 } from '../train/train.js';
+import { lockFolder } from './lock.js';
 
 export const RUN_FORMAT = 'losscape-run/1';
 
@@ -77,6 +78,15 @@ export class RunStore {
 
   path(rel: string): string {
     return join(this.dir, rel);
+  }
+
+  /**
+   * Lock the run folder (created if missing) for writing by this process; the release function.
+   * A part (e.g. "shard-0-of-4") shares the folder with the other parts, not with a whole-run writer.
+   */
+  lock(what: string, part?: string): () => void {
+    mkdirSync(this.dir, { recursive: true });
+    return lockFolder(this.dir, { what, part });
   }
 
   ensureDirs(): void {
