@@ -1,5 +1,5 @@
 /** The built CLI (dist/, via bin/losscape.js): video, snapshot, report, and their errors. */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,5 +88,83 @@ describe('losscape video / snapshot / report', () => {
     const html = readFileSync(join(dir, 'out/report.html'), 'utf8');
     expect(html).toContain('id="losscape-scene"');
     expect(/<script[^>]+src=/.test(html)).toBe(false);
+  });
+});
+
+/** Start `what` and resolve with the viewer address it prints on stdout. */
+function viewerUrl(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /viewer: (http:\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`exited with ${code} before serving: ${out}`)));
+  });
+}
+
+/** True once nothing answers at `url` (polled for up to `ms`). */
+async function goneWithin(url: string, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      await fetch(url);
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+/** The process exists and is not a zombie (an exited child that nobody reaped yet). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('losscape view', () => {
+  it('a missing run is one line and a non-zero exit, and no server starts', async () => {
+    const r = await losscape('view', 'run', 'nowhere', '--no-open', '--port', '0');
+    expect(r.code).toBe(2);
+    expect(r.stdout).not.toContain('viewer:');
+    expect(r.stderr.trim().split('\n')).toEqual(['losscape: Run not found: nowhere (no such folder)']);
+  });
+
+  it('stops on SIGTERM', async () => {
+    const child = spawn('node', [join(ROOT, 'bin/losscape.js'), 'view', 'run', '--no-open', '--port', '0', '--quiet'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const url = await viewerUrl(child);
+    expect((await fetch(url)).status).toBe(200);
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(await goneWithin(url, 2000)).toBe(true);
+  });
+
+  it('stops when the process that started it is killed', async () => {
+    // a parent (like npx) that starts the viewer, forwards its output, and is then killed by PID
+    const script = `const c = require('node:child_process').spawn(process.execPath, ${JSON.stringify([join(ROOT, 'bin/losscape.js'), 'view', 'run', '--no-open', '--port', '0', '--quiet'])}, { stdio: ['ignore', 'pipe', 'ignore'] });
+      console.log('child ' + c.pid); c.stdout.pipe(process.stdout);`;
+    const parent = spawn('node', ['-e', script], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] });
+    let text = '';
+    parent.stdout!.on('data', (b: Buffer) => (text += b.toString()));
+    const url = await viewerUrl(parent);
+    const pid = Number(/child (\d+)/.exec(text)![1]);
+    try {
+      expect((await fetch(url)).status).toBe(200);
+      parent.kill('SIGKILL');
+      expect(await goneWithin(url, 5000)).toBe(true);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(running(pid)).toBe(false);
+    } finally {
+      if (running(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 });
