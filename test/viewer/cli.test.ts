@@ -1,6 +1,6 @@
 /** The built CLI (dist/, via bin/losscape.js): video, snapshot, report, and their errors. */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -88,6 +88,18 @@ describe('losscape video / snapshot / report', () => {
     const html = readFileSync(join(dir, 'out/report.html'), 'utf8');
     expect(html).toContain('id="losscape-scene"');
     expect(/<script[^>]+src=/.test(html)).toBe(false);
+  });
+
+  it('report and video write into the run folder by default, not the current directory', async () => {
+    const r = await losscape('report', 'run');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^report: run\/report\.html /);
+    expect(readFileSync(join(dir, 'run/report.html'), 'utf8')).toContain('id="losscape-scene"');
+    const v = await losscape('video', 'run', '--width', '64', '--height', '48', '--fps', '5', '--duration', '0.4', '--quiet');
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe('video: run/movie.mp4');
+    expect(statSync(join(dir, 'run/movie.mp4')).size).toBeGreaterThan(1000);
+    expect(existsSync(join(dir, 'report.html')) || existsSync(join(dir, 'movie.mp4'))).toBe(false);
   });
 });
 

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { LosscapeError } from '../../core/errors.js';
 import { renderVideo } from '../../viewer/server/video.js';
@@ -25,18 +26,13 @@ export function register(program: Command): void {
     .command('video')
     .summary('render the landscape moving through training as an MP4 (or WebM)')
     .description(
-      "Render the run's checkpoints as a movie with the viewer's own renderer in\n" +
-        'headless Chromium, interpolating smoothly between checkpoints, and encode it in\n' +
-        'the browser (WebCodecs: H.264 MP4 or VP9 WebM; ffmpeg if WebCodecs fails).\n' +
-        'The movie has round(fps × duration) frames, from the first checkpoint to the\n' +
-        'last. Needs Chromium (set LOSSCAPE_CHROMIUM if it is not in /usr/bin).\n' +
+      "Render the run's checkpoints as a movie with the viewer's own renderer in headless Chromium, interpolating smoothly between checkpoints, and encode it in the browser (WebCodecs: H.264 MP4 or VP9 WebM; ffmpeg if WebCodecs fails). The movie has round(fps × duration) frames, from the first checkpoint to the last, and is written into the run folder unless --out says otherwise. Needs Chromium (set LOSSCAPE_CHROMIUM if it is not in /usr/bin).\n" +
         'Examples:\n' +
         '  losscape video runs/demo\n' +
-        '  losscape video runs/demo --out demo.webm --width 1920 --height 1080 \\\n' +
-        '      --seconds-per-frame 2 --camera fixed',
+        '  losscape video runs/demo --out demo.webm --width 1920 --height 1080 --seconds-per-frame 2 --camera fixed',
     )
     .argument('<run>', 'run folder')
-    .option('--out <file>', 'output file (default movie.mp4, or movie.webm with --format webm)')
+    .option('--out <file>', 'output file (default <run>/movie.mp4, or <run>/movie.webm with --format webm)')
     .option('--width <px>', 'frame width (even)', '1280')
     .option('--height <px>', 'frame height (even)', '720')
     .option('--fps <n>', 'frames per second', '30')
@@ -55,7 +51,7 @@ export function register(program: Command): void {
       const fromOut = f.out && /\.webm$/i.test(f.out) ? 'webm' : f.out && /\.mp4$/i.test(f.out) ? 'mp4' : undefined;
       const format = choiceFlag(f.format, '--format', ['mp4', 'webm'] as const) ?? fromOut ?? 'mp4';
       if (f.out && fromOut && fromOut !== format) throw new LosscapeError('usage', `--out ${f.out} does not match --format ${format}`);
-      const out = f.out ?? `movie.${format}`;
+      const out = f.out ?? join(run, `movie.${format}`);
       const camera = choiceFlag(f.camera, '--camera', ['orbit', 'fixed'] as const)!;
       const layer = choiceFlag(f.layer, '--layer', ['loss', 'accuracy', 'hessian'] as const)!;
       const encoder = choiceFlag(f.encoder, '--encoder', ['auto', 'webcodecs', 'ffmpeg'] as const)!;
