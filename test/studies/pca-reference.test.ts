@@ -10,6 +10,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readH5 } from '../../src/io/h5.js';
+import { readGridFile } from '../../src/jobs/grid-file.js';
+import { pcaFigure } from '../../src/studies/pca/figure.js';
 import { pcaStudy } from '../../src/studies/pca/study.js';
 import { tempDir, tinyRun } from './helpers.js';
 
@@ -122,5 +124,27 @@ describe('PCA files in the reference layout', () => {
           .subarray(1, 4)
           .toString(),
       ).toBe('PNG');
+  });
+
+  it('the figure: equal aspect, PC1/PC2 axis titles with the explained variance, ticks on both axes', async () => {
+    const f = await pcaFigure(run, false);
+    const svg = readFileSync(f.svg, 'utf8');
+    const width = Number(/<svg[^>]* width="(\d+)"/.exec(svg)![1]);
+    expect(width).toBeGreaterThanOrEqual(600);
+    const [e1, e2] = manifest.pca.explained;
+    expect(svg).toContain(`PC1 (${(100 * e1).toFixed(1)} % of the variance)`);
+    expect(svg).toContain(`PC2 (${(100 * e2).toFixed(1)} % of the variance)`);
+    // heatmap cells: their union is as wide and as high as the grid's ranges at one scale
+    const g = (await readGridFile(join(run, manifest.pca.surface))).grid;
+    const cells = [...svg.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="#[0-9a-f]{6}"\/>/g)].map((m) =>
+      m.slice(1).map(Number),
+    );
+    expect(cells).toHaveLength(g.x.n * g.y!.n);
+    const w = Math.max(...cells.map((c) => c[0]!)) - Math.min(...cells.map((c) => c[0]!));
+    const h = Math.max(...cells.map((c) => c[1]!)) - Math.min(...cells.map((c) => c[1]!));
+    // cell-centre spans: (n − 1) cells per axis
+    expect(w / h).toBeCloseTo((g.x.max - g.x.min) / (g.y!.max - g.y!.min), 1);
+    const ticks = [...svg.matchAll(/<line [^>]*stroke="#444"\/>/g)];
+    expect(ticks.length).toBeGreaterThanOrEqual(6);
   });
 });
