@@ -18,6 +18,7 @@ import {
   transformedValues,
   untransform,
 } from './data.js';
+import type { AxisTitles } from './draw/axes3d.js';
 import { fmt } from './draw/ticks.js';
 import type { Layer, Plane, ViewState } from './state.js';
 
@@ -38,6 +39,8 @@ export interface RunLook {
   ratio?: Float32Array | undefined;
   path?: [number, number][] | undefined;
   marker?: [number, number] | null | undefined;
+  /** Titles of the 3-D axes: the plane's two directions and the height. */
+  titles: AxisTitles;
 }
 
 interface Buffers {
@@ -166,7 +169,9 @@ export class DecodedScene {
     }
     const cap = s.lo + Math.max(0.02, Math.min(1, o.clip)) * (s.hi - s.lo);
     const lossLabel = (v: number) => fmt(untransform(s, v));
-    const base = { grid, heights, lo: s.lo, cap, scale: s, acc, ratio, path, marker };
+    const pca = o.plane === 'pca' && run.pca?.field !== undefined;
+    const titles = { x: pca ? 'PC1' : 'α', y: pca ? 'PC2' : 'β', z: o.log ? 'train loss (log scale)' : 'train loss' };
+    const base = { grid, heights, lo: s.lo, cap, scale: s, acc, ratio, path, marker, titles };
     if (o.layer === 'accuracy' && acc) {
       const [lo, hi] = o.fit ? finiteRange(acc) : this.accRange(o.plane);
       return { ...base, layer: 'accuracy', colors: acc, colorLo: lo, colorHi: hi, colorTitle: 'train acc %', colorLabel: (v) => fmt(v) };

@@ -8,6 +8,7 @@ import { BufferTarget, CanvasSource, canEncodeVideo, Mp4OutputFormat, Output, QU
 import { colormap } from '../../core/colormap.js';
 import { framePos, metricsOf, type RunData, stepAt } from './data.js';
 import type { DecodedScene } from './decoded-scene.js';
+import { drawAxisLabels } from './draw/axes3d.js';
 import { drawTrainingCurves } from './draw/curves.js';
 import { drawColorbar } from './draw/heatmap.js';
 import { DARK } from './draw/plot.js';
@@ -31,6 +32,8 @@ export interface StillOptions {
   /** Camera rotation about the vertical axis, in degrees. */
   azimuth?: number;
   run?: number;
+  /** Axes with ticks on the 3-D view (default true). */
+  axes?: boolean;
 }
 
 export interface MovieOptions extends StillOptions {
@@ -89,12 +92,13 @@ export class MovieRenderer {
       return this.canvas;
     }
     this.view.orbit(((o.azimuth ?? 0) * Math.PI) / 180);
-    this.view.show({ ...look, exaggeration: view.exaggeration, cmap, contours: 12 });
+    this.view.show({ ...look, exaggeration: view.exaggeration, cmap, contours: 12, titles: o.axes === false ? undefined : look.titles });
     this.view.render();
     ctx.drawImage(this.gl, 0, box.glTop, box.W, box.glH);
-    drawHeadings(ctx, box, run, view);
     const { W, u, glTop, glH, bottom } = box;
     const theme = { ...DARK, scale: u };
+    drawAxisLabels(ctx, this.view.axisLabels, theme, 0, glTop);
+    drawHeadings(ctx, box, run, view);
     const cbH = Math.min(240 * u, glH * 0.5);
     drawColorbar(
       ctx,

@@ -14,6 +14,7 @@ import type { Colormap } from '../../../core/colormap.js';
 import { lutIndex } from '../../../core/colormap.js';
 import { contourLevels, contourSegments } from '../../../core/contour.js';
 import { bilinear, type Field } from '../data.js';
+import { Axes3D, type AxesInput, type AxisLabel, type AxisTitles } from './axes3d.js';
 
 export const HEIGHT = 0.75;
 const FLOOR = -0.12;
@@ -35,6 +36,10 @@ export interface SurfaceLook {
   /** Trajectory (data coordinates) and the current point on it. */
   path?: [number, number][] | undefined;
   marker?: [number, number] | null | undefined;
+  /** How heights were transformed (the loss axis labels losses); linear when absent. */
+  scale?: { log: boolean; shift: number };
+  /** Axis titles; no axes are drawn without them. */
+  titles?: AxisTitles | undefined;
 }
 
 export interface CameraState {
@@ -58,6 +63,8 @@ export class SurfaceView {
   private frame: THREE.LineSegments;
   private pathGroup = new THREE.Group();
   private markerMesh: THREE.Mesh;
+  private axes = new Axes3D();
+  private axesInput: AxesInput | null = null;
   private gridKey = '';
   private maskKey = '';
   private pathKey = '';
@@ -113,6 +120,7 @@ export class SurfaceView {
     );
     this.markerMesh.visible = false;
     this.scene.add(this.markerMesh);
+    this.scene.add(this.axes.object);
 
     if (opts.interactive) {
       this.controls = new OrbitControls(this.camera, canvas);
@@ -156,8 +164,19 @@ export class SurfaceView {
     this.setCamera({ position: [tx + r * Math.sin(a), y, tz + r * Math.cos(a)], target: base.target });
   }
 
+  /** Draw the scene (the axes follow the camera). */
   render(): void {
+    this.axes.object.visible = this.axesInput !== null;
+    if (this.axesInput) {
+      const size = this.renderer.getSize(new THREE.Vector2());
+      this.axes.update(this.axesInput, this.camera, size.x, size.y);
+    } else this.axes.labels = [];
     this.renderer.render(this.scene, this.camera);
+  }
+
+  /** The axis labels of the last render, in CSS pixels of the canvas. */
+  get axisLabels(): AxisLabel[] {
+    return this.axes.labels;
   }
 
   dispose(): void {
@@ -234,6 +253,21 @@ export class SurfaceView {
     writeSegments(this.floorLines, segs);
 
     this.showPath(look, wx, wz);
+    this.axesInput = look.titles
+      ? {
+          x: look.grid.x,
+          y: look.grid.y,
+          wx,
+          wz,
+          floor: FLOOR,
+          height: (u) => this.heightOf(look, u),
+          lo: look.lo,
+          cap: look.cap,
+          log: look.scale?.log ?? false,
+          shift: look.scale?.shift ?? 0,
+          titles: look.titles,
+        }
+      : null;
   }
 
   private allocate(look: SurfaceLook, wx: (x: number) => number, wz: (y: number) => number): void {
