@@ -1,6 +1,6 @@
 /** The built CLI (dist/, via bin/losscape.js): video, snapshot, report, and their errors. */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,8 +12,12 @@ const run = promisify(execFile);
 let dir: string;
 
 async function losscape(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return losscapeIn(dir, ...args);
+}
+
+async function losscapeIn(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run('node', [join(ROOT, 'bin/losscape.js'), ...args], { cwd: dir, timeout: 240_000 });
+    const r = await run('node', [join(ROOT, 'bin/losscape.js'), ...args], { cwd, timeout: 240_000 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -91,15 +95,17 @@ describe('losscape video / snapshot / report', () => {
   });
 
   it('report and video write into the run folder by default, not the current directory', async () => {
-    const r = await losscape('report', 'run');
+    const cwd = join(dir, 'elsewhere');
+    mkdirSync(cwd);
+    const r = await losscapeIn(cwd, 'report', '../run');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^report: run\/report\.html /);
+    expect(r.stdout).toMatch(/^report: \.\.\/run\/report\.html /);
     expect(readFileSync(join(dir, 'run/report.html'), 'utf8')).toContain('id="losscape-scene"');
-    const v = await losscape('video', 'run', '--width', '64', '--height', '48', '--fps', '5', '--duration', '0.4', '--quiet');
+    const v = await losscapeIn(cwd, 'video', '../run', '--width', '64', '--height', '48', '--fps', '5', '--duration', '0.4', '--quiet');
     expect(v.code).toBe(0);
-    expect(v.stdout.trim()).toBe('video: run/movie.mp4');
+    expect(v.stdout.trim()).toBe('video: ../run/movie.mp4');
     expect(statSync(join(dir, 'run/movie.mp4')).size).toBeGreaterThan(1000);
-    expect(existsSync(join(dir, 'report.html')) || existsSync(join(dir, 'movie.mp4'))).toBe(false);
+    expect(readdirSync(cwd)).toEqual([]);
   });
 });
 

@@ -14,12 +14,15 @@ interface VideoFlags {
   secondsPerFrame?: string;
   camera: string;
   log: boolean;
-  fit?: boolean;
+  scale: string;
+  axes: boolean;
   format?: string;
   colormap: string;
   layer: string;
   encoder: string;
 }
+
+export const SCALE_MODES = ['global', 'frame', 'track'] as const;
 
 export function register(program: Command): void {
   program
@@ -42,7 +45,12 @@ export function register(program: Command): void {
     .option('--log', 'log-scale loss heights', true)
     .option('--no-log', 'linear loss heights')
     .option('--format <fmt>', 'mp4 (H.264) or webm (VP9); default from --out, else mp4')
-    .option('--fit', 'scale heights and colours to each frame (default: one range for the whole run)')
+    .option(
+      '--scale <mode>',
+      "height and colour range: track (each checkpoint's own range, moving smoothly in between), frame (each video frame's) or global (one for the whole run, which shows the landscape sinking but leaves early frames nearly flat)",
+      'track',
+    )
+    .option('--no-axes', 'no axes on the 3-D view')
     .option('--colormap <name>', 'viridis, magma, inferno, plasma, cividis or gray', 'viridis')
     .option('--layer <layer>', 'surface colour: loss, accuracy or hessian', 'loss')
     .option('--encoder <name>', 'auto, webcodecs or ffmpeg', 'auto')
@@ -68,7 +76,8 @@ export function register(program: Command): void {
           secondsPerFrame: numberFlag(f.secondsPerFrame, '--seconds-per-frame'),
           camera,
           log: f.log,
-          fit: Boolean(f.fit),
+          scale: choiceFlag(f.scale, '--scale', SCALE_MODES)!,
+          axes: f.axes,
           format,
           colormap: f.colormap,
           layer,

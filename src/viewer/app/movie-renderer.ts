@@ -14,7 +14,7 @@ import { drawColorbar } from './draw/heatmap.js';
 import { DARK } from './draw/plot.js';
 import { SurfaceView } from './draw/surface3d.js';
 import { fmt } from './draw/ticks.js';
-import { DEFAULT_VIEW, type ViewState } from './state.js';
+import { DEFAULT_VIEW, type ScaleMode, type ViewState } from './state.js';
 
 export interface StillOptions {
   width: number;
@@ -27,8 +27,8 @@ export interface StillOptions {
   plane?: ViewState['plane'];
   exaggeration?: number;
   clip?: number;
-  /** Scale to each frame instead of the whole run. */
-  fit?: boolean;
+  /** Height and colour ranges: the whole run (default), each frame, or each checkpoint's (ScaleMode). */
+  scale?: ScaleMode;
   /** Camera rotation about the vertical axis, in degrees. */
   azimuth?: number;
   run?: number;
@@ -100,16 +100,9 @@ export class MovieRenderer {
     drawAxisLabels(ctx, this.view.axisLabels, theme, 0, glTop);
     drawHeadings(ctx, box, run, view);
     const cbH = Math.min(240 * u, glH * 0.5);
-    drawColorbar(
-      ctx,
-      { x: W - 78 * u, y: glTop + glH / 2 - cbH / 2 + 30 * u, w: 12 * u, h: cbH },
-      cmap,
-      look.colorLo,
-      look.colorHi,
-      look.colorLabel,
-      theme,
-      look.colorTitle,
-    );
+    const cb = { x: W - 78 * u, y: glTop + glH / 2 - cbH / 2 + 30 * u, w: 12 * u, h: cbH };
+    drawRangeNote(ctx, look.rangeNote, cb.x + cb.w, cb.y + cb.h + 8 * u, theme);
+    drawColorbar(ctx, cb, cmap, look.colorLo, look.colorHi, look.colorLabel, theme, look.colorTitle);
     drawTrainingCurves(ctx, { x: 24 * u, y: glTop + glH, w: W - 48 * u, h: bottom - 18 * u }, run, view, theme, 'rgba(20,26,41,0.85)');
     return this.canvas;
   }
@@ -196,7 +189,7 @@ function viewOf(o: StillOptions, frameCount: number): ViewState {
     ...(o.plane ? { plane: o.plane } : {}),
     ...(o.exaggeration ? { exaggeration: o.exaggeration } : {}),
     ...(o.clip ? { clip: o.clip } : {}),
-    ...(o.fit ? { fit: true } : {}),
+    ...(o.scale ? { scale: o.scale } : {}),
   };
 }
 
@@ -244,6 +237,17 @@ function drawHeadings(ctx: CanvasRenderingContext2D, { W, u }: HudLayout, run: R
     .filter(Boolean)
     .join(' · ');
   if (line3) ctx.fillText(line3, W - 32 * u, 94 * u);
+  ctx.restore();
+}
+
+/** Where the colour bar's range comes from, right-aligned under it. */
+function drawRangeNote(ctx: CanvasRenderingContext2D, note: string, right: number, top: number, theme: typeof DARK): void {
+  ctx.save();
+  ctx.font = `${10 * theme.scale}px ${theme.font}`;
+  ctx.fillStyle = theme.muted;
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'top';
+  ctx.fillText(note, right, top);
   ctx.restore();
 }
 

@@ -29,8 +29,10 @@ export interface VideoOptions {
   format: 'mp4' | 'webm';
   colormap?: string;
   layer?: 'loss' | 'accuracy' | 'hessian';
-  /** Scale heights and colours to each frame instead of the whole run. */
-  fit?: boolean;
+  /** Height and colour ranges: the whole run, each frame, or each checkpoint's (default 'track'). */
+  scale?: 'global' | 'frame' | 'track';
+  /** α, β and loss axes on the 3-D view (default true). */
+  axes?: boolean;
   /** auto: WebCodecs, ffmpeg if that fails. */
   encoder?: 'auto' | 'webcodecs' | 'ffmpeg';
   onStart?: (frames: number) => void;
@@ -77,7 +79,8 @@ export async function renderVideo(o: VideoOptions): Promise<VideoResult> {
       log: o.log,
       ...(o.colormap ? { colormap: o.colormap } : {}),
       ...(o.layer ? { layer: o.layer } : {}),
-      ...(o.fit ? { fit: true } : {}),
+      scale: o.scale ?? 'track',
+      axes: o.axes ?? true,
     };
     o.onStart?.(frames);
     mkdirSync(dirname(o.out) || '.', { recursive: true });

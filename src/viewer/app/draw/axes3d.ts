@@ -8,6 +8,7 @@
  */
 import * as THREE from 'three';
 import { logTicks, niceTicks } from '../../../core/ticks.js';
+import type { AxisTitles } from '../data.js';
 import type { Theme } from './plot.js';
 import { tickLabels } from './ticks.js';
 
@@ -37,12 +38,6 @@ export interface AxesInput {
   log: boolean;
   shift: number;
   titles: AxisTitles;
-}
-
-export interface AxisTitles {
-  x: string;
-  y: string;
-  z: string;
 }
 
 const TICK = 0.045;

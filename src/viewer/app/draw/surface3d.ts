@@ -13,8 +13,8 @@ import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import type { Colormap } from '../../../core/colormap.js';
 import { lutIndex } from '../../../core/colormap.js';
 import { contourLevels, contourSegments } from '../../../core/contour.js';
-import { bilinear, type Field } from '../data.js';
-import { Axes3D, type AxesInput, type AxisLabel, type AxisTitles } from './axes3d.js';
+import { type AxisTitles, bilinear, type Field } from '../data.js';
+import { Axes3D, type AxesInput, type AxisLabel } from './axes3d.js';
 
 export const HEIGHT = 0.75;
 const FLOOR = -0.12;
