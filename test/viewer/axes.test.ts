@@ -137,4 +137,12 @@ describe('3-D axes', () => {
     expect(diff.slice(0, 18).every((v) => v === 0)).toBe(true);
     expect(diff.slice(360 - 75).every((v) => v === 0)).toBe(true);
   });
+
+  it('the two train losses are labelled: the checkpoint metrics on the full train set, the surface centre on the subset', async () => {
+    await open();
+    const label = await browser.page.locator('.ls-frame-label').textContent();
+    // checkpoint 2 of the fixture: metrics row train_loss 2/3, acc 90; the surface at (0, 0), on 200 samples
+    expect(label).toContain('full train set: loss 0.667 · acc 90%');
+    expect(label).toContain(`surface centre: loss ${bowl(2)(0, 0).toPrecision(3)} (200-sample subset)`);
+  });
 });

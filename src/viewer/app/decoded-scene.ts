@@ -7,11 +7,13 @@
 import type { Scene } from '../shared/scene.js';
 import {
   type AxisTitles,
+  bilinear,
   decodeRun,
   type Field,
   finiteRange,
   framePos,
   makeScale,
+  metricsOf,
   pathPointAt,
   type RunData,
   ratioOnSurface,
@@ -173,6 +175,24 @@ export class DecodedScene {
     const b = ranges[p.b];
     if (!a || !b) return own;
     return [Math.min(own[0], a[0] + (b[0] - a[0]) * p.w), Math.max(own[1], a[1] + (b[1] - a[1]) * p.w)];
+  }
+
+  /**
+   * Which loss is which, for a label: the checkpoint's metrics (full train split) and the
+   * landscape's value at its centre (on the evaluation subset), which differ.
+   */
+  lossLabels(run: RunData, look: RunLook | null, t: number): { full: string; centre: string } {
+    const p = framePos(run.frames.length, t);
+    const mt = metricsOf(run, p.w < 0.5 ? p.a : p.b);
+    const full = [mt?.train_loss !== undefined ? `loss ${fmt(mt.train_loss)}` : '', mt?.train_acc !== undefined ? `acc ${fmt(mt.train_acc)}%` : '']
+      .filter(Boolean)
+      .join(' · ');
+    const c = look ? bilinear(look.grid, look.heights, 0, 0) : Number.NaN;
+    const subset = run.scene.subset !== undefined ? `${run.scene.subset}-sample subset` : 'evaluation subset';
+    return {
+      full: full && `full train set: ${full}`,
+      centre: Number.isFinite(c) ? `surface centre: loss ${fmt(untransform(look!.scale, c))} (${subset})` : '',
+    };
   }
 
   look(index: number, o: ViewState): RunLook | null {

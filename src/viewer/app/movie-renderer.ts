@@ -98,7 +98,7 @@ export class MovieRenderer {
     const { W, u, glTop, glH, bottom } = box;
     const theme = { ...DARK, scale: u };
     drawAxisLabels(ctx, this.view.axisLabels, theme, 0, glTop);
-    drawHeadings(ctx, box, run, view);
+    drawHeadings(ctx, box, run, view, this.scene.lossLabels(run, look, view.t));
     const cbH = Math.min(240 * u, glH * 0.5);
     const cb = { x: W - 78 * u, y: glTop + glH / 2 - cbH / 2 + 30 * u, w: 12 * u, h: cbH };
     drawRangeNote(ctx, look.rangeNote, cb.x + cb.w, cb.y + cb.h + 8 * u, theme);
@@ -208,7 +208,7 @@ function drawBackdrop(ctx: CanvasRenderingContext2D, { W, H, glTop, glH }: HudLa
 }
 
 /** Run name and model on the left; checkpoint, epoch, step and metrics on the right (with a soft shadow where they cross the surface). */
-function drawHeadings(ctx: CanvasRenderingContext2D, { W, u }: HudLayout, run: RunData, view: ViewState): void {
+function drawHeadings(ctx: CanvasRenderingContext2D, { W, u }: HudLayout, run: RunData, view: ViewState, losses: { full: string; centre: string }): void {
   ctx.save();
   ctx.shadowColor = 'rgba(4,6,12,0.85)';
   ctx.shadowBlur = 8 * u;
@@ -223,8 +223,6 @@ function drawHeadings(ctx: CanvasRenderingContext2D, { W, u }: HudLayout, run: R
   if (sub) ctx.fillText(sub, 32 * u, 74 * u);
   ctx.textAlign = 'right';
   const st = stepAt(run, view.t);
-  const p = framePos(run.frames.length, view.t);
-  const mt = metricsOf(run, p.w < 0.5 ? p.a : p.b);
   ctx.fillStyle = DARK.text;
   ctx.font = `600 ${20 * u}px ${DARK.font}`;
   if (view.plane === 'pca') ctx.fillText('PCA plane of the trajectory', W - 32 * u, 48 * u);
@@ -233,10 +231,8 @@ function drawHeadings(ctx: CanvasRenderingContext2D, { W, u }: HudLayout, run: R
   ctx.fillStyle = DARK.muted;
   const line2 = [st?.epoch !== undefined ? `epoch ${st.epoch}` : '', st ? `step ${st.nearStep}` : ''].filter(Boolean).join(' · ');
   ctx.fillText(line2, W - 32 * u, 72 * u);
-  const line3 = [mt?.train_loss !== undefined ? `train loss ${fmt(mt.train_loss)}` : '', mt?.train_acc !== undefined ? `acc ${fmt(mt.train_acc)}%` : '']
-    .filter(Boolean)
-    .join(' · ');
-  if (line3) ctx.fillText(line3, W - 32 * u, 94 * u);
+  if (losses.full) ctx.fillText(losses.full, W - 32 * u, 94 * u);
+  if (losses.centre) ctx.fillText(losses.centre, W - 32 * u, 114 * u);
   ctx.restore();
 }
 

@@ -76,6 +76,7 @@ export async function loadRun(dir: string): Promise<RunScene> {
     const sub = data.subset as Json | undefined;
     const size = sub && typeof sub.size === 'number' ? ` (landscape on ${sub.size} train points)` : '';
     run.data = data.name + size;
+    if (sub && typeof sub.size === 'number') run.subset = sub.size;
   }
   run.checkpoints = rows(m.checkpoints).map((r, i) => ({ ...r, index: typeof r.index === 'number' ? r.index : i }));
   run.history = rows(m.history);
