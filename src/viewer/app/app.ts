@@ -5,10 +5,9 @@
  * that draws the panels (panels/registry.ts) after every change.
  */
 import { showInControls, viewControls } from './controls.js';
-import { framePos, metricsOf, nearestIndex, stepAt } from './data.js';
+import { framePos, nearestIndex, stepAt } from './data.js';
 import type { DecodedScene, RunLook } from './decoded-scene.js';
 import { h } from './dom.js';
-import { fmt } from './draw/ticks.js';
 import type { Panel, PanelHost, PanelState, Slot } from './panels/panel.js';
 import { PANELS } from './panels/registry.js';
 import { DEFAULT_VIEW, type ViewState } from './state.js';

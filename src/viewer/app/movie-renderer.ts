@@ -6,14 +6,13 @@
  */
 import { BufferTarget, CanvasSource, canEncodeVideo, Mp4OutputFormat, Output, QUALITY_HIGH, WebMOutputFormat } from 'mediabunny';
 import { colormap } from '../../core/colormap.js';
-import { framePos, metricsOf, type RunData, stepAt } from './data.js';
+import { type RunData, stepAt } from './data.js';
 import type { DecodedScene } from './decoded-scene.js';
 import { drawAxisLabels } from './draw/axes3d.js';
 import { drawTrainingCurves } from './draw/curves.js';
 import { drawColorbar } from './draw/heatmap.js';
 import { DARK } from './draw/plot.js';
 import { SurfaceView } from './draw/surface3d.js';
-import { fmt } from './draw/ticks.js';
 import { DEFAULT_VIEW, type ScaleMode, type ViewState } from './state.js';
 
 export interface StillOptions {
