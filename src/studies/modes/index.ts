@@ -24,10 +24,7 @@ export const modes = defineRunStudy({
   command: {
     summary: 'train-mode vs eval-mode landscape at the same checkpoint (batch statistics, dropout)',
     description:
-      'Compute the landscape of one checkpoint twice on the same plane and grid: in eval mode (running BN\n' +
-      "statistics, no dropout) and in train mode (batch statistics, fixed dropout masks; the run's\n" +
-      'surface.batchSize and dropoutSeed). Writes <out>/eval and <out>/train (one-frame runs to view side by\n' +
-      'side), difference.h5 and modes.{md,csv} with the max/mean difference.\n' +
+      "Compute the landscape of one checkpoint twice on the same plane and grid: in eval mode (running BN statistics, no dropout) and in train mode (batch statistics, fixed dropout masks; the run's surface.batchSize and dropoutSeed). Writes <out>/eval and <out>/train (one-frame runs to view side by side), difference.h5 and modes.{md,csv} with the max/mean difference.\n" +
       'Examples:\n' +
       '  losscape modes runs/bn\n' +
       '  losscape view runs/bn/studies/modes-ckpt-0008/eval runs/bn/studies/modes-ckpt-0008/train',
