@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { defineRunStudy } from '../definition.js';
 import { backendFlag, checkpointFlag, freshFlag, outFlag, RUN_STUDY_KEYS, xFlag, yFlag } from '../run-options.js';
 import { modesFigure } from './figure.js';
-import { modesStudy } from './study.js';
+import { COINCIDE, modesStudy } from './study.js';
 
 export const modes = defineRunStudy({
   kind: 'modes',
@@ -18,6 +18,7 @@ export const modes = defineRunStudy({
   configOptions: (spec, s) => ({ ...spec, out: join(s.out, 'modes'), fresh: s.fresh, progress: s.progress }),
   figure: (r, png) => modesFigure(r.out, png, r.runName),
   report(r, io) {
+    if (r.identical) io.log(`note: ${COINCIDE}`);
     io.log(`|train − eval| max ${r.diff.maxAbs.toPrecision(4)}, mean ${r.diff.meanAbs.toPrecision(4)}; view: losscape view ${r.out}/eval ${r.out}/train`);
     io.out(`study: ${r.tables.md}`);
   },
@@ -30,6 +31,7 @@ export const modes = defineRunStudy({
       '  losscape view runs/bn/studies/modes-ckpt-0008/eval runs/bn/studies/modes-ckpt-0008/train',
     flags: [checkpointFlag, xFlag, yFlag, backendFlag, outFlag('<run>/studies/modes-ckpt-K'), freshFlag],
     print(r, io) {
+      if (r.identical) io.log(`note: ${COINCIDE}`);
       for (const row of r.rows)
         io.log(
           `${row.mode.padEnd(5)} mode: L(θ) ${row.centre.toPrecision(5)} (acc ${row.centreAcc.toFixed(1)}%), grid ${row.min.toPrecision(4)} … ${row.max.toPrecision(4)}`,
