@@ -66,7 +66,7 @@ export function register(program: Command): void {
     .option('--data-y <name>', 'name of the labels (NPZ key / HDF5 dataset / CSV column)')
     .option('--labels <file>', 'labels file of an NPY or IDX pair (default: found by name)')
     .option('--test-fraction <f>', 'held-out test fraction of the data (stratified)', '0.2')
-    .option('--subset <size>', "evaluation subset of the landscapes: a count, a fraction or 'all'", '0.05')
+    .option('--subset <size>', "evaluation subset of the landscapes: a count, a fraction or 'all'", 'all')
     .option('--subset-seed <n>', 'seed of the subset', '0')
     .option('--no-eval', 'do not evaluate the checkpoints on the data')
     .option('--surfaces', 'compute one landscape per checkpoint (needs --data)')
