@@ -4,7 +4,7 @@
  * (title, checkpoint, colour bar, training curves) onto one 2-D canvas, which
  * is what gets encoded (WebCodecs + mediabunny) or saved as PNG.
  */
-import { BufferTarget, CanvasSource, canEncodeVideo, Mp4OutputFormat, Output, QUALITY_HIGH, WebMOutputFormat } from 'mediabunny';
+import { BufferTarget, CanvasSource, canEncodeVideo, Mp4OutputFormat, Output, Quality, WebMOutputFormat } from 'mediabunny';
 import { colormap } from '../../core/colormap.js';
 import { type RunData, stepAt } from './data.js';
 import type { DecodedScene } from './decoded-scene.js';
@@ -43,6 +43,8 @@ export interface MovieOptions extends StillOptions {
   format: 'mp4' | 'webm';
   /** Orbit speed in degrees per second. */
   orbitSpeed?: number;
+  /** Target bitrate in bits per second. */
+  bitrate: number;
 }
 
 export type MovieResult = { ok: true; bytes: number; codec: string } | { ok: false; reason: string };
@@ -142,7 +144,7 @@ export class MovieRenderer {
       format: o.format === 'webm' ? new WebMOutputFormat() : new Mp4OutputFormat({ fastStart: 'in-memory' }),
       target: new BufferTarget(),
     });
-    const source = new CanvasSource(this.canvas, { codec, quality: QUALITY_HIGH, keyFrameInterval: 2 });
+    const source = new CanvasSource(this.canvas, { codec, quality: new Quality({ bitrate: Math.round(o.bitrate) }), keyFrameInterval: 2 });
     output.addVideoTrack(source, { frameRate: o.fps });
     await output.start();
     for (let i = 0; i < o.frames; i++) {

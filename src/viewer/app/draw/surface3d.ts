@@ -57,6 +57,7 @@ export class SurfaceView {
   private geometry = new THREE.BufferGeometry();
   private floorGeometry = new THREE.BufferGeometry();
   private mesh: THREE.Mesh;
+  private backMesh: THREE.Mesh;
   private floor: THREE.Mesh;
   private lines: THREE.LineSegments;
   private floorLines: THREE.LineSegments;
@@ -87,13 +88,26 @@ export class SurfaceView {
       vertexColors: true,
       roughness: 0.62,
       metalness: 0.02,
-      side: THREE.DoubleSide,
+      side: THREE.FrontSide,
       polygonOffset: true,
       polygonOffsetFactor: 1,
       polygonOffsetUnits: 1,
     });
     this.mesh = new THREE.Mesh(this.geometry, material);
     this.scene.add(this.mesh);
+    // The underside (seen where a wall of the landscape faces away from the light, e.g. the near
+    // wall of a bowl) in its own colours, dimmed but unlit: lit like the top it would be nearly
+    // black, a dark seam along the rim.
+    const underside = new THREE.MeshBasicMaterial({
+      vertexColors: true,
+      color: 0x8c8c8c,
+      side: THREE.BackSide,
+      polygonOffset: true,
+      polygonOffsetFactor: 1,
+      polygonOffsetUnits: 1,
+    });
+    this.backMesh = new THREE.Mesh(this.geometry, underside);
+    this.scene.add(this.backMesh);
 
     const floorMaterial = new THREE.MeshBasicMaterial({ vertexColors: true, transparent: true, opacity: 0.12, depthWrite: false, side: THREE.DoubleSide });
     this.floor = new THREE.Mesh(this.floorGeometry, floorMaterial);
@@ -294,6 +308,7 @@ export class SurfaceView {
     this.geometry.setAttribute('position', position);
     this.geometry.setAttribute('color', color);
     this.mesh.geometry = this.geometry;
+    this.backMesh.geometry = this.geometry;
     this.floorGeometry.dispose();
     this.floorGeometry = new THREE.BufferGeometry();
     this.floorGeometry.setAttribute('position', new THREE.BufferAttribute(floor, 3));
