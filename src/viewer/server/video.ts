@@ -122,9 +122,10 @@ export async function renderVideo(o: VideoOptions): Promise<VideoResult> {
     // RGB → BT.709 4:2:0 with accurate rounding and full-chroma interpolation (fewer colour fringes at edges), tagged as BT.709
     args.push('-sws_flags', 'spline+accurate_rnd+full_chroma_int', '-vf', 'scale=out_color_matrix=bt709:out_range=tv', '-pix_fmt', 'yuv420p');
     args.push('-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709');
-    const rate = String(o.bitrate ?? defaultBitrate(o.width, o.height, o.fps, o.format));
-    if (o.format === 'webm') args.push('-c:v', 'libvpx-vp9', '-b:v', rate, '-f', 'webm');
-    else args.push('-c:v', 'libx264', '-preset', 'medium', '-b:v', rate, '-maxrate', String(2 * Number(rate)), '-bufsize', String(4 * Number(rate)), '-movflags', '+faststart', '-f', 'mp4');
+    const rate = o.bitrate ?? defaultBitrate(o.width, o.height, o.fps, o.format);
+    if (o.format === 'webm') args.push('-c:v', 'libvpx-vp9', '-b:v', String(rate), '-f', 'webm');
+    else args.push('-c:v', 'libx264', '-preset', 'medium', '-b:v', String(rate), '-maxrate', String(2 * rate), '-bufsize', String(4 * rate));
+    if (o.format === 'mp4') args.push('-movflags', '+faststart', '-f', 'mp4');
     args.push(tmp);
     const ff = spawn('ffmpeg', args, { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
