@@ -30,7 +30,8 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'no progress output (results only)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ outputError: (s, write) => write(`${s.split('\n')[0]}\n`) });
+    .configureOutput({ outputError: (s, write) => write(`${s.split('\n')[0]}\n`) })
+    .configureHelp({ boxWrap: wrapHelp });
   registerDemo(program);
   registerRun(program);
   registerSurface(program);
@@ -46,6 +47,32 @@ export function buildProgram(): Command {
   registerHessian(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(`${s.split('\n')[0]}\n`) });
   return program;
+}
+
+/**
+ * Help texts are written one paragraph per line; wrap them to the terminal, continuing an
+ * indented line (an example, a list item) two spaces further in.
+ */
+export function wrapHelp(text: string, width: number): string {
+  if (width < 40) return text;
+  return text
+    .split('\n')
+    .map((line) => {
+      const indent = /^\s*/.exec(line)![0];
+      const words = line.trim().split(/\s+/).filter(Boolean);
+      const rows: string[] = [];
+      let row = indent;
+      const continued = indent ? `${indent}  ` : '';
+      for (const w of words) {
+        if (row.trim() && row.length + 1 + w.length > width) {
+          rows.push(row);
+          row = continued + w;
+        } else row = row.trim() ? `${row} ${w}` : indent + w;
+      }
+      rows.push(row);
+      return rows.join('\n');
+    })
+    .join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -21,8 +21,9 @@ export async function writeDirectionFile(
   dx: Float32Array,
   dy: Float32Array | undefined,
   attrs: Record<string, string | number> = {},
+  extra: H5Tree = {},
 ): Promise<void> {
-  const tree: H5Tree = {};
+  const tree: H5Tree = { ...extra };
   const add = (group: string, d: Float32Array) =>
     layout.entries.forEach((e, k) => {
       tree[`${group}/${k}`] = { data: d.slice(e.offset, e.offset + e.size), shape: e.shape, attrs: { name: e.name } };

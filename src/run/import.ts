@@ -44,7 +44,7 @@ export interface ImportOptions {
   dataOptions?: DataFileOptions;
   testFraction?: number;
   splitSeed?: number;
-  /** Evaluation subset of the train split (count, fraction or 'all'; default 0.05 as for runs). */
+  /** Evaluation subset of the train split (count, fraction or 'all'; default 'all', as `losscape surface` on a data file). */
   subset?: number | 'all';
   subsetSeed?: number;
   /** Also a test subset for surfaces (same size rule). */
@@ -116,7 +116,7 @@ function importConfig(opts: ImportOptions) {
     path: opts.data ? resolve(opts.data) : '(none)',
     testFraction: opts.testFraction ?? 0.2,
     splitSeed: opts.splitSeed ?? 0,
-    subset: { size: opts.subset ?? 0.05, seed: opts.subsetSeed ?? 0 },
+    subset: { size: opts.subset ?? 'all', seed: opts.subsetSeed ?? 0 },
     ...(opts.testSubset !== undefined ? { testSubset: { size: opts.testSubset, seed: opts.subsetSeed ?? 0 } } : {}),
   });
   return {
@@ -169,6 +169,9 @@ function writeArchitecture(store: RunStore, arch: string): void {
   else copyFileSync(arch, store.path('model.onnx'));
 }
 
+/** Below this many samples in the evaluation subset, a landscape is mostly sampling noise: say so. */
+export const FEW_SAMPLES = 100;
+
 /** The data file fitted to the model's input, split like a run's data. */
 async function importData(path: string, opts: ImportOptions, spec: DataSpec, model: Model, progress: ProgressSink): Promise<RunData> {
   const all = fitToModelInput(await loadDataFile(path, opts.dataOptions), model.inputShape);
@@ -180,6 +183,11 @@ async function importData(path: string, opts: ImportOptions, spec: DataSpec, mod
   }
   const splits = splitData(all, spec);
   progress.log(`data ${all.name}: ${splits.train.y.length} train / ${splits.test.y.length} test samples; landscapes on ${splits.subset.size}`);
+  if (opts.surfaces && splits.subset.size < FEW_SAMPLES) {
+    progress.warn(
+      `the landscapes are evaluated on only ${splits.subset.size} sample(s) (subset ${spec.subset.size} of ${splits.train.y.length} train samples): a noisy picture; give --subset a larger count, or 'all'`,
+    );
+  }
   return splits;
 }
 

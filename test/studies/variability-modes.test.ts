@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { silent } from '../../src/core/progress.js';
 import { readGridFile } from '../../src/jobs/grid-file.js';
 import { modesStudy } from '../../src/studies/modes/study.js';
 import { pointwiseSpread } from '../../src/studies/variability/spread.js';
@@ -63,8 +65,12 @@ describe('train vs eval mode', () => {
   it('without BN and dropout both modes agree exactly', async () => {
     const dir = tempDir('modes0');
     const run = await tinyRun(join(dir, 'run'));
-    const r = await modesStudy(run, { out: join(dir, 'm') });
+    const warnings: string[] = [];
+    const r = await modesStudy(run, { out: join(dir, 'm'), progress: { ...silent, warn: (m: string) => warnings.push(m) } });
     expect(r.identical).toBe(true);
     expect(r.diff.maxAbs).toBe(0);
+    // it says so, and points to a run where the modes differ
+    expect(warnings.join('\n')).toContain('train and eval mode coincide for this model');
+    expect(readFileSync(r.tables.md, 'utf8')).toContain('examples/train-vs-eval.yaml');
   });
 });

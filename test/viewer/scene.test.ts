@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { colormap } from '../../src/core/colormap.js';
 import { contourSegments } from '../../src/core/contour.js';
 import { bilinear, decodeRun, framePos, makeScale, sampleChannel, transform } from '../../src/viewer/app/data.js';
+import { DecodedScene } from '../../src/viewer/app/decoded-scene.js';
+import { DEFAULT_VIEW, type Layer, type ScaleMode } from '../../src/viewer/app/state.js';
 import { decodeFloats, loadScene } from '../../src/viewer/server/scene.js';
 import { bowl, makeRun } from './fixture.js';
 
@@ -125,5 +127,45 @@ describe('viewer data', () => {
     const plane = [0, 1, 2, 10, 11, 12]; // v = x + 1 + 10 y
     expect(bilinear(f, plane, 0.5, 0.25)).toBeCloseTo(1.5 + 2.5);
     expect(Number.isNaN(bilinear(f, plane, 2, 0))).toBe(true);
+  });
+
+  it("scale modes: global is one range; frame fills the box; track is each checkpoint's range, blended, and always covers what is drawn", async () => {
+    const scene = new DecodedScene(await loadScene(join(dir, 'bowl')));
+    const view = (t: number, scale: ScaleMode, layer: Layer = 'loss') => ({ ...DEFAULT_VIEW, t, scale, layer });
+    const range = (l: { heights: Float32Array }) => {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of l.heights) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+      return [lo, hi];
+    };
+    const global0 = scene.look(0, view(0, 'global'))!;
+    const global2 = scene.look(0, view(2, 'global'))!;
+    expect([global0.lo, global0.cap]).toEqual([global2.lo, global2.cap]);
+    expect(global0.rangeNote).toBe('range of the whole run');
+    for (const t of [0, 0.3, 1, 1.5, 2]) {
+      const fr = scene.look(0, view(t, 'frame'))!;
+      const tr = scene.look(0, view(t, 'track'))!;
+      const [lo, hi] = range(fr);
+      expect(fr.lo).toBeCloseTo(lo, 6);
+      expect(fr.cap).toBeCloseTo(hi, 6);
+      // track: never narrower than what is drawn, equal to the frame's range on checkpoints
+      expect(tr.lo).toBeLessThanOrEqual(lo + 1e-6);
+      expect(tr.cap).toBeGreaterThanOrEqual(hi - 1e-6);
+      if (Number.isInteger(t)) expect([tr.lo, tr.cap].map((v) => v.toFixed(5))).toEqual([fr.lo, fr.cap].map((v) => v.toFixed(5)));
+      // colour bars show exactly the range in use
+      expect([tr.colorLo, tr.colorHi]).toEqual([tr.lo, tr.cap]);
+    }
+    // track moves between the checkpoints' ranges with the timeline's easing
+    const [c1, c2, mid] = [1, 2, 1.5].map((t) => scene.look(0, view(t, 'track'))!);
+    expect(mid!.lo).toBeCloseTo((c1!.lo + c2!.lo) / 2, 5);
+    expect(mid!.cap).toBeCloseTo((c1!.cap + c2!.cap) / 2, 5);
+    // the Hessian layer: the whole run's largest ratio, or this frame's, and the range is named
+    const hg = scene.look(0, view(2, 'global', 'hessian'))!;
+    const hf = scene.look(0, view(2, 'frame', 'hessian'))!;
+    let maxFrame = 0;
+    for (const v of hf.colors) if (Number.isFinite(v)) maxFrame = Math.max(maxFrame, v);
+    expect(hf.colorHi).toBeCloseTo(maxFrame, 6);
+    expect(hg.colorHi).toBeGreaterThanOrEqual(hf.colorHi);
+    expect(hf.rangeNote).toBe('range of this frame');
   });
 });

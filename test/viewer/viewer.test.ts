@@ -66,11 +66,11 @@ describe('viewer', () => {
     expect(pixelDiff(opened!, scrubbed!)).toBeGreaterThan(3);
 
     // fitting the range to the frame rescales the picture
-    await page.locator('[data-ctl="fit"]').check();
+    await page.locator('[data-ctl="scale"]').selectOption('frame');
     await settled(page);
     const [fitted] = await canvasPixels(page, 'canvas.ls-gl');
     expect(pixelDiff(scrubbed!, fitted!)).toBeGreaterThan(3);
-    await page.locator('[data-ctl="fit"]').uncheck();
+    await page.locator('[data-ctl="scale"]').selectOption('global');
     await settled(page);
 
     // log scale is on by default; turning it off changes heights and colours

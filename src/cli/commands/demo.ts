@@ -25,8 +25,7 @@ export function register(program: Command): void {
     .command('demo')
     .summary('train an MLP on MNIST and compute its landscape movie (about a minute)')
     .description(
-      'Trains an MLP 784-128-64-10 on MNIST (8,000 digits, 10 epochs) and computes the 41×41 loss landscape\n' +
-        'around the weights at every epoch on a fixed 5 % subset: a movie of the landscape in motion.',
+      'Trains an MLP 784-128-64-10 on MNIST (8,000 digits, 10 epochs) and computes the 41×41 loss landscape around the weights at every epoch on a fixed 5 % subset: a movie of the landscape in motion.',
     )
     .option('--out <dir>', 'run folder', 'runs/demo')
     .option('--epochs <n>', 'training epochs (one checkpoint per epoch)')

@@ -26,12 +26,7 @@ export function register(program: Command): void {
     .command('export')
     .summary('export a surface (or every frame of a run) to ParaView .vtp, glTF .glb, PLY or CSV')
     .description(
-      "Write a loss surface for other tools: VTK PolyData .vtp for ParaView (as the reference code's\n" +
-        'h5_to_vtp; several frames also get a .pvd time series), glTF binary .glb with vertex colours (several\n' +
-        'frames: one mesh each, played by an animation), PLY with vertex colours, or CSV (x, y, loss, acc, …).\n' +
-        '--log plots ln(z + 0.1) and --clip Z caps heights at Z first, like the reference. A run folder\n' +
-        'exports its last frame, --frame K the frame of checkpoint K, --all every frame (per-frame formats\n' +
-        'write one file each: "{k}" in --out is replaced by the checkpoint, else -ckpt-NNNN is appended).\n' +
+      'Write a loss surface for other tools: VTK PolyData .vtp for ParaView (as the reference code\'s h5_to_vtp; several frames also get a .pvd time series), glTF binary .glb with vertex colours (several frames: one mesh each, played by an animation), PLY with vertex colours, or CSV (x, y, loss, acc, …). --log plots ln(z + 0.1) and --clip Z caps heights at Z first, like the reference. A run folder exports its last frame, --frame K the frame of checkpoint K, --all every frame (per-frame formats write one file each: "{k}" in --out is replaced by the checkpoint, else -ckpt-NNNN is appended).\n' +
         'Examples:\n' +
         '  losscape export runs/demo --format glb --all --log --out demo.glb\n' +
         '  losscape export surface.h5 --format vtp --log --clip 10 --out surface.vtp',

@@ -75,22 +75,16 @@ export function register(program: Command): void {
     .command('hessian')
     .summary('Hessian eigenvalues (λmax, λmin, trace, sharpness) at a point, over a grid, or along a run')
     .description(
-      'The Hessian of the MEAN loss over the evaluation subset, by exact Hessian-vector products and Lanczos\n' +
-        '(both ends of the spectrum in one run, true signs). All parameters by default; --params ndim>1 keeps\n' +
-        "only tensors with more than one dimension (the reference code's choice), the others held fixed.\n" +
+      "The Hessian of the MEAN loss over the evaluation subset, by exact Hessian-vector products and Lanczos (both ends of the spectrum in one run, true signs). All parameters by default; --params ndim>1 keeps only tensors with more than one dimension (the reference code's choice), the others held fixed.\n" +
         'Modes:\n' +
         '  at the centre (default): λmax, λmin, |λmin/λmax|, trace ± standard error, ε-sharpness; --top K, --density FILE\n' +
         '    losscape hessian --model model.onnx --data data.h5 --top 5\n' +
         '  a map over a grid (--out): channels max_eig, min_eig, eig_ratio, hvps, converged, certified [ny, nx]\n' +
         '    losscape hessian --model model.onnx --data data.h5 --directions dirs.h5 --x -1:1:5 --y -1:1:5 --out eig.h5\n' +
-        '  a run: maps for every `hessian.every`-th checkpoint into hessian/ckpt-*.h5 (listed in the manifest),\n' +
-        '  and/or a sharpness table per checkpoint with the train/test gap\n' +
+        '  a run: maps for every `hessian.every`-th checkpoint into hessian/ckpt-*.h5 (listed in the manifest), and/or a sharpness table per checkpoint with the train/test gap\n' +
         '    losscape hessian runs/demo --all-checkpoints\n' +
         '    losscape hessian runs/demo --sharpness sharpness.csv\n' +
-        "With --all-checkpoints, the grid, --params, --convergence, --tol and --max-iter default to the run config's hessian section.\n" +
-        'Every converged λmin/λmax is checked: a second, short Lanczos run from a random vector makes sure no\n' +
-        'eigenvalue lies beyond them by more than --certify-tol (certified = 1; an eigenvalue found beyond is solved for).\n' +
-        'Interrupted maps resume when rerun with the same arguments.',
+        "With --all-checkpoints, the grid, --params, --convergence, --tol and --max-iter default to the run config's hessian section. Every converged λmin/λmax is checked: a second, short Lanczos run from a random vector makes sure no eigenvalue lies beyond them by more than --certify-tol (certified = 1; an eigenvalue found beyond is solved for). Interrupted maps resume when rerun with the same arguments.",
     );
   addInputOptions(cmd)
     .option('--x <min:max:n>', 'x axis of a map (with --out)')

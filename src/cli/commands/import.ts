@@ -50,14 +50,7 @@ export function register(program: Command): void {
     .command('import')
     .summary('make a run folder from checkpoints trained elsewhere (ONNX, safetensors, HDF5, NPZ)')
     .description(
-      'Bring your own model: checkpoints exported from PyTorch (torch.onnx.export) become a run folder\n' +
-        '(manifest.json, checkpoints.h5, model.onnx) that view, report, video and export read.\n' +
-        'Sources: a folder of ONNX files (one per checkpoint, same architecture), or one ONNX file for the\n' +
-        'architecture with --weights (safetensors, HDF5 datasets named like the parameters, or NPZ; files or a\n' +
-        'folder), or one ONNX file alone. Order: --manifest (JSON or one name per line; a checkpoints.json/.txt\n' +
-        'next to the files is used automatically), else natural name order (ckpt2 before ckpt10).\n' +
-        'With --data the checkpoints are evaluated on its train/test split; --surfaces also computes one\n' +
-        'landscape per checkpoint (seeded filter-normalized directions, as `losscape run`).\n' +
+      'Bring your own model: checkpoints exported from PyTorch (torch.onnx.export) become a run folder (manifest.json, checkpoints.h5, model.onnx) that view, report, video and export read. Sources: a folder of ONNX files (one per checkpoint, same architecture), or one ONNX file for the architecture with --weights (safetensors, HDF5 datasets named like the parameters, or NPZ; files or a folder), or one ONNX file alone. Order: --manifest (JSON or one name per line; a checkpoints.json/.txt next to the files is used automatically), else natural name order (ckpt2 before ckpt10). With --data the checkpoints are evaluated on its train/test split; --surfaces also computes one landscape per checkpoint (seeded filter-normalized directions, as `losscape run`).\n' +
         'Examples:\n' +
         '  losscape import ckpts/ --data mnist.npz --surfaces --out runs/mine\n' +
         '  losscape import model.onnx --weights weights/ --data data.h5 --out runs/mine',
@@ -73,7 +66,7 @@ export function register(program: Command): void {
     .option('--data-y <name>', 'name of the labels (NPZ key / HDF5 dataset / CSV column)')
     .option('--labels <file>', 'labels file of an NPY or IDX pair (default: found by name)')
     .option('--test-fraction <f>', 'held-out test fraction of the data (stratified)', '0.2')
-    .option('--subset <size>', "evaluation subset of the landscapes: a count, a fraction or 'all'", '0.05')
+    .option('--subset <size>', "evaluation subset of the landscapes: a count, a fraction or 'all'", 'all')
     .option('--subset-seed <n>', 'seed of the subset', '0')
     .option('--no-eval', 'do not evaluate the checkpoints on the data')
     .option('--surfaces', 'compute one landscape per checkpoint (needs --data)')

@@ -18,8 +18,7 @@ export function register(program: Command): void {
     .command('merge')
     .summary('combine the shard files of a sharded surface or run')
     .description(
-      'Combine what `losscape surface --shard i/n` or `losscape run --shard i/n` computed on several machines.\n' +
-        'Every shard must be complete and computed with the same configuration and directions.\n' +
+      'Combine what `losscape surface --shard i/n` or `losscape run --shard i/n` computed on several machines. Every shard must be complete and computed with the same configuration and directions.\n' +
         'Examples:\n' +
         '  losscape merge s.shard-0-of-3.h5 s.shard-1-of-3.h5 s.shard-2-of-3.h5 --out s.h5\n' +
         "  losscape merge runs/demo          (every landscape of a sharded run; fills in the run's frames)",

@@ -12,9 +12,7 @@ export function register(program: Command): void {
     .command('run')
     .summary('train a model and compute its landscape movie from a config file')
     .description(
-      'Train the model a config (JSON or YAML) describes and compute one 2-D landscape per checkpoint.\n' +
-        'Rerunning the same command resumes where it stopped; a different config in the same folder is refused\n' +
-        '(use --fresh to discard the old run).',
+      'Train the model a config (JSON or YAML) describes and compute one 2-D landscape per checkpoint. Rerunning the same command resumes where it stopped; a different config in the same folder is refused (use --fresh to discard the old run).',
     )
     .argument('<config>', 'config file (.json, .yaml or .yml)')
     .option('--out <dir>', 'run folder (default: runs/<name>)')

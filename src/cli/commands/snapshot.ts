@@ -3,6 +3,7 @@ import { LosscapeError } from '../../core/errors.js';
 import { renderSnapshot } from '../../viewer/server/snapshot.js';
 import { contextOf } from '../context.js';
 import { choiceFlag, numberFlag } from '../flags.js';
+import { SCALE_MODES } from './video.js';
 
 interface SnapshotFlags {
   frame?: string;
@@ -10,7 +11,8 @@ interface SnapshotFlags {
   width: string;
   height: string;
   log: boolean;
-  fit?: boolean;
+  scale: string;
+  axes: boolean;
   colormap: string;
   layer: string;
   plane: string;
@@ -22,9 +24,7 @@ export function register(program: Command): void {
     .command('snapshot')
     .summary('render one frame of the landscape as a PNG')
     .description(
-      'Render one checkpoint exactly as `losscape video` draws it (3-D surface, colour\n' +
-        'bar, training curves) and save it as PNG. Fractional frames show the\n' +
-        'interpolation between two checkpoints.\n' +
+      'Render one checkpoint exactly as `losscape video` draws it (3-D surface with axes, colour bar, training curves) and save it as PNG. Fractional frames show the interpolation between two checkpoints.\n' +
         'Examples:\n' +
         '  losscape snapshot runs/demo --out docs/demo.png       (the last checkpoint)\n' +
         '  losscape snapshot runs/demo --frame 0 --width 1920 --height 1080\n' +
@@ -37,7 +37,8 @@ export function register(program: Command): void {
     .option('--height <px>', 'image height', '720')
     .option('--log', 'log-scale loss heights', true)
     .option('--no-log', 'linear loss heights')
-    .option('--fit', 'scale heights and colours to each frame (default: one range for the whole run)')
+    .option('--scale <mode>', "height and colour range: global (the whole run's), frame (this frame's) or track (its checkpoints')", 'global')
+    .option('--no-axes', 'no axes on the 3-D view')
     .option('--colormap <name>', 'viridis, magma, inferno, plasma, cividis or gray', 'viridis')
     .option('--layer <layer>', 'surface colour: loss, accuracy or hessian', 'loss')
     .option('--plane <plane>', "frames (the checkpoints' landscapes) or pca (trajectory plane)", 'frames')
@@ -53,7 +54,8 @@ export function register(program: Command): void {
         height: numberFlag(f.height, '--height', { integer: true, min: 16 })!,
         frame: numberFlag(f.frame, '--frame', { min: 0 }),
         log: f.log,
-        fit: Boolean(f.fit),
+        scale: choiceFlag(f.scale, '--scale', SCALE_MODES)!,
+        axes: f.axes,
         colormap: f.colormap,
         layer: choiceFlag(f.layer, '--layer', ['loss', 'accuracy', 'hessian'] as const)!,
         plane: choiceFlag(f.plane, '--plane', ['frames', 'pca'] as const)!,

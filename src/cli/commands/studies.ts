@@ -31,13 +31,10 @@ function registerStudy(program: Command): void {
     .command('study')
     .summary(`run a study from one config: ${STUDIES.map((s) => s.label).join(', ')}`)
     .description(
-      `${wrap(
-        'One config (YAML or JSON), one command. "study: compare" trains a base run config and its variants (partial overrides) with the same seeds and data, computes their landscape movies with the same direction seed and writes <out>/summary.{csv,md} (final loss/accuracy, generalization gap, λmax, trace, ε-sharpness) and report.html (all variants side by side). ' +
-          `The other kinds (${STUDIES.filter((s) => s.input === 'run')
-            .map((s) => s.kind)
-            .join(', ')}) study one run: "run: <folder>" or a "base" config trained into <out>/run.`,
-        104,
-      )}\n` +
+      'One config (YAML or JSON), one command. "study: compare" trains a base run config and its variants (partial overrides) with the same seeds and data, computes their landscape movies with the same direction seed and writes <out>/summary.{csv,md} (final loss/accuracy, generalization gap, λmax, trace, ε-sharpness) and report.html (all variants side by side). ' +
+        `The other kinds (${STUDIES.filter((s) => s.input === 'run')
+          .map((s) => s.kind)
+          .join(', ')}) study one run: "run: <folder>" or a "base" config trained into <out>/run.\n` +
         'Reruns skip finished variants and resume unfinished ones. See docs/studies.md and examples/.\n' +
         'Examples:\n' +
         '  losscape study examples/bn-vs-none.yaml\n' +
@@ -134,18 +131,4 @@ function sharpnessFlags(f: SharpnessFlagValues): StudySharpness | false {
     params: choiceFlag(f.hessianParams, '--hessian-params', ['all', 'ndim>1'] as const),
     seed: numberFlag(f.sharpnessSeed, '--sharpness-seed', { integer: true, min: 0 }),
   };
-}
-
-/** Greedy word wrap of a paragraph into lines of at most `width` characters. */
-function wrap(text: string, width: number): string {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  lines.push(line);
-  return lines.join('\n');
 }

@@ -37,8 +37,7 @@ export function register(program: Command): void {
         'Examples:\n' +
         '  losscape surface runs/demo --checkpoint 3 --x -1:1:51 --y -1:1:51 --out s.h5\n' +
         '  losscape surface --model model.onnx --data data.h5 --directions directions.h5 --x -1:1:21 --y -1:1:21 --out s.h5\n' +
-        'Output: HDF5 with xcoordinates, ycoordinates, train_loss, train_acc [ny, nx] (element [i, j] = (x[j], y[i])).\n' +
-        'Interrupted runs resume when rerun with the same arguments.',
+        'Output: HDF5 with xcoordinates, ycoordinates, train_loss, train_acc [ny, nx] (element [i, j] = (x[j], y[i])). Interrupted runs resume when rerun with the same arguments.',
     );
   addInputOptions(cmd)
     .option('--x <min:max:n>', 'x axis', '-1:1:51')

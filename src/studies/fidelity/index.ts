@@ -41,9 +41,7 @@ export const fidelity = defineRunStudy({
   command: {
     summary: 'landscape on subsets vs the whole training split: relative error per subset size',
     description:
-      'Compute the landscape of one checkpoint on the whole training split and on fixed stratified subsets of\n' +
-      'it (same θ, directions and grid), and tabulate the max and mean relative loss error per subset size\n' +
-      '(<out>/fidelity.csv, fidelity.md). Checks how small an evaluation subset may be.\n' +
+      'Compute the landscape of one checkpoint on the whole training split and on fixed stratified subsets of it (same θ, directions and grid), and tabulate the max and mean relative loss error per subset size (<out>/fidelity.csv, fidelity.md). Checks how small an evaluation subset may be.\n' +
       'Examples:\n' +
       '  losscape fidelity runs/demo\n' +
       '  losscape fidelity runs/demo --sizes 1%,2%,5%,10%,20% --seeds 0,1,2 --x -1:1:21 --y -1:1:21',

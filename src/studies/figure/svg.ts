@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { type ColormapName, colorAt } from '../../core/colormap.js';
 import { contourSegments } from '../../core/contour.js';
 import { coordinates, type Grid } from '../../core/grid.js';
+import { niceTicks } from '../../core/ticks.js';
 import { fmtNumber } from '../tables.js';
 
 export interface Panel {
@@ -30,6 +31,10 @@ export interface Panel {
   log?: boolean;
   /** Number of contour levels (default 10; 0 for none). */
   levels?: number;
+  /** Axis titles: with them the axes get round ticks (otherwise only their end values are printed). */
+  axes?: { x: string; y: string };
+  /** Draw one unit of x as long as one unit of y (the longer side gets `size` px). */
+  equalAspect?: boolean;
 }
 
 export interface BarChart {
@@ -85,12 +90,23 @@ interface PanelBox {
   ch: number;
 }
 
+/** Heatmap width and height of a panel: size × size, or the grid's aspect with equalAspect. */
+function heatmapSize(p: Panel, size: number): [number, number] {
+  const g = p.grid;
+  if (!g.y) return [size, 40];
+  if (!p.equalAspect) return [size, size];
+  // the heatmap's cells are centred on the grid points: n cells span (max − min) · n / (n − 1)
+  const w = ((g.x.max - g.x.min) * g.x.n) / Math.max(1, g.x.n - 1);
+  const h = ((g.y.max - g.y.min) * g.y.n) / Math.max(1, g.y.n - 1);
+  if (!(w > 0 && h > 0)) return [size, size];
+  return w >= h ? [size, Math.max(40, Math.round((size * h) / w))] : [Math.max(40, Math.round((size * w) / h)), size];
+}
+
 function panelSvg(p: Panel, x0: number, y0: number, size: number): string {
   const g = p.grid;
   const nx = g.x.n;
   const ny = g.y?.n ?? 1;
-  const W = size;
-  const H = g.y ? size : 40;
+  const [W, H] = heatmapSize(p, size);
   const box: PanelBox = { x0, y0, top: y0 + 34, W, H, nx, ny, cw: W / nx, ch: H / ny };
   const field = Float64Array.from(p.values, (v) => (p.log ? Math.log(v) : v));
   const [lo, hi] = p.range ?? sharedRange([field]);
@@ -164,8 +180,35 @@ function pathLine(path: [number, number][], g: Grid, b: PanelBox): string[] {
   return parts;
 }
 
-/** The x and y ranges at the heatmap's edges. */
+/** Round ticks along both axes of a heatmap (cell centres span the axis range) and the axis titles. */
+function tickedAxes(p: Panel & { axes: { x: string; y: string } }, b: PanelBox): string[] {
+  const g = p.grid;
+  const ax = (v: number) => fmtNumber(v, 3);
+  const parts: string[] = [];
+  const px = (v: number) => b.x0 + (0.5 + (g.x.n > 1 ? ((v - g.x.min) / (g.x.max - g.x.min)) * (g.x.n - 1) : 0)) * b.cw;
+  for (const t of niceTicks(g.x.min, g.x.max, Math.max(2, Math.round(b.W / 70)))) {
+    const x = px(t).toFixed(1);
+    parts.push(`<line x1="${x}" y1="${b.top + b.H}" x2="${x}" y2="${b.top + b.H + 4}" stroke="#444"/>`);
+    parts.push(`<text x="${x}" y="${b.top + b.H + 14}" class="a" text-anchor="middle">${ax(t)}</text>`);
+  }
+  parts.push(`<text x="${b.x0 + b.W / 2}" y="${b.top + b.H + 28}" class="s" text-anchor="middle">${esc(p.axes.x)}</text>`);
+  if (g.y) {
+    const y = g.y;
+    const py = (v: number) => b.top + (b.ny - 0.5 - (y.n > 1 ? ((v - y.min) / (y.max - y.min)) * (y.n - 1) : 0)) * b.ch;
+    for (const t of niceTicks(y.min, y.max, Math.max(2, Math.round(b.H / 50)))) {
+      const yy = py(t).toFixed(1);
+      parts.push(`<line x1="${b.x0 - 4}" y1="${yy}" x2="${b.x0}" y2="${yy}" stroke="#444"/>`);
+      parts.push(`<text x="${b.x0 - 6}" y="${(py(t) + 3.5).toFixed(1)}" class="a" text-anchor="end">${ax(t)}</text>`);
+    }
+    const cy = b.top + b.H / 2;
+    parts.push(`<text x="${b.x0 - 40}" y="${cy}" class="s" text-anchor="middle" transform="rotate(-90 ${b.x0 - 40} ${cy})">${esc(p.axes.y)}</text>`);
+  }
+  return parts;
+}
+
+/** The x and y ranges at the heatmap's edges, or ticks and titles when the panel names its axes. */
 function axisLabels(p: Panel, b: PanelBox): string[] {
+  if (p.axes) return tickedAxes({ ...p, axes: p.axes }, b);
   const g = p.grid;
   const ax = (v: number) => fmtNumber(v, 3);
   const parts = [
@@ -182,7 +225,7 @@ function axisLabels(p: Panel, b: PanelBox): string[] {
 /** The colour bar under the heatmap with the values at its ends. */
 function colourBar(p: Panel, b: PanelBox, lo: number, hi: number): string[] {
   const cmap = p.colormap ?? 'viridis';
-  const by = b.top + b.H + (p.mask && p.maskLabel ? 32 : 18);
+  const by = b.top + b.H + (p.axes ? 38 : p.mask && p.maskLabel ? 32 : 18);
   const stops = Array.from({ length: 9 }, (_, k) => `<stop offset="${k / 8}" stop-color="${rgb(colorAt(cmap, k / 8))}"/>`).join('');
   const id = `cb${Math.round(b.x0)}_${Math.round(b.y0)}`;
   const ax = (v: number) => fmtNumber(v, 3);
@@ -228,10 +271,12 @@ export function figureSvg(o: FigureOptions): { svg: string; width: number; heigh
   const size = o.size ?? 220;
   const cols = Math.max(1, Math.min(o.columns ?? o.panels.length, o.panels.length || 1));
   const rows = Math.ceil(o.panels.length / cols);
-  const padL = 44;
-  const cellW = size + 56;
+  const withAxes = o.panels.some((p) => p.axes);
+  const padL = withAxes ? 64 : 44;
+  const cellW = size + (withAxes ? 76 : 56);
   const hasMaskLabel = o.panels.some((p) => p.mask && p.maskLabel);
-  const cellH = size + 34 + (hasMaskLabel ? 32 : 18) + 30;
+  const heatH = Math.max(...o.panels.map((p) => heatmapSize(p, size)[1]), 0);
+  const cellH = heatH + 34 + (withAxes ? 38 : hasMaskLabel ? 32 : 18) + 30;
   const chartH = o.chart ? 230 : 0;
   const width = Math.max(padL + cols * cellW, o.chart ? 640 : 0);
   const caption = wrap(o.caption ?? [], Math.floor((width - 24) / 6.3));

@@ -34,6 +34,10 @@ export interface ModesOptions {
 
 export type Mode = 'eval' | 'train';
 
+/** What to say when the model has neither batch norm nor dropout. */
+export const COINCIDE =
+  'train and eval mode coincide for this model (no batch norm, no dropout), so the two landscapes are the same; try a run with batch norm or dropout (e.g. `losscape study examples/train-vs-eval.yaml`)';
+
 export interface ModeRow {
   mode: Mode;
   centre: number;
@@ -79,7 +83,7 @@ export async function modesStudy(runDir: string, o: ModesOptions = {}): Promise<
   const grid = studyGrid(run, o, true);
   const out = o.out ?? studyFolder(runDir, 'modes', ck.index);
   const identical = run.model.batchNorms.length === 0 && run.model.dropoutSites.length === 0;
-  if (identical) progress.warn(`${run.model.name} has neither batch norm nor dropout: train and eval mode give the same landscape`);
+  if (identical) progress.warn(`${run.model.name}: ${COINCIDE}`);
   const plane = runPlane(run, ck.theta);
   mkdirSync(out, { recursive: true });
   await writeDirectionFile(join(out, 'directions.h5'), run.model.layout, plane.dx, plane.dy, { ...directionAttrs(run), cosine: plane.cosine });
@@ -98,7 +102,7 @@ export async function modesStudy(runDir: string, o: ModesOptions = {}): Promise<
     attrs: { checkpoint: ck.index, meaning: 'difference = train-mode loss - eval-mode loss at the same point' },
   });
   const ci = centreIndex(grid);
-  const tables = writeModesTables(run, ck.index, grid, out, rows, d.diff, ci === null ? null : d.difference[ci]!);
+  const tables = writeModesTables(run, ck.index, grid, out, rows, d.diff, ci === null ? null : d.difference[ci]!, identical);
   writeJson(join(out, 'modes.json'), { checkpoint: ck.index, rows, diff: d.diff, identical });
   return { out, runName: run.manifest.name, rows, diff: d.diff, identical, tables, grid };
 }
@@ -198,6 +202,7 @@ function writeModesTables(
   rows: ModeRow[],
   diff: ModesDifference,
   atCentre: number | null,
+  identical: boolean,
 ): TableFiles {
   const s = run.cfg.surface;
   const cols: Column<ModeRow>[] = [
@@ -211,6 +216,7 @@ function writeModesTables(
   return writeTables(join(out, 'modes'), cols, rows, {
     title: `Train mode vs eval mode: ${run.manifest.name}, checkpoint ${checkpoint}`,
     intro: [
+      ...(identical ? [`Note: ${COINCIDE}.`] : []),
       `${run.model.name}; the same plane (the run's directions, seed ${run.cfg.directions.seed}) and grid ${formatAxis(grid.x)} × ${formatAxis(grid.y!)} on the evaluation subset (${run.manifest.data.subset.size} samples).`,
       `Train mode: batch statistics in batch norm${s.batchSize ? ` (batches of ${s.batchSize})` : ' (the whole subset as one batch, at most 1000)'}, dropout active with fixed masks (seed ${s.dropoutSeed}). Eval mode: running statistics, no dropout.`,
       `|L_train − L_eval| over the grid: max ${diff.maxAbs.toPrecision(4)}, mean ${diff.meanAbs.toPrecision(4)}; relative to L_eval: max ${(100 * diff.maxRel).toPrecision(3)} %, mean ${(100 * diff.meanRel).toPrecision(3)} %; largest accuracy difference ${diff.maxAcc.toFixed(2)} pp` +

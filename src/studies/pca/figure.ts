@@ -11,20 +11,23 @@ export async function pcaFigure(runDir: string, png: boolean): Promise<FigureFil
   if (!m.pca) throw new Error(`${runDir}: no PCA entry`);
   const gf = await readGridFile(join(runDir, m.pca.surface));
   const [a, b] = m.pca.explained;
+  const pc = (k: number, e: number) => `PC${k} (${(100 * e).toFixed(1)} % of the variance)`;
   const fig = figureSvg({
     title: `PCA plane of the trajectory: ${m.name}`,
-    size: 300,
+    size: 560,
     panels: [
       {
-        title: `PC1 ${(100 * a).toFixed(1)} %, PC2 ${(100 * b).toFixed(1)} % of the variance`,
-        subtitle: 'red: projected path (white dot: final checkpoint)',
+        title: `train loss (log colour) over the plane of PC1 and PC2: ${(100 * (a + b)).toFixed(1)} % of the variance`,
+        subtitle: 'red: projected path (white dot: final checkpoint); one unit is as long on both axes',
         grid: gf.grid,
         values: gf.values.train_loss!,
         path: m.pca.path,
         log: true,
+        axes: { x: pc(1, a), y: pc(2, b) },
+        equalAspect: true,
       },
     ],
-    caption: ['The path is a projection onto the plane;', 'the checkpoints lie off it, so contours under the path may differ.'],
+    caption: ['The path is a projection onto the plane; the checkpoints lie off it, so contours under the path may differ.'],
   });
   return writeFigure(join(runDir, 'pca', 'figure'), fig, png);
 }

@@ -35,10 +35,7 @@ export const pca = defineRunStudy({
   command: {
     summary: "PCA plane of a run's training trajectory, the loss over it and the projected path",
     description:
-      "The first two principal components of θ_k − θ_final over the run's checkpoints (from the k × k Gram\n" +
-      'matrix), explained variance, the trajectory projected onto that plane, and the loss over a grid that\n' +
-      "covers the path. Writes <run>/pca/surface.h5, pca/directions.h5, pca/summary.json and the manifest's\n" +
-      '"pca" entry (the viewer\'s "Plane: PCA trajectory").\n' +
+      'The first two principal components of θ_k − θ_final over the run\'s checkpoints (from the k × k Gram matrix), explained variance, the trajectory projected onto that plane, and the loss over a grid that covers the path. Writes <run>/pca/surface.h5, pca/directions.h5, pca/projection.h5 (proj_xcoord, proj_ycoord for the paper\'s plot_contour_trajectory), pca/summary.json and the manifest\'s "pca" entry (the viewer\'s "Plane: PCA trajectory").\n' +
       'Examples:\n' +
       '  losscape pca runs/demo\n' +
       '  losscape pca runs/demo --ignore none --n 41 --margin 0.5\n' +

@@ -2,7 +2,8 @@
  * The PCA study of a run: the PCA plane of its trajectory (trajectory.ts), the
  * loss over a grid covering the projected path, and the files the viewer
  * draws (`pca/surface.h5`, `pca/directions.h5`, `pca/summary.json`, the
- * manifest's `pca` entry).
+ * manifest's `pca` entry), and `pca/projection.h5` for the reference code's
+ * `plot_contour_trajectory`.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { type ProgressSink, silent } from '../../core/progress.js';
 import { writeDirectionFile } from '../../directions/file.js';
 import type { LossEngine } from '../../engine/engine.js';
 import type { Backend } from '../../engine/registry.js';
+import { type H5Tree, writeH5 } from '../../io/h5.js';
 import type { Manifest } from '../../store/run-store.js';
 import { computeSurface } from '../../surface/surface.js';
 import { type OpenedRun, openRun, orderedCheckpoints, runEngine } from '../run-access.js';
@@ -24,6 +26,8 @@ export const PROJECTION_NOTE =
 
 const DIRECTIONS = 'pca/directions.h5';
 const SURFACE = 'pca/surface.h5';
+/** The reference code's projection file (`project_trajectory`), read by its `plot_contour_trajectory`. */
+const PROJECTION = 'pca/projection.h5';
 
 export interface PcaStudyOptions extends PcaOptions {
   /** Points per axis of the automatic grid (default 31). */
@@ -46,6 +50,7 @@ export interface PcaStudyResult {
   grid: Grid;
   surface: string;
   directions: string;
+  projection: string;
   centerLoss: number;
   checkpoints: number;
 }
@@ -72,15 +77,23 @@ export async function pcaStudy(runDir: string, o: PcaStudyOptions = {}): Promise
   const grid = pcaGrid(pca, o);
   mkdirSync(join(runDir, 'pca'), { recursive: true });
   const ignore = o.ignore ?? 'biasbn';
-  await writeDirectionFile(join(runDir, DIRECTIONS), run.model.layout, pca.d1, pca.d2, {
-    method: 'pca-trajectory',
-    ignore,
-    center: (o.center ?? true) ? 1 : 0,
-    explained_pc1: pca.explained[0],
-    explained_pc2: pca.explained[1],
-    norm: 'unit (not filter-normalized)',
-    note: PROJECTION_NOTE,
-  });
+  await writeDirectionFile(
+    join(runDir, DIRECTIONS),
+    run.model.layout,
+    pca.d1,
+    pca.d2,
+    {
+      method: 'pca-trajectory',
+      ignore,
+      center: (o.center ?? true) ? 1 : 0,
+      explained_pc1: pca.explained[0],
+      explained_pc2: pca.explained[1],
+      norm: 'unit (not filter-normalized)',
+      note: PROJECTION_NOTE,
+    },
+    sklearnDatasets(pca, cks.length),
+  );
+  await writeH5(join(runDir, PROJECTION), projectionTree(pca, cks), { dir_file: DIRECTIONS, note: PROJECTION_NOTE });
   const centerLoss = await pcaSurface(run, cks, pca, grid, ignore, o.backend, progress);
   recordPca(run, cks, pca, grid, ignore);
   return {
@@ -89,8 +102,32 @@ export async function pcaStudy(runDir: string, o: PcaStudyOptions = {}): Promise
     grid,
     surface: join(runDir, SURFACE),
     directions: join(runDir, DIRECTIONS),
+    projection: join(runDir, PROJECTION),
     centerLoss,
     checkpoints: cks.length,
+  };
+}
+
+/**
+ * sklearn's PCA attributes of the two components, which the reference code stores in its
+ * direction file: `explained_variance_ratio_`, `explained_variance_` (λ / (k − 1)) and
+ * `singular_values_` (√λ), λ the eigenvalues of the centred Gram matrix.
+ */
+function sklearnDatasets(pca: TrajectoryPca, k: number): H5Tree {
+  const lam = [pca.eigenvalues[0] ?? 0, pca.degenerate ? 0 : (pca.eigenvalues[1] ?? 0)];
+  return {
+    explained_variance_ratio_: { data: Float64Array.from(pca.explained) },
+    explained_variance_: { data: Float64Array.from(lam, (l) => l / Math.max(1, k - 1)) },
+    singular_values_: { data: Float64Array.from(lam, Math.sqrt) },
+  };
+}
+
+/** `proj_xcoord`, `proj_ycoord`: the projected path, one value per checkpoint (first to final), plus the checkpoint indices. */
+function projectionTree(pca: TrajectoryPca, cks: Checkpoints): H5Tree {
+  return {
+    proj_xcoord: { data: Float64Array.from(pca.path, (p) => p[0]) },
+    proj_ycoord: { data: Float64Array.from(pca.path, (p) => p[1]) },
+    checkpoints: { data: Int32Array.from(cks.map((c) => c.index)) },
   };
 }
 
@@ -161,7 +198,7 @@ async function pcaSurface(
 /** The manifest's `pca` entry the viewer draws (the manifest re-read: the run may have been touched meanwhile) and pca/summary.json. */
 function recordPca(run: OpenedRun, cks: Checkpoints, pca: TrajectoryPca, grid: Grid, ignore: string): void {
   const m = run.store.readManifest();
-  const entry = { surface: SURFACE, path: pca.path, explained: pca.explained, directions: DIRECTIONS, note: PROJECTION_NOTE };
+  const entry = { surface: SURFACE, path: pca.path, explained: pca.explained, directions: DIRECTIONS, projection: PROJECTION, note: PROJECTION_NOTE };
   (m as Manifest & { pca: unknown }).pca = entry;
   run.store.writeManifest(m);
   writeJson(join(run.dir, 'pca', 'summary.json'), {

@@ -34,10 +34,7 @@ export const prune = defineRunStudy({
   command: {
     summary: 'magnitude pruning at several sparsities: landscapes on the surviving weights and a table',
     description:
-      'Zero exactly s % of the eligible weights (weight tensors with more than one dimension; biases and batch\n' +
-      'norm are kept) by magnitude, globally or per layer, optionally fine-tune N steps with the masks fixed,\n' +
-      "and compute each pruned network's landscape with directions restricted to the surviving weights.\n" +
-      'Writes <out>/prune.{csv,md} (loss, accuracy, sharpness per sparsity) and one run folder per sparsity.\n' +
+      "Zero exactly s % of the eligible weights (weight tensors with more than one dimension; biases and batch norm are kept) by magnitude, globally or per layer, optionally fine-tune N steps with the masks fixed, and compute each pruned network's landscape with directions restricted to the surviving weights. Writes <out>/prune.{csv,md} (loss, accuracy, sharpness per sparsity) and one run folder per sparsity.\n" +
       'Examples:\n' +
       '  losscape prune runs/demo --sparsity 0,50,80,90\n' +
       '  losscape prune runs/demo --sparsity 0,90,95 --scope layer --finetune 200 --lr 0.01',

@@ -30,10 +30,7 @@ export const taylor = defineRunStudy({
   command: {
     summary: 'second-order Taylor model beside the real landscape, and where they agree',
     description:
-      'Q(α, β) = L + α·gᵀδ + β·gᵀη + ½(α²·δᵀHδ + 2αβ·δᵀHη + β²·ηᵀHη) from one gradient and two HVPs at the\n' +
-      "checkpoint, on the same plane (the run's directions) and grid as the real landscape L. Writes\n" +
-      '<out>/taylor.h5 (train_loss, taylor_loss, taylor_relerr, taylor_agree), summary.{md,csv,json} and two\n' +
-      'one-frame runs <out>/real and <out>/quadratic for the viewer.\n' +
+      "Q(α, β) = L + α·gᵀδ + β·gᵀη + ½(α²·δᵀHδ + 2αβ·δᵀHη + β²·ηᵀHη) from one gradient and two HVPs at the checkpoint, on the same plane (the run's directions) and grid as the real landscape L. Writes <out>/taylor.h5 (train_loss, taylor_loss, taylor_relerr, taylor_agree), summary.{md,csv,json} and two one-frame runs <out>/real and <out>/quadratic for the viewer.\n" +
       'Examples:\n' +
       '  losscape taylor runs/demo\n' +
       '  losscape taylor runs/demo --checkpoint 0 --x -2:2:41 --y -2:2:41 --tol 0.05\n' +

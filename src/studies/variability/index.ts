@@ -32,10 +32,7 @@ export const variability = defineRunStudy({
   command: {
     summary: 'one checkpoint through K random planes: per-point spread and per-seed statistics',
     description:
-      'Compute the landscape of one checkpoint with K direction seeds (s, s+2, …; each plane uses seed and\n' +
-      'seed + 1), the per-point min / median / max of the loss (<out>/spread.h5), and a table of per-seed\n' +
-      'statistics: loss at a fixed radius along ±δ, ±η, grid mean and max, curvature along each direction\n' +
-      '(exact δᵀHδ by HVP and finite differences) (<out>/variability.{csv,md}). Each seed is a one-frame run.\n' +
+      'Compute the landscape of one checkpoint with K direction seeds (s, s+2, …; each plane uses seed and seed + 1), the per-point min / median / max of the loss (<out>/spread.h5), and a table of per-seed statistics: loss at a fixed radius along ±δ, ±η, grid mean and max, curvature along each direction (exact δᵀHδ by HVP and finite differences) (<out>/variability.{csv,md}). Each seed is a one-frame run.\n' +
       'Examples:\n' +
       '  losscape variability runs/demo --count 5\n' +
       '  losscape variability runs/demo --seeds 1,3,5,7 --radius 0.25 --x -1:1:31 --y -1:1:31',

@@ -5,10 +5,9 @@
  * that draws the panels (panels/registry.ts) after every change.
  */
 import { showInControls, viewControls } from './controls.js';
-import { framePos, metricsOf, nearestIndex, stepAt } from './data.js';
+import { framePos, nearestIndex, stepAt } from './data.js';
 import type { DecodedScene, RunLook } from './decoded-scene.js';
 import { h } from './dom.js';
-import { fmt } from './draw/ticks.js';
 import type { Panel, PanelHost, PanelState, Slot } from './panels/panel.js';
 import { PANELS } from './panels/registry.js';
 import { DEFAULT_VIEW, type ViewState } from './state.js';
@@ -250,18 +249,18 @@ export class App {
   }
 
   /** Checkpoint, epoch, step and metrics of the focused run at the timeline position. */
-  private showFrameLabel({ run, view }: PanelState): void {
+  private showFrameLabel({ run, view, look }: PanelState): void {
     if (!run) return;
     const st = stepAt(run, view.t);
     const p = framePos(run.frames.length, view.t);
     const k = p.w < 0.5 ? p.a : p.b;
-    const mt = metricsOf(run, k);
+    const losses = this.scene.lossLabels(run, look, view.t);
     const bits = [
       st ? `checkpoint ${st.checkpoint}` : '',
       st?.epoch !== undefined ? `epoch ${st.epoch}` : '',
       st ? `step ${st.nearStep}` : '',
-      mt?.train_loss !== undefined ? `loss ${fmt(mt.train_loss)}` : '',
-      mt?.train_acc !== undefined ? `acc ${fmt(mt.train_acc)}%` : '',
+      losses.full,
+      losses.centre,
     ].filter(Boolean);
     this.frameLabel.textContent = `${bits.join(' · ')}   (${k + 1}/${run.frames.length})`;
   }

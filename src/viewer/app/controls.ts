@@ -1,14 +1,20 @@
 /**
- * The header's view-state controls (plane, layer, colours, log scale, fit,
+ * The header's view-state controls (plane, layer, colours, log scale, range,
  * Z clip, height). Each is tagged data-ctl=<field of ViewState> so changes
  * made elsewhere (keyboard, API) can be shown in it.
  */
 import { SEQUENTIAL_COLORMAPS } from '../../core/colormap.js';
 import type { DecodedScene } from './decoded-scene.js';
 import { h } from './dom.js';
-import type { Layer, Plane, ViewState } from './state.js';
+import type { Layer, Plane, ScaleMode, ViewState } from './state.js';
 
 type Change = (change: Partial<ViewState>) => void;
+
+const SCALE_OPTIONS: [ScaleMode, string][] = [
+  ['global', 'run'],
+  ['frame', 'frame'],
+  ['track', 'track'],
+];
 
 function select(name: keyof ViewState, options: [string, string][], value: string, onChange: (value: string) => void): HTMLSelectElement {
   return h(
@@ -34,7 +40,7 @@ function range(name: keyof ViewState, min: number, max: number, step: number, va
   });
 }
 
-function checkbox(name: 'log' | 'fit', checked: boolean, onChange: Change): HTMLInputElement {
+function checkbox(name: 'log', checked: boolean, onChange: Change): HTMLInputElement {
   const box = h('input', { type: 'checkbox', 'data-ctl': name, onchange: (e) => onChange({ [name]: (e.target as HTMLInputElement).checked }) });
   box.checked = checked;
   return box;
@@ -82,9 +88,9 @@ export function viewControls(scene: DecodedScene, view: ViewState, onChange: Cha
     h('label', { class: 'ls-check' }, checkbox('log', view.log, onChange), 'log scale'),
     h(
       'label',
-      { class: 'ls-check', title: 'scale heights and colours to the frame on screen instead of the whole run' },
-      checkbox('fit', view.fit, onChange),
-      'fit frame',
+      { title: "height and colour ranges: run (one for the whole run), frame (the frame on screen) or track (each checkpoint's, moving smoothly in between)" },
+      'Range',
+      select('scale', SCALE_OPTIONS, view.scale, (v) => onChange({ scale: v as ScaleMode })),
     ),
     h('label', {}, 'Z clip', range('clip', 0.05, 1, 0.01, view.clip, onChange)),
     h('label', {}, 'Height', range('exaggeration', 0.1, 4, 0.05, view.exaggeration, onChange)),
@@ -94,7 +100,7 @@ export function viewControls(scene: DecodedScene, view: ViewState, onChange: Cha
 
 /** Show a change made elsewhere (keyboard, API) in the controls under `root`; `t` is the clamped timeline position. */
 export function showInControls(root: HTMLElement, change: Partial<ViewState>, t: number): void {
-  for (const name of ['log', 'fit', 'layer', 'colormap', 'plane', 't'] as const) {
+  for (const name of ['log', 'scale', 'layer', 'colormap', 'plane', 't'] as const) {
     const v = change[name];
     if (v === undefined) continue;
     const c = root.querySelector<HTMLInputElement | HTMLSelectElement>(`[data-ctl="${name}"]`);

@@ -78,6 +78,13 @@ export function checkScene(doc: unknown): Scene {
   return s;
 }
 
+/** Titles of the 3-D view's axes: the plane's two directions and the height. */
+export interface AxisTitles {
+  x: string;
+  y: string;
+  z: string;
+}
+
 /* ---------- scales ---------- */
 
 export interface Scale {

@@ -4,16 +4,16 @@
  * (title, checkpoint, colour bar, training curves) onto one 2-D canvas, which
  * is what gets encoded (WebCodecs + mediabunny) or saved as PNG.
  */
-import { BufferTarget, CanvasSource, canEncodeVideo, Mp4OutputFormat, Output, QUALITY_HIGH, WebMOutputFormat } from 'mediabunny';
+import { BufferTarget, CanvasSource, canEncodeVideo, Mp4OutputFormat, Output, Quality, WebMOutputFormat } from 'mediabunny';
 import { colormap } from '../../core/colormap.js';
-import { framePos, metricsOf, type RunData, stepAt } from './data.js';
+import { type RunData, stepAt } from './data.js';
 import type { DecodedScene } from './decoded-scene.js';
+import { drawAxisLabels } from './draw/axes3d.js';
 import { drawTrainingCurves } from './draw/curves.js';
 import { drawColorbar } from './draw/heatmap.js';
 import { DARK } from './draw/plot.js';
 import { SurfaceView } from './draw/surface3d.js';
-import { fmt } from './draw/ticks.js';
-import { DEFAULT_VIEW, type ViewState } from './state.js';
+import { DEFAULT_VIEW, type ScaleMode, type ViewState } from './state.js';
 
 export interface StillOptions {
   width: number;
@@ -26,11 +26,13 @@ export interface StillOptions {
   plane?: ViewState['plane'];
   exaggeration?: number;
   clip?: number;
-  /** Scale to each frame instead of the whole run. */
-  fit?: boolean;
+  /** Height and colour ranges: the whole run (default), each frame, or each checkpoint's (ScaleMode). */
+  scale?: ScaleMode;
   /** Camera rotation about the vertical axis, in degrees. */
   azimuth?: number;
   run?: number;
+  /** Axes with ticks on the 3-D view (default true). */
+  axes?: boolean;
 }
 
 export interface MovieOptions extends StillOptions {
@@ -41,6 +43,8 @@ export interface MovieOptions extends StillOptions {
   format: 'mp4' | 'webm';
   /** Orbit speed in degrees per second. */
   orbitSpeed?: number;
+  /** Target bitrate in bits per second. */
+  bitrate: number;
 }
 
 export type MovieResult = { ok: true; bytes: number; codec: string } | { ok: false; reason: string };
@@ -89,23 +93,17 @@ export class MovieRenderer {
       return this.canvas;
     }
     this.view.orbit(((o.azimuth ?? 0) * Math.PI) / 180);
-    this.view.show({ ...look, exaggeration: view.exaggeration, cmap, contours: 12 });
+    this.view.show({ ...look, exaggeration: view.exaggeration, cmap, contours: 12, titles: o.axes === false ? undefined : look.titles });
     this.view.render();
     ctx.drawImage(this.gl, 0, box.glTop, box.W, box.glH);
-    drawHeadings(ctx, box, run, view);
     const { W, u, glTop, glH, bottom } = box;
     const theme = { ...DARK, scale: u };
+    drawAxisLabels(ctx, this.view.axisLabels, theme, 0, glTop);
+    drawHeadings(ctx, box, run, view, this.scene.lossLabels(run, look, view.t));
     const cbH = Math.min(240 * u, glH * 0.5);
-    drawColorbar(
-      ctx,
-      { x: W - 78 * u, y: glTop + glH / 2 - cbH / 2 + 30 * u, w: 12 * u, h: cbH },
-      cmap,
-      look.colorLo,
-      look.colorHi,
-      look.colorLabel,
-      theme,
-      look.colorTitle,
-    );
+    const cb = { x: W - 78 * u, y: glTop + glH / 2 - cbH / 2 + 30 * u, w: 12 * u, h: cbH };
+    drawRangeNote(ctx, look.rangeNote, cb.x + cb.w, cb.y + cb.h + 8 * u, theme);
+    drawColorbar(ctx, cb, cmap, look.colorLo, look.colorHi, look.colorLabel, theme, look.colorTitle);
     drawTrainingCurves(ctx, { x: 24 * u, y: glTop + glH, w: W - 48 * u, h: bottom - 18 * u }, run, view, theme, 'rgba(20,26,41,0.85)');
     return this.canvas;
   }
@@ -146,7 +144,7 @@ export class MovieRenderer {
       format: o.format === 'webm' ? new WebMOutputFormat() : new Mp4OutputFormat({ fastStart: 'in-memory' }),
       target: new BufferTarget(),
     });
-    const source = new CanvasSource(this.canvas, { codec, quality: QUALITY_HIGH, keyFrameInterval: 2 });
+    const source = new CanvasSource(this.canvas, { codec, quality: new Quality({ bitrate: Math.round(o.bitrate) }), keyFrameInterval: 2 });
     output.addVideoTrack(source, { frameRate: o.fps });
     await output.start();
     for (let i = 0; i < o.frames; i++) {
@@ -192,7 +190,7 @@ function viewOf(o: StillOptions, frameCount: number): ViewState {
     ...(o.plane ? { plane: o.plane } : {}),
     ...(o.exaggeration ? { exaggeration: o.exaggeration } : {}),
     ...(o.clip ? { clip: o.clip } : {}),
-    ...(o.fit ? { fit: true } : {}),
+    ...(o.scale ? { scale: o.scale } : {}),
   };
 }
 
@@ -211,7 +209,7 @@ function drawBackdrop(ctx: CanvasRenderingContext2D, { W, H, glTop, glH }: HudLa
 }
 
 /** Run name and model on the left; checkpoint, epoch, step and metrics on the right (with a soft shadow where they cross the surface). */
-function drawHeadings(ctx: CanvasRenderingContext2D, { W, u }: HudLayout, run: RunData, view: ViewState): void {
+function drawHeadings(ctx: CanvasRenderingContext2D, { W, u }: HudLayout, run: RunData, view: ViewState, losses: { full: string; centre: string }): void {
   ctx.save();
   ctx.shadowColor = 'rgba(4,6,12,0.85)';
   ctx.shadowBlur = 8 * u;
@@ -226,8 +224,6 @@ function drawHeadings(ctx: CanvasRenderingContext2D, { W, u }: HudLayout, run: R
   if (sub) ctx.fillText(sub, 32 * u, 74 * u);
   ctx.textAlign = 'right';
   const st = stepAt(run, view.t);
-  const p = framePos(run.frames.length, view.t);
-  const mt = metricsOf(run, p.w < 0.5 ? p.a : p.b);
   ctx.fillStyle = DARK.text;
   ctx.font = `600 ${20 * u}px ${DARK.font}`;
   if (view.plane === 'pca') ctx.fillText('PCA plane of the trajectory', W - 32 * u, 48 * u);
@@ -236,10 +232,19 @@ function drawHeadings(ctx: CanvasRenderingContext2D, { W, u }: HudLayout, run: R
   ctx.fillStyle = DARK.muted;
   const line2 = [st?.epoch !== undefined ? `epoch ${st.epoch}` : '', st ? `step ${st.nearStep}` : ''].filter(Boolean).join(' · ');
   ctx.fillText(line2, W - 32 * u, 72 * u);
-  const line3 = [mt?.train_loss !== undefined ? `train loss ${fmt(mt.train_loss)}` : '', mt?.train_acc !== undefined ? `acc ${fmt(mt.train_acc)}%` : '']
-    .filter(Boolean)
-    .join(' · ');
-  if (line3) ctx.fillText(line3, W - 32 * u, 94 * u);
+  if (losses.full) ctx.fillText(losses.full, W - 32 * u, 94 * u);
+  if (losses.centre) ctx.fillText(losses.centre, W - 32 * u, 114 * u);
+  ctx.restore();
+}
+
+/** Where the colour bar's range comes from, right-aligned under it. */
+function drawRangeNote(ctx: CanvasRenderingContext2D, note: string, right: number, top: number, theme: typeof DARK): void {
+  ctx.save();
+  ctx.font = `${10 * theme.scale}px ${theme.font}`;
+  ctx.fillStyle = theme.muted;
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'top';
+  ctx.fillText(note, right, top);
   ctx.restore();
 }
 

@@ -17,12 +17,19 @@ export interface ViewState {
   layer: Layer;
   colormap: string;
   plane: Plane;
-  /**
-   * Scale heights and colours to the frame on screen instead of the whole run
-   * (the whole-run range shows the landscape sinking; fitting shows the shape
-   * of flat early frames).
-   */
-  fit: boolean;
+  /** Height and colour ranges (see ScaleMode). */
+  scale: ScaleMode;
 }
 
-export const DEFAULT_VIEW: ViewState = { t: 0, log: true, clip: 1, exaggeration: 1, layer: 'loss', colormap: 'viridis', plane: 'frames', fit: false };
+/**
+ * Where the height and colour ranges come from: `global`, one range for the
+ * whole run (the landscape visibly sinks and sharpens; early frames can be
+ * nearly flat); `frame`, the range of the values on screen; `track`, each
+ * checkpoint's own range, moving between checkpoints with the same easing as
+ * the surfaces (every frame fills the box, and the box does not jitter).
+ * Colour bars and axes always show the range in use.
+ */
+export type ScaleMode = 'global' | 'frame' | 'track';
+export const SCALE_MODES: readonly ScaleMode[] = ['global', 'frame', 'track'];
+
+export const DEFAULT_VIEW: ViewState = { t: 0, log: true, clip: 1, exaggeration: 1, layer: 'loss', colormap: 'viridis', plane: 'frames', scale: 'global' };

@@ -35,14 +35,21 @@ export function decodeFloats(s: string): Float32Array {
 
 type Json = Record<string, unknown>;
 
+/** Why `dir` is not a run folder at all (no such folder, a file, no manifest), or null when it is one. */
+export function missingRun(dir: string): string | null {
+  if (!existsSync(dir)) return `Run not found: ${dir} (no such folder)`;
+  if (!statSync(dir).isDirectory()) return `Not a run folder: ${dir} is a file`;
+  if (!existsSync(join(dir, 'manifest.json'))) return `${dir} is not a losscape run: manifest.json is missing`;
+  return null;
+}
+
 export async function loadRun(dir: string): Promise<RunScene> {
   const run: RunScene = { name: basename(resolve(dir)), source: dir, history: [], checkpoints: [], frames: [], warnings: [] };
   const fail = (msg: string): RunScene => ({ ...run, error: msg });
 
-  if (!existsSync(dir)) return fail(`Run not found: ${dir} (no such folder)`);
-  if (!statSync(dir).isDirectory()) return fail(`Not a run folder: ${dir} is a file`);
+  const absent = missingRun(dir);
+  if (absent) return fail(absent);
   const manifestPath = join(dir, 'manifest.json');
-  if (!existsSync(manifestPath)) return fail(`${dir} is not a losscape run: manifest.json is missing`);
 
   let m: Json;
   try {
@@ -69,6 +76,7 @@ export async function loadRun(dir: string): Promise<RunScene> {
     const sub = data.subset as Json | undefined;
     const size = sub && typeof sub.size === 'number' ? ` (landscape on ${sub.size} train points)` : '';
     run.data = data.name + size;
+    if (sub && typeof sub.size === 'number') run.subset = sub.size;
   }
   run.checkpoints = rows(m.checkpoints).map((r, i) => ({ ...r, index: typeof r.index === 'number' ? r.index : i }));
   run.history = rows(m.history);

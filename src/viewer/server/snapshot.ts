@@ -16,8 +16,10 @@ export interface SnapshotOptions {
   layer?: 'loss' | 'accuracy' | 'hessian';
   plane?: 'frames' | 'pca';
   azimuth?: number;
-  /** Scale heights and colours to this frame instead of the whole run. */
-  fit?: boolean;
+  /** Height and colour ranges: the whole run (default), this frame, or its checkpoints'. */
+  scale?: 'global' | 'frame' | 'track';
+  /** α, β and loss axes on the 3-D view (default true). */
+  axes?: boolean;
 }
 
 export async function renderSnapshot(o: SnapshotOptions): Promise<{ path: string; frame: number; frames: number }> {
@@ -39,7 +41,8 @@ export async function renderSnapshot(o: SnapshotOptions): Promise<{ path: string
       layer: o.layer,
       plane: o.plane,
       azimuth: o.azimuth,
-      fit: o.fit,
+      scale: o.scale,
+      axes: o.axes,
     };
     const url = (await renderPage.browser.page.evaluate(`window.losscape.still(${JSON.stringify(still)})`)) as string;
     const png = Buffer.from(url.slice(url.indexOf(',') + 1), 'base64');

@@ -61,6 +61,9 @@ export interface RunScene {
   status?: string;
   model?: string;
   data?: string;
+  /** Number of train samples the landscapes are evaluated on (the evaluation subset). */
+  subset?: number;
+  /** Checkpoint metrics are on the full splits; the surfaces on the subset. */
   history: MetricRow[];
   checkpoints: (MetricRow & { index: number })[];
   frames: FrameScene[];

@@ -6,9 +6,10 @@
 
 import { type Colormap, lutIndex } from '../../../core/colormap.js';
 import { contourLevels, contourSegments } from '../../../core/contour.js';
+import { niceTicks } from '../../../core/ticks.js';
 import type { Field } from '../data.js';
 import { DARK, type Rect, type Theme } from './plot.js';
-import { fmt, niceTicks } from './ticks.js';
+import { fmt } from './ticks.js';
 
 export interface HeatmapProps {
   field: Pick<Field, 'x' | 'y' | 'nx' | 'ny'>;

@@ -3,7 +3,8 @@
  * ticks, optional log axis (log10(v + shift)), a marker line. Drawn into a
  * rectangle of any 2-D context so the app panels and the movie HUD share it.
  */
-import { logTicks, niceTicks, tickLabels } from './ticks.js';
+import { logTicks, niceTicks } from '../../../core/ticks.js';
+import { tickLabels } from './ticks.js';
 
 export interface Theme {
   text: string;

@@ -13,7 +13,8 @@ import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import type { Colormap } from '../../../core/colormap.js';
 import { lutIndex } from '../../../core/colormap.js';
 import { contourLevels, contourSegments } from '../../../core/contour.js';
-import { bilinear, type Field } from '../data.js';
+import { type AxisTitles, bilinear, type Field } from '../data.js';
+import { Axes3D, type AxesInput, type AxisLabel } from './axes3d.js';
 
 export const HEIGHT = 0.75;
 const FLOOR = -0.12;
@@ -35,6 +36,10 @@ export interface SurfaceLook {
   /** Trajectory (data coordinates) and the current point on it. */
   path?: [number, number][] | undefined;
   marker?: [number, number] | null | undefined;
+  /** How heights were transformed (the loss axis labels losses); linear when absent. */
+  scale?: { log: boolean; shift: number };
+  /** Axis titles; no axes are drawn without them. */
+  titles?: AxisTitles | undefined;
 }
 
 export interface CameraState {
@@ -52,12 +57,15 @@ export class SurfaceView {
   private geometry = new THREE.BufferGeometry();
   private floorGeometry = new THREE.BufferGeometry();
   private mesh: THREE.Mesh;
+  private backMesh: THREE.Mesh;
   private floor: THREE.Mesh;
   private lines: THREE.LineSegments;
   private floorLines: THREE.LineSegments;
   private frame: THREE.LineSegments;
   private pathGroup = new THREE.Group();
   private markerMesh: THREE.Mesh;
+  private axes = new Axes3D();
+  private axesInput: AxesInput | null = null;
   private gridKey = '';
   private maskKey = '';
   private pathKey = '';
@@ -80,13 +88,26 @@ export class SurfaceView {
       vertexColors: true,
       roughness: 0.62,
       metalness: 0.02,
-      side: THREE.DoubleSide,
+      side: THREE.FrontSide,
       polygonOffset: true,
       polygonOffsetFactor: 1,
       polygonOffsetUnits: 1,
     });
     this.mesh = new THREE.Mesh(this.geometry, material);
     this.scene.add(this.mesh);
+    // The underside (seen where a wall of the landscape faces away from the light, e.g. the near
+    // wall of a bowl) in its own colours, dimmed but unlit: lit like the top it would be nearly
+    // black, a dark seam along the rim.
+    const underside = new THREE.MeshBasicMaterial({
+      vertexColors: true,
+      color: 0x8c8c8c,
+      side: THREE.BackSide,
+      polygonOffset: true,
+      polygonOffsetFactor: 1,
+      polygonOffsetUnits: 1,
+    });
+    this.backMesh = new THREE.Mesh(this.geometry, underside);
+    this.scene.add(this.backMesh);
 
     const floorMaterial = new THREE.MeshBasicMaterial({ vertexColors: true, transparent: true, opacity: 0.12, depthWrite: false, side: THREE.DoubleSide });
     this.floor = new THREE.Mesh(this.floorGeometry, floorMaterial);
@@ -113,6 +134,7 @@ export class SurfaceView {
     );
     this.markerMesh.visible = false;
     this.scene.add(this.markerMesh);
+    this.scene.add(this.axes.object);
 
     if (opts.interactive) {
       this.controls = new OrbitControls(this.camera, canvas);
@@ -156,8 +178,19 @@ export class SurfaceView {
     this.setCamera({ position: [tx + r * Math.sin(a), y, tz + r * Math.cos(a)], target: base.target });
   }
 
+  /** Draw the scene (the axes follow the camera). */
   render(): void {
+    this.axes.object.visible = this.axesInput !== null;
+    if (this.axesInput) {
+      const size = this.renderer.getSize(new THREE.Vector2());
+      this.axes.update(this.axesInput, this.camera, size.x, size.y);
+    } else this.axes.labels = [];
     this.renderer.render(this.scene, this.camera);
+  }
+
+  /** The axis labels of the last render, in CSS pixels of the canvas. */
+  get axisLabels(): AxisLabel[] {
+    return this.axes.labels;
   }
 
   dispose(): void {
@@ -234,6 +267,21 @@ export class SurfaceView {
     writeSegments(this.floorLines, segs);
 
     this.showPath(look, wx, wz);
+    this.axesInput = look.titles
+      ? {
+          x: look.grid.x,
+          y: look.grid.y,
+          wx,
+          wz,
+          floor: FLOOR,
+          height: (u) => this.heightOf(look, u),
+          lo: look.lo,
+          cap: look.cap,
+          log: look.scale?.log ?? false,
+          shift: look.scale?.shift ?? 0,
+          titles: look.titles,
+        }
+      : null;
   }
 
   private allocate(look: SurfaceLook, wx: (x: number) => number, wz: (y: number) => number): void {
@@ -260,6 +308,7 @@ export class SurfaceView {
     this.geometry.setAttribute('position', position);
     this.geometry.setAttribute('color', color);
     this.mesh.geometry = this.geometry;
+    this.backMesh.geometry = this.geometry;
     this.floorGeometry.dispose();
     this.floorGeometry = new THREE.BufferGeometry();
     this.floorGeometry.setAttribute('position', new THREE.BufferAttribute(floor, 3));

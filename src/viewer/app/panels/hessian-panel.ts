@@ -6,6 +6,7 @@ import { colormap } from '../../../core/colormap.js';
 import { HiDpiCanvas, h } from '../dom.js';
 import { drawHeatmap } from '../draw/heatmap.js';
 import { DARK } from '../draw/plot.js';
+import { fmt } from '../draw/ticks.js';
 import { card, type Panel, type PanelFactory, type PanelHost, type PanelState } from './panel.js';
 
 class HessianPanel implements Panel {
@@ -32,14 +33,14 @@ class HessianPanel implements Panel {
       this.note.textContent = pca ? 'not on the PCA plane' : 'no Hessian map at this checkpoint';
       return;
     }
-    const [lo, hi] = view.fit ? [0, Math.max(...ratio.filter(Number.isFinite), 1e-9)] : this.host.scene.ratioRange();
+    const [lo, hi] = this.host.scene.hessianRange(s.focus, view, ratio);
     drawHeatmap(
       ctx,
       { x: 0, y: 0, w: c.canvas.width, h: c.canvas.height },
       { field: look.grid, values: ratio, lo, hi, cmap: colormap(view.colormap), contours: 6, xLabel: 'α', yLabel: 'β', probe: s.probe },
       { ...DARK, scale: c.ratio },
     );
-    this.note.textContent = 'negative vs positive curvature';
+    this.note.textContent = `0 to ${fmt(hi)}: ${look.rangeNote}`;
   }
 
   dispose(): void {

@@ -6,6 +6,7 @@
 import { colormap } from '../../../core/colormap.js';
 import { stepAt } from '../data.js';
 import { errorCard, h } from '../dom.js';
+import type { AxisLabel } from '../draw/axes3d.js';
 import { DEFAULT_CAMERA, SurfaceView } from '../draw/surface3d.js';
 import type { ViewState } from '../state.js';
 import type { Panel, PanelFactory, PanelHost, PanelState } from './panel.js';
@@ -15,6 +16,8 @@ interface RunView {
   root: HTMLElement;
   view?: SurfaceView;
   label?: HTMLElement;
+  /** The axis labels, positioned over the canvas after every render. */
+  axes?: HTMLElement;
   observer?: ResizeObserver;
   needsRender: boolean;
 }
@@ -47,7 +50,8 @@ class SurfacesPanel implements Panel {
     }
     const canvas = h('canvas', { class: 'ls-gl' });
     v.label = h('div', { class: 'ls-view-label' });
-    v.root.append(canvas, v.label);
+    v.axes = h('div', { class: 'ls-axes', 'aria-hidden': 'true' });
+    v.root.append(canvas, v.axes, v.label);
     v.view = new SurfaceView(canvas, { interactive: true });
     v.view.controls!.addEventListener('change', () => this.syncCameras(v));
     v.root.addEventListener('pointerdown', () => this.host.select({ focus: index }));
@@ -75,6 +79,7 @@ class SurfacesPanel implements Panel {
     for (const v of this.views) {
       if (v.needsRender && v.view) {
         v.view.render();
+        if (v.axes) placeAxisLabels(v.axes, v.view.axisLabels);
         v.needsRender = false;
       }
     }
@@ -132,6 +137,19 @@ class SurfacesPanel implements Panel {
     if (st) parts.push(`checkpoint ${st.checkpoint}`);
     return parts.join('  ·  ');
   }
+}
+
+/** One absolutely placed element per axis label (reused between renders). */
+function placeAxisLabels(box: HTMLElement, labels: AxisLabel[]): void {
+  while (box.children.length > labels.length) box.lastElementChild!.remove();
+  while (box.children.length < labels.length) box.append(h('span', {}));
+  labels.forEach((l, k) => {
+    const el = box.children[k] as HTMLElement;
+    el.className = `ls-axis-label ls-axis-${l.kind}`;
+    el.textContent = l.text;
+    const shift = l.align === 'center' ? '-50%' : l.align === 'right' ? '-100%' : '0';
+    el.style.transform = `translate(${l.x.toFixed(1)}px, ${l.y.toFixed(1)}px) translate(${shift}, -50%)`;
+  });
 }
 
 export const surfacesPanel: PanelFactory = (host) => new SurfacesPanel(host);
