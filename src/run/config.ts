@@ -12,6 +12,7 @@ import { parseAxis } from '../core/grid.js';
 import { SYNTHETIC_KINDS } from '../data/synthetic.js';
 import { NORMALIZATIONS } from '../directions/directions.js';
 import { BACKEND_CHOICES } from '../engine/registry.js';
+import { CERTIFY_TOL } from '../linalg/extremes.js';
 import { defaultTol } from '../linalg/lanczos.js';
 import { ModelSpec } from '../model/spec.js';
 import { TrainSpec } from '../train/train.js';
@@ -120,6 +121,13 @@ export const HessianSpec = z
     tol: z.number().positive().optional(),
     maxIter: z.number().int().positive().default(200),
     every: z.number().int().positive().default(1),
+    /**
+     * Check every converged point: a second, deflated Lanczos run from a random start rules out
+     * an eigenvalue beyond λmin/λmax by more than certifyTol·|λ|max (linalg/certify.ts). Only
+     * certified points count as converged.
+     */
+    certify: z.boolean().default(true),
+    certifyTol: z.number().positive().default(CERTIFY_TOL),
   })
   .strict()
   .transform((s) => ({ ...s, tol: s.tol ?? defaultTol(s.convergence) }));

@@ -58,6 +58,15 @@ export async function makeRun(dir: string, o: { frames?: number; name?: string }
       max_eig: () => 10,
       min_eig: (x, y) => -3 * Math.max(0, Math.sin(2 * x + k) * Math.cos(2 * y)),
       eig_ratio: (x, y) => 0.3 * Math.max(0, Math.sin(2 * x + k) * Math.cos(2 * y)),
+      // checkpoint 1 has two uncertified points: (0.6, 0) and (-0.4, 0.4)
+      certified: (x, y) =>
+        k === 1 &&
+        [
+          [0.6, 0],
+          [-0.4, 0.4],
+        ].some(([a, b]) => Math.abs(x - a!) < 1e-9 && Math.abs(y - b!) < 1e-9)
+          ? 0
+          : 1,
     });
     checkpoints.push({ index: k, step: 100 * k, epoch: k, train_loss: 2 / (k + 1), train_acc: 50 + 20 * k, test_loss: 2.2 / (k + 1), test_acc: 48 + 19 * k });
     frameList.push({ checkpoint: k, surface: `surfaces/${name}`, directions: `directions/${name}`, hessian: `hessian/${name}` });

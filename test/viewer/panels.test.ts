@@ -110,6 +110,20 @@ describe('viewer panels', () => {
     expect(await page.locator('[data-panel="heatmap"] .ls-readout').textContent()).toMatch(/^α \S+ +· +β \S+ +· +loss \S+ +· +acc \S+% +· +\|λmin\/λmax\| \d/);
   });
 
+  it('the Hessian panel marks the points whose extremes were not certified', async () => {
+    await open(join(dir, 'run'));
+    const page = browser.page;
+    const note = page.locator('[data-panel="hessian"] .ls-muted');
+    await page.evaluate('window.losscape.app.set({ t: 0 })');
+    await settled(page);
+    expect(await note.textContent()).toBe('negative vs positive curvature');
+    const clean = await canvasesOf('hessian');
+    await page.evaluate('window.losscape.app.set({ t: 1 })');
+    await settled(page);
+    expect(await note.textContent()).toBe('× 2 points not certified');
+    expect(Math.max(...(await canvasesOf('hessian')).map((s, i) => pixelDiff(clean[i]!, s)))).toBeGreaterThan(0.1);
+  });
+
   it('a scene without Hessian maps has no Hessian panel and no Hessian layer', async () => {
     await open(join(dir, 'flat'));
     expect(await browser.page.locator('[data-panel="hessian"]').count()).toBe(0);

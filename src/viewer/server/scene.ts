@@ -10,7 +10,7 @@ import { type GridFile, readGridFile } from '../../jobs/grid-file.js';
 import { type FieldSet, type FrameScene, type MetricRow, type PcaScene, type RunScene, SCENE_FORMAT, type Scene } from '../shared/scene.js';
 
 const SURFACE_CHANNELS = ['train_loss', 'train_acc', 'test_loss', 'test_acc'];
-const HESSIAN_CHANNELS = ['eig_ratio', 'max_eig', 'min_eig'];
+const HESSIAN_CHANNELS = ['eig_ratio', 'max_eig', 'min_eig', 'certified'];
 
 /** Build the scene for one or more run folders (several → compare mode). */
 export async function loadScene(runDirs: string | string[]): Promise<Scene> {

@@ -41,7 +41,7 @@ export interface FrameScene {
   step?: number;
   epoch?: number;
   surface: FieldSet;
-  /** Eigenvalue maps (eig_ratio = |λmin/λmax|, max_eig, min_eig); its grid may be coarser. */
+  /** Eigenvalue maps (eig_ratio = |λmin/λmax|, max_eig, min_eig, certified 0/1 where checked); its grid may be coarser. */
   hessian?: FieldSet;
 }
 
