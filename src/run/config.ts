@@ -48,9 +48,13 @@ export const DataSpec = z
     task: z.enum(['classification', 'regression']).optional(),
     /** Use only this many (or this fraction of) training samples for training (stratified); default all. */
     trainSize: SubsetSize.default('all'),
-    /** The fixed evaluation subset every landscape point uses: a count, a fraction or 'all'. */
+    /**
+     * The fixed evaluation subset every landscape point uses: a count, a fraction or 'all'.
+     * errorBars K > 0: also evaluate each landscape's centre row and column on K other subsets of
+     * the same size (seeds seed+1 … seed+K) and store their spread (run/subset-spread.ts).
+     */
     subset: z
-      .object({ size: SubsetSize.default(0.05), seed: z.number().int().min(0).default(0) })
+      .object({ size: SubsetSize.default(0.05), seed: z.number().int().min(0).default(0), errorBars: z.number().int().min(0).default(0) })
       .strict()
       .prefault({}),
     /** Also evaluate surfaces on a test subset (omit to skip). */
