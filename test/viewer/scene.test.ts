@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { colormap } from '../../src/core/colormap.js';
 import { contourSegments } from '../../src/core/contour.js';
-import { bilinear, decodeRun, framePos, makeScale, sampleChannel, transform, uncertifiedPoints } from '../../src/viewer/app/data.js';
+import { bilinear, decodeRun, framePos, makeScale, sampleChannel, spreadAt, transform, uncertifiedPoints } from '../../src/viewer/app/data.js';
 import { decodeFloats, loadScene } from '../../src/viewer/server/scene.js';
 import { bowl, makeRun } from './fixture.js';
 
@@ -129,6 +129,22 @@ describe('viewer data', () => {
     expect(round(uncertifiedPoints(run, 1.3))).toHaveLength(2);
     expect(uncertifiedPoints(run, 0)).toEqual([]);
     expect(uncertifiedPoints(run, 1.7)).toEqual([]);
+    expect(spreadAt(run, 1)).toBeUndefined();
+  });
+
+  it('subset error bars: the range over the other subsets along the centre row and column', async () => {
+    await makeRun(join(dir, 'spread'), { spread: true });
+    const s = await loadScene(join(dir, 'spread'));
+    expect(s.runs[0]!.warnings).toEqual([]);
+    const run = decodeRun(s.runs[0]!);
+    const sp = spreadAt(run, 1)!;
+    expect(sp).toMatchObject({ k: 3, rowY: 0, colX: 0 });
+    expect(sp.row.lo).toHaveLength(21);
+    expect(sp.col!.hi).toHaveLength(17);
+    // the fixture's subsets are the bowl offset by −0.05, 0, +0.05: min and max are the outer ones
+    expect(sp.row.lo[3]).toBeCloseTo(bowl(1)(-1 + 0.1 * 3, 0) - 0.05, 5);
+    expect(sp.row.hi[3]).toBeCloseTo(bowl(1)(-1 + 0.1 * 3, 0) + 0.05, 5);
+    expect(sp.col!.hi[2]).toBeCloseTo(bowl(1)(0, -0.8 + 0.1 * 2) + 0.05, 5);
 
     // bilinear on the coarse Hessian grid reproduces a plane exactly
     const f = { x: { min: -1, max: 1, n: 3 }, y: { min: 0, max: 1, n: 2 }, nx: 3, ny: 2 };
