@@ -104,15 +104,24 @@ export const BN_MOMENTUM = 0.1;
 
 export interface BatchNormOut {
   y: Arr;
-  /** Batch mean and biased variance (train mode only), per channel. */
+  /** Batch mean and unbiased variance (train mode only), per channel: what the running statistics average. */
   batchMean?: Arr;
   batchVar?: Arr;
 }
 
 /**
- * Batch normalization over all axes but 1 (channels), PyTorch semantics:
+ * The unbiased (Bessel-corrected) variance from the biased one over `count` values per channel:
+ * N for a dense layer, N·H·W for a convolution (PyTorch's running-variance update).
+ */
+export function unbiasedVariance(variance: Arr, count: number): Arr {
+  return variance.mul(count / Math.max(1, count - 1));
+}
+
+/**
+ * Batch normalization over all axes but 1 (channels), PyTorch semantics (ε = 1e-5):
  * eval mode uses running statistics; train mode normalizes by the batch mean and
- * biased batch variance.
+ * biased batch variance, and reports the mean and the unbiased variance for the running
+ * statistics (momentum 0.1: r ← 0.9·r + 0.1·batch).
  */
 export function batchNorm(x: Arr, gamma: Arr, beta: Arr, runMean: Arr, runVar: Arr, train: boolean): BatchNormOut {
   const axes = x.ndim === 4 ? [0, 2, 3] : [0];
@@ -124,12 +133,13 @@ export function batchNorm(x: Arr, gamma: Arr, beta: Arr, runMean: Arr, runVar: A
   }
   runMean.dispose();
   runVar.dispose();
+  const count = x.size / x.shape[1]!;
   const mean = x.ref.mean(axes);
   const centered = x.sub(mean.ref.reshape(bshape));
   const variance = np.square(centered.ref).mean(axes);
   const inv = np.reciprocal(np.sqrt(variance.ref.add(BN_EPS)));
   const y = centered.mul(gamma.mul(inv).reshape(bshape)).add(beta.reshape(bshape));
-  return { y, batchMean: mean, batchVar: variance };
+  return { y, batchMean: mean, batchVar: unbiasedVariance(variance, count) };
 }
 
 /** Inverted dropout with a given 0/1 mask (same shape as x). */

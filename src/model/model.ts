@@ -19,8 +19,8 @@ export interface ApplyResult {
   /** Network output [N, outputDim] (logits for classification). */
   out: np.Array;
   /**
-   * Train mode only: batch mean and biased batch variance of every batch-norm
-   * layer, in the order of `Model.batchNorms`.
+   * Train mode only: batch mean and unbiased batch variance (over the N·H·W values of a
+   * channel) of every batch-norm layer, in the order of `Model.batchNorms`.
    */
   batchStats: np.Array[];
 }

@@ -12,6 +12,7 @@ import { MAX_AXIS_POINTS, parseAxis } from '../core/grid.js';
 import { SYNTHETIC_KINDS } from '../data/synthetic.js';
 import { NORMALIZATIONS } from '../directions/directions.js';
 import { BACKEND_CHOICES } from '../engine/registry.js';
+import { CERTIFY_TOL } from '../linalg/extremes.js';
 import { defaultTol } from '../linalg/lanczos.js';
 import { ModelSpec } from '../model/spec.js';
 import { TrainSpec } from '../train/train.js';
@@ -59,9 +60,13 @@ export const DataSpec = z
     task: z.enum(['classification', 'regression']).optional(),
     /** Use only this many (or this fraction of) training samples for training (stratified); default all. */
     trainSize: SubsetSize.default('all'),
-    /** The fixed evaluation subset every landscape point uses: a count, a fraction or 'all'. */
+    /**
+     * The fixed evaluation subset every landscape point uses: a count, a fraction or 'all'.
+     * errorBars K > 0: also evaluate each landscape's centre row and column on K other subsets of
+     * the same size (seeds seed+1 … seed+K) and store their spread (run/subset-spread.ts).
+     */
     subset: z
-      .object({ size: SubsetSize.default(0.05), seed: z.number().int().min(0).default(0) })
+      .object({ size: SubsetSize.default(0.05), seed: z.number().int().min(0).default(0), errorBars: z.number().int().min(0).default(0) })
       .strict()
       .prefault({}),
     /** Also evaluate surfaces on a test subset (omit to skip). */
@@ -133,6 +138,13 @@ export const HessianSpec = z
     tol: z.number().positive().optional(),
     maxIter: z.number().int().positive().default(200),
     every: z.number().int().positive().default(1),
+    /**
+     * Check every converged point: a second, deflated Lanczos run from a random start rules out
+     * an eigenvalue beyond λmin/λmax by more than certifyTol·|λ|max (linalg/certify.ts). Only
+     * certified points count as converged.
+     */
+    certify: z.boolean().default(true),
+    certifyTol: z.number().positive().default(CERTIFY_TOL),
   })
   .strict()
   .superRefine(gridWithinLimit)

@@ -107,6 +107,8 @@ export async function checkpointEigenmap(a: CheckpointEigenmapArgs): Promise<Run
       convergence: a.spec.convergence,
       tol: a.spec.tol,
       maxIter: a.spec.maxIter,
+      certify: a.spec.certify,
+      certifyTol: a.spec.certifyTol,
       seed: a.seed,
       warmStart: a.warmStart,
       context: { run: a.configHash, checkpoint: a.index },
@@ -123,8 +125,9 @@ export async function checkpointEigenmap(a: CheckpointEigenmapArgs): Promise<Run
     task.end();
   }
   if (result.stats.unconverged) {
+    const why = a.spec.certify ? ', or the check could not certify them' : '';
     progress.warn(
-      `checkpoint ${a.index}: ${result.stats.unconverged} points reached maxIter (${a.spec.maxIter}) before the ${a.spec.convergence} test at tol ${a.spec.tol ?? defaultTol(a.spec.convergence)} (see the converged channel)`,
+      `checkpoint ${a.index}: ${result.stats.unconverged} points not converged: maxIter (${a.spec.maxIter}) reached before the ${a.spec.convergence} test at tol ${a.spec.tol ?? defaultTol(a.spec.convergence)}${why} (see the converged and certified channels)`,
     );
   }
   const m = a.manifest ?? a.store.readManifest();

@@ -28,6 +28,7 @@ import { checkpointSeed, specAttrs, specPlane } from './directions.js';
 import { checkpointEigenmap, resolveHessianSpec } from './eigenmaps.js';
 import { runEngineOptions } from './engine.js';
 import { resolveModel } from './model.js';
+import { SubsetEngines, writeSubsetSpread } from './subset-spread.js';
 import { versions } from './versions.js';
 
 /** Saved checkpoints by index (checkpoints.h5). */
@@ -75,6 +76,8 @@ function differingSections(a: unknown, b: unknown): string[] {
 interface RunEngines {
   train: LossEngine;
   test?: LossEngine;
+  /** On the other subsets of data.subset.errorBars (made on first use). */
+  subsets?: SubsetEngines;
 }
 
 /** What the stages of one run share. */
@@ -191,13 +194,15 @@ async function withRunEngines(run: RunContext, stages: (engines: RunEngines) => 
   const warn = run.progress.warn;
   let train: LossEngine | undefined;
   let test: LossEngine | undefined;
+  const subsets = run.cfg.data.subset.errorBars > 0 && !run.opts.shard ? new SubsetEngines(run.cfg, run.model, run.data, warn) : undefined;
   try {
     train = await createEngine(run.model, run.data.evalSubset, engineOpts, warn);
     if (run.data.testSubset) test = await createEngine(run.model, run.data.testSubset, engineOpts, warn);
-    await stages(test ? { train, test } : { train });
+    await stages({ train, ...(test ? { test } : {}), ...(subsets ? { subsets } : {}) });
   } finally {
     await train?.dispose();
     await test?.dispose();
+    await subsets?.dispose();
   }
 }
 
@@ -259,6 +264,7 @@ async function checkpointStages(run: RunContext, engines: RunEngines, index: num
   if (index % run.cfg.surface.every === 0 || index === run.lastIndex) {
     const start = Date.now();
     await landscape(run, engines, index, theta);
+    await subsetSpread(run, engines, index, theta);
     run.spent.surfaces += Date.now() - start;
   }
   await eigenvalueMap(run, engines, index, theta);
@@ -317,6 +323,26 @@ async function landscape(run: RunContext, engines: RunEngines, index: number, th
     cosine: plane.cosine,
   };
   manifest.frames = [...manifest.frames.filter((f) => f.checkpoint !== index), frame].sort((a, b) => a.checkpoint - b.checkpoint);
+  store.writeManifest(manifest);
+}
+
+/** The landscape's centre row and column on the other subsets (data.subset.errorBars), after its landscape. */
+async function subsetSpread(run: RunContext, engines: RunEngines, index: number, theta: Float32Array): Promise<void> {
+  const { cfg, store, manifest, grid } = run;
+  const frame = manifest.frames.find((f) => f.checkpoint === index);
+  if (!engines.subsets || !frame?.surface || frame.spread) return;
+  const plane = specPlane(theta, run.model.layout, cfg.directions, checkpointSeed(cfg.directions, index));
+  const file = frameFile('spread', index);
+  const task = run.progress.task(`subset error bars ${index + 1}/${run.lastIndex + 1}`, 1, 'landscapes');
+  await writeSubsetSpread(
+    store.path(file),
+    await engines.subsets.all(),
+    engines.subsets.seeds,
+    { theta, dx: plane.dx, dy: grid.y ? plane.dy : undefined },
+    grid,
+  );
+  task.end();
+  frame.spread = file;
   store.writeManifest(manifest);
 }
 

@@ -23,6 +23,8 @@ export interface FrameInfo {
   surface?: string;
   directions?: string;
   hessian?: string;
+  /** The centre row and column on other evaluation subsets (data.subset.errorBars). */
+  spread?: string;
   center_loss?: number;
   center_acc?: number;
   /** Cosine between the two directions. */
@@ -163,6 +165,6 @@ export function writeAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-export function frameFile(kind: 'surfaces' | 'directions' | 'hessian', index: number): string {
+export function frameFile(kind: 'surfaces' | 'directions' | 'hessian' | 'spread', index: number): string {
   return `${kind}/ckpt-${String(index).padStart(4, '0')}.h5`;
 }

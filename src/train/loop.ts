@@ -13,7 +13,7 @@ import { lossSum } from '../engine/loss.js';
 import { ensureJax } from '../model/jax.js';
 import { BN_MOMENTUM } from '../model/layers.js';
 import type { Model } from '../model/model.js';
-import { applyUpdate, type OptimizerSpec, stateSlots } from './optimizer.js';
+import { applyUpdate, biasCorrections, type OptimizerSpec, stateSlots } from './optimizer.js';
 
 type Arr = np.Array;
 
@@ -31,6 +31,15 @@ export interface LoopOptions {
   optState?: Float32Array[];
   /** 1 = trained, 0 = held at zero (pruned): masked tensors are multiplied by it after every update. */
   mask?: Uint8Array;
+  /** Precision of weights, optimizer state and arithmetic (default float32; float64 for fixture work). */
+  dtype?: DType;
+}
+
+export type DType = 'float32' | 'float64';
+
+/** A jax-js array of `values` in `dtype`. */
+function array(values: ArrayLike<number>, shape: number[], dtype: DType): Arr {
+  return np.array(dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values)).reshape(shape);
 }
 
 export function stepsPerEpoch(n: number, batchSize: number): number {
@@ -38,12 +47,12 @@ export function stepsPerEpoch(n: number, batchSize: number): number {
 }
 
 /** What a step of the loop computes (jitted): [params', state', mean loss]. */
-type StepFn = ((params: Arr[], state: Arr[], x: Arr, t: Arr, dropout: Arr[], lr: Arr, tstep: Arr, keep: Arr[]) => unknown) & { dispose(): void };
+type StepFn = ((params: Arr[], state: Arr[], x: Arr, t: Arr, dropout: Arr[], lr: Arr, bias: Arr, keep: Arr[]) => unknown) & { dispose(): void };
 
 /**
  * The jitted step: mean loss over the batch and its gradient, the optimizer update, then the
- * running statistics (PyTorch: unbiased batch variance in the running estimate), then the
- * tensors flagged in `masked` multiplied by their 0/1 `keep` array.
+ * running statistics (PyTorch: r ← (1 − m)·r + m·batch, with the unbiased batch variance), then
+ * the tensors flagged in `masked` multiplied by their 0/1 `keep` array.
  */
 function compileStep(model: Model, optimizer: OptimizerSpec, kind: 'mse' | 'cross_entropy', masked: boolean[]): StepFn {
   const learnable = model.layout.entries.map((e) => isLearnable(e.role));
@@ -52,20 +61,19 @@ function compileStep(model: Model, optimizer: OptimizerSpec, kind: 'mse' | 'cros
     const r = model.apply(params, x, { train: true, dropoutMasks: dropout });
     return [lossSum(r.out, t, kind).mul(1 / nb), r.batchStats];
   };
-  return jit((params: Arr[], state: Arr[], x: Arr, t: Arr, dropout: Arr[], lr: Arr, tstep: Arr, keep: Arr[]) => {
-    const nb = x.shape[0]!;
+  return jit((params: Arr[], state: Arr[], x: Arr, t: Arr, dropout: Arr[], lr: Arr, bias: Arr, keep: Arr[]) => {
     const [[loss, stats], grads] = valueAndGrad(lossFn, { hasAux: true })(
       params.map((p) => p.ref),
       x,
       t,
       dropout,
     ) as unknown as [[Arr, Arr[]], Arr[]];
-    const [updated, newState] = applyUpdate(optimizer, params, grads, state, learnable, lr, tstep);
+    const [updated, newState] = applyUpdate(optimizer, params, grads, state, learnable, lr, bias);
     model.batchNorms.forEach((bn, i) => {
       const mean = stats[2 * i]!;
       const variance = stats[2 * i + 1]!;
       updated[bn.mean] = updated[bn.mean]!.mul(1 - BN_MOMENTUM).add(mean.mul(BN_MOMENTUM));
-      updated[bn.var] = updated[bn.var]!.mul(1 - BN_MOMENTUM).add(variance.mul((BN_MOMENTUM * nb) / Math.max(1, nb - 1)));
+      updated[bn.var] = updated[bn.var]!.mul(1 - BN_MOMENTUM).add(variance.mul(BN_MOMENTUM));
     });
     const out = updated.map((p, k) => (masked[k] ? p.mul(keep[k]!.ref) : p));
     keep.forEach((m) => m.dispose());
@@ -82,24 +90,24 @@ function maskedTensors(layout: ParamLayout, mask: Uint8Array | undefined): boole
   });
 }
 
-/** One 0/1 mask per dropout site for a batch of nb, drawn in site order. */
-function dropoutMasks(model: Model, rng: Rng, nb: number): Arr[] {
+/** One 0/1 mask per dropout site for a batch of nb ([nb, ...site shape], flat), drawn in site order. */
+function dropoutMasks(model: Model, rng: Rng, nb: number): Float32Array[] {
   return model.dropoutSites.map((site) => {
     const m = new Float32Array(nb * site.shape.reduce((a, q) => a * q, 1));
     for (let i = 0; i < m.length; i++) m[i] = rng.uniform() >= site.p ? 1 : 0;
-    return np.array(m).reshape([nb, ...site.shape]);
+    return m;
   });
 }
 
 /** Per-tensor arrays of a flat vector in layout order. */
-function tensorsOf(layout: ParamLayout, theta: Float32Array): Arr[] {
-  return layout.entries.map((e) => np.array(theta.slice(e.offset, e.offset + e.size)).reshape(e.shape));
+function tensorsOf(layout: ParamLayout, theta: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, dtype: DType): Arr[] {
+  return layout.entries.map((e) => array(theta.subarray(e.offset, e.offset + e.size), e.shape, dtype));
 }
 
 /** Optimizer state arrays (`slots` per tensor), from saved vectors or zeros. */
-function initialState(layout: ParamLayout, slots: number, saved: Float32Array[] | undefined): Arr[] {
-  if (saved) return saved.map((s, i) => np.array(s.slice()).reshape(layout.entries[Math.floor(i / slots)]!.shape));
-  return layout.entries.flatMap((e) => Array.from({ length: slots }, () => np.zeros(e.shape)));
+function initialState(layout: ParamLayout, slots: number, saved: Float32Array[] | undefined, dtype: DType): Arr[] {
+  if (saved) return saved.map((s, i) => array(s, layout.entries[Math.floor(i / slots)]!.shape, dtype));
+  return layout.entries.flatMap((e) => Array.from({ length: slots }, () => array(new Float32Array(e.size), e.shape, dtype)));
 }
 
 /** Minibatches of a data set: a seeded order per epoch, batch b of it copied into [nb, …] arrays. */
@@ -119,6 +127,7 @@ class Minibatches {
     private readonly batchSize: number,
     private readonly seed: number,
     private readonly stream: RngStream,
+    private readonly dtype: DType,
   ) {
     this.n = count(data);
     this.d = sampleSize(data);
@@ -135,18 +144,24 @@ class Minibatches {
 
   /** The samples of step `step`: batch (step mod perEpoch) of epoch ⌊step / perEpoch⌋. */
   at(step: number): { x: Arr; t: Arr; nb: number } {
-    const { n, d, c, xb, tb } = this;
     this.shuffleFor(Math.floor(step / this.perEpoch));
     const start = (step % this.perEpoch) * this.batchSize;
-    const nb = Math.min(this.batchSize, n - start);
+    return this.gather(this.order.subarray(start, Math.min(start + this.batchSize, this.n)));
+  }
+
+  /** The samples at `indices` (at most batchSize of them) as [nb, …] input and target arrays. */
+  gather(indices: ArrayLike<number>): { x: Arr; t: Arr; nb: number } {
+    const { d, c, xb, tb } = this;
+    const nb = indices.length;
+    if (nb > xb.length / d) throw new Error(`a minibatch of ${nb} samples exceeds the batch size ${xb.length / d}`);
     for (let k = 0; k < nb; k++) {
-      const i = this.order[start + k]!;
+      const i = indices[k]!;
       xb.set(this.data.x.subarray(i * d, (i + 1) * d), k * d);
       tb.set(this.targets.subarray(i * c, (i + 1) * c), k * c);
     }
     return {
-      x: np.array(xb.slice(0, nb * d)).reshape([nb, ...this.inputShape]),
-      t: np.array(tb.slice(0, nb * c)).reshape([nb, c]),
+      x: array(xb.subarray(0, nb * d), [nb, ...this.inputShape], this.dtype),
+      t: array(tb.subarray(0, nb * c), [nb, c], this.dtype),
       nb,
     };
   }
@@ -178,30 +193,45 @@ export class MinibatchLoop {
     const streams = o.streams ?? { shuffle: 'shuffle', dropout: 'dropout' };
     const kind = o.data.task === 'regression' ? 'mse' : 'cross_entropy';
     const masked = maskedTensors(layout, o.mask);
-    const keep = o.mask ? tensorsOf(layout, Float32Array.from(o.mask)) : [];
+    const dtype = o.dtype ?? 'float32';
+    const keep = o.mask ? tensorsOf(layout, Float32Array.from(o.mask), dtype) : [];
     return new MinibatchLoop(
       o,
       streams,
-      new Minibatches(o.data, model.inputShape, o.batchSize, o.seed, streams.shuffle),
+      new Minibatches(o.data, model.inputShape, o.batchSize, o.seed, streams.shuffle, dtype),
       compileStep(model, o.optimizer, kind, masked),
-      tensorsOf(layout, o.theta),
-      initialState(layout, stateSlots(o.optimizer), o.optState),
+      tensorsOf(layout, o.theta, dtype),
+      initialState(layout, stateSlots(o.optimizer), o.optState, dtype),
       keep,
     );
   }
 
   /** Optimizer step number `step` (0-based) with learning rate `lr`; returns the batch's mean loss. */
   async step(step: number, lr: number): Promise<number> {
-    const { x, t, nb } = this.batches.at(step);
-    const dropout = dropoutMasks(this.o.model, new Rng(this.o.seed, this.streams.dropout, step), nb);
+    const batch = this.batches.at(step);
+    return this.update(batch, dropoutMasks(this.o.model, new Rng(this.o.seed, this.streams.dropout, step), batch.nb), step, lr);
+  }
+
+  /**
+   * Step number `step` on a minibatch given explicitly: the samples at `indices` of the data set
+   * and one 0/1 keep mask per dropout site ([nb, ...site shape], flat). Returns the batch's mean loss.
+   */
+  async stepOn(indices: ArrayLike<number>, masks: Float32Array[], step: number, lr: number): Promise<number> {
+    return this.update(this.batches.gather(indices), masks, step, lr);
+  }
+
+  private async update(batch: { x: Arr; t: Arr; nb: number }, masks: Float32Array[], step: number, lr: number): Promise<number> {
+    const { x, t, nb } = batch;
+    const dtype = this.o.dtype ?? 'float32';
+    const dropout = this.o.model.dropoutSites.map((site, k) => array(masks[k]!, [nb, ...site.shape], dtype));
     const [params, state, loss] = this.stepFn(
       this.params,
       this.state,
       x,
       t,
       dropout,
-      np.array(new Float32Array([lr])).reshape([]),
-      np.array(new Float32Array([step + 1])).reshape([]),
+      array([lr], [], dtype),
+      array(biasCorrections(this.o.optimizer, step + 1), [2], dtype),
       this.keep.map((m) => m.ref),
     ) as [Arr[], Arr[], Arr];
     this.params = params;
@@ -211,8 +241,13 @@ export class MinibatchLoop {
 
   /** The current weights (flat, layout order). */
   async theta(): Promise<Float32Array> {
+    return Float32Array.from(await this.weights());
+  }
+
+  /** The current weights in full precision (float64 holds float32 weights exactly). */
+  async weights(): Promise<Float64Array> {
     const layout = this.o.model.layout;
-    const theta = new Float32Array(layout.size);
+    const theta = new Float64Array(layout.size);
     for (let k = 0; k < this.params.length; k++) theta.set(await this.params[k]!.ref.data(), layout.entries[k]!.offset);
     return theta;
   }

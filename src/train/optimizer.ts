@@ -4,6 +4,8 @@
  *   SGD:  g ← g + λw;  b ← μb + g;  w ← w − η·b            (torch.optim.SGD, dampening 0)
  *   Adam: g ← g + λw;  m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;
  *         w ← w − η·m̂/(√v̂ + ε), m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ)   (torch.optim.Adam)
+ * Adam's bias corrections 1 − βᵗ are computed in float64 outside the traced step (in float32,
+ * 1 − 0.999ᵗ loses ~1e-5 relative to cancellation, and eager jax-js's power was off by 1 %).
  */
 import { numpy as np } from '@jax-js/jax';
 import { z } from 'zod';
@@ -37,12 +39,18 @@ export function stateSlots(spec: OptimizerSpec): number {
   return spec.type === 'sgd' ? 1 : 2;
 }
 
+/** Adam's bias corrections [1 − β1ᵗ, 1 − β2ᵗ] at the 1-based step t (SGD: [1, 1]). */
+export function biasCorrections(spec: OptimizerSpec, t: number): [number, number] {
+  if (spec.type === 'sgd') return [1, 1];
+  return [1 - spec.beta1 ** t, 1 - spec.beta2 ** t];
+}
+
 /**
  * One update. `learnable[k]` says whether tensor k is trained (running statistics
  * are not). Consumes params, grads and state; returns [params', state'].
- * `t` is the 1-based step number (Adam's bias correction), `lr` the learning rate.
+ * `bias` holds `biasCorrections` of this step ([2]), `lr` is the learning rate.
  */
-export function applyUpdate(spec: OptimizerSpec, params: Arr[], grads: Arr[], state: Arr[], learnable: boolean[], lr: Arr, t: Arr): [Arr[], Arr[]] {
+export function applyUpdate(spec: OptimizerSpec, params: Arr[], grads: Arr[], state: Arr[], learnable: boolean[], lr: Arr, bias: Arr): [Arr[], Arr[]] {
   const newParams: Arr[] = [];
   const newState: Arr[] = [];
   const slots = stateSlots(spec);
@@ -64,8 +72,8 @@ export function applyUpdate(spec: OptimizerSpec, params: Arr[], grads: Arr[], st
     } else {
       const m = s[0]!.mul(spec.beta1).add(g.ref.mul(1 - spec.beta1));
       const v = s[1]!.mul(spec.beta2).add(np.square(g).mul(1 - spec.beta2));
-      const c1 = np.power(spec.beta1, t.ref).mul(-1).add(1);
-      const c2 = np.power(spec.beta2, t.ref).mul(-1).add(1);
+      const c1 = bias.ref.slice(0);
+      const c2 = bias.ref.slice(1);
       const mhat = m.ref.div(c1);
       const vhat = v.ref.div(c2);
       newParams.push(w.sub(mhat.div(np.sqrt(vhat).add(spec.eps)).mul(lr.ref)));
@@ -73,6 +81,6 @@ export function applyUpdate(spec: OptimizerSpec, params: Arr[], grads: Arr[], st
     }
   });
   lr.dispose();
-  t.dispose();
+  bias.dispose();
   return [newParams, newState];
 }

@@ -60,6 +60,9 @@ describe('eigenvalue maps of a run', () => {
         const g = await readGridFile(store.path(f.hessian!));
         expect(Array.from(g.done).every((d) => d === 1)).toBe(true);
         for (let k = 0; k < 9; k++) expect(g.values.max_eig![k]!).toBeGreaterThanOrEqual(g.values.min_eig![k]!);
+        // hessian.certify defaults on: every point checked and certified
+        expect(Array.from(g.values.certified!)).toEqual(new Array(9).fill(1));
+        expect(h.attrs.certify_tol).toBe(1e-5);
       } else {
         expect(f.hessian).toBeUndefined();
       }
@@ -98,6 +101,25 @@ describe('eigenvalue maps of a run', () => {
     const h = await readH5(s2.path('hessian/ckpt-0000.h5'));
     expect(h.get('min_eig')!.shape).toEqual([3]);
     expect(existsSync(s2.path('hessian/ckpt-0001.h5'))).toBe(false);
+  }, 300_000);
+
+  it('hessian.certify: false skips the check: points converged, none certified, a map of its own', async () => {
+    const off = resolveConfig(tinyConfig({ hessian: { x: '-1:1:3', y: '-1:1:3', every: 2, tol: 1e-5, certify: false } }));
+    const spec = resolveHessianSpec(off);
+    expect(spec).toMatchObject({ certify: false, certifyTol: 1e-5 });
+    const m = store.readManifest();
+    const last = Math.max(...m.checkpoints.map((c) => c.index));
+    const r = await computeRunEigenmaps(store, off, { checkpoints: [last], fresh: true });
+    expect(r.frames[0]!.stats.points).toBe(9);
+    expect(r.frames[0]!.stats.certifyHvps).toBe(0);
+    const g = await readGridFile(store.path(r.frames[0]!.file));
+    expect(Array.from(g.values.converged!)).toEqual(new Array(9).fill(1));
+    expect(Array.from(g.values.certified!)).toEqual(new Array(9).fill(0));
+    expect((await readH5(store.path(r.frames[0]!.file))).attrs.certify_tol).toBe(0);
+    // the default config's map has another fingerprint: refused as stale, recomputed with fresh
+    await expect(computeRunEigenmaps(store, cfg, { checkpoints: [last] })).rejects.toThrow(/certify_tol|stale|settings|fresh/i);
+    const on = await computeRunEigenmaps(store, cfg, { checkpoints: [last], fresh: true });
+    expect(on.frames[0]!.stats.certifyHvps).toBeGreaterThan(0);
   }, 300_000);
 
   it('sharpness per checkpoint with the train/test gap', async () => {

@@ -1,11 +1,13 @@
 /**
  * A small run folder for the viewer tests: 3 frames of a 21×17 (non-square)
  * bowl whose centre moves per frame, Hessian maps on a coarser 11×9 grid, a
- * PCA plane with the trajectory.
+ * PCA plane with the trajectory; with `spread`, subset error bars (3 subsets, ±0.05·k) along
+ * the centre row and column.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Grid } from '../../src/core/grid.js';
+import { writeH5 } from '../../src/io/h5.js';
 import { writeGridFile } from '../../src/jobs/grid-file.js';
 
 function field(grid: Grid, f: (x: number, y: number) => number): Float64Array {
@@ -34,9 +36,23 @@ export const bowl = (k: number) => (x: number, y: number) => {
   return 0.15 + (2 + k) * ((x - cx) ** 2 + 1.6 * (y - cy) ** 2) + 0.08 * Math.sin(4 * x) * Math.cos(3 * y);
 };
 
-export async function makeRun(dir: string, o: { frames?: number; name?: string } = {}): Promise<string> {
+/** spread/<name>: the bowl along β = 0 and α = 0 on 3 subsets, offset by −0.05, 0, +0.05. */
+async function writeSpread(path: string, grid: Grid, loss: (x: number, y: number) => number): Promise<void> {
+  const xs = Array.from({ length: grid.x.n }, (_, j) => grid.x.min + ((grid.x.max - grid.x.min) * j) / (grid.x.n - 1));
+  const ys = Array.from({ length: grid.y!.n }, (_, i) => grid.y!.min + ((grid.y!.max - grid.y!.min) * i) / (grid.y!.n - 1));
+  const offsets = [-0.05, 0, 0.05];
+  const row = Float64Array.from(offsets.flatMap((o) => xs.map((x) => loss(x, 0) + o)));
+  const col = Float64Array.from(offsets.flatMap((o) => ys.map((y) => loss(0, y) + o)));
+  await writeH5(
+    path,
+    { row_loss: { data: row, shape: [3, xs.length] }, col_loss: { data: col, shape: [3, ys.length] }, seeds: { data: Int32Array.from([1, 2, 3]) } },
+    { row_y: 0, col_x: 0 },
+  );
+}
+
+export async function makeRun(dir: string, o: { frames?: number; name?: string; spread?: boolean } = {}): Promise<string> {
   const frames = o.frames ?? 3;
-  for (const d of ['surfaces', 'hessian', 'pca']) mkdirSync(join(dir, d), { recursive: true });
+  for (const d of ['surfaces', 'hessian', 'pca', 'spread']) mkdirSync(join(dir, d), { recursive: true });
   const grid: Grid = { x: { min: -1, max: 1, n: 21 }, y: { min: -0.8, max: 0.8, n: 17 } };
   const hgrid: Grid = { x: { min: -1, max: 1, n: 11 }, y: { min: -0.8, max: 0.8, n: 9 } };
   const checkpoints = [];
@@ -58,9 +74,23 @@ export async function makeRun(dir: string, o: { frames?: number; name?: string }
       max_eig: () => 10,
       min_eig: (x, y) => -3 * Math.max(0, Math.sin(2 * x + k) * Math.cos(2 * y)),
       eig_ratio: (x, y) => 0.3 * Math.max(0, Math.sin(2 * x + k) * Math.cos(2 * y)),
+      // checkpoint 1 has two uncertified points: (0.6, 0) and (-0.4, 0.4)
+      certified: (x, y) =>
+        k === 1 &&
+        [
+          [0.6, 0],
+          [-0.4, 0.4],
+        ].some(([a, b]) => Math.abs(x - a!) < 1e-9 && Math.abs(y - b!) < 1e-9)
+          ? 0
+          : 1,
     });
     checkpoints.push({ index: k, step: 100 * k, epoch: k, train_loss: 2 / (k + 1), train_acc: 50 + 20 * k, test_loss: 2.2 / (k + 1), test_acc: 48 + 19 * k });
-    frameList.push({ checkpoint: k, surface: `surfaces/${name}`, directions: `directions/${name}`, hessian: `hessian/${name}` });
+    const frame: Record<string, unknown> = { checkpoint: k, surface: `surfaces/${name}`, directions: `directions/${name}`, hessian: `hessian/${name}` };
+    if (o.spread) {
+      await writeSpread(join(dir, 'spread', name), grid, loss);
+      frame.spread = `spread/${name}`;
+    }
+    frameList.push(frame);
   }
   const path: [number, number][] = Array.from({ length: frames }, (_, k) => [
     -1.5 + (1.5 * k) / Math.max(1, frames - 1),

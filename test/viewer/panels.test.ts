@@ -49,6 +49,7 @@ beforeAll(async () => {
   ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'losscape-viewer-panels-'));
   await makeRun(join(dir, 'run'));
+  await makeRun(join(dir, 'spread'), { spread: true });
   // the same run without Hessian maps
   await makeRun(join(dir, 'flat'));
   const manifest = JSON.parse(readFileSync(join(dir, 'flat', 'manifest.json'), 'utf8'));
@@ -108,6 +109,39 @@ describe('viewer panels', () => {
     // hovering reads the values under the pointer
     await page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.4);
     expect(await page.locator('[data-panel="heatmap"] .ls-readout').textContent()).toMatch(/^α \S+ +· +β \S+ +· +loss \S+ +· +acc \S+% +· +\|λmin\/λmax\| \d/);
+  });
+
+  it('the Hessian panel marks the points whose extremes were not certified', async () => {
+    await open(join(dir, 'run'));
+    const page = browser.page;
+    const note = page.locator('[data-panel="hessian"] .ls-muted');
+    await page.evaluate('window.losscape.app.set({ t: 0 })');
+    await settled(page);
+    expect(await note.textContent()).toBe('negative vs positive curvature');
+    const clean = await canvasesOf('hessian');
+    await page.evaluate('window.losscape.app.set({ t: 1 })');
+    await settled(page);
+    expect(await note.textContent()).toBe('× 2 points not certified');
+    expect(Math.max(...(await canvasesOf('hessian')).map((s, i) => pixelDiff(clean[i]!, s)))).toBeGreaterThan(0.1);
+  });
+
+  it('the slices through the centre row and column show the subset error band', async () => {
+    await open(join(dir, 'run'));
+    const plain = await canvasesOf('slices');
+    await open(join(dir, 'spread'));
+    // no click yet: the crosshair is at the grid point nearest (0, 0), on both stored lines
+    expect(await browser.page.evaluate('window.losscape.app.state().probe')).toBeNull();
+    const banded = await canvasesOf('slices');
+    for (let i = 0; i < 2; i++) expect(pixelDiff(plain[i]!, banded[i]!), `slice ${i}`).toBeGreaterThan(0.1);
+    // off the centre lines there is no band: the same pixels as the run without error bars
+    await browser.page.evaluate('window.losscape.app.set({ probe: [0.5, 0.5] })');
+    await settled(browser.page);
+    const off = await canvasesOf('slices');
+    await open(join(dir, 'run'));
+    await browser.page.evaluate('window.losscape.app.set({ probe: [0.5, 0.5] })');
+    await settled(browser.page);
+    const plainOff = await canvasesOf('slices');
+    for (let i = 0; i < 2; i++) expect(pixelDiff(plainOff[i]!, off[i]!), `slice ${i} off the centre`).toBe(0);
   });
 
   it('a scene without Hessian maps has no Hessian panel and no Hessian layer', async () => {

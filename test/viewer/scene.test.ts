@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { colormap } from '../../src/core/colormap.js';
 import { contourSegments } from '../../src/core/contour.js';
-import { bilinear, decodeRun, framePos, makeScale, sampleChannel, transform } from '../../src/viewer/app/data.js';
+import { bilinear, decodeRun, framePos, makeScale, sampleChannel, spreadAt, transform, uncertifiedPoints } from '../../src/viewer/app/data.js';
 import { DecodedScene } from '../../src/viewer/app/decoded-scene.js';
 import { DEFAULT_VIEW, type Layer, type ScaleMode } from '../../src/viewer/app/state.js';
 import { decodeFloats, loadScene } from '../../src/viewer/server/scene.js';
@@ -39,7 +39,7 @@ describe('loadScene', () => {
     expect(loss[0]).toBeCloseTo(bowl(1)(-1, -0.8), 5);
     expect(loss[5 * 21 + 7]).toBeCloseTo(bowl(1)(-1 + 0.1 * 7, -0.8 + 0.1 * 5), 5);
     expect([f1.hessian!.x.n, f1.hessian!.y.n]).toEqual([11, 9]);
-    expect(Object.keys(f1.hessian!.channels).sort()).toEqual(['eig_ratio', 'max_eig', 'min_eig']);
+    expect(Object.keys(f1.hessian!.channels).sort()).toEqual(['certified', 'eig_ratio', 'max_eig', 'min_eig']);
     expect(r.history.length).toBe(9);
     expect(r.checkpoints.length).toBe(3);
     expect(r.pca!.path).toEqual([
@@ -121,6 +121,32 @@ describe('viewer data', () => {
     const b = sampleChannel(run, 2, 'train_loss', null)!.values;
     const mid = sampleChannel(run, 1.5, 'train_loss', null)!.values;
     expect(mid[100]).toBeCloseTo((a[100]! + b[100]!) / 2, 5);
+
+    // the uncertified points of the nearer frame's Hessian map, as (α, β)
+    const round = (ps: [number, number][]) => ps.map(([x, y]) => [Math.round(x * 10) / 10, Math.round(y * 10) / 10]);
+    expect(round(uncertifiedPoints(run, 1))).toEqual([
+      [0.6, 0],
+      [-0.4, 0.4],
+    ]);
+    expect(round(uncertifiedPoints(run, 1.3))).toHaveLength(2);
+    expect(uncertifiedPoints(run, 0)).toEqual([]);
+    expect(uncertifiedPoints(run, 1.7)).toEqual([]);
+    expect(spreadAt(run, 1)).toBeUndefined();
+  });
+
+  it('subset error bars: the range over the other subsets along the centre row and column', async () => {
+    await makeRun(join(dir, 'spread'), { spread: true });
+    const s = await loadScene(join(dir, 'spread'));
+    expect(s.runs[0]!.warnings).toEqual([]);
+    const run = decodeRun(s.runs[0]!);
+    const sp = spreadAt(run, 1)!;
+    expect(sp).toMatchObject({ k: 3, rowY: 0, colX: 0 });
+    expect(sp.row.lo).toHaveLength(21);
+    expect(sp.col!.hi).toHaveLength(17);
+    // the fixture's subsets are the bowl offset by −0.05, 0, +0.05: min and max are the outer ones
+    expect(sp.row.lo[3]).toBeCloseTo(bowl(1)(-1 + 0.1 * 3, 0) - 0.05, 5);
+    expect(sp.row.hi[3]).toBeCloseTo(bowl(1)(-1 + 0.1 * 3, 0) + 0.05, 5);
+    expect(sp.col!.hi[2]).toBeCloseTo(bowl(1)(0, -0.8 + 0.1 * 2) + 0.05, 5);
 
     // bilinear on the coarse Hessian grid reproduces a plane exactly
     const f = { x: { min: -1, max: 1, n: 3 }, y: { min: 0, max: 1, n: 2 }, nx: 3, ny: 2 };

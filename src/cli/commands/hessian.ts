@@ -323,7 +323,8 @@ async function runLevel(run: string, f: HessianFlags, o: Common, chunk: number |
   const cfg = resolveConfig(store.readManifest().config, `${run}/manifest.json`);
   const every = numberFlag(f.every, '--every', { integer: true, min: 1 });
   if (f.allCheckpoints) {
-    const spec = { x: f.x, y: f.y, params: o.params, convergence: o.convergence, tol: o.tol, maxIter: o.maxIter };
+    const certify = f.certify === false ? false : undefined; // the config's hessian.certify unless --no-certify
+    const spec = { x: f.x, y: f.y, params: o.params, convergence: o.convergence, tol: o.tol, maxIter: o.maxIter, certify, certifyTol: o.certifyTol };
     const r = await computeRunEigenmaps(store, cfg, {
       spec,
       backend: o.backend,

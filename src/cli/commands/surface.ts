@@ -26,6 +26,7 @@ interface SurfaceFlags extends InputFlags {
   threads?: string;
   device?: string;
   shard?: string;
+  dtype?: string;
 }
 
 export function register(program: Command): void {
@@ -51,11 +52,13 @@ export function register(program: Command): void {
     .option('--workers <n>', 'worker threads evaluating chunks in parallel (default: all cores when the grid has enough chunks)')
     .option('--threads <n>', 'onnxruntime intra-op threads per worker (default: 1 with workers, else all cores)')
     .option('--device <name>', 'cpu or cuda (onnxruntime CUDA provider, if installed)', 'cpu')
+    .option('--dtype <dtype>', 'float32 or float64: the precision of the network evaluation (float64 for fixture work; default float32)', 'float32')
     .option('--shard <i/n>', 'compute only shard i of n (0-based) into <out>.shard-i-of-n.h5; combine with losscape merge')
     .action(async (run: string | undefined, f: SurfaceFlags, c: Command) => {
       const ctx = contextOf(c);
       const grid = gridFromFlags(f.x, f.y);
       const mode = choiceFlag(f.mode, '--mode', ['eval', 'train'] as const) ?? 'eval';
+      const dtype = choiceFlag(f.dtype, '--dtype', ['float32', 'float64'] as const) ?? 'float32';
       const backend = choiceFlag(f.backend, '--backend', BACKEND_CHOICES) ?? 'auto';
       const chunk = numberFlag(f.chunk, '--chunk', { integer: true, min: 1 }) ?? 64;
       if (!f.out!.endsWith('.h5')) throw new LosscapeError('usage', `--out ${f.out}: the surface file must end in .h5`);
@@ -68,7 +71,9 @@ export function register(program: Command): void {
       const out = shard ? shardPath(f.out!, shard) : f.out!;
       if (device === 'cuda') await requireCuda();
       const inp = await resolveInputs(run, f, Boolean(grid.y));
-      const engineOpts = { backend, mode, workers, threads, device };
+      const engineOpts = { backend, mode, workers, threads, device, dtype };
+      // float32 surfaces keep their earlier fingerprint; a float64 one is a different computation
+      const precision: Record<string, string> = dtype === 'float64' ? { dtype } : {};
       const engines: { train: LossEngine; test?: LossEngine } = {
         train: await createEngine(inp.model, inp.data, engineOpts, ctx.progress.warn),
       };
@@ -87,7 +92,7 @@ export function register(program: Command): void {
         engines,
         path: out,
         shard,
-        context: { ...inp.context, mode },
+        context: { ...inp.context, mode, ...precision },
         chunkSize: chunk,
         fresh: f.fresh,
         attrs: {
@@ -97,6 +102,7 @@ export function register(program: Command): void {
           center_loss: center.loss,
           center_acc: center.acc,
           mode,
+          ...precision,
           ...(inp.checkpoint !== undefined ? { checkpoint: inp.checkpoint } : {}),
         },
         onProgress: (p) => {

@@ -12,7 +12,7 @@ import { lax, nn, numpy as np } from '@jax-js/jax';
 import type { NodeProto } from 'onnx-buf';
 import { type AttrValue, DT, decodeTensor, shortestFloat32 } from '../../io/onnx-proto.js';
 import { convIm2col, stridedAxis, windowSlices, zeroPadSpatial } from '../conv.js';
-import type { ConvImpl } from '../layers.js';
+import { type ConvImpl, unbiasedVariance } from '../layers.js';
 import {
   type FloatDType,
   isStatic,
@@ -45,7 +45,7 @@ export interface OpContext {
   conv: ConvImpl;
   /** Whether output k of this node is consumed by a later node or is a graph output. */
   outputUsed(k: number): boolean;
-  /** Train mode: record the batch mean and biased variance of a batch-norm node. */
+  /** Train mode: record the batch mean and unbiased variance of a batch-norm node. */
   batchStats(mean: Arr, variance: Arr): void;
   /** Train mode: the 0/1 keep mask of this dropout node ([N, ...per-sample shape]). */
   dropoutMask(shape: number[]): Arr | null;
@@ -322,12 +322,13 @@ function batchNormalization(c: OpContext): Val[] {
     return [x.mul(scale.reshape(bshape)).add(shift.reshape(bshape))];
   }
   const axes = [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2)];
+  const count = x.size / x.shape[1]!;
   const mean = x.ref.mean(axes);
   const centered = x.sub(mean.ref.reshape(bshape));
   const variance = np.square(centered.ref).mean(axes);
   const inv = np.reciprocal(np.sqrt(variance.ref.add(eps)));
   const y = centered.mul(c.A(1).mul(inv).reshape(bshape)).add(c.A(2).reshape(bshape));
-  c.batchStats(mean, variance);
+  c.batchStats(mean, unbiasedVariance(variance, count));
   return [y];
 }
 

@@ -241,6 +241,45 @@ export function sampleRatio(run: RunData, t: number, out?: Float32Array): Float3
   return p.w < 0.5 ? ra : rb;
 }
 
+/** A line's loss range over the other subsets (data.subset.errorBars). */
+export interface SpreadBand {
+  lo: Float32Array;
+  hi: Float32Array;
+}
+
+/**
+ * The nearer frame's subset spread: the band along the centre row (β = rowY, over the surface's
+ * xs) and column (α = colX, over its ys); undefined for frames without one.
+ */
+export function spreadAt(run: RunData, t: number): { k: number; rowY: number; row: SpreadBand; colX?: number; col?: SpreadBand } | undefined {
+  if (run.frames.length === 0) return undefined;
+  const p = framePos(run.frames.length, t);
+  const s = run.frames[p.w < 0.5 ? p.a : p.b]!.meta.spread;
+  if (!s) return undefined;
+  const band = (l: { lo: string; hi: string }): SpreadBand => ({ lo: decodeFloats(l.lo), hi: decodeFloats(l.hi) });
+  const out: { k: number; rowY: number; row: SpreadBand; colX?: number; col?: SpreadBand } = { k: s.k, rowY: s.rowY, row: band(s.row) };
+  if (s.col && s.colX !== undefined) {
+    out.col = band(s.col);
+    out.colX = s.colX;
+  }
+  return out;
+}
+
+/**
+ * The points of the nearer frame's Hessian map whose extremes the check did not certify
+ * (certified = 0), as (α, β); none for maps without a certified channel.
+ */
+export function uncertifiedPoints(run: RunData, t: number): [number, number][] {
+  if (run.frames.length === 0) return [];
+  const p = framePos(run.frames.length, t);
+  const h = run.frames[p.w < 0.5 ? p.a : p.b]!.hessian;
+  const c = h?.channels.certified;
+  if (!h || !c) return [];
+  const out: [number, number][] = [];
+  for (let i = 0; i < h.ny; i++) for (let j = 0; j < h.nx; j++) if (c[i * h.nx + j] === 0) out.push([h.xs[j]!, h.ys[i]!]);
+  return out;
+}
+
 /** Bilinear sample of v (on field f's grid) at data coordinates (x, y); NaN outside or next to holes. */
 export function bilinear(f: Pick<Field, 'x' | 'y' | 'nx' | 'ny'>, v: ArrayLike<number>, x: number, y: number): number {
   const fx = f.nx > 1 ? ((x - f.x.min) / (f.x.max - f.x.min)) * (f.nx - 1) : 0;

@@ -6,11 +6,22 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
+import { asFloat64, readH5 } from '../../io/h5.js';
 import { type GridFile, readGridFile } from '../../jobs/grid-file.js';
-import { type FieldSet, type FrameScene, type MetricRow, type PcaScene, type RunScene, SCENE_FORMAT, type Scene } from '../shared/scene.js';
+import {
+  type FieldSet,
+  type FrameScene,
+  type MetricRow,
+  type PcaScene,
+  type RunScene,
+  SCENE_FORMAT,
+  type Scene,
+  type SpreadLine,
+  type SpreadScene,
+} from '../shared/scene.js';
 
 const SURFACE_CHANNELS = ['train_loss', 'train_acc', 'test_loss', 'test_acc'];
-const HESSIAN_CHANNELS = ['eig_ratio', 'max_eig', 'min_eig'];
+const HESSIAN_CHANNELS = ['eig_ratio', 'max_eig', 'min_eig', 'certified'];
 
 /** Build the scene for one or more run folders (several → compare mode). */
 export async function loadScene(runDirs: string | string[]): Promise<Scene> {
@@ -109,6 +120,13 @@ export async function loadRun(dir: string): Promise<RunScene> {
           run.warnings.push(`Hessian map of checkpoint ${checkpoint} skipped: ${oneLine(e)}`);
         }
       }
+      if (typeof f.spread === 'string') {
+        try {
+          frame.spread = await readSpread(dir, f.spread);
+        } catch (e) {
+          run.warnings.push(`Subset error bars of checkpoint ${checkpoint} skipped: ${oneLine(e)}`);
+        }
+      }
       run.frames.push(frame);
     } catch (e) {
       firstError ||= oneLine(e);
@@ -179,6 +197,36 @@ function looksLikeHdf5(path: string): boolean {
   } finally {
     closeSync(fd);
   }
+}
+
+/** A spread file (run/subset-spread.ts) as the min and max over its subsets along the row and column. */
+async function readSpread(dir: string, file: string): Promise<SpreadScene> {
+  if (isAbsolute(file) || file.split(/[\\/]/).includes('..')) throw new Error(`${file}: paths in the manifest must stay inside the run folder`);
+  const h = await readH5(join(dir, file));
+  const line = (name: string): SpreadLine | undefined => {
+    const d = h.get(name);
+    if (!d) return undefined;
+    const [k, n] = d.shape as [number, number];
+    const v = asFloat64(d.value, name);
+    const lo = new Float64Array(n).fill(Infinity);
+    const hi = new Float64Array(n).fill(-Infinity);
+    for (let r = 0; r < k; r++) {
+      for (let j = 0; j < n; j++) {
+        lo[j] = Math.min(lo[j]!, v[r * n + j]!);
+        hi[j] = Math.max(hi[j]!, v[r * n + j]!);
+      }
+    }
+    return { lo: encodeFloats(lo), hi: encodeFloats(hi) };
+  };
+  const row = line('row_loss');
+  if (!row) throw new Error(`${file}: no row_loss dataset`);
+  const out: SpreadScene = { k: h.get('row_loss')!.shape[0]!, rowY: Number(h.attrs.row_y), row };
+  const col = line('col_loss');
+  if (col) {
+    out.col = col;
+    out.colX = Number(h.attrs.col_x);
+  }
+  return out;
 }
 
 function fieldSet(gf: GridFile, channels: string[], what: string): FieldSet {

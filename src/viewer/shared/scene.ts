@@ -41,8 +41,27 @@ export interface FrameScene {
   step?: number;
   epoch?: number;
   surface: FieldSet;
-  /** Eigenvalue maps (eig_ratio = |λmin/λmax|, max_eig, min_eig); its grid may be coarser. */
+  /** Eigenvalue maps (eig_ratio = |λmin/λmax|, max_eig, min_eig, certified 0/1 where checked); its grid may be coarser. */
   hessian?: FieldSet;
+  /** The loss range over other evaluation subsets along the centre row and column (data.subset.errorBars). */
+  spread?: SpreadScene;
+}
+
+/** Min and max of the loss over K other subsets along one line of the surface grid (base64 float32). */
+export interface SpreadLine {
+  lo: string;
+  hi: string;
+}
+
+export interface SpreadScene {
+  /** Number of other subsets. */
+  k: number;
+  /** The row lies at β = rowY (values at the surface's x coordinates). */
+  rowY: number;
+  row: SpreadLine;
+  /** The column lies at α = colX (values at the surface's y coordinates); 2-D surfaces only. */
+  colX?: number;
+  col?: SpreadLine;
 }
 
 export interface PcaScene {

@@ -28,6 +28,8 @@ export interface HeatmapProps {
   probe?: [number, number] | null;
   path?: [number, number][];
   marker?: [number, number] | null;
+  /** Data points marked with a cross (e.g. uncertified Hessian points). */
+  crosses?: [number, number][];
 }
 
 export interface HeatmapLayout {
@@ -143,6 +145,13 @@ export function drawHeatmap(ctx: CanvasRenderingContext2D, r: Rect, p: HeatmapPr
       ctx.fill();
     }
   }
+  if (p.crosses?.length)
+    drawCrosses(
+      ctx,
+      p.crosses.map(([a, b]) => [px(a), py(b)]),
+      4 * s,
+      s,
+    );
   ctx.restore();
   if (p.marker) {
     ctx.fillStyle = '#ffb545';
@@ -191,6 +200,24 @@ export function drawHeatmap(ctx: CanvasRenderingContext2D, r: Rect, p: HeatmapPr
       return [x.min + (qx - plot.x) / k, y.min + (plot.y + plot.h - qy) / k];
     },
   };
+}
+
+/** × marks at pixel positions, white on a dark outline. */
+function drawCrosses(ctx: CanvasRenderingContext2D, at: [number, number][], r: number, s: number): void {
+  const path = new Path2D();
+  for (const [x, y] of at) {
+    path.moveTo(x - r, y - r);
+    path.lineTo(x + r, y + r);
+    path.moveTo(x - r, y + r);
+    path.lineTo(x + r, y - r);
+  }
+  ctx.lineCap = 'round';
+  ctx.strokeStyle = 'rgba(0,0,0,0.8)';
+  ctx.lineWidth = 3.5 * s;
+  ctx.stroke(path);
+  ctx.strokeStyle = '#ffffff';
+  ctx.lineWidth = 1.6 * s;
+  ctx.stroke(path);
 }
 
 export function drawColorbar(

@@ -43,6 +43,8 @@ export interface Series {
   label?: string;
   /** Draw dots at these x values (interpolated on the series). */
   dotsAt?: number[];
+  /** A shaded band between lo and hi at the same xs (e.g. the spread over data subsets). */
+  band?: { lo: ArrayLike<number>; hi: ArrayLike<number> };
 }
 
 export interface LinePlotProps {
@@ -90,17 +92,40 @@ function mapAxis(a: PlotAxis, lo: number, hi: number, from: number, to: number):
   };
 }
 
+/** The band lo…hi over xs as one filled polygon in the series' colour, translucent (finite points only). */
+function fillBand(
+  ctx: CanvasRenderingContext2D,
+  xs: ArrayLike<number>,
+  band: { lo: ArrayLike<number>; hi: ArrayLike<number> },
+  color: string,
+  px: (v: number) => number,
+  py: (v: number) => number,
+): void {
+  const idx = Array.from({ length: xs.length }, (_, i) => i).filter((i) => [xs[i]!, band.lo[i]!, band.hi[i]!].every(Number.isFinite));
+  if (idx.length < 2) return;
+  ctx.save();
+  ctx.globalAlpha = 0.28;
+  ctx.fillStyle = color;
+  ctx.beginPath();
+  idx.forEach((i, k) => (k ? ctx.lineTo(px(xs[i]!), py(band.hi[i]!)) : ctx.moveTo(px(xs[i]!), py(band.hi[i]!))));
+  for (const i of [...idx].reverse()) ctx.lineTo(px(xs[i]!), py(band.lo[i]!));
+  ctx.closePath();
+  ctx.fill();
+  ctx.restore();
+}
+
 function extent(series: Series[], key: 'xs' | 'ys', axis?: 'left' | 'right'): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
   for (const s of series) {
     if (axis && (s.axis ?? 'left') !== axis) continue;
-    const v = s[key];
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i]!;
-      if (!Number.isFinite(x)) continue;
-      if (x < lo) lo = x;
-      if (x > hi) hi = x;
+    for (const v of key === 'ys' && s.band ? [s.ys, s.band.lo, s.band.hi] : [s[key]]) {
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i]!;
+        if (!Number.isFinite(x)) continue;
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
+      }
     }
   }
   return Number.isFinite(lo) ? [lo, hi] : [0, 1];
@@ -192,6 +217,7 @@ export function drawLinePlot(ctx: CanvasRenderingContext2D, r: Rect, p: LinePlot
   ctx.clip();
   for (const se of p.series) {
     const Y = (se.axis ?? 'left') === 'right' && R ? R : L;
+    if (se.band) fillBand(ctx, se.xs, se.band, se.color, X.pos, Y.pos);
     ctx.strokeStyle = se.color;
     ctx.lineWidth = (se.width ?? 1.6) * s;
     ctx.setLineDash((se.dash ?? []).map((d) => d * s));

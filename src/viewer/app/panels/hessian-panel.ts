@@ -1,8 +1,10 @@
 /**
  * |λmin/λmax| of the focused run at the current checkpoint, on the surface
- * grid (negative vs positive curvature). Only for scenes with Hessian maps.
+ * grid (negative vs positive curvature), with a × on every map point whose
+ * extremes were not certified. Only for scenes with Hessian maps.
  */
 import { colormap } from '../../../core/colormap.js';
+import { uncertifiedPoints } from '../data.js';
 import { HiDpiCanvas, h } from '../dom.js';
 import { drawHeatmap } from '../draw/heatmap.js';
 import { DARK } from '../draw/plot.js';
@@ -33,14 +35,16 @@ class HessianPanel implements Panel {
       this.note.textContent = pca ? 'not on the PCA plane' : 'no Hessian map at this checkpoint';
       return;
     }
+    const crosses = uncertifiedPoints(run, view.t);
     const [lo, hi] = this.host.scene.hessianRange(s.focus, view, ratio);
     drawHeatmap(
       ctx,
       { x: 0, y: 0, w: c.canvas.width, h: c.canvas.height },
-      { field: look.grid, values: ratio, lo, hi, cmap: colormap(view.colormap), contours: 6, xLabel: 'α', yLabel: 'β', probe: s.probe },
+      { field: look.grid, values: ratio, lo, hi, cmap: colormap(view.colormap), contours: 6, xLabel: 'α', yLabel: 'β', probe: s.probe, crosses },
       { ...DARK, scale: c.ratio },
     );
-    this.note.textContent = `0 to ${fmt(hi)}: ${look.rangeNote}`;
+    const n = crosses.length;
+    this.note.textContent = `0 to ${fmt(hi)}: ${look.rangeNote}` + (n ? ` · × ${n} point${n > 1 ? 's' : ''} not certified` : '');
   }
 
   dispose(): void {

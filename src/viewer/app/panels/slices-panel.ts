@@ -1,5 +1,9 @@
-/** 1-D slices of the focused run's landscape through the crosshair, along both axes. */
-import { nearestIndex, untransform } from '../data.js';
+/**
+ * 1-D slices of the focused run's landscape through the crosshair, along both axes; through the
+ * centre row or column of a run with subset error bars, a band shows the loss range over the other
+ * evaluation subsets.
+ */
+import { nearestIndex, type SpreadBand, spreadAt, untransform } from '../data.js';
 import type { RunLook } from '../decoded-scene.js';
 import { HiDpiCanvas, h } from '../dom.js';
 import { ACC, LOSS } from '../draw/curves.js';
@@ -36,15 +40,21 @@ class SlicesPanel implements Panel {
     const xa = pca ? 'PC1' : 'α';
     const ya = pca ? 'PC2' : 'β';
     const color = acc ? ACC : LOSS;
-    const draw = (c: HiDpiCanvas, xs: Float64Array, ys: Float64Array, label: string, marker: number) =>
+    // bands: loss on the frames plane only, where the crosshair lies on the stored centre line
+    const spread = !acc && !pca && s.run ? spreadAt(s.run, view.t) : undefined;
+    const on = (a: number, b: number | undefined) => b !== undefined && Math.abs(a - b) < 1e-9 * (1 + Math.abs(b));
+    const rowBand = spread && on(g.ys[i0]!, spread.rowY) && spread.row.lo.length === g.nx ? spread.row : undefined;
+    const colBand = spread?.col && on(g.xs[j0]!, spread.colX) && spread.col.lo.length === g.ny ? spread.col : undefined;
+    const note = (b: SpreadBand | undefined) => (b ? `, band: ${spread!.k} other subsets` : '');
+    const draw = (c: HiDpiCanvas, xs: Float64Array, ys: Float64Array, label: string, marker: number, band: SpreadBand | undefined) =>
       drawLinePlot(
         c.context(),
         { x: 0, y: 0, w: c.canvas.width, h: c.canvas.height },
-        { series: [{ xs, ys, color, width: 1.8 }], x: { label }, left: axis, markerX: marker },
+        { series: [{ xs, ys, color, width: 1.8, ...(band ? { band } : {}) }], x: { label }, left: axis, markerX: marker },
         { ...DARK, scale: c.ratio },
       );
-    draw(this.alongX, g.xs, row, `${xa}   (${ya} = ${fmt(g.ys[i0]!)})`, g.xs[j0]!);
-    draw(this.alongY, g.ys, col, `${ya}   (${xa} = ${fmt(g.xs[j0]!)})`, g.ys[i0]!);
+    draw(this.alongX, g.xs, row, `${xa}   (${ya} = ${fmt(g.ys[i0]!)}${note(rowBand)})`, g.xs[j0]!, rowBand);
+    draw(this.alongY, g.ys, col, `${ya}   (${xa} = ${fmt(g.xs[j0]!)}${note(colBand)})`, g.ys[i0]!, colBand);
   }
 
   dispose(): void {
