@@ -36,6 +36,7 @@ import { ensureJax } from '../jax.js';
 import type { ApplyOptions, ApplyResult, BatchNormSite, DropoutSite, Model } from '../model.js';
 import { compileNodes, type Program, runProgram } from './interpreter.js';
 import { isSupportedOp } from './ops.js';
+import { untieParameters } from './untie.js';
 import { isStatic, Static } from './values.js';
 
 export interface LoadOnnxOptions {
@@ -119,11 +120,12 @@ function nodeName(n: NodeProto, k: number): string {
 export async function loadOnnxModel(source: string | Uint8Array, opts: LoadOnnxOptions = {}): Promise<OnnxImport> {
   const path = typeof source === 'string' ? source : null;
   const label = opts.label ?? path ?? 'ONNX model';
-  const bytes = path ? readModelFile(path, label) : (source as Uint8Array);
-  const proto = parseModel(bytes, label);
+  const fileBytes = path ? readModelFile(path, label) : (source as Uint8Array);
+  const proto = parseModel(fileBytes, label);
   const graph = proto.graph!;
   const opset = opsetOf(proto);
-  const notes: string[] = [];
+  const notes = untieParameters(graph);
+  const bytes = notes.length > 0 ? serializeModel(proto) : fileBytes;
   checkSupportedOps(graph, label);
   const baseDir = baseDirOf(path);
   const inits = decodeInitializers(graph, label, baseDir);

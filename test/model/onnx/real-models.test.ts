@@ -11,34 +11,12 @@ import { numpy as np } from '@jax-js/jax';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { pointWeights } from '../../../src/core/plane.js';
-import type { Dataset } from '../../../src/data/dataset.js';
-import { fitToModelInput, loadDataFile } from '../../../src/data/files.js';
 import { randomPlane } from '../../../src/directions/directions.js';
 import { JaxEngine } from '../../../src/engine/jax/engine.js';
 import type { OrtEngineOptions } from '../../../src/engine/ort/engine.js';
 import { createEngine } from '../../../src/engine/registry.js';
 import { loadOnnxModel } from '../../../src/model/onnx/load.js';
-
-export const REAL = new URL('../../fixtures/real-models/', import.meta.url).pathname;
-
-interface Meta {
-  input_shape: number[];
-  opset: number;
-  logits_first4: number[][];
-  parameters: { name: string; shape: number[] }[];
-  state_dict: { name: string; shape: number[] }[];
-  data?: unknown;
-}
-
-export function realMeta(name: string): Meta {
-  return JSON.parse(readFileSync(`${REAL}${name}.json`, 'utf8')) as Meta;
-}
-
-export async function realData(name: string, inputShape: number[], n: number): Promise<Dataset> {
-  const ds = fitToModelInput(await loadDataFile(realMeta(name).data ? `${REAL}${name}.x.npy` : `${REAL}data.h5`), inputShape);
-  const d = inputShape.reduce((a, b) => a * b, 1);
-  return { ...ds, x: ds.x.slice(0, n * d), y: ds.y.slice(0, n), outputDim: 5 };
-}
+import { REAL, realData, realMeta } from './real-fixtures.js';
 
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): { err: number; scale: number } {
   let err = 0;
