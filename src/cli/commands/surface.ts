@@ -69,6 +69,7 @@ export function register(program: Command): void {
       const out = shard ? shardPath(f.out!, shard) : f.out!;
       if (device === 'cuda') await requireCuda();
       const inp = await resolveInputs(run, f, Boolean(grid.y));
+      for (const w of inp.warnings) ctx.progress.warn(w);
       const engineOpts = { backend, mode, workers, threads, device };
       const engines: { train: LossEngine; test?: LossEngine } = {
         train: await createEngine(inp.model, inp.data, engineOpts, ctx.progress.warn),
