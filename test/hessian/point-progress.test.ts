@@ -4,8 +4,12 @@
  * before the trace, which is optional (--trace / --no-trace; off above TRACE_AUTO_LIMIT
  * coordinates by default); a model exported with folded batch norm gets one warning line.
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stepsToConverge } from '../../src/hessian/point.js';
+import { readH5 } from '../../src/io/h5.js';
 import { lanczos } from '../../src/linalg/lanczos.js';
 import { cli } from '../helpers/cli.js';
 
@@ -72,5 +76,14 @@ describe('losscape hessian at a point on an exported model', () => {
     expect(r.stderr).toMatch(/params all: 5181 coordinates in 20 tensors \(not the 12 running-statistics buffers\)/);
     expect(r.stdout).toMatch(/^params: all \(5181 coordinates\)$/m);
     expect(r.stdout).toMatch(/^trace: .* \(4 probes\)$/m);
+  }, 120_000);
+
+  it('a map records the tensors its Hessian is over: the learnable ones, in net.parameters() order', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'losscape-eig-')), 'eig.h5');
+    const args = ['--model', `${REAL}resnet_bn.onnx`, '--data', `${REAL}data.h5`, '--directions', `${REAL}resnet_bn.dirs.h5`];
+    const r = cli(['hessian', ...args, '--x', '0:0:1', '--out', out, '--max-iter', '40', '--no-certify', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const meta = JSON.parse(readFileSync(`${REAL}resnet_bn.json`, 'utf8')) as { parameters: { name: string }[] };
+    expect((await readH5(out)).attrs.hessian_tensors).toBe(meta.parameters.map((p) => p.name).join(' '));
   }, 120_000);
 });

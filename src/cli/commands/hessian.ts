@@ -366,6 +366,11 @@ async function mapMode(run: string | undefined, f: HessianFlags, o: Common, chun
         directions: inp.directionSource,
         cosine: inp.cosine,
         mode: o.mode ?? 'eval',
+        // the tensors the Hessian is over (learnable only: running statistics are buffers)
+        hessian_tensors: engine.layout.entries
+          .filter((e) => selects(e, params))
+          .map((e) => e.name)
+          .join(' '),
         ...(inp.checkpoint !== undefined ? { checkpoint: inp.checkpoint } : {}),
       },
       onProgress: (p) => {
