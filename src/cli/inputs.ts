@@ -35,6 +35,8 @@ export interface Inputs {
   context: Record<string, unknown>;
   store?: RunStore;
   checkpoint?: number;
+  /** Lines to show as warnings (e.g. an imported model's folded batch norm). */
+  warnings: string[];
 }
 
 export interface InputFlags {
@@ -98,6 +100,7 @@ export async function resolveInputs(run: string | undefined, f: InputFlags, twoD
   const ignore = choiceFlag(f.ignore, '--ignore', ['biasbn', 'none'] as const) ?? 'biasbn';
   const dirSeed = numberFlag(f.dirSeed, '--dir-seed', { integer: true, min: 0 }) ?? 123;
   const subsetSeed = numberFlag(f.subsetSeed, '--subset-seed', { integer: true, min: 0 }) ?? 0;
+  const warnings: string[] = [];
   const subset = parseSubset(f.subset);
   if (run && f.model) throw new LosscapeError('usage', 'give either a run folder or --model/--data, not both');
   if (!run && !f.model) throw new LosscapeError('usage', 'give a run folder, or --model FILE.onnx with --data FILE');
@@ -139,6 +142,7 @@ export async function resolveInputs(run: string | undefined, f: InputFlags, twoD
     const { loadDataFile, fitToModelInput } = await import('../data/files.js');
     const inputShape = f.inputShape ? parseShape(f.inputShape) : undefined;
     const imp = await loadOnnxModel(f.model!, { inputShape });
+    warnings.push(...imp.warnings.map((w) => `${f.model}: ${w}`));
     model = imp.model;
     theta = imp.theta;
     const classes = model.outputDim;
@@ -171,5 +175,5 @@ export async function resolveInputs(run: string | undefined, f: InputFlags, twoD
     cosine = plane.cosine;
     directionSource = `random seed ${dirSeed}, ${norm}, ignore ${ignore}${f.orthogonal ? ', orthogonal' : ''}`;
   }
-  return { model, theta, data, test, dx, dy, cosine, directionSource, context, store, checkpoint };
+  return { model, theta, data, test, dx, dy, cosine, directionSource, context, store, checkpoint, warnings };
 }

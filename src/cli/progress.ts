@@ -49,13 +49,18 @@ export function terminalProgress(): ProgressSink {
     return m;
   };
   return {
-    task(label: string, total: number, unit = ''): ProgressTask {
+    task(label: string, initialTotal: number, unit = ''): ProgressTask {
+      let total = initialTotal;
       const start = Date.now();
       let startDone = -1;
       open++;
-      const bar = register().create(total, 0, { label: label.padEnd(18), unit, info: '', rate: '', eta_h: '–' });
+      const bar = register().create(initialTotal, 0, { label: label.padEnd(18), unit, info: '', rate: '', eta_h: '–' });
       return {
-        update(done: number, info?: string) {
+        update(done: number, info?: string, newTotal?: number) {
+          if (newTotal !== undefined && newTotal !== total) {
+            total = newTotal;
+            bar.setTotal(total);
+          }
           if (startDone < 0) startDone = done;
           const secs = (Date.now() - start) / 1000;
           const rate = secs > 0 ? (done - startDone) / secs : 0;

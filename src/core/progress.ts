@@ -3,7 +3,8 @@
  * a sink; the CLI renders it (bars with ETA), tests and scripts pass `silent`.
  */
 export interface ProgressTask {
-  update(done: number, info?: string): void;
+  /** `total` re-estimates the work (e.g. an iteration that converges before its cap). */
+  update(done: number, info?: string, total?: number): void;
   end(): void;
 }
 

@@ -1,13 +1,15 @@
 /**
  * The backends that can run a LossEngine, and the one function that picks and creates an
  * engine for a model and a data subset. `auto` tries the backends in the order listed here
- * (fastest first), falling back with a warning when one cannot run the model.
+ * (fastest first), falling back with a warning when one cannot run the model: when its engine
+ * cannot be created, or later, when its first evaluation of some kind fails (fallback.ts).
  *
  * Adding a backend: its engine module, one entry in BACKENDS, and its test.
  */
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../model/model.js';
 import type { EngineOptions, LossEngine } from './engine.js';
+import { FallbackEngine, firstLine } from './fallback.js';
 import { JaxEngine } from './jax/engine.js';
 import { cudaAvailable } from './ort/device.js';
 import { OrtEngine, type OrtEngineOptions } from './ort/engine.js';
@@ -76,13 +78,33 @@ export async function createEngine(model: Model, data: Dataset, opts: CreateEngi
     const cuda = await cudaAvailable();
     if (!cuda.ok) throw new Error(cuda.message);
   }
-  for (let i = 0; i < candidates.length; i++) {
+  return createFrom(candidates, 0, Boolean(named), model, data, opts, warn);
+}
+
+/** The engine of candidates[i], falling back to the later candidates when it cannot be created or fails later. */
+async function createFrom(
+  candidates: readonly BackendDefinition[],
+  start: number,
+  named: boolean,
+  model: Model,
+  data: Dataset,
+  opts: CreateEngineOptions,
+  warn: (line: string) => void,
+): Promise<LossEngine> {
+  for (let i = start; i < candidates.length; i++) {
     const b = candidates[i]!;
     const next = candidates[i + 1];
     try {
-      return await b.create(model, data, opts);
+      const engine = await b.create(model, data, opts);
+      if (!next) return engine;
+      return new FallbackEngine(engine, {
+        label: b.label,
+        nextLabel: next.label,
+        warn,
+        create: () => createFrom(candidates, i + 1, named, model, data, opts, warn),
+      });
     } catch (e) {
-      const why = (e as Error).message.split('\n')[0];
+      const why = firstLine(e);
       // the last backend runs whatever jax-js can express: its errors are about the model or data
       if (!next) throw named && b !== BACKENDS.at(-1) ? new Error(`the ${b.label} engine cannot run this model: ${why}`) : e;
       warn(`${b.label} cannot run this model (${why}); using ${next.label}, which is slower`);

@@ -19,9 +19,36 @@ import { hessianOperator } from './operator.js';
  */
 export function pointEigenvalues(engine: LossEngine, theta: Vec, opts: ExtremesOptions = {}): Promise<Extremes> {
   const params = opts.params ?? 'all';
-  if (engine.hessianTask) return engine.hessianTask(theta, { name: 'extremes', params, options: opts });
+  // (a progress callback cannot go to a worker thread: then the solve runs here)
+  if (engine.hessianTask && !opts.onLanczosTest) return engine.hessianTask(theta, { name: 'extremes', params, options: opts });
   return extremeEigenvalues(hessianOperator(engine, theta, params), engine.dtype, opts);
 }
+
+/**
+ * Lanczos steps still needed to converge, extrapolated from its convergence tests (LanczosOptions.onTest:
+ * steps, worst measure / tolerance): the error estimates fall roughly geometrically, so
+ * log(worst) is fitted linearly over the last `window` tests. Null while there is no falling trend.
+ */
+export function stepsToConverge(tests: readonly { steps: number; worst: number }[], window = 4): number | null {
+  const h = tests.slice(-window).filter((t) => t.worst > 0 && Number.isFinite(t.worst));
+  if (h.length < 3) return null;
+  const xs = h.map((t) => t.steps);
+  const ys = h.map((t) => Math.log(t.worst));
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let sxy = 0;
+  let sxx = 0;
+  xs.forEach((x, i) => {
+    sxy += (x - mx) * (ys[i]! - my);
+    sxx += (x - mx) ** 2;
+  });
+  const slope = sxx > 0 ? sxy / sxx : 0;
+  if (!(slope < 0)) return null;
+  return Math.max(1, Math.ceil(Math.max(0, ys.at(-1)!) / -slope));
+}
+
+/** Above this many selected coordinates `losscape hessian` skips the trace unless asked (`--trace`). */
+export const TRACE_AUTO_LIMIT = 1_000_000;
 
 export interface TraceOptions {
   params?: ParamSelection;

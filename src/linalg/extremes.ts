@@ -48,6 +48,8 @@ export interface ExtremesOptions {
   certifyTol?: number;
   /** Steps of one check at most (default 60). */
   certifyMaxIter?: number;
+  /** Progress of the Lanczos solves (LanczosOptions.onTest). Not passed to worker threads. */
+  onLanczosTest?(steps: number, worst: number): void;
 }
 
 /** Default tolerance of the check that no eigenvalue lies beyond the reported extremes. */
@@ -101,6 +103,7 @@ export async function extremeEigenvalues(op: HessianOperator, dtype: 'float32' |
     reorthogonalization: opts.reorthogonalization ?? 'partial',
     matvecEps: opts.matvecEps ?? (dtype === 'float32' ? FLOAT32_HVP_EPS : undefined),
     basisPrecision: opts.basisPrecision ?? dtype,
+    onTest: opts.onLanczosTest,
   };
   const certify = opts.certify ?? true;
   const certifyTol = opts.certifyTol ?? CERTIFY_TOL;

@@ -84,6 +84,11 @@ export interface LanczosOptions {
   matvecEps?: number;
   /** Storage of the Lanczos vectors (default 'float64'; see lanczos-process.ts). */
   basisPrecision?: 'float64' | 'float32';
+  /**
+   * Called after each convergence test with the steps so far and the worst target's measure in
+   * units of its tolerance (≤ 1: converged); for progress estimates.
+   */
+  onTest?(steps: number, worst: number): void;
 }
 
 export interface RitzPairs {
@@ -156,6 +161,7 @@ export async function lanczos(op: SymOperator, options: LanczosOptions = {}): Pr
       continue;
     }
     const worst = currentBlockConvergence(process, which, k, tol, measure, options.maxResidual);
+    options.onTest?.(process.size, worst);
     if (worst <= 1) {
       converged = true;
       break;

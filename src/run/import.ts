@@ -149,6 +149,7 @@ function describeCheckpoints(ck: LoadedCheckpoints, progress: ProgressSink): voi
   for (const e of model.layout.entries) roles.set(e.role, (roles.get(e.role) ?? 0) + 1);
   progress.log(`parameter tensors: ${[...roles].map(([r, n]) => `${n} ${r}`).join(', ')} (first: ${model.layout.entries[0]!.name})`);
   for (const n of ck.onnx.notes) progress.log(n);
+  for (const w of ck.onnx.warnings) progress.warn(w);
 }
 
 /** The run folder, created empty (an existing non-empty one only with `fresh`). */

@@ -9,14 +9,15 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { LosscapeError } from '../../core/errors.js';
 import { gridSize } from '../../core/grid.js';
+import { isLearnable } from '../../core/layout.js';
 import type { ProgressTask } from '../../core/progress.js';
 import type { LossEngine } from '../../engine/engine.js';
 import { BACKEND_CHOICES, BACKEND_HELP, type Backend, createEngine } from '../../engine/registry.js';
 import { computeEigenmap } from '../../hessian/eigenmap.js';
-import { pointDensity, pointEigenvalues, pointTrace } from '../../hessian/point.js';
+import { pointDensity, pointEigenvalues, pointTrace, stepsToConverge, TRACE_AUTO_LIMIT } from '../../hessian/point.js';
 import { epsSharpness, SHARPNESS_DEFAULTS } from '../../hessian/sharpness.js';
 import { CERTIFY_TOL, DEFAULT_CONVERGENCE } from '../../linalg/extremes.js';
-import { PARAM_SELECTIONS, type ParamSelection } from '../../linalg/hessian-operator.js';
+import { PARAM_SELECTIONS, type ParamSelection, selects } from '../../linalg/hessian-operator.js';
 import { LANCZOS_CONVERGENCE, LANCZOS_DEFAULTS, type LanczosConvergence } from '../../linalg/lanczos.js';
 import { resolveConfig } from '../../run/config.js';
 import { computeRunEigenmaps } from '../../run/eigenmaps.js';
@@ -53,6 +54,7 @@ interface HessianFlags extends InputFlags {
   threads?: string;
   certify?: boolean;
   certifyTol?: string;
+  trace?: boolean;
 }
 
 interface Common {
@@ -111,6 +113,11 @@ export function register(program: Command): void {
     .option('--fresh', 'overwrite an existing map computed with other settings')
     .option('--top <k>', 'also the k largest eigenvalues (centre)')
     .option('--density <file.csv>', 'spectral density by stochastic Lanczos quadrature (centre), columns lambda,density')
+    .option(
+      '--trace',
+      `Hutchinson's trace at the centre (default: on up to ${TRACE_AUTO_LIMIT.toExponential(0)} coordinates; the eigenvalues are printed first)`,
+    )
+    .option('--no-trace', 'skip the trace at the centre')
     .option('--probes <n>', 'Hutchinson probes for the trace', String(SHARPNESS_DEFAULTS.traceProbes))
     .option('--epsilon <e>', 'box size of ε-sharpness (Keskar et al.)', SHARPNESS_DEFAULTS.epsilon.toExponential())
     .option('--seed <n>', 'seed of the start and probe vectors', '0')
@@ -177,21 +184,12 @@ async function withHvpProgress<T>(engine: LossEngine, ctx: CliContext, label: st
   const task = ctx.progress.task(label, total, 'HVPs');
   let n = 0;
   const counted: LossEngine = {
-    layout: engine.layout,
-    samples: engine.samples,
-    dtype: engine.dtype,
-    description: engine.description,
-    evaluate: (t) => engine.evaluate(t),
-    gradient: (t) => engine.gradient(t),
+    ...countingView(engine),
     hvp: async (t, v) => {
       const r = await engine.hvp(t, v);
       task.update(Math.min(total, ++n));
       return r;
     },
-    evaluatePlane: (t, a, b, p) => engine.evaluatePlane(t, a, b, p),
-    // (not hessianTask: the Lanczos run stays here, where its HVPs are counted)
-    hessianNullCoordinates: engine.hessianNullCoordinates ? () => engine.hessianNullCoordinates!() : undefined,
-    dispose: () => {},
   };
   try {
     return await fn(counted);
@@ -204,14 +202,81 @@ function fmt(v: number): string {
   return Number.isFinite(v) ? v.toPrecision(8) : String(v);
 }
 
+/** The coordinates and tensors of a parameter selection (learnable tensors only). */
+function selectionSize(engine: LossEngine, params: ParamSelection): { coords: number; tensors: number } {
+  const picked = engine.layout.entries.filter((e) => selects(e, params));
+  return { coords: picked.reduce((a, e) => a + e.size, 0), tensors: picked.length };
+}
+
+/**
+ * The Lanczos solve with a progress bar whose total (and ETA) follows its convergence: each
+ * convergence test re-estimates the steps still needed (stepsToConverge), capped at maxIter.
+ */
+async function lanczosWithProgress<T>(
+  engine: LossEngine,
+  ctx: CliContext,
+  maxIter: number,
+  solve: (e: LossEngine, onTest: (steps: number, worst: number) => void) => Promise<T>,
+): Promise<T> {
+  const tests: { steps: number; worst: number }[] = [];
+  let done = 0;
+  let total = maxIter;
+  const task = ctx.progress.task('lanczos', total, 'HVPs');
+  const onTest = (steps: number, worst: number) => {
+    tests.push({ steps, worst });
+    const more = stepsToConverge(tests);
+    if (more !== null) total = Math.max(done, Math.min(maxIter, steps + more));
+    task.update(done, more === null ? '' : `converging (error ${worst.toPrecision(2)}× tol)`, total);
+  };
+  const counted: LossEngine = {
+    ...countingView(engine),
+    hvp: async (t, v) => {
+      const r = await engine.hvp(t, v);
+      done++;
+      // the check after convergence (certify) adds steps beyond the estimate
+      total = Math.max(total, done);
+      task.update(done, undefined, total);
+      return r;
+    },
+  };
+  try {
+    return await solve(counted, onTest);
+  } finally {
+    task.end();
+  }
+}
+
+/** A view of the engine without hessianTask (so that solves run here, where their HVPs are seen). */
+function countingView(engine: LossEngine): LossEngine {
+  return {
+    layout: engine.layout,
+    samples: engine.samples,
+    dtype: engine.dtype,
+    description: engine.description,
+    evaluate: (t) => engine.evaluate(t),
+    gradient: (t) => engine.gradient(t),
+    hvp: (t, v) => engine.hvp(t, v),
+    evaluatePlane: (t, a, b, p) => engine.evaluatePlane(t, a, b, p),
+    hessianNullCoordinates: engine.hessianNullCoordinates ? () => engine.hessianNullCoordinates!() : undefined,
+    dispose: () => {},
+  };
+}
+
 async function centreMode(run: string | undefined, f: HessianFlags, o: Common, top: number | undefined, ctx: CliContext): Promise<void> {
   const inp = await resolveInputs(run, f, false);
+  for (const w of inp.warnings) ctx.progress.warn(w);
   const engine = await engineFor(inp, o, ctx);
   try {
     const params = o.params ?? 'all';
-    ctx.progress.log(`Hessian of the mean loss over ${engine.samples} samples, params ${params}, ${engine.description}`);
+    const size = selectionSize(engine, params);
+    const states = engine.layout.entries.filter((e) => !isLearnable(e.role)).length;
+    const withTrace = f.trace ?? size.coords <= TRACE_AUTO_LIMIT;
+    ctx.progress.log(
+      `Hessian of the mean loss over ${engine.samples} samples, params ${params}: ${size.coords} coordinates in ${size.tensors} tensors` +
+        `${states ? ` (not the ${states} running-statistics buffers)` : ''}, ${engine.description}`,
+    );
     const maxIter = o.maxIter ?? LANCZOS_DEFAULTS.maxIter;
-    const eig = await withHvpProgress(engine, ctx, 'lanczos', maxIter, (e) =>
+    const eig = await lanczosWithProgress(engine, ctx, maxIter, (e, onLanczosTest) =>
       pointEigenvalues(e, inp.theta, {
         params,
         convergence: o.convergence,
@@ -221,13 +286,12 @@ async function centreMode(run: string | undefined, f: HessianFlags, o: Common, t
         top,
         certify: o.certify,
         certifyTol: o.certifyTol,
+        onLanczosTest,
       }),
     );
     if (!eig.converged) ctx.progress.warn(`Lanczos reached --max-iter ${maxIter} before --tol; the values are the last estimates`);
-    const tr = await withHvpProgress(engine, ctx, 'trace', o.probes, (e) => pointTrace(e, inp.theta, { params, probes: o.probes, seed: o.seed + 1 }));
-    const eps = await epsSharpness(engine, inp.theta, { epsilon: o.epsilon, params });
+    // the eigenvalues first: the trace and ε-sharpness may take much longer on big models
     ctx.out(`params: ${params} (${eig.dim} coordinates)`);
-    ctx.out(`loss: ${fmt(eps.loss)}`);
     ctx.out(`lambda_max: ${fmt(eig.lambdaMax)}`);
     ctx.out(`lambda_min: ${fmt(eig.lambdaMin)}`);
     ctx.out(`ratio: ${fmt(eig.ratio)}`);
@@ -235,10 +299,20 @@ async function centreMode(run: string | undefined, f: HessianFlags, o: Common, t
       ctx.out(
         `certified: ${eig.certified ? 'yes' : 'no'} (no eigenvalue beyond λmin/λmax by more than ${o.certifyTol ?? CERTIFY_TOL}·|λ|max; ${eig.certifyHvps} HVPs)`,
       );
-    ctx.out(`trace: ${fmt(tr.trace)} ± ${tr.stderr.toPrecision(3)} (${tr.probes} probes)`);
-    ctx.out(`eps_sharpness: ${fmt(eps.sharpness)} % (epsilon ${o.epsilon}, ${eps.steps} gradients)`);
     if (eig.top) ctx.out(`top: ${Array.from(eig.top, fmt).join(' ')}`);
-    let hvps = eig.hvps + tr.hvps;
+    let hvps = eig.hvps;
+    let traceHvps = 0;
+    if (withTrace) {
+      const tr = await withHvpProgress(engine, ctx, 'trace', o.probes, (e) => pointTrace(e, inp.theta, { params, probes: o.probes, seed: o.seed + 1 }));
+      ctx.out(`trace: ${fmt(tr.trace)} ± ${tr.stderr.toPrecision(3)} (${tr.probes} probes)`);
+      traceHvps = tr.hvps;
+    } else {
+      ctx.progress.log(`trace skipped: ${size.coords} coordinates is above ${TRACE_AUTO_LIMIT} (--trace computes it with ${o.probes} HVPs)`);
+    }
+    const eps = await epsSharpness(engine, inp.theta, { epsilon: o.epsilon, params });
+    ctx.out(`loss: ${fmt(eps.loss)}`);
+    ctx.out(`eps_sharpness: ${fmt(eps.sharpness)} % (epsilon ${o.epsilon}, ${eps.steps} gradients)`);
+    hvps += traceHvps;
     if (f.density) {
       const d = await withHvpProgress(engine, ctx, 'density', 90, (e) => pointDensity(e, inp.theta, { params, seed: o.seed + 2 }));
       const lines = ['lambda,density', ...Array.from(d.grid, (t, i) => `${t},${d.density[i]}`)];
@@ -246,7 +320,7 @@ async function centreMode(run: string | undefined, f: HessianFlags, o: Common, t
       hvps += d.hvps;
       ctx.out(`density: ${f.density}`);
     }
-    ctx.out(`hvps: ${hvps} (${eig.hvps} Lanczos, ${tr.hvps} trace)`);
+    ctx.out(`hvps: ${hvps} (${eig.hvps} Lanczos, ${traceHvps} trace)`);
   } finally {
     await engine.dispose();
   }
@@ -258,6 +332,7 @@ async function mapMode(run: string | undefined, f: HessianFlags, o: Common, chun
   const workers = numberFlag(f.workers, '--workers', { integer: true, min: 1 }) ?? defaultWorkers(chunks);
   const threads = numberFlag(f.threads, '--threads', { integer: true, min: 1 });
   const inp = await resolveInputs(run, f, Boolean(grid.y));
+  for (const w of inp.warnings) ctx.progress.warn(w);
   const engine = await engineFor(inp, o, ctx, { workers, threads });
   const params = o.params ?? 'all';
   const bar: { task?: ProgressTask } = {};
@@ -285,6 +360,11 @@ async function mapMode(run: string | undefined, f: HessianFlags, o: Common, chun
         directions: inp.directionSource,
         cosine: inp.cosine,
         mode: o.mode ?? 'eval',
+        // the tensors the Hessian is over (learnable only: running statistics are buffers)
+        hessian_tensors: engine.layout.entries
+          .filter((e) => selects(e, params))
+          .map((e) => e.name)
+          .join(' '),
         ...(inp.checkpoint !== undefined ? { checkpoint: inp.checkpoint } : {}),
       },
       onProgress: (p) => {

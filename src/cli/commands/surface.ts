@@ -71,6 +71,7 @@ export function register(program: Command): void {
       const out = shard ? shardPath(f.out!, shard) : f.out!;
       if (device === 'cuda') await requireCuda();
       const inp = await resolveInputs(run, f, Boolean(grid.y));
+      for (const w of inp.warnings) ctx.progress.warn(w);
       const engineOpts = { backend, mode, workers, threads, device, dtype };
       // float32 surfaces keep their earlier fingerprint; a float64 one is a different computation
       const precision: Record<string, string> = dtype === 'float64' ? { dtype } : {};

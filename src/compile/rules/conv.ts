@@ -232,7 +232,9 @@ function convWith(L: Lowering, xt: TensorRef, wt: TensorRef, xs: number[], ws: n
     });
     const assemble = (ys: string[]): TensorRef => {
       const parts = ys.map((y) => L.reshape(y, [1, N, O, ...outSp], dtype));
-      return { name: L.b.op('Concat', parts, outShape, dtype, { axis: 0 }), ashape: outShape };
+      // [Vp, N, O, ...] has several vmap dims folded into Vp when V > 1 (e.g. grid points × channel groups)
+      const cat = L.b.op('Concat', parts, [Vp, N, O, ...outSp], dtype, { axis: 0 });
+      return { name: L.reshape(cat, outShape, dtype), ashape: outShape };
     };
     const ys = ins.map(({ x, w }) => convCore(L, x, w, 1, p, [N, C, ...sp], [O, C, ...ks], dtype));
     const res = assemble(ys);

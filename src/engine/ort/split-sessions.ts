@@ -62,7 +62,9 @@ export class SplitSessions {
 
   async dispose(): Promise<void> {
     for (const p of this.byBatch.values()) {
-      const s = await p;
+      // sessions that failed to load have nothing to release (their error went to the caller)
+      const s = await p.catch(() => null);
+      if (!s) continue;
       await s.setup?.dispose();
       await s.prefix?.dispose();
       await s.rest.dispose();

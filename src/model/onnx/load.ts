@@ -36,6 +36,7 @@ import { ensureJax } from '../jax.js';
 import type { ApplyOptions, ApplyResult, BatchNormSite, DropoutSite, Model } from '../model.js';
 import { compileNodes, type Program, runProgram } from './interpreter.js';
 import { isSupportedOp } from './ops.js';
+import { untieParameters } from './untie.js';
 import { isStatic, Static } from './values.js';
 
 export interface LoadOnnxOptions {
@@ -64,6 +65,8 @@ export interface OnnxImport {
   opset: number;
   /** Things the importer decided that a user may want to know (e.g. a dropped Softmax). */
   notes: string[];
+  /** Things about the file that likely make the results not what the user meant (one line each; e.g. folded batch norm). */
+  warnings: string[];
 }
 
 /** Inputs that are shapes, indices or other non-learnable operands (never parameters). */
@@ -119,11 +122,12 @@ function nodeName(n: NodeProto, k: number): string {
 export async function loadOnnxModel(source: string | Uint8Array, opts: LoadOnnxOptions = {}): Promise<OnnxImport> {
   const path = typeof source === 'string' ? source : null;
   const label = opts.label ?? path ?? 'ONNX model';
-  const bytes = path ? readModelFile(path, label) : (source as Uint8Array);
-  const proto = parseModel(bytes, label);
+  const fileBytes = path ? readModelFile(path, label) : (source as Uint8Array);
+  const proto = parseModel(fileBytes, label);
   const graph = proto.graph!;
   const opset = opsetOf(proto);
-  const notes: string[] = [];
+  const notes = untieParameters(graph);
+  const bytes = notes.length > 0 ? serializeModel(proto) : fileBytes;
   checkSupportedOps(graph, label);
   const baseDir = baseDirOf(path);
   const inits = decodeInitializers(graph, label, baseDir);
@@ -133,6 +137,7 @@ export async function loadOnnxModel(source: string | Uint8Array, opts: LoadOnnxO
   const consumers = consumersOf(graph);
   const paramNames = parameterNames(graph, inits, consumers, opts.params, label);
   const { layout, theta } = parameterLayout(inits, consumers, paramNames);
+  const warnings = foldedBatchNorm(graph, paramNames);
   const program: Program = {
     label,
     opset,
@@ -158,7 +163,7 @@ export async function loadOnnxModel(source: string | Uint8Array, opts: LoadOnnxO
     init: (seed) => initLike(layout, graph, seed),
     apply: (params, x, o: ApplyOptions = {}) => applyProgram(program, bnSite, probe.outputDim, params, x, o),
   };
-  return { model, theta, graphBytes, inputName, outputName, opset, notes };
+  return { model, theta, graphBytes, inputName, outputName, opset, notes, warnings };
 }
 
 function readModelFile(path: string, label: string): Uint8Array {
@@ -252,6 +257,24 @@ function looksLikeWeight(t: DecodedTensor, uses: { node: NodeProto; slot: number
   if (uses.length === 0) return false;
   if (uses.every((u) => (STATIC_SLOTS[u.node.opType] ?? []).includes(u.slot))) return false;
   return t.data.length > 1 || uses.some((u) => LAYER_OPS.has(u.node.opType));
+}
+
+/** How to export a PyTorch model so that batch norm stays its own node. */
+export const KEEP_BATCH_NORM_EXPORT = 'torch.onnx.export(..., training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)';
+
+/**
+ * A warning when batch norm looks folded into the convolutions (torch's default eval export):
+ * no BatchNormalization node, and convolution weights under the exporter's generated names
+ * ("onnx::Conv_107") instead of torch's. The parameters are then the folded weights.
+ */
+function foldedBatchNorm(graph: GraphProto, paramNames: string[]): string[] {
+  if (graph.node.some((n) => n.opType === 'BatchNormalization')) return [];
+  const params = new Set(paramNames);
+  const folded = graph.node.filter((n) => n.opType === 'Conv' && params.has(n.input[1] ?? '') && /^onnx::Conv_/.test(n.input[1]!));
+  if (folded.length === 0) return [];
+  return [
+    `batch norm looks folded into the convolutions (no BatchNormalization nodes; ${folded.length} conv weights named like "${folded[0]!.input[1]}"): directions, filter normalization and the Hessian refer to the folded weights, not to the model's conv and batch-norm tensors; to keep batch norm, export with ${KEEP_BATCH_NORM_EXPORT}`,
+  ];
 }
 
 /** The parameters' layout (roles from the ops that read them) and their values as θ. */

@@ -13,6 +13,8 @@ import type { NodeProto } from 'onnx-buf';
 import { type AttrValue, DT, decodeTensor, shortestFloat32 } from '../../io/onnx-proto.js';
 import { convIm2col, stridedAxis, windowSlices, zeroPadSpatial } from '../conv.js';
 import { type ConvImpl, unbiasedVariance } from '../layers.js';
+import { einsum } from './einsum.js';
+import { resizeNearest } from './resize.js';
 import {
   type FloatDType,
   isStatic,
@@ -381,6 +383,43 @@ function reduce(kind: 'mean' | 'sum' | 'max' | 'min', axesInputSince: number): O
   };
 }
 
+/** Resize (and opset < 10 Upsample): nearest mode here; other modes go to @jax-js/onnx. */
+function resize(c: OpContext): Val[] {
+  if (attrString(c, 'mode', 'nearest') !== 'nearest') return c.delegate();
+  const shape = shapeOf(c.inputs[0]!);
+  const r = shape.length;
+  const scalesAt = c.opType === 'Upsample' || c.opset < 11 ? 1 : 2;
+  const axes = (attrInts(c, 'axes') ?? Array.from({ length: r }, (_, i) => i)).map((a) => normAxis(a, r, 'Resize'));
+  const policy = attrString(c, 'keep_aspect_ratio_policy', 'stretch');
+  if (policy !== 'stretch') throw new Error(`keep_aspect_ratio_policy "${policy}" is not supported`);
+  const scales = shape.map(() => 1);
+  const out = [...shape];
+  const sizes = c.opType === 'Resize' && c.opset >= 11 && c.has(3) ? c.S(3, 'sizes') : null;
+  if (sizes && sizes.size > 0) {
+    axes.forEach((a, i) => {
+      out[a] = sizes.data[i]!;
+      scales[a] = out[a]! / shape[a]!;
+    });
+  } else if (c.has(scalesAt) && c.S(scalesAt, 'scales').size > 0) {
+    const sc = c.S(scalesAt, 'scales');
+    axes.forEach((a, i) => {
+      scales[a] = sc.data[i]!;
+      out[a] = Math.floor(shape[a]! * scales[a]!);
+    });
+  } else if (Array.isArray(c.attrs.scales)) {
+    (c.attrs.scales as number[]).forEach((v, a) => {
+      scales[a] = v;
+      out[a] = Math.floor(shape[a]! * v);
+    });
+  } else throw new Error('needs scales or sizes');
+  const legacy = c.opType === 'Upsample' || c.opset < 11;
+  const spec = {
+    coordMode: legacy ? 'asymmetric' : attrString(c, 'coordinate_transformation_mode', 'half_pixel'),
+    nearestMode: legacy ? 'floor' : attrString(c, 'nearest_mode', 'round_prefer_floor'),
+  };
+  return [resizeNearest(c.A(0), out, scales, spec)];
+}
+
 // ---------------------------------------------------------------- the table
 
 const ONNX_TO_KIND: Record<number, StaticKind> = {
@@ -485,6 +524,16 @@ export const OPS: Record<string, OpFn> = {
     const rb = shapeOf(c.inputs[1]!).length;
     if (ra === 2 && rb === 2) return [np.dot(c.A(0), c.A(1))];
     return [np.matmul(c.A(0), c.A(1))];
+  },
+
+  Einsum: (c) => {
+    const eq = attrString(c, 'equation', '');
+    return [
+      einsum(
+        eq,
+        c.inputs.map((_, i) => c.A(i)),
+      ),
+    ];
   },
 
   // ---- convolution & pooling
@@ -705,6 +754,8 @@ export const OPS: Record<string, OpFn> = {
       ),
     ];
   },
+  Resize: resize,
+  Upsample: resize,
   Pad: (c) => {
     const mode = attrString(c, 'mode', 'constant');
     if (mode !== 'constant') throw new Error(`Pad mode "${mode}" is not supported`);
