@@ -11,7 +11,7 @@ import { count, type Dataset, sampleSize } from '../data/dataset.js';
 import { targetMatrix } from '../engine/batches.js';
 import { lossSum } from '../engine/loss.js';
 import { ensureJax } from '../model/jax.js';
-import { BN_MOMENTUM } from '../model/layers.js';
+import { BN_MOMENTUM, type ConvImpl } from '../model/layers.js';
 import type { Model } from '../model/model.js';
 import { applyUpdate, type OptimizerSpec, stateSlots } from './optimizer.js';
 
@@ -37,22 +37,24 @@ export function stepsPerEpoch(n: number, batchSize: number): number {
   return Math.ceil(n / batchSize);
 }
 
-/** What a step of the loop computes (jitted): [params', state', mean loss]. */
-type StepFn = ((params: Arr[], state: Arr[], x: Arr, t: Arr, dropout: Arr[], lr: Arr, tstep: Arr, keep: Arr[]) => unknown) & { dispose(): void };
+/** What a step of the loop computes: [params', state', mean loss]. */
+export type StepBody = (params: Arr[], state: Arr[], x: Arr, t: Arr, dropout: Arr[], lr: Arr, tstep: Arr, keep: Arr[]) => [Arr[], Arr[], Arr];
+type StepFn = StepBody & { dispose(): void };
 
 /**
- * The jitted step: mean loss over the batch and its gradient, the optimizer update, then the
+ * The step: mean loss over the batch and its gradient, the optimizer update, then the
  * running statistics (PyTorch: unbiased batch variance in the running estimate), then the
- * tensors flagged in `masked` multiplied by their 0/1 `keep` array.
+ * tensors flagged in `masked` multiplied by their 0/1 `keep` array. jax-js jits it here;
+ * the native trainer (native.ts) compiles the same function to ONNX (`conv: 'lax'`).
  */
-function compileStep(model: Model, optimizer: OptimizerSpec, kind: 'mse' | 'cross_entropy', masked: boolean[]): StepFn {
+export function stepFunction(model: Model, optimizer: OptimizerSpec, kind: 'mse' | 'cross_entropy', masked: boolean[], conv?: ConvImpl): StepBody {
   const learnable = model.layout.entries.map((e) => isLearnable(e.role));
   const lossFn = (params: Arr[], x: Arr, t: Arr, dropout: Arr[]): [Arr, Arr[]] => {
     const nb = x.shape[0]!;
-    const r = model.apply(params, x, { train: true, dropoutMasks: dropout });
+    const r = model.apply(params, x, { train: true, dropoutMasks: dropout, conv });
     return [lossSum(r.out, t, kind).mul(1 / nb), r.batchStats];
   };
-  return jit((params: Arr[], state: Arr[], x: Arr, t: Arr, dropout: Arr[], lr: Arr, tstep: Arr, keep: Arr[]) => {
+  return (params: Arr[], state: Arr[], x: Arr, t: Arr, dropout: Arr[], lr: Arr, tstep: Arr, keep: Arr[]) => {
     const nb = x.shape[0]!;
     const [[loss, stats], grads] = valueAndGrad(lossFn, { hasAux: true })(
       params.map((p) => p.ref),
@@ -70,11 +72,15 @@ function compileStep(model: Model, optimizer: OptimizerSpec, kind: 'mse' | 'cros
     const out = updated.map((p, k) => (masked[k] ? p.mul(keep[k]!.ref) : p));
     keep.forEach((m) => m.dispose());
     return [out, newState, loss];
-  }) as unknown as StepFn;
+  };
+}
+
+function compileStep(model: Model, optimizer: OptimizerSpec, kind: 'mse' | 'cross_entropy', masked: boolean[]): StepFn {
+  return jit(stepFunction(model, optimizer, kind, masked)) as unknown as StepFn;
 }
 
 /** Per tensor: whether the mask zeroes any of its entries. */
-function maskedTensors(layout: ParamLayout, mask: Uint8Array | undefined): boolean[] {
+export function maskedTensors(layout: ParamLayout, mask: Uint8Array | undefined): boolean[] {
   return layout.entries.map((e) => {
     if (!mask) return false;
     for (let i = e.offset; i < e.offset + e.size; i++) if (!mask[i]) return true;
@@ -83,12 +89,16 @@ function maskedTensors(layout: ParamLayout, mask: Uint8Array | undefined): boole
 }
 
 /** One 0/1 mask per dropout site for a batch of nb, drawn in site order. */
-function dropoutMasks(model: Model, rng: Rng, nb: number): Arr[] {
+export function dropoutMaskData(model: Model, rng: Rng, nb: number): Float32Array[] {
   return model.dropoutSites.map((site) => {
     const m = new Float32Array(nb * site.shape.reduce((a, q) => a * q, 1));
     for (let i = 0; i < m.length; i++) m[i] = rng.uniform() >= site.p ? 1 : 0;
-    return np.array(m).reshape([nb, ...site.shape]);
+    return m;
   });
+}
+
+function dropoutMasks(model: Model, rng: Rng, nb: number): Arr[] {
+  return dropoutMaskData(model, rng, nb).map((m, i) => np.array(m).reshape([nb, ...model.dropoutSites[i]!.shape]));
 }
 
 /** Per-tensor arrays of a flat vector in layout order. */
@@ -103,7 +113,7 @@ function initialState(layout: ParamLayout, slots: number, saved: Float32Array[] 
 }
 
 /** Minibatches of a data set: a seeded order per epoch, batch b of it copied into [nb, …] arrays. */
-class Minibatches {
+export class Minibatches {
   private readonly n: number;
   private readonly d: number;
   private readonly c: number;
@@ -135,6 +145,12 @@ class Minibatches {
 
   /** The samples of step `step`: batch (step mod perEpoch) of epoch ⌊step / perEpoch⌋. */
   at(step: number): { x: Arr; t: Arr; nb: number } {
+    const { x, t, nb } = this.fill(step);
+    return { x: np.array(x.slice()).reshape([nb, ...this.inputShape]), t: np.array(t.slice()).reshape([nb, this.c]), nb };
+  }
+
+  /** `at` as flat views of reused buffers ([nb·d] inputs, [nb·c] targets), valid until the next call. */
+  fill(step: number): { x: Float32Array; t: Float32Array; nb: number } {
     const { n, d, c, xb, tb } = this;
     this.shuffleFor(Math.floor(step / this.perEpoch));
     const start = (step % this.perEpoch) * this.batchSize;
@@ -144,11 +160,7 @@ class Minibatches {
       xb.set(this.data.x.subarray(i * d, (i + 1) * d), k * d);
       tb.set(this.targets.subarray(i * c, (i + 1) * c), k * c);
     }
-    return {
-      x: np.array(xb.slice(0, nb * d)).reshape([nb, ...this.inputShape]),
-      t: np.array(tb.slice(0, nb * c)).reshape([nb, c]),
-      nb,
-    };
+    return { x: xb.subarray(0, nb * d), t: tb.subarray(0, nb * c), nb };
   }
 
   private shuffleFor(epoch: number): void {

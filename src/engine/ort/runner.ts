@@ -106,6 +106,20 @@ export class OrtFunction {
     return this.#outputNames.map((n) => results[n].data as TypedArray);
   }
 
+  /**
+   * Run with preallocated outputs: onnxruntime writes each output into the given typed array
+   * (exactly prod(shape) elements of the output's type), so state carried between calls
+   * (weights, optimizer moments) stays in buffers the caller owns.
+   */
+  async runInto(inputs: readonly TypedArray[], outputs: readonly TypedArray[]): Promise<void> {
+    if (outputs.length !== this.outputs.length) throw new Error(`OrtFunction: expected ${this.outputs.length} outputs, got ${outputs.length}`);
+    const fetches: Record<string, ort.Tensor> = {};
+    this.outputs.forEach((o, i) => {
+      fetches[o.name] = new ort.Tensor(o.type, outputs[i] as ort.Tensor.DataTypeMap[typeof o.type], o.shape);
+    });
+    await this.#session.run(this.feeds(inputs), fetches);
+  }
+
   /** Build the feeds for `run` (checks lengths and element types). */
   feeds(inputs: readonly TypedArray[]): Record<string, ort.Tensor> {
     if (inputs.length !== this.inputs.length) {
