@@ -57,7 +57,7 @@ function compileStepGraph(model: Model, o: NativeLoopOptions, nb: number, nchwcB
     new ArgSpec([]),
     o.mask ? params : [],
   ];
-  return compileToOnnx(fn as (...a: unknown[]) => unknown, args, { graphName: `train-step:${nb}`, nchwcBlock }).model;
+  return compileToOnnx(fn as (...a: unknown[]) => unknown, args, { graphName: `train-step:${nb}`, nchwcBlock, weightGradGemm: true }).model;
 }
 
 /** Per-tensor copies of a flat vector in layout order. */
