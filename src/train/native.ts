@@ -100,7 +100,7 @@ export class NativeMinibatchLoop implements TrainLoop {
     const sessions = new Map<number, OrtFunction>();
     try {
       for (const nb of batchSizesOf(count(o.data), o.batchSize)) {
-        sessions.set(nb, await OrtFunction.create(compileStepGraph(model, o, nb, block), { threads: o.threads }));
+        sessions.set(nb, await OrtFunction.create(compileStepGraph(model, o, nb, block), { threads: o.threads, spinning: false }));
       }
     } catch (e) {
       for (const s of sessions.values()) await s.dispose();

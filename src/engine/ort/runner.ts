@@ -28,6 +28,12 @@ export interface OrtFunctionOptions {
   /** Intra-op threads (default: os.availableParallelism()). */
   threads?: number;
   device?: 'cpu' | 'cuda';
+  /**
+   * Let idle intra-op threads spin between ops (onnxruntime's default, true). false frees the
+   * cores between ops: a long graph of large ops on several threads (a training step) then
+   * costs less CPU time and suffers less when other processes share the cores.
+   */
+  spinning?: boolean;
 }
 
 export interface OrtIO {
@@ -96,6 +102,7 @@ export class OrtFunction {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionProviders: opts.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
     });
     return new OrtFunction(session, inputs, outputs);
   }
