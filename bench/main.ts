@@ -10,6 +10,7 @@
  *
  * Flags: --models mlp,cnn  --workers N (default: cores)  --no-jax  --no-hessian
  *        --hessian-points N  --quick (fewer points everywhere)  --json FILE
+ *        --no-train (skip the training rows, bench/train.ts)  --train-only
  * The load average before and after is printed: quote it with the numbers.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { buildModel } from '../src/model/zoo.js';
 import { versions } from '../src/run/versions.js';
 import { computeSurface } from '../src/surface/surface.js';
 import { forwardFlops } from './flops.js';
+import { formatTrainTable, runTrainBench, type TrainRow } from './train.js';
 
 /** The reference code's best times on this machine (notes/performance.md), ms per grid point. */
 export const REFERENCE = { mlpSurface: 1.39, cnnSurface: 21.8, mlpHessian: 370, cnnHessian: 4550 } as const;
@@ -210,10 +212,12 @@ interface Flags {
   hessianPoints?: number;
   quick: boolean;
   json?: string;
+  train: boolean;
+  trainOnly: boolean;
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { models: ['mlp', 'cnn'], workers: availableParallelism(), jax: true, hessian: true, quick: false };
+  const f: Flags = { models: ['mlp', 'cnn'], workers: availableParallelism(), jax: true, hessian: true, quick: false, train: true, trainOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => {
@@ -231,6 +235,8 @@ function parseFlags(argv: string[]): Flags {
     else if (a === '--hessian-points') f.hessianPoints = Math.max(1, Number(next()));
     else if (a === '--quick') f.quick = true;
     else if (a === '--json') f.json = next();
+    else if (a === '--no-train') f.train = false;
+    else if (a === '--train-only') f.trainOnly = true;
     else throw new Error(`unknown flag ${a} (see bench/main.ts)`);
   }
   return f;
@@ -325,12 +331,15 @@ async function main(): Promise<void> {
   );
   console.log(`load average before: ${before.map((x) => x.toFixed(2)).join(' ')}`);
   await h5ready(); // the HDF5 library's one-time start is not part of any row
-  const rows = await runBench(flags);
+  const rows = flags.trainOnly ? [] : await runBench(flags);
+  const trainRows: TrainRow[] = flags.train || flags.trainOnly ? await runTrainBench(flags) : [];
   const after = loadavg();
   console.log(`load average after: ${after.map((x) => x.toFixed(2)).join(' ')}`);
   console.log('');
-  console.log(formatTable(rows));
-  if (flags.json) writeFileSync(flags.json, JSON.stringify({ date: new Date().toISOString(), loadBefore: before, loadAfter: after, rows }, null, 2));
+  if (rows.length) console.log(formatTable(rows));
+  if (rows.length && trainRows.length) console.log('');
+  if (trainRows.length) console.log(formatTrainTable(trainRows));
+  if (flags.json) writeFileSync(flags.json, JSON.stringify({ date: new Date().toISOString(), loadBefore: before, loadAfter: after, rows, trainRows }, null, 2));
 }
 
 const invoked = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;

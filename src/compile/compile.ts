@@ -53,6 +53,8 @@ export interface CompileOptions {
   distribute?: boolean;
   /** See `JaxprToOnnxOptions.nchwcBlock` (default 0: plain ONNX). */
   nchwcBlock?: number;
+  /** See `JaxprToOnnxOptions.weightGradGemm` (default false). */
+  weightGradGemm?: boolean;
   /** compileToOnnxSplit: indices of the flattened inputs that never change for a session (the data; see `GraphBuilder.toSplitModels`). */
   fixed?: number[];
 }
@@ -67,7 +69,14 @@ export function compileToOnnx(fn: (...args: any[]) => any, exampleArgs: unknown[
   const inputNames = opts.inputNames ?? binders.map((_, i) => `in${i}`);
   const outputNames = opts.outputNames ?? closed.jaxpr.outs.map((_, i) => `out${i}`);
   try {
-    const model = jaxprToOnnx(closed, { inputNames, outputNames, graphName: opts.graphName, distribute: opts.distribute, nchwcBlock: opts.nchwcBlock });
+    const model = jaxprToOnnx(closed, {
+      inputNames,
+      outputNames,
+      graphName: opts.graphName,
+      distribute: opts.distribute,
+      nchwcBlock: opts.nchwcBlock,
+      weightGradGemm: opts.weightGradGemm,
+    });
     return {
       model,
       inputs: binders.map((v, i) => ({ name: inputNames[i], shape: [...v.aval.shape], dtype: v.aval.dtype })),
@@ -110,6 +119,7 @@ export function compileToOnnxSplit(fn: (...args: any[]) => any, exampleArgs: unk
       graphName: opts.graphName,
       distribute: opts.distribute,
       nchwcBlock: opts.nchwcBlock,
+      weightGradGemm: opts.weightGradGemm,
       vary: vary.map((i) => inputNames[i]!),
       fixed: opts.fixed?.map((i) => inputNames[i]!),
     });

@@ -156,6 +156,8 @@ export interface LoweringOptions {
   vary?: string[];
   /** See `GraphBuilder.nchwcBlock` (0 or absent: plain ONNX). */
   nchwcBlock?: number;
+  /** See `JaxprToOnnxOptions.weightGradGemm`. */
+  weightGradGemm?: boolean;
 }
 
 export class Lowering {

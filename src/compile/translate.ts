@@ -51,6 +51,12 @@ export interface JaxprToOnnxOptions {
    * `GraphBuilder.nchwcBlock`). For graphs run by onnxruntime's CPU provider only.
    */
   nchwcBlock?: number;
+  /**
+   * Lower weight-gradient convs (kernel larger than the output, as jax-js's transpose rule
+   * makes them) as one Gemm per output position over strided windows of the input, which
+   * onnxruntime runs several times faster than its Conv (default false).
+   */
+  weightGradGemm?: boolean;
 }
 
 export function jaxprToOnnx(closed: ClosedJaxpr, opts: JaxprToOnnxOptions): Uint8Array {
@@ -78,7 +84,7 @@ function lowerJaxpr(closed: ClosedJaxpr, opts: JaxprToOnnxOptions, vary: string[
   if (jaxpr.outs.length !== opts.outputNames.length) {
     throw new Error(`jaxprToOnnx: ${jaxpr.outs.length} outputs in the jaxpr but ${opts.outputNames.length} outputNames`);
   }
-  const L = new Lowering({ distribute: opts.distribute ?? true, vary, nchwcBlock: opts.nchwcBlock });
+  const L = new Lowering({ distribute: opts.distribute ?? true, vary, nchwcBlock: opts.nchwcBlock, weightGradGemm: opts.weightGradGemm });
   const b = L.b;
 
   for (let i = 0; i < nConsts; i++) L.vals.set(binders[i], constVal(L, binders[i], closed.consts[i]));

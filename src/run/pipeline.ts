@@ -229,6 +229,7 @@ async function trainRemaining(run: RunContext, engines: RunEngines, thetas: Save
     resume,
     initTheta: run.initTheta,
     onStep: (s, _t, loss) => task.update(s, `loss ${loss.toFixed(4)}`),
+    warn: run.progress.warn,
     onCheckpoint: async (c: Checkpoint, state: TrainState) => {
       await saveCheckpoint(run, thetas, c, state);
       await checkpointStages(run, engines, c.index, c.theta);

@@ -11,7 +11,7 @@ import { count, type Dataset, sampleSize } from '../data/dataset.js';
 import { targetMatrix } from '../engine/batches.js';
 import { lossSum } from '../engine/loss.js';
 import { ensureJax } from '../model/jax.js';
-import { BN_MOMENTUM } from '../model/layers.js';
+import { BN_MOMENTUM, type ConvImpl } from '../model/layers.js';
 import type { Model } from '../model/model.js';
 import { applyUpdate, biasCorrections, type OptimizerSpec, stateSlots } from './optimizer.js';
 
@@ -46,22 +46,24 @@ export function stepsPerEpoch(n: number, batchSize: number): number {
   return Math.ceil(n / batchSize);
 }
 
-/** What a step of the loop computes (jitted): [params', state', mean loss]. */
-type StepFn = ((params: Arr[], state: Arr[], x: Arr, t: Arr, dropout: Arr[], lr: Arr, bias: Arr, keep: Arr[]) => unknown) & { dispose(): void };
+/** What a step of the loop computes: [params', state', mean loss]. `bias` is `biasCorrections` of the step ([2]). */
+export type StepBody = (params: Arr[], state: Arr[], x: Arr, t: Arr, dropout: Arr[], lr: Arr, bias: Arr, keep: Arr[]) => [Arr[], Arr[], Arr];
+type StepFn = StepBody & { dispose(): void };
 
 /**
- * The jitted step: mean loss over the batch and its gradient, the optimizer update, then the
- * running statistics (PyTorch: r ← (1 − m)·r + m·batch, with the unbiased batch variance), then
- * the tensors flagged in `masked` multiplied by their 0/1 `keep` array.
+ * The step: mean loss over the batch and its gradient, the optimizer update, then the running
+ * statistics (PyTorch: r ← (1 − m)·r + m·batch, with the unbiased batch variance), then the
+ * tensors flagged in `masked` multiplied by their 0/1 `keep` array. jax-js jits it here; the
+ * native trainer (native.ts) compiles the same function to ONNX (`conv: 'lax'`).
  */
-function compileStep(model: Model, optimizer: OptimizerSpec, kind: 'mse' | 'cross_entropy', masked: boolean[]): StepFn {
+export function stepFunction(model: Model, optimizer: OptimizerSpec, kind: 'mse' | 'cross_entropy', masked: boolean[], conv?: ConvImpl): StepBody {
   const learnable = model.layout.entries.map((e) => isLearnable(e.role));
   const lossFn = (params: Arr[], x: Arr, t: Arr, dropout: Arr[]): [Arr, Arr[]] => {
     const nb = x.shape[0]!;
-    const r = model.apply(params, x, { train: true, dropoutMasks: dropout });
+    const r = model.apply(params, x, { train: true, dropoutMasks: dropout, conv });
     return [lossSum(r.out, t, kind).mul(1 / nb), r.batchStats];
   };
-  return jit((params: Arr[], state: Arr[], x: Arr, t: Arr, dropout: Arr[], lr: Arr, bias: Arr, keep: Arr[]) => {
+  return (params: Arr[], state: Arr[], x: Arr, t: Arr, dropout: Arr[], lr: Arr, bias: Arr, keep: Arr[]) => {
     const [[loss, stats], grads] = valueAndGrad(lossFn, { hasAux: true })(
       params.map((p) => p.ref),
       x,
@@ -78,11 +80,15 @@ function compileStep(model: Model, optimizer: OptimizerSpec, kind: 'mse' | 'cros
     const out = updated.map((p, k) => (masked[k] ? p.mul(keep[k]!.ref) : p));
     keep.forEach((m) => m.dispose());
     return [out, newState, loss];
-  }) as unknown as StepFn;
+  };
+}
+
+function compileStep(model: Model, optimizer: OptimizerSpec, kind: 'mse' | 'cross_entropy', masked: boolean[]): StepFn {
+  return jit(stepFunction(model, optimizer, kind, masked)) as unknown as StepFn;
 }
 
 /** Per tensor: whether the mask zeroes any of its entries. */
-function maskedTensors(layout: ParamLayout, mask: Uint8Array | undefined): boolean[] {
+export function maskedTensors(layout: ParamLayout, mask: Uint8Array | undefined): boolean[] {
   return layout.entries.map((e) => {
     if (!mask) return false;
     for (let i = e.offset; i < e.offset + e.size; i++) if (!mask[i]) return true;
@@ -91,7 +97,7 @@ function maskedTensors(layout: ParamLayout, mask: Uint8Array | undefined): boole
 }
 
 /** One 0/1 mask per dropout site for a batch of nb ([nb, ...site shape], flat), drawn in site order. */
-function dropoutMasks(model: Model, rng: Rng, nb: number): Float32Array[] {
+export function dropoutMaskData(model: Model, rng: Rng, nb: number): Float32Array[] {
   return model.dropoutSites.map((site) => {
     const m = new Float32Array(nb * site.shape.reduce((a, q) => a * q, 1));
     for (let i = 0; i < m.length; i++) m[i] = rng.uniform() >= site.p ? 1 : 0;
@@ -111,7 +117,7 @@ function initialState(layout: ParamLayout, slots: number, saved: Float32Array[] 
 }
 
 /** Minibatches of a data set: a seeded order per epoch, batch b of it copied into [nb, …] arrays. */
-class Minibatches {
+export class Minibatches {
   private readonly n: number;
   private readonly d: number;
   private readonly c: number;
@@ -127,7 +133,7 @@ class Minibatches {
     private readonly batchSize: number,
     private readonly seed: number,
     private readonly stream: RngStream,
-    private readonly dtype: DType,
+    private readonly dtype: DType = 'float32',
   ) {
     this.n = count(data);
     this.d = sampleSize(data);
@@ -144,13 +150,34 @@ class Minibatches {
 
   /** The samples of step `step`: batch (step mod perEpoch) of epoch ⌊step / perEpoch⌋. */
   at(step: number): { x: Arr; t: Arr; nb: number } {
-    this.shuffleFor(Math.floor(step / this.perEpoch));
-    const start = (step % this.perEpoch) * this.batchSize;
-    return this.gather(this.order.subarray(start, Math.min(start + this.batchSize, this.n)));
+    return this.gather(this.indicesAt(step));
+  }
+
+  /** `at` as flat views of reused buffers ([nb·d] inputs, [nb·c] targets), valid until the next call. */
+  fill(step: number): { x: Float32Array; t: Float32Array; nb: number } {
+    const nb = this.copy(this.indicesAt(step));
+    return { x: this.xb.subarray(0, nb * this.d), t: this.tb.subarray(0, nb * this.c), nb };
   }
 
   /** The samples at `indices` (at most batchSize of them) as [nb, …] input and target arrays. */
   gather(indices: ArrayLike<number>): { x: Arr; t: Arr; nb: number } {
+    const { d, c, xb, tb } = this;
+    const nb = this.copy(indices);
+    return {
+      x: array(xb.subarray(0, nb * d), [nb, ...this.inputShape], this.dtype),
+      t: array(tb.subarray(0, nb * c), [nb, c], this.dtype),
+      nb,
+    };
+  }
+
+  private indicesAt(step: number): Int32Array {
+    this.shuffleFor(Math.floor(step / this.perEpoch));
+    const start = (step % this.perEpoch) * this.batchSize;
+    return this.order.subarray(start, Math.min(start + this.batchSize, this.n));
+  }
+
+  /** Copies the samples at `indices` into the batch buffers; returns their number. */
+  private copy(indices: ArrayLike<number>): number {
     const { d, c, xb, tb } = this;
     const nb = indices.length;
     if (nb > xb.length / d) throw new Error(`a minibatch of ${nb} samples exceeds the batch size ${xb.length / d}`);
@@ -159,11 +186,7 @@ class Minibatches {
       xb.set(this.data.x.subarray(i * d, (i + 1) * d), k * d);
       tb.set(this.targets.subarray(i * c, (i + 1) * c), k * c);
     }
-    return {
-      x: array(xb.subarray(0, nb * d), [nb, ...this.inputShape], this.dtype),
-      t: array(tb.subarray(0, nb * c), [nb, c], this.dtype),
-      nb,
-    };
+    return nb;
   }
 
   private shuffleFor(epoch: number): void {
@@ -209,7 +232,7 @@ export class MinibatchLoop {
   /** Optimizer step number `step` (0-based) with learning rate `lr`; returns the batch's mean loss. */
   async step(step: number, lr: number): Promise<number> {
     const batch = this.batches.at(step);
-    return this.update(batch, dropoutMasks(this.o.model, new Rng(this.o.seed, this.streams.dropout, step), batch.nb), step, lr);
+    return this.update(batch, dropoutMaskData(this.o.model, new Rng(this.o.seed, this.streams.dropout, step), batch.nb), step, lr);
   }
 
   /**

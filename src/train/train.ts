@@ -3,14 +3,17 @@
  * epochs and learning-rate schedule, a checkpoint (weights, optimizer state, full-split
  * metrics) at every checkpoint step. Deterministic in the seed: epoch e shuffles with
  * (seed, 'shuffle', e), step s draws dropout masks from (seed, 'dropout', s), so a run resumed
- * from a checkpoint continues exactly as the uninterrupted one.
+ * from a checkpoint continues exactly as the uninterrupted one. The step runs natively
+ * (onnxruntime, native.ts) or in jax-js (`backend`); both follow the same trajectory up to
+ * float rounding.
  */
 import { z } from 'zod';
 import { LosscapeError } from '../core/errors.js';
 import { count, type Dataset } from '../data/dataset.js';
 import { JaxEngine } from '../engine/jax/engine.js';
 import type { Model } from '../model/model.js';
-import { MinibatchLoop, stepsPerEpoch } from './loop.js';
+import { stepsPerEpoch } from './loop.js';
+import { createTrainLoop, TRAIN_BACKENDS, type TrainLoop } from './native.js';
 import { OptimizerSpec } from './optimizer.js';
 
 export const TrainSpec = z
@@ -24,6 +27,8 @@ export const TrainSpec = z
     seed: z.number().int().min(0).default(0),
     /** Checkpoint cadence: 'epoch', or every N optimizer steps. The initial weights are checkpoint 0. */
     checkpointEvery: z.union([z.literal('epoch'), z.number().int().positive()]).default('epoch'),
+    /** Who runs the optimizer step: onnxruntime (native.ts), jax-js, or auto (onnxruntime, falling back to jax-js with a warning). */
+    backend: z.enum(TRAIN_BACKENDS).default('auto'),
   })
   .strict();
 export type TrainSpec = z.infer<typeof TrainSpec>;
@@ -62,6 +67,8 @@ export interface TrainOptions {
   /** Called for every checkpoint, with the optimizer state to save for resuming. */
   onCheckpoint(c: Checkpoint, state: TrainState): Promise<void>;
   onStep?(step: number, totalSteps: number, loss: number): void;
+  /** One-line warnings (the native step falling back to jax-js). */
+  warn?(line: string): void;
 }
 
 /** Steps at which checkpoints are taken (step 0 = the initialization). */
@@ -106,15 +113,19 @@ export class SplitMetrics {
 /** Train from the initialization (or from `resume`), handing every checkpoint to `onCheckpoint`. */
 export async function train(opts: TrainOptions): Promise<void> {
   const { model, spec } = opts;
-  const loop = await MinibatchLoop.create({
-    model,
-    data: opts.train,
-    optimizer: spec.optimizer,
-    batchSize: spec.batchSize,
-    seed: spec.seed,
-    theta: opts.resume?.theta ?? opts.initTheta ?? model.init(spec.seed),
-    optState: opts.resume?.optState,
-  });
+  const loop = await createTrainLoop(
+    {
+      model,
+      data: opts.train,
+      optimizer: spec.optimizer,
+      batchSize: spec.batchSize,
+      seed: spec.seed,
+      theta: opts.resume?.theta ?? opts.initTheta ?? model.init(spec.seed),
+      optState: opts.resume?.optState,
+    },
+    spec.backend,
+    opts.warn,
+  );
   let metrics: SplitMetrics | undefined;
   try {
     metrics = await SplitMetrics.create(model, opts.train, opts.test);
@@ -126,7 +137,7 @@ export async function train(opts: TrainOptions): Promise<void> {
 }
 
 /** The optimizer steps of `train`, from the start or the resumed state, with checkpoints at their steps. */
-async function trainSteps(loop: MinibatchLoop, metrics: SplitMetrics, opts: TrainOptions): Promise<void> {
+async function trainSteps(loop: TrainLoop, metrics: SplitMetrics, opts: TrainOptions): Promise<void> {
   const { spec } = opts;
   const n = count(opts.train);
   const per = stepsPerEpoch(n, spec.batchSize);
@@ -151,7 +162,7 @@ async function trainSteps(loop: MinibatchLoop, metrics: SplitMetrics, opts: Trai
 }
 
 /** Checkpoint `index` at `step`: finite weights, their full-split metrics, handed to onCheckpoint. */
-async function takeCheckpoint(loop: MinibatchLoop, metrics: SplitMetrics, opts: TrainOptions, index: number, step: number, per: number): Promise<void> {
+async function takeCheckpoint(loop: TrainLoop, metrics: SplitMetrics, opts: TrainOptions, index: number, step: number, per: number): Promise<void> {
   const theta = await loop.theta();
   const optState = await loop.optState();
   if (!theta.every(Number.isFinite)) throw new LosscapeError('failed', `training diverged before step ${step}: the weights contain NaN/Inf`);

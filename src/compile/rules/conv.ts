@@ -367,6 +367,10 @@ function convCore(L: Lowering, x: string, w: string, group: number, p: ConvParam
     );
     pads = pads.map(([lo, hi]) => [Math.max(0, lo), Math.max(0, hi)]);
   }
+  if (L.options.weightGradGemm && group === 1 && isWeightGradient(outSp, ks)) {
+    const padded = L.pad(xt, [0, 0, ...pads.map(([lo]) => lo)], [0, 0, ...pads.map(([, hi]) => hi)], dtype);
+    return convAsGemms(L, padded, w, wShape, outSp, p, dtype);
+  }
   const attrs = {
     strides: p.strides,
     pads: [...pads.map(([lo]) => lo), ...pads.map(([, hi]) => hi)],
@@ -377,6 +381,44 @@ function convCore(L: Lowering, x: string, w: string, group: number, p: ConvParam
   const y = L.b.op('Conv', [xt.name, w], outShape, dtype, attrs);
   L.convNodes.set(y, { x: xt.name, w, attrs, outShape });
   return y;
+}
+
+/**
+ * A conv whose kernel is at least as large as its output, with few output positions: the shape
+ * of a weight gradient (jax-js convolves the input with the output gradient, batch and channels
+ * swapped). onnxruntime's Conv runs these an order of magnitude below its GEMM speed.
+ */
+function isWeightGradient(outSp: number[], ks: number[]): boolean {
+  return prod(outSp) <= 64 && prod(ks) >= prod(outSp);
+}
+
+/**
+ * x [N, C, ...sp] (already padded) ⊛ w [O, C, ...k] as one Gemm per output position:
+ * y[:, :, q] = window_q(x) [N, C·prod(k)] · w [O, C·prod(k)]ᵀ, windows strided by the
+ * kernel dilation and placed by the strides; the [N, O] results concatenated in position order.
+ */
+function convAsGemms(L: Lowering, x: TensorRef, w: string, wShape: number[], outSp: number[], p: ConvParams, dtype: ElemType): string {
+  const [N, C] = x.ashape;
+  const O = wShape[0];
+  const ks = wShape.slice(2);
+  const K = C * prod(ks);
+  const w2 = L.reshape(w, [O, K], dtype);
+  const axes = ks.map((_, i) => i + 2);
+  const cols = cartesian(outSp).map((q) => {
+    const starts = q.map((qi, i) => qi * p.strides[i]);
+    const win = L.slice(
+      x,
+      axes,
+      starts,
+      starts.map((s0, i) => s0 + (ks[i] - 1) * p.rhsDilation[i] + 1),
+      dtype,
+      p.rhsDilation.some((d) => d !== 1) ? p.rhsDilation : undefined,
+    );
+    const y = L.b.op('Gemm', [L.reshape(win.name, [N, K], dtype), w2], [N, O], dtype, { transB: 1 });
+    return L.reshape(y, [N, O, 1], dtype);
+  });
+  const y = cols.length === 1 ? cols[0] : L.b.op('Concat', cols, [N, O, cols.length], dtype, { axis: 2 });
+  return L.reshape(y, [N, O, ...outSp], dtype);
 }
 
 function lowerPool(L: Lowering, eqn: Eqn): Val {

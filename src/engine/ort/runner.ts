@@ -28,6 +28,12 @@ export interface OrtFunctionOptions {
   /** Intra-op threads (default: os.availableParallelism()). */
   threads?: number;
   device?: 'cpu' | 'cuda';
+  /**
+   * Let idle intra-op threads spin between ops (onnxruntime's default, true). false frees the
+   * cores between ops: a long graph of large ops on several threads (a training step) then
+   * costs less CPU time and suffers less when other processes share the cores.
+   */
+  spinning?: boolean;
 }
 
 export interface OrtIO {
@@ -96,6 +102,7 @@ export class OrtFunction {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionProviders: opts.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
     });
     return new OrtFunction(session, inputs, outputs);
   }
@@ -104,6 +111,20 @@ export class OrtFunction {
   async run(inputs: readonly TypedArray[]): Promise<TypedArray[]> {
     const results = await this.#session.run(this.feeds(inputs));
     return this.#outputNames.map((n) => results[n].data as TypedArray);
+  }
+
+  /**
+   * Run with preallocated outputs: onnxruntime writes each output into the given typed array
+   * (exactly prod(shape) elements of the output's type), so state carried between calls
+   * (weights, optimizer moments) stays in buffers the caller owns.
+   */
+  async runInto(inputs: readonly TypedArray[], outputs: readonly TypedArray[]): Promise<void> {
+    if (outputs.length !== this.outputs.length) throw new Error(`OrtFunction: expected ${this.outputs.length} outputs, got ${outputs.length}`);
+    const fetches: Record<string, ort.Tensor> = {};
+    this.outputs.forEach((o, i) => {
+      fetches[o.name] = new ort.Tensor(o.type, outputs[i] as ort.Tensor.DataTypeMap[typeof o.type], o.shape);
+    });
+    await this.#session.run(this.feeds(inputs), fetches);
   }
 
   /** Build the feeds for `run` (checks lengths and element types). */

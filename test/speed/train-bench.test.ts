@@ -1,0 +1,52 @@
+/** The training bench's deterministic parts (no timings): its ResNet-20 and its table. */
+import { describe, expect, it } from 'vitest';
+import { formatTrainTable, resnet20Spec } from '../../bench/train.js';
+import { buildModel } from '../../src/model/zoo.js';
+
+describe('training bench', () => {
+  it('its ResNet-20 has a 3×3 stem and 18 3×3 convs at 16/32/64 channels, then a 64→10 classifier', () => {
+    const model = buildModel(resnet20Spec(), [1, 28, 28], 10);
+    const convs3 = model.layout.entries.filter((e) => e.shape.length === 4 && e.shape[2] === 3 && e.shape[3] === 3);
+    expect(convs3).toHaveLength(19);
+    const outs = convs3.map((e) => e.shape[0]);
+    expect(outs.filter((o) => o === 16)).toHaveLength(7);
+    expect(outs.filter((o) => o === 32)).toHaveLength(6);
+    expect(outs.filter((o) => o === 64)).toHaveLength(6);
+    expect(model.layout.entries.some((e) => e.shape.length === 2 && e.shape[0] === 10 && e.shape[1] === 64)).toBe(true);
+  });
+
+  it('prints epochs, images/s, GFLOP/s and the speed-up against its target', () => {
+    const t = formatTrainTable([
+      {
+        work: 'CNN epoch, 8,000 digits',
+        engine: 'jax-js (wasm)',
+        threads: 1,
+        images: 8000,
+        epochSeconds: 50,
+        stepsTimed: 10,
+        extrapolated: true,
+        imagesPerSecond: 160,
+        gflops: 0.31,
+        cpuSeconds: 50,
+      },
+      {
+        work: 'CNN epoch, 8,000 digits',
+        engine: 'onnxruntime',
+        threads: 2,
+        images: 8000,
+        epochSeconds: 2.5,
+        stepsTimed: 124,
+        extrapolated: false,
+        imagesPerSecond: 3200,
+        gflops: 6.2,
+        cpuSeconds: 4.1,
+        compileSeconds: 0.4,
+        speedup: 20,
+        target: '≥ 10× jax-js',
+        met: true,
+      },
+    ]);
+    expect(t).toMatch(/\| jax-js \(wasm\) \| 1 \| 50\.0 \(from 10 steps\) \| 160 \| 0\.310 \|.*\| – \| – \| – \| – \|$/m);
+    expect(t).toMatch(/\| onnxruntime \| 2 \| 2\.50 \| 3200 \| 6\.20 \| 4\.10 \| 0\.400 \| 20\.0× \| ≥ 10× jax-js \| yes \|$/m);
+  });
+});
