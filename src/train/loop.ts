@@ -7,6 +7,7 @@
 import { jit, numpy as np, valueAndGrad } from '@jax-js/jax';
 import { isLearnable, type ParamLayout } from '../core/layout.js';
 import { Rng, type RngStream } from '../core/rng.js';
+import { type AugmentSpec, augmentBatch } from '../data/augment.js';
 import { count, type Dataset, sampleSize } from '../data/dataset.js';
 import { targetMatrix } from '../engine/batches.js';
 import { lossSum } from '../engine/loss.js';
@@ -31,6 +32,8 @@ export interface LoopOptions {
   optState?: Float32Array[];
   /** 1 = trained, 0 = held at zero (pruned): masked tensors are multiplied by it after every update. */
   mask?: Uint8Array;
+  /** Random crops and flips of every batch, drawn from (seed, 'augment', step). */
+  augment?: AugmentSpec;
 }
 
 export function stepsPerEpoch(n: number, batchSize: number): number {
@@ -119,6 +122,7 @@ class Minibatches {
     private readonly batchSize: number,
     private readonly seed: number,
     private readonly stream: RngStream,
+    private readonly augment: AugmentSpec | undefined,
   ) {
     this.n = count(data);
     this.d = sampleSize(data);
@@ -144,6 +148,7 @@ class Minibatches {
       xb.set(this.data.x.subarray(i * d, (i + 1) * d), k * d);
       tb.set(this.targets.subarray(i * c, (i + 1) * c), k * c);
     }
+    if (this.augment) augmentBatch(xb, nb, this.inputShape, this.augment, this.seed, step);
     return {
       x: np.array(xb.slice(0, nb * d)).reshape([nb, ...this.inputShape]),
       t: np.array(tb.slice(0, nb * c)).reshape([nb, c]),
@@ -182,7 +187,7 @@ export class MinibatchLoop {
     return new MinibatchLoop(
       o,
       streams,
-      new Minibatches(o.data, model.inputShape, o.batchSize, o.seed, streams.shuffle),
+      new Minibatches(o.data, model.inputShape, o.batchSize, o.seed, streams.shuffle, o.augment),
       compileStep(model, o.optimizer, kind, masked),
       tensorsOf(layout, o.theta),
       initialState(layout, stateSlots(o.optimizer), o.optState),
