@@ -67,8 +67,8 @@ export const CifarResnetSpec = z
       .min(8)
       .refine((d) => (d - 2) % 6 === 0, 'depth must be 6n + 2 (20, 32, 44, 56, 110, …)')
       .default(20),
-    /** Width multiplier k (Wide-ResNet-56-k in Li et al.). */
-    widen: z.number().int().positive().default(1),
+    /** Width multiplier k (Wide-ResNet-56-k in Li et al.); fractions give narrower nets (channels rounded, at least 1). */
+    widen: z.number().positive().default(1),
     shortcut: z.enum(['conv', 'A']).default('conv'),
     skip: z.boolean().default(true),
     ...common,

@@ -155,8 +155,8 @@ function cifarResnet(spec: CifarResnetSpec, inputShape: number[], outputDim: num
   const n = (spec.depth - 2) / 6;
   const { depth, widen, shortcut, type, ...rest } = spec;
   void type;
-  const base: ResnetSpec = { ...rest, type: 'resnet', width: 16 * widen, blocks: [n, n, n] };
-  const name = `resnet-${depth}${widen > 1 ? `-${widen}` : ''}${spec.skip ? ` shortcut ${shortcut}` : ' no-skip'} ${spec.activation}${spec.batchNorm ? ' bn' : ''}`;
+  const base: ResnetSpec = { ...rest, type: 'resnet', width: Math.max(1, Math.round(16 * widen)), blocks: [n, n, n] };
+  const name = `resnet-${depth}${widen !== 1 ? `-${widen}` : ''}${spec.skip ? ` shortcut ${shortcut}` : ' no-skip'} ${spec.activation}${spec.batchNorm ? ' bn' : ''}`;
   return resnet(base, inputShape, outputDim, shortcut, name);
 }
 
