@@ -50,3 +50,25 @@ export function normalizeChannels(ds: Dataset, stats: ChannelStats): Dataset {
   }
   return { ...ds, x };
 }
+
+/** Images [C, H, W] shrunk k-fold by averaging k×k blocks (H, W cropped to multiples of k); a copy. */
+export function downsample(ds: Dataset, k: number): Dataset {
+  if (k === 1) return ds;
+  if (ds.inputShape.length !== 3) throw new Error(`data "${ds.name}": downsampling needs image samples [C, H, W]; got [${ds.inputShape}]`);
+  const [c, h, w] = ds.inputShape as [number, number, number];
+  const ho = Math.floor(h / k);
+  const wo = Math.floor(w / k);
+  const n = count(ds);
+  const x = new Float32Array(n * c * ho * wo);
+  let o = 0;
+  for (let p = 0; p < n * c; p++) {
+    for (let r = 0; r < ho; r++) {
+      for (let q = 0; q < wo; q++) {
+        let s = 0;
+        for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) s += ds.x[p * h * w + (r * k + i) * w + q * k + j]!;
+        x[o++] = s / (k * k);
+      }
+    }
+  }
+  return { ...ds, inputShape: [c, ho, wo], x };
+}

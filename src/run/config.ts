@@ -39,6 +39,8 @@ export const DataSpec = z
     path: z.string().optional(),
     /** 'channel': standardize every channel with the training split's mean and standard deviation. */
     normalize: z.enum(['none', 'channel']).default('none'),
+    /** Shrink images k-fold by averaging k×k pixel blocks (small, fast versions of an experiment). */
+    downsample: z.number().int().positive().optional(),
     /** Synthetic sets: number of samples and noise. */
     n: z.number().int().positive().optional(),
     noise: z.number().min(0).optional(),
@@ -55,6 +57,8 @@ export const DataSpec = z
     task: z.enum(['classification', 'regression']).optional(),
     /** Use only this many (or this fraction of) training samples for training (stratified); default all. */
     trainSize: SubsetSize.default('all'),
+    /** Use only this many (or this fraction of) test samples (stratified); default all. */
+    testSize: SubsetSize.optional(),
     /** The fixed evaluation subset every landscape point uses: a count, a fraction or 'all'. */
     subset: z
       .object({ size: SubsetSize.default(0.05), seed: z.number().int().min(0).default(0) })

@@ -3,7 +3,7 @@ import { loadCifar } from '../data/cifar.js';
 import { type Dataset, type TrainTest, take, validateDataset } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { loadMnist } from '../data/mnist.js';
-import { channelStats, normalizeChannels } from '../data/normalize.js';
+import { channelStats, downsample, normalizeChannels } from '../data/normalize.js';
 import { splitIndices, subsetIndices } from '../data/subset.js';
 import { type SyntheticKind, synthetic } from '../data/synthetic.js';
 import type { SubsetInfo } from '../store/run-store.js';
@@ -56,11 +56,16 @@ export function splitData(all: Dataset, spec: DataSpec): RunData {
   return withSubsets(take(all, trIdx, `${all.name}-train`), take(all, teIdx, `${all.name}-test`), all, spec);
 }
 
-/** The training subset (trainSize), the normalization and the fixed evaluation subsets of a train/test pair. */
+/** The training and test subsets (trainSize, testSize), downsampling, the normalization and the fixed evaluation subsets of a train/test pair. */
 function withSubsets(train0: Dataset, test0: Dataset, all: Dataset, spec: DataSpec): RunData {
   let train = train0;
   let test = test0;
   if (spec.trainSize !== 'all') train = take(train, subsetIndices(train, { size: spec.trainSize, seed: spec.splitSeed }), train.name);
+  if (spec.testSize !== undefined && spec.testSize !== 'all') test = take(test, subsetIndices(test, { size: spec.testSize, seed: spec.splitSeed }), test.name);
+  if (spec.downsample) {
+    train = downsample(train, spec.downsample);
+    test = downsample(test, spec.downsample);
+  }
   if (spec.normalize === 'channel') {
     const stats = channelStats(train);
     train = normalizeChannels(train, stats);
