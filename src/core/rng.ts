@@ -46,6 +46,8 @@ export const RNG_STREAMS = [
   'warm-start',
   /** Start vectors of the check that no eigenvalue lies beyond reported extremes. */
   'certify',
+  /** Training-time data augmentation: crop offsets and flips (index: step). */
+  'augment',
 ] as const;
 
 export type RngStream = (typeof RNG_STREAMS)[number];

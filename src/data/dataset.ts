@@ -15,6 +15,12 @@ export interface Dataset {
   outputDim: number;
 }
 
+/** A data set's fixed training and test splits (Fashion-MNIST, CIFAR). */
+export interface TrainTest {
+  train: Dataset;
+  test: Dataset;
+}
+
 export function count(ds: Dataset): number {
   return ds.y.length / (ds.task === 'regression' ? ds.outputDim : 1);
 }

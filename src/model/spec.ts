@@ -51,8 +51,50 @@ export const ResnetSpec = z
   })
   .strict();
 
-export const ModelSpec = z.discriminatedUnion('type', [MlpSpec, CnnSpec, ResnetSpec]);
+/**
+ * The CIFAR ResNets of He et al. (2016) as Li et al. (2018) train them: a 3×3 stem of 16·widen
+ * channels, three stages of (depth − 2)/6 basic blocks at 16, 32 and 64 channels (×widen), global
+ * average pooling, one dense layer. ResNet-20/56/110 are depth 20/56/110; `skip: false` is the
+ * plain twin; `shortcut` where the shape changes: 'conv' (1×1 conv + BN, Li et al.'s code) or 'A'
+ * (stride-2 subsampling, zero-padded channels; He et al.'s CIFAR option A).
+ */
+export const CifarResnetSpec = z
+  .object({
+    type: z.literal('cifar-resnet'),
+    depth: z
+      .number()
+      .int()
+      .min(8)
+      .refine((d) => (d - 2) % 6 === 0, 'depth must be 6n + 2 (20, 32, 44, 56, 110, …)')
+      .default(20),
+    /** Width multiplier k (Wide-ResNet-56-k in Li et al.); fractions give narrower nets (channels rounded, at least 1). */
+    widen: z.number().positive().default(1),
+    shortcut: z.enum(['conv', 'A']).default('conv'),
+    skip: z.boolean().default(true),
+    ...common,
+    batchNorm: z.boolean().default(true),
+  })
+  .strict();
+
+/**
+ * VGG-9 of Li et al. (2018) (from Keskar et al. 2017): 3×3 convs with BN and ReLU at
+ * 64, 64, M, 128, 128, M, 256, 256, 256, M (M = 2×2 max pooling, floor), then dense(256)–BN–ReLU
+ * and the classifier; channels ×widen.
+ */
+export const VggSpec = z
+  .object({
+    type: z.literal('vgg'),
+    depth: z.literal(9).default(9),
+    widen: z.number().positive().default(1),
+    ...common,
+    batchNorm: z.boolean().default(true),
+  })
+  .strict();
+
+export const ModelSpec = z.discriminatedUnion('type', [MlpSpec, CnnSpec, ResnetSpec, CifarResnetSpec, VggSpec]);
 export type ModelSpec = z.infer<typeof ModelSpec>;
 export type MlpSpec = z.infer<typeof MlpSpec>;
 export type CnnSpec = z.infer<typeof CnnSpec>;
 export type ResnetSpec = z.infer<typeof ResnetSpec>;
+export type CifarResnetSpec = z.infer<typeof CifarResnetSpec>;
+export type VggSpec = z.infer<typeof VggSpec>;

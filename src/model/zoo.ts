@@ -1,12 +1,13 @@
 /**
- * The model zoo: MLP, LeNet-like CNN and a small ResNet (with a `skip: false`
- * plain variant, as in Li et al. Fig. 5), built from a declarative spec.
+ * The model zoo: MLP, LeNet-like CNN, a small ResNet (with a `skip: false` plain variant), the
+ * CIFAR ResNet-20/56/110 and VGG-9 of Li et al. (2018) with width multipliers, built from a
+ * declarative spec.
  */
-import type { numpy as np } from '@jax-js/jax';
+import { numpy as np } from '@jax-js/jax';
 import { type Forward, NetBuilder } from './builder.js';
 import { type Activation, globalAvgPool, pool2d, subsample2d } from './layers.js';
 import type { Model } from './model.js';
-import { type CnnSpec, type MlpSpec, ModelSpec, type ResnetSpec } from './spec.js';
+import { type CifarResnetSpec, type CnnSpec, type MlpSpec, ModelSpec, type ResnetSpec, type VggSpec } from './spec.js';
 
 type Arr = np.Array;
 type Step = (f: Forward, x: Arr) => Arr;
@@ -87,9 +88,10 @@ function cnn(spec: CnnSpec, inputShape: number[], outputDim: number): Model {
  * (conv3×3–BN–act–conv3×3–BN, + shortcut, act) → global average pool → dense.
  * Stage s > 0 halves the resolution in its first block (stride-2 conv computed as
  * a stride-1 conv followed by subsampling) and doubles the width; the shortcut
- * there is a 1×1 conv (+BN). With `skip: false` there is no shortcut at all.
+ * there is a 1×1 conv (+BN), or with shortcut 'A' the subsampled input with zero channels
+ * appended on both sides. With `skip: false` there is no shortcut at all.
  */
-function resnet(spec: ResnetSpec, inputShape: number[], outputDim: number): Model {
+function resnet(spec: ResnetSpec, inputShape: number[], outputDim: number, shortcutKind: 'conv' | 'A' = 'conv', name?: string): Model {
   const b = new NetBuilder();
   const [c0, h0, w0] = imageShape(inputShape);
   const act = spec.activation as Activation;
@@ -114,10 +116,10 @@ function resnet(spec: ResnetSpec, inputShape: number[], outputDim: number): Mode
       );
       let shortcut: Step | null = null;
       if (spec.skip) {
-        shortcut =
-          stride === 1 && out === c
-            ? (_f, x) => x
-            : chain(b.conv(`${p}.downsample.0`, c, out, 1, 0, !spec.batchNorm), (_f, x) => subsample2d(x, stride), bn(`${p}.downsample.1`, out));
+        const extra = out - c;
+        if (stride === 1 && extra === 0) shortcut = (_f, x) => x;
+        else if (shortcutKind === 'A') shortcut = (_f, x) => padChannels(subsample2d(x, stride), extra);
+        else shortcut = chain(b.conv(`${p}.downsample.0`, c, out, 1, 0, !spec.batchNorm), (_f, x) => subsample2d(x, stride), bn(`${p}.downsample.1`, out));
       }
       const sc = shortcut;
       steps.push((f, x) => {
@@ -133,7 +135,60 @@ function resnet(spec: ResnetSpec, inputShape: number[], outputDim: number): Mode
   steps.push((_f, x) => globalAvgPool(x));
   steps.push(b.dropout(spec.dropout, [c]));
   steps.push(b.dense('fc', c, outputDim));
-  const name = `resnet w${spec.width} blocks[${spec.blocks}]${spec.skip ? '' : ' no-skip'} ${act}${spec.batchNorm ? ' bn' : ''}`;
+  const title = name ?? `resnet w${spec.width} blocks[${spec.blocks}]${spec.skip ? '' : ' no-skip'} ${act}${spec.batchNorm ? ' bn' : ''}`;
+  return b.build(title, inputShape, outputDim, chain(...steps));
+}
+
+/** `extra` zero channels split over both ends of the channel axis (x [N, C, H, W]). */
+function padChannels(x: Arr, extra: number): Arr {
+  const lo = Math.floor(extra / 2);
+  return np.pad(x, [
+    [0, 0],
+    [lo, extra - lo],
+    [0, 0],
+    [0, 0],
+  ]);
+}
+
+/** ResNet-(6n+2) for CIFAR: the ResNet above with 16·widen channels and blocks [n, n, n]. */
+function cifarResnet(spec: CifarResnetSpec, inputShape: number[], outputDim: number): Model {
+  const n = (spec.depth - 2) / 6;
+  const { depth, widen, shortcut, type, ...rest } = spec;
+  void type;
+  const base: ResnetSpec = { ...rest, type: 'resnet', width: Math.max(1, Math.round(16 * widen)), blocks: [n, n, n] };
+  const name = `resnet-${depth}${widen !== 1 ? `-${widen}` : ''}${spec.skip ? ` shortcut ${shortcut}` : ' no-skip'} ${spec.activation}${spec.batchNorm ? ' bn' : ''}`;
+  return resnet(base, inputShape, outputDim, shortcut, name);
+}
+
+const VGG9 = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M'] as const;
+
+/** VGG-9: 3×3 conv–BN–act layers and 2×2 max pools, dense–BN–act, the classifier. */
+function vgg(spec: VggSpec, inputShape: number[], outputDim: number): Model {
+  const b = new NetBuilder();
+  const img = imageShape(inputShape);
+  let [c, h, w] = img;
+  const act = spec.activation as Activation;
+  const bn = (name: string, ch: number): Step => (spec.batchNorm ? b.batchNorm(name, ch) : (_f, x) => x);
+  const steps: Step[] = [(_f, x) => x.reshape([x.shape[0]!, ...img])];
+  let k = 0;
+  for (const v of VGG9) {
+    if (v === 'M') {
+      steps.push((_f, x) => pool2d(x, 2, 'max'));
+      h = Math.floor(h / 2);
+      w = Math.floor(w / 2);
+      continue;
+    }
+    const o = Math.max(1, Math.round(v * spec.widen));
+    steps.push(b.conv(`features.${k}`, c, o, 3, 1), bn(`features.${k}.bn`, o), b.activation(act));
+    k++;
+    c = o;
+  }
+  if (h < 1 || w < 1) throw new Error(`vgg: a ${img[1]}×${img[2]} image is too small for three 2×2 poolings`);
+  const flat = c * h * w;
+  steps.push((_f, x) => x.reshape([x.shape[0]!, flat]));
+  steps.push(b.dense('fc', flat, c), bn('fc.bn', c), b.activation(act), b.dropout(spec.dropout, [c]));
+  steps.push(b.dense('classifier', c, outputDim));
+  const name = `vgg-9${spec.widen !== 1 ? ` ×${spec.widen}` : ''} ${act}${spec.batchNorm ? ' bn' : ''}`;
   return b.build(name, inputShape, outputDim, chain(...steps));
 }
 
@@ -147,5 +202,9 @@ export function buildModel(spec: unknown, inputShape: number[], outputDim: numbe
       return cnn(s, inputShape, outputDim);
     case 'resnet':
       return resnet(s, inputShape, outputDim);
+    case 'cifar-resnet':
+      return cifarResnet(s, inputShape, outputDim);
+    case 'vgg':
+      return vgg(s, inputShape, outputDim);
   }
 }

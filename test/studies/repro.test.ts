@@ -1,0 +1,104 @@
+/**
+ * The Li et al. (2018) reproductions, end to end at reduced size: the study files of
+ * examples/paper/ as documented, with an `override` that shrinks them (Fashion-MNIST images
+ * averaged down to 7×7, 256 training and test images, narrow nets, a few epochs, 3×3 grids). The
+ * full-size runs are the same files without the override (docs/studies.md).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FASHION_MNIST_DIR } from '../../src/data/fashion-mnist.js';
+import { readH5 } from '../../src/io/h5.js';
+import { type CompareRow, compareStudy, planVariants } from '../../src/studies/compare/study.js';
+import { loadStudyFile } from '../../src/studies/config.js';
+import { tempDir } from './helpers.js';
+
+const PAPER = join(import.meta.dirname, '..', '..', 'examples', 'paper');
+
+/** Fashion-MNIST (the Debian package) shrunk k-fold, 256 + 256 images, 64-image evaluation subsets. */
+const smallData = (downsample: number) => ({
+  source: 'fashion-mnist',
+  path: FASHION_MNIST_DIR,
+  downsample,
+  trainSize: 256,
+  testSize: 256,
+  normalize: 'channel',
+  subset: { size: 64, seed: 0 },
+  testSubset: { size: 64, seed: 0 },
+});
+
+async function runReduced(
+  file: string,
+  override: Record<string, unknown>,
+  variants: Record<string, Record<string, unknown>>,
+  out = tempDir(file.replace(/\.yaml$/, '')),
+): Promise<Map<string, CompareRow>> {
+  const study = loadStudyFile(join(PAPER, file));
+  study.config.override = override;
+  study.config.variants = variants;
+  study.config.sharpness = { epsilon: 1e-3, traceProbes: 2, tol: 1e-3, params: 'all', seed: 0 };
+  study.config.report = false;
+  const r = await compareStudy(study, { out });
+  return new Map(r.rows.map((row) => [row.variant, row]));
+}
+
+describe('examples/paper', () => {
+  for (const f of ['skip-vs-noskip.yaml', 'batch-size.yaml']) {
+    it(`${f}: the documented full-size study resolves (paper recipe, CIFAR-10)`, () => {
+      const s = loadStudyFile(join(PAPER, f));
+      const plans = planVariants(s, '/tmp/x');
+      expect(plans.length).toBeGreaterThanOrEqual(2);
+      for (const p of plans) {
+        expect(p.config.data.source).toBe('cifar10');
+        expect(p.config.train.epochs).toBe(300);
+        expect(p.config.train.optimizer).toMatchObject({ type: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
+        expect(p.config.train.schedule).toEqual({ type: 'step', milestones: [150, 225, 275], gamma: 0.1 });
+        expect(p.config.train.augment).toEqual({ crop: 4, flip: true });
+      }
+    });
+  }
+});
+
+describe.runIf(existsSync(FASHION_MNIST_DIR))('Li et al. (2018) reproductions at reduced size', () => {
+  it('batch-size.yaml: the large-batch net ends sharper by λmax', async () => {
+    // batch 16 vs 256 (all of the 256 images) instead of 128 vs 8192 of 50,000
+    const rows = await runReduced(
+      'batch-size.yaml',
+      {
+        data: smallData(2),
+        model: { widen: 0.0625 },
+        train: { epochs: 20, augment: { crop: 0, flip: false }, checkpointEvery: 'epoch', schedule: 'constant', optimizer: { lr: 0.05 } },
+        surface: { x: '-1:1:5', y: null, every: 100 },
+      },
+      { 'small-batch': { train: { batchSize: 16 } }, 'large-batch': { train: { batchSize: 256 } } },
+    );
+    const small = rows.get('small-batch')!;
+    const large = rows.get('large-batch')!;
+    expect(large.lambda_max!).toBeGreaterThan(small.lambda_max!);
+  }, 900_000);
+
+  it('skip-vs-noskip.yaml: the plain ResNet-20 ends sharper by λmax; both get |λmin/λmax| maps', async () => {
+    const out = tempDir('skip-vs-noskip');
+    const rows = await runReduced(
+      'skip-vs-noskip.yaml',
+      {
+        data: smallData(4),
+        model: { widen: 0.125 },
+        train: { epochs: 3, batchSize: 32, augment: { crop: 0, flip: false }, checkpointEvery: 'epoch', schedule: 'constant', optimizer: { lr: 0.05 } },
+        surface: { x: '-1:1:3', y: '-1:1:3', every: 100 },
+        hessian: { x: '-0.2:0.2:3', y: '-0.2:0.2:3', every: 100, tol: 1e-3 },
+      },
+      { resnet20: { model: { depth: 20 } }, 'resnet20-noskip': { model: { depth: 20, skip: false } } },
+      out,
+    );
+    const skip = rows.get('resnet20')!;
+    const plain = rows.get('resnet20-noskip')!;
+    expect(plain.lambda_max!).toBeGreaterThan(2 * skip.lambda_max!);
+    for (const v of ['resnet20', 'resnet20-noskip']) {
+      const map = await readH5(join(out, v, 'hessian', 'ckpt-0003.h5'));
+      const ratio = map.get('eig_ratio')!.value as Float64Array | Float32Array;
+      expect(ratio.length).toBe(9);
+      expect([...ratio].every(Number.isFinite)).toBe(true);
+    }
+  }, 900_000);
+});
