@@ -1,21 +1,12 @@
 /** Builds the datasets a run config describes: train/test split and the fixed evaluation subsets. */
-import { type Dataset, take, validateDataset } from '../data/dataset.js';
+import type { Dataset } from '../data/dataset.js';
 import { loadMnist } from '../data/mnist.js';
-import { splitIndices, subsetIndices } from '../data/subset.js';
 import { type SyntheticKind, synthetic } from '../data/synthetic.js';
-import type { SubsetInfo } from '../store/run-store.js';
 import type { DataSpec } from './config.js';
+import { type RunData, splitData } from './split.js';
 
-export interface RunData {
-  all: Dataset;
-  train: Dataset;
-  test: Dataset;
-  /** The fixed evaluation subset (of the train split) every landscape point uses. */
-  evalSubset: Dataset;
-  testSubset?: Dataset;
-  subset: SubsetInfo;
-  testSubsetInfo?: SubsetInfo;
-}
+export type { RunData };
+export { splitData };
 
 export async function loadSource(spec: DataSpec): Promise<Dataset> {
   if (spec.source === 'mnist') return loadMnist();
@@ -36,27 +27,4 @@ export async function loadSource(spec: DataSpec): Promise<Dataset> {
 
 export async function prepareData(spec: DataSpec): Promise<RunData> {
   return splitData(await loadSource(spec), spec);
-}
-
-/** The train/test split and the fixed evaluation subsets of a loaded dataset. */
-export function splitData(all: Dataset, spec: DataSpec): RunData {
-  validateDataset(all);
-  const [trIdx, teIdx] = splitIndices(all, spec.testFraction, spec.splitSeed);
-  let train = take(all, trIdx, `${all.name}-train`);
-  if (spec.trainSize !== 'all') train = take(train, subsetIndices(train, { size: spec.trainSize, seed: spec.splitSeed }), train.name);
-  const test = take(all, teIdx, `${all.name}-test`);
-  const sIdx = subsetIndices(train, spec.subset);
-  const out: RunData = {
-    all,
-    train,
-    test,
-    evalSubset: take(train, sIdx, `${all.name}-subset`),
-    subset: { seed: spec.subset.seed, size: sIdx.length, indices: [...sIdx] },
-  };
-  if (spec.testSubset) {
-    const tIdx = subsetIndices(test, spec.testSubset);
-    out.testSubset = take(test, tIdx, `${all.name}-test-subset`);
-    out.testSubsetInfo = { seed: spec.testSubset.seed, size: tIdx.length, indices: [...tIdx] };
-  }
-  return out;
 }

@@ -1,0 +1,42 @@
+/**
+ * The train/test split and the fixed evaluation subsets of a loaded data set (no file access,
+ * so the browser playground splits its data with the same code as runs).
+ */
+import { type Dataset, take, validateDataset } from '../data/dataset.js';
+import { splitIndices, subsetIndices } from '../data/subset.js';
+import type { SubsetInfo } from '../store/run-store.js';
+import type { DataSpec } from './config.js';
+
+export interface RunData {
+  all: Dataset;
+  train: Dataset;
+  test: Dataset;
+  /** The fixed evaluation subset (of the train split) every landscape point uses. */
+  evalSubset: Dataset;
+  testSubset?: Dataset;
+  subset: SubsetInfo;
+  testSubsetInfo?: SubsetInfo;
+}
+
+/** The train/test split and the fixed evaluation subsets of a loaded dataset. */
+export function splitData(all: Dataset, spec: DataSpec): RunData {
+  validateDataset(all);
+  const [trIdx, teIdx] = splitIndices(all, spec.testFraction, spec.splitSeed);
+  let train = take(all, trIdx, `${all.name}-train`);
+  if (spec.trainSize !== 'all') train = take(train, subsetIndices(train, { size: spec.trainSize, seed: spec.splitSeed }), train.name);
+  const test = take(all, teIdx, `${all.name}-test`);
+  const sIdx = subsetIndices(train, spec.subset);
+  const out: RunData = {
+    all,
+    train,
+    test,
+    evalSubset: take(train, sIdx, `${all.name}-subset`),
+    subset: { seed: spec.subset.seed, size: sIdx.length, indices: [...sIdx] },
+  };
+  if (spec.testSubset) {
+    const tIdx = subsetIndices(test, spec.testSubset);
+    out.testSubset = take(test, tIdx, `${all.name}-test-subset`);
+    out.testSubsetInfo = { seed: spec.testSubset.seed, size: tIdx.length, indices: [...tIdx] };
+  }
+  return out;
+}
