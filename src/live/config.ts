@@ -21,7 +21,7 @@ export const LiveConfig = z
     batchNorm: z.boolean().default(false),
     dropout: z.number().min(0).lt(1).default(0),
     optimizer: z.enum(OPTIMIZERS).default('momentum'),
-    lr: z.number().positive().max(10).default(0.05),
+    lr: z.number().positive().max(10).default(0.1),
     batchSize: z.number().int().positive().max(5000).default(32),
     seed: z.number().int().min(0).default(0),
     /** Landscape grid points per side on [-range, range]². */

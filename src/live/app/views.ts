@@ -75,8 +75,13 @@ export class LandscapeView {
 
 /** Decision regions (class probabilities blended) under the data points. */
 export function drawBoundary(canvas: HTMLCanvasElement, probs: Float32Array, res: number, classes: number, box: number[], data: Dataset): void {
-  const { w, h } = fitCanvas(canvas);
+  const { w: cw, h: ch } = fitCanvas(canvas);
   const ctx = canvas.getContext('2d')!;
+  ctx.clearRect(0, 0, cw, ch);
+  const side = Math.min(cw, ch);
+  ctx.setTransform(1, 0, 0, 1, (cw - side) / 2, (ch - side) / 2);
+  const w = side;
+  const h = side;
   const img = ctx.createImageData(res, res);
   for (let i = 0; i < res; i++) {
     for (let j = 0; j < res; j++) {
@@ -108,26 +113,32 @@ export function drawBoundary(canvas: HTMLCanvasElement, probs: Float32Array, res
     ctx.arc(px, py, 2.2, 0, 2 * Math.PI);
     ctx.fill();
   }
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
 }
 
 /** The |λmin/λmax| map (magma on [0, 1]); points not yet computed are dark. */
 export function drawRatioMap(canvas: HTMLCanvasElement, n: number, ratio: Float64Array): void {
-  const { w, h } = fitCanvas(canvas);
+  const { w: cw, h: chh } = fitCanvas(canvas);
   const ctx = canvas.getContext('2d')!;
   const cm = colormap('magma');
+  ctx.clearRect(0, 0, cw, chh);
+  const w = Math.min(cw, chh);
+  const h = w;
+  ctx.setTransform(1, 0, 0, 1, (cw - w) / 2, (chh - h) / 2);
   ctx.fillStyle = '#101218';
   ctx.fillRect(0, 0, w, h);
-  const cw = w / n;
-  const ch = h / n;
+  const cellW = w / n;
+  const cellH = h / n;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       const v = ratio[i * n + j]!;
       if (!Number.isFinite(v)) continue;
       const q = lutIndex(Math.min(1, v)) * 3;
       ctx.fillStyle = `rgb(${cm.srgb[q]},${cm.srgb[q + 1]},${cm.srgb[q + 2]})`;
-      ctx.fillRect(j * cw, h - (i + 1) * ch, Math.ceil(cw), Math.ceil(ch));
+      ctx.fillRect(j * cellW, h - (i + 1) * cellH, Math.ceil(cellW), Math.ceil(cellH));
     }
   }
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
 }
 
 /** Training curves: minibatch loss, full train/test loss, accuracy. */
