@@ -14,6 +14,8 @@ export const LiveConfig = z
     data: z.enum(SYNTHETIC_KINDS as unknown as [string, ...string[]]).default('spirals'),
     /** Samples in the data set (train + test). */
     n: z.number().int().min(20).max(5000).default(1500),
+    /** Gaussian noise of the synthetic points (absent: the data set's default, as in runs). */
+    noise: z.number().min(0).max(1).optional(),
     /** The fixed evaluation subset of every landscape: this fraction of all n samples, drawn from the train split. */
     subset: z.number().gt(0).max(0.8).default(0.2),
     hidden: z.array(z.number().int().positive().max(512)).max(6).default([64, 64]),
@@ -40,6 +42,7 @@ export type LiveConfig = z.infer<typeof LiveConfig>;
 const PARAMS: Record<keyof LiveConfig, string> = {
   data: 'data',
   n: 'n',
+  noise: 'noise',
   subset: 'subset',
   hidden: 'hidden',
   activation: 'act',
@@ -62,7 +65,7 @@ function parseValue(key: keyof LiveConfig, text: string): unknown {
   const d = DEFAULTS[key];
   if (Array.isArray(d)) return text === '' ? [] : text.split(',').map(Number);
   if (typeof d === 'boolean') return text === '1' || text === 'true';
-  if (typeof d === 'number') return Number(text);
+  if (typeof d === 'number' || key === 'noise') return Number(text);
   return text;
 }
 
@@ -91,6 +94,7 @@ export function configFromQuery(query: string): { config: LiveConfig; autoplay: 
 export function configToQuery(c: LiveConfig, o: { autoplay?: boolean } = {}): string {
   const q = new URLSearchParams();
   for (const key of Object.keys(PARAMS) as (keyof LiveConfig)[]) {
+    if (c[key] === undefined) continue;
     const v = formatValue(c[key]);
     if (v !== formatValue(DEFAULTS[key])) q.set(PARAMS[key], v);
   }
@@ -127,7 +131,14 @@ export function axisText(range: number, n: number): string {
 export function runConfigOf(c: LiveConfig, name: string, epochs: number) {
   return {
     name,
-    data: { source: c.data, n: c.n, testFraction: 0.2, splitSeed: 0, subset: { size: subsetCount(c), seed: 0 } },
+    data: {
+      source: c.data,
+      n: c.n,
+      ...(c.noise !== undefined ? { noise: c.noise } : {}),
+      testFraction: 0.2,
+      splitSeed: 0,
+      subset: { size: subsetCount(c), seed: 0 },
+    },
     model: modelSpec(c),
     train: { epochs, batchSize: c.batchSize, optimizer: optimizerSpec(c), seed: c.seed, checkpointEvery: c.checkpointEvery },
     directions: { seed: c.dirSeed, norm: 'filter', ignore: 'biasbn', perCheckpoint: 'renormalize' },

@@ -59,7 +59,7 @@ export const LIVE_EIGEN = { tol: 1e-4, maxIter: 80 } as const;
 export const MAX_CHECKPOINTS = 120;
 
 /** Settings that change the data or the network: changing one starts a new session. */
-const STRUCTURAL: (keyof LiveConfig)[] = ['data', 'n', 'subset', 'hidden', 'activation', 'batchNorm', 'dropout'];
+const STRUCTURAL: (keyof LiveConfig)[] = ['data', 'n', 'noise', 'subset', 'hidden', 'activation', 'batchNorm', 'dropout'];
 
 export function needsReset(a: LiveConfig, b: LiveConfig, also: (keyof LiveConfig)[] = []): boolean {
   return [...STRUCTURAL, ...also].some((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));

@@ -16,6 +16,8 @@ import { drawBoundary, drawCurves, drawEdgeOfStability, drawRatioMap, type EosRo
 
 const BOUNDARY_RES = 64;
 const STEPS_PER_TICK = 5;
+/** The share of the time Hessian points may take while training runs. */
+const HESSIAN_SHARE = 0.25;
 
 interface HessianMap {
   n: number;
@@ -42,6 +44,7 @@ class Playground {
   lastMap: HessianMap | null = null;
   eos: EosRow[] = [];
   rates: Rates = { surfaces: [], maps: [] };
+  private spent = { hessian: 0, total: 0 };
   saved: string | null = null;
   private busy: Promise<void> = Promise.resolve();
   private landscape!: LandscapeView;
@@ -66,7 +69,7 @@ class Playground {
       const key = el.name as keyof LiveConfig;
       const v = this.config[key];
       if (el instanceof HTMLInputElement && el.type === 'checkbox') el.checked = v as boolean;
-      else el.value = Array.isArray(v) ? v.join(',') : String(v);
+      else el.value = v === undefined ? '' : Array.isArray(v) ? v.join(',') : String(v);
       el.addEventListener('change', () => void this.apply());
     }
     $('play').addEventListener('click', () => (this.playing ? this.pause() : this.play()));
@@ -77,12 +80,16 @@ class Playground {
 
   /** Settings from the form: a data or network change restarts; the rest continue from the current weights. */
   private async apply(): Promise<void> {
-    const raw: Record<string, unknown> = {};
+    const raw: Record<string, unknown> = { ...this.config };
     for (const el of $<HTMLFormElement>('settings').querySelectorAll<HTMLInputElement | HTMLSelectElement>('[name]')) {
       const v = el instanceof HTMLInputElement && el.type === 'checkbox' ? el.checked : el.value;
+      if (v === '' && el.name !== 'hidden') {
+        delete raw[el.name];
+        continue;
+      }
       raw[el.name] = typeof v === 'boolean' ? v : el.name === 'hidden' ? v.split(',').filter(Boolean).map(Number) : /^[\d.e+-]+$/.test(v) ? Number(v) : v;
     }
-    const parsed = LiveConfigSchema.safeParse({ ...this.config, ...raw });
+    const parsed = LiveConfigSchema.safeParse(raw);
     if (!parsed.success) {
       $('message').textContent = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
       return;
@@ -143,12 +150,19 @@ class Playground {
   private async loop(): Promise<void> {
     for (;;) {
       await this.enqueue(async () => {
+        const t0 = performance.now();
         if (this.playing) {
           const loss = await this.session.train(STEPS_PER_TICK);
           if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${this.session.step}: lower the learning rate and reset`);
           await this.refresh();
         }
-        await this.hessianPoint();
+        // while playing, Hessian points get at most HESSIAN_SHARE of the time; paused, all of it
+        if (!this.playing || this.spent.hessian <= HESSIAN_SHARE * this.spent.total) {
+          const t1 = performance.now();
+          await this.hessianPoint();
+          this.spent.hessian += performance.now() - t1;
+        }
+        this.spent.total += performance.now() - t0;
       });
       await new Promise((r) => requestAnimationFrame(() => r(null)));
     }
@@ -246,6 +260,7 @@ function page(): string {
   <form id="settings" onsubmit="return false">
     <label>data <select name="data">${opt(['spirals', 'moons', 'circles', 'xor'])}</select></label>
     <label>samples <input name="n" type="number" min="20" step="10"></label>
+    <label>noise <input name="noise" type="number" min="0" max="1" step="0.01" placeholder="default"></label>
     <label>hidden widths <input name="hidden" placeholder="64,64"></label>
     <label>activation <select name="activation">${opt(ACTIVATIONS)}</select></label>
     <label class="check"><input name="batchNorm" type="checkbox"> batch norm</label>
