@@ -10,12 +10,40 @@
  *    training steps, with the boundary, curves and one Hessian point in between) and steps per second.
  * Flags: --seconds N (default 20)  --reps N (default 5)  --json FILE. Quote the load average with the numbers.
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { launchBrowser } from '../src/viewer/server/browser.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (Linux's USER_HZ). */
+const CLK_TCK = 100;
+
+/**
+ * CPU time (ms) used so far by this process's descendants (the Chromium processes): on a busy
+ * shared machine wall time overstates the work, CPU time does not (Linux only).
+ */
+function chromiumCpuMs(): number {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const text = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(d), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const mine = (pid: number): boolean => {
+    for (let p = stats.get(pid)?.ppid; p !== undefined && p > 0; p = stats.get(p)?.ppid) if (p === process.pid) return true;
+    return false;
+  };
+  let ticks = 0;
+  for (const [pid, s] of stats) if (mine(pid)) ticks += s.ticks;
+  return (1000 * ticks) / CLK_TCK;
+}
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -64,7 +92,9 @@ async function main(): Promise<void> {
     await page.waitForFunction('document.body.dataset.ready', undefined, { timeout: 120_000 });
     await page.evaluate('window.live.idle()');
     await page.evaluate('window.live.session.surface()'); // compile once
+    const cpu0 = chromiumCpuMs();
     const paused = (await page.evaluate(PAUSED(reps))) as PausedRates;
+    const cpuPaused = chromiumCpuMs() - cpu0;
     const before = (await page.evaluate('({ step: window.live.session.step, n: window.live.rates.surfaces.length, t: performance.now() })')) as {
       step: number;
       n: number;
@@ -92,6 +122,9 @@ async function main(): Promise<void> {
       hessianGrid: '7x7',
       pausedSurfacesPerSecond: 1000 / best,
       pausedSurfaceMs: paused.surfaceMs,
+      /** Chromium CPU time of the paused part (reps + 1 landscapes and one Hessian map), for a busy machine. */
+      pausedCpuSeconds: cpuPaused / 1000,
+      pausedWallSeconds: (paused.surfaceMs.reduce((a, b) => a + b, 0) + paused.mapMs) / 1000,
       hessianMapsPerSecond: 1000 / paused.mapMs,
       hessianMapSeconds: paused.mapMs / 1000,
       hvpsPerPoint: paused.hvps / 49,
@@ -101,13 +134,17 @@ async function main(): Promise<void> {
       playingSeconds: wall,
       loadavg: [load0, loadavg()[0]!],
     };
-    console.log(`live playground, headless Chromium, backend ${out.backend}; ${out.model}, ${out.subset}-point subset`);
+    const where = (await page.textContent('#backend')) ?? '';
+    console.log(`live playground (file://), headless Chromium, backend ${where}; ${out.model}, ${out.subset}-point subset`);
     console.log(`  landscapes/s (21×21, paused, best of ${reps}): ${out.pausedSurfacesPerSecond.toFixed(2)}  (${best.toFixed(0)} ms each)`);
     console.log(
       `  Hessian maps/s (7×7, paused):               ${out.hessianMapsPerSecond.toFixed(3)}  (${out.hessianMapSeconds.toFixed(1)} s each, ${out.hvpsPerPoint.toFixed(0)} HVPs per point)`,
     );
     console.log(
       `  playing ${wall.toFixed(0)} s: ${out.playingRefreshesPerSecond.toFixed(2)} landscape refreshes/s, ${out.playingStepsPerSecond.toFixed(1)} steps/s, ${after.maps} Hessian maps`,
+    );
+    console.log(
+      `  paused part: ${out.pausedWallSeconds.toFixed(1)} s wall, ${out.pausedCpuSeconds.toFixed(1)} s Chromium CPU (all its processes and threads; the page runs on one)`,
     );
     console.log(`  load average ${out.loadavg.map((v) => v.toFixed(2)).join(' → ')}`);
     const json = process.argv.indexOf('--json');
