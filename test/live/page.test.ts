@@ -16,9 +16,7 @@ import { RunStore } from '../../src/store/run-store.js';
 import { type Browser, launchBrowser, waitForViewer } from '../../src/viewer/server/browser.js';
 import { BIN, cli } from '../helpers/cli.js';
 import { canvasPixels, ensureBuilt, pixelDiff, ROOT } from '../viewer/helpers.js';
-
-/** A small, quick session: 2-32-32-3 on 600 spiral points, 11×11 landscapes, 3×3 Hessian maps. */
-const QUERY = 'n=600&hidden=32,32&grid=11&hgrid=3&ckpt=20';
+import { QUERY, ready } from './helpers.js';
 
 interface PageState {
   step: number;
@@ -34,11 +32,6 @@ const state = (page: Page) =>
     const s = l.lastSurface;
     return { step: l.session.step, trainLoss: l.session.history.at(-1).train_loss, grid: s.grid, loss: [...s.values.loss], backend: l.backend };
   })()`) as Promise<PageState>;
-
-async function ready(page: Page): Promise<void> {
-  await page.waitForFunction('document.body.dataset.ready', undefined, { timeout: 90_000 });
-  expect(await page.evaluate('document.body.dataset.ready')).toBe('1');
-}
 
 /** Press play, wait until `steps` steps are done, press pause and wait for the queued work. */
 async function playFor(page: Page, steps: number): Promise<void> {
@@ -72,17 +65,17 @@ describe('live playground', () => {
     expect(await page.textContent('#backend')).toMatch(/^wasm/);
     const shot0 = (await canvasPixels(page, '#landscape'))[0]!;
     expect(shot0.std).toBeGreaterThan(5);
-    await playFor(page, 150);
+    await playFor(page, 100);
     const after = await state(page);
-    expect(after.step).toBeGreaterThanOrEqual(150);
-    expect(after.trainLoss).toBeLessThan(before.trainLoss - 0.02);
+    expect(after.step).toBeGreaterThanOrEqual(100);
+    expect(after.trainLoss).toBeLessThan(before.trainLoss - 0.1);
     const shot1 = (await canvasPixels(page, '#landscape'))[0]!;
     expect(pixelDiff(shot0, shot1)).toBeGreaterThan(1);
     expect(after.loss).not.toEqual(before.loss);
     // the settings are in the URL, and a step button advances one step
-    await page.selectOption('select[name=optimizer]', 'adam');
+    await page.selectOption('select[name=optimizer]', 'sgd');
     await page.evaluate('window.live.idle()');
-    expect(page.url()).toContain('opt=adam');
+    expect(page.url()).toContain('opt=sgd');
     await page.click('#step');
     await page.evaluate('window.live.idle()');
     expect((await state(page)).step).toBe(after.step + 1);
