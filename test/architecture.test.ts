@@ -65,6 +65,16 @@ describe('layers', () => {
     expect(runImports.out).toMatch(/^src\/run\/pipeline\.ts:\d+:\d+ lint\/suspicious\/noImportCycles/m);
   });
 
+  it('live ranks between studies and cli: it may not import the CLI, and run may not import live', () => {
+    const r = lintCopy((src) => {
+      appendFileSync(join(src, 'live', 'session.ts'), "\nexport { register } from '../cli/commands/view.js';\n");
+      appendFileSync(join(src, 'run', 'pipeline.ts'), "\nexport { LiveSession } from '../live/session.js';\n");
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/layer 'live' .* imports only from the layers below it/);
+    expect(r.out).toMatch(/layer 'run' .* imports only from the layers below it/);
+  });
+
   it('an import cycle fails the check', () => {
     const r = lintCopy((src) => {
       writeFileSync(join(src, 'core', 'ping.ts'), "import { pong } from './pong.js';\nexport const ping = () => pong();\n");

@@ -11,6 +11,7 @@ import { register as registerExport } from './commands/export.js';
 import { register as registerHessian } from './commands/hessian.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerInterpolate } from './commands/interpolate.js';
+import { register as registerLive } from './commands/live.js';
 import { register as registerMerge } from './commands/merge.js';
 import { register as registerReport } from './commands/report.js';
 import { register as registerRun } from './commands/run.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerSurface(program);
   registerInterpolate(program);
   registerView(program);
+  registerLive(program);
   registerReport(program);
   registerVideo(program);
   registerSnapshot(program);

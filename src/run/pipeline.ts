@@ -397,7 +397,8 @@ function warnNonFinite(loss: Float64Array, index: number, progress: ProgressSink
   if (bad) progress.warn(`checkpoint ${index}: ${bad} grid points have a non-finite loss (stored as NaN/Inf; the grid may reach too far)`);
 }
 
-function newManifest(cfg: RunConfig, configHash: string, model: Model, data: RunData): Manifest {
+/** The manifest of a new run folder (status running, no checkpoints yet). */
+export function newManifest(cfg: RunConfig, configHash: string, model: Model, data: RunData): Manifest {
   const now = new Date().toISOString();
   return {
     format: RUN_FORMAT,

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import type { ParamSpec } from '../core/layout.js';
 import { asFloat32, type H5Tree, readH5, writeH5 } from '../io/h5.js';
-import type { Metrics4 } from '../train/train.js';
+import type { Metrics4 } from '../train/metrics.js';
 import { lockFolder } from './lock.js';
 
 export const RUN_FORMAT = 'losscape-run/1';

@@ -11,9 +11,9 @@ import { z } from 'zod';
 import { LosscapeError } from '../core/errors.js';
 import { AugmentSpec } from '../data/augment.js';
 import { count, type Dataset } from '../data/dataset.js';
-import { JaxEngine } from '../engine/jax/engine.js';
 import type { Model } from '../model/model.js';
 import { stepsPerEpoch } from './loop.js';
+import { type Metrics4, SplitMetrics } from './metrics.js';
 import { createTrainLoop, TRAIN_BACKENDS, type TrainLoop } from './native.js';
 import { OptimizerSpec } from './optimizer.js';
 import { ScheduleSpec, scheduledRate } from './schedule.js';
@@ -36,13 +36,6 @@ export const TrainSpec = z
   })
   .strict();
 export type TrainSpec = z.infer<typeof TrainSpec>;
-
-export interface Metrics4 {
-  train_loss: number;
-  train_acc: number;
-  test_loss?: number;
-  test_acc?: number;
-}
 
 export interface Checkpoint {
   index: number;
@@ -84,28 +77,6 @@ export function checkpointSteps(spec: TrainSpec, n: number): number[] {
   for (let s = every; s < total; s += every) out.push(s);
   if (out[out.length - 1] !== total) out.push(total);
   return out;
-}
-
-/** Full-split metrics (eval mode) with engines compiled once. */
-export class SplitMetrics {
-  private constructor(private readonly engines: [string, JaxEngine][]) {}
-  static async create(model: Model, train: Dataset, test?: Dataset): Promise<SplitMetrics> {
-    const engines: [string, JaxEngine][] = [['train', await JaxEngine.create(model, train)]];
-    if (test) engines.push(['test', await JaxEngine.create(model, test)]);
-    return new SplitMetrics(engines);
-  }
-  async at(theta: Float32Array): Promise<Metrics4> {
-    const out: Metrics4 = { train_loss: 0, train_acc: 0 };
-    for (const [name, e] of this.engines) {
-      const m = await e.evaluate(theta);
-      out[`${name}_loss` as 'train_loss'] = m.loss;
-      out[`${name}_acc` as 'train_acc'] = m.acc;
-    }
-    return out;
-  }
-  dispose(): void {
-    for (const [, e] of this.engines) e.dispose();
-  }
 }
 
 /** Train from the initialization (or from `resume`), handing every checkpoint to `onCheckpoint`. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { sharpness } from '../../src/hessian/sharpness.js';
 import { readGridFile } from '../../src/jobs/grid-file.js';
 import { checkpointOf, openRun, runEngine } from '../../src/studies/run-access.js';
-import { SplitMetrics } from '../../src/train/train.js';
+import { SplitMetrics } from '../../src/train/metrics.js';
 import { cli, errorLines, tinyConfig } from '../helpers/cli.js';
 import { tempDir } from './helpers.js';
 

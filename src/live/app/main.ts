@@ -1,0 +1,307 @@
+/**
+ * The live playground page: settings from the URL, a LiveSession training in the page, and
+ * a loop that interleaves training steps, landscape refreshes, one Hessian point of the
+ * |λmin/λmax| map, the decision boundary and the curves. `window.live` exposes the state to
+ * tests and benches.
+ */
+import { defaultDevice, devices } from '@jax-js/jax';
+import { gridPoints } from '../../core/grid.js';
+import { ensureJax } from '../../model/jax.js';
+import { ACTIVATIONS } from '../../model/layers.js';
+import { configFromQuery, configToQuery, type LiveConfig, LiveConfig as LiveConfigSchema, OPTIMIZERS } from '../config.js';
+import { LiveSession, type LiveSurface, needsReset } from '../session.js';
+import { sessionDoc } from '../session-file.js';
+import css from './style.css?inline';
+import { drawBoundary, drawCurves, drawEdgeOfStability, drawRatioMap, type EosRow, LandscapeView } from './views.js';
+
+const BOUNDARY_RES = 64;
+const STEPS_PER_TICK = 5;
+/** The share of the time Hessian points may take while training runs. */
+const HESSIAN_SHARE = 0.25;
+
+interface HessianMap {
+  n: number;
+  next: number;
+  ratio: Float64Array;
+  lambdaMax: Float64Array;
+  surface: LiveSurface;
+  started: number;
+}
+
+interface Rates {
+  surfaces: number[];
+  maps: number[];
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+class Playground {
+  session!: LiveSession;
+  playing = false;
+  backend = '';
+  lastSurface: LiveSurface | null = null;
+  map: HessianMap | null = null;
+  lastMap: HessianMap | null = null;
+  eos: EosRow[] = [];
+  rates: Rates = { surfaces: [], maps: [] };
+  private spent = { hessian: 0, total: 0 };
+  saved: string | null = null;
+  private busy: Promise<void> = Promise.resolve();
+  private landscape!: LandscapeView;
+
+  constructor(public config: LiveConfig) {}
+
+  async start(autoplay: boolean): Promise<void> {
+    const found = await ensureJax();
+    this.backend = found.includes('webgpu') ? 'webgpu' : 'wasm';
+    defaultDevice(this.backend as 'wasm');
+    $('backend').textContent = `${this.backend} (available: ${devices.filter((d) => found.includes(d)).join(', ')})`;
+    this.landscape = new LandscapeView($<HTMLCanvasElement>('landscape'));
+    this.buildControls();
+    await this.reset();
+    if (autoplay) this.play();
+    void this.loop();
+  }
+
+  private buildControls(): void {
+    const form = $<HTMLFormElement>('settings');
+    for (const el of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>('[name]')) {
+      const key = el.name as keyof LiveConfig;
+      const v = this.config[key];
+      if (el instanceof HTMLInputElement && el.type === 'checkbox') el.checked = v as boolean;
+      else el.value = v === undefined ? '' : Array.isArray(v) ? v.join(',') : String(v);
+      el.addEventListener('change', () => void this.apply());
+    }
+    $('play').addEventListener('click', () => (this.playing ? this.pause() : this.play()));
+    $('step').addEventListener('click', () => void this.stepOnce());
+    $('reset').addEventListener('click', () => void this.enqueue(() => this.reset()));
+    $('save').addEventListener('click', () => void this.save());
+  }
+
+  /** Settings from the form: a data or network change restarts; the rest continue from the current weights. */
+  private async apply(): Promise<void> {
+    const raw: Record<string, unknown> = { ...this.config };
+    for (const el of $<HTMLFormElement>('settings').querySelectorAll<HTMLInputElement | HTMLSelectElement>('[name]')) {
+      const v = el instanceof HTMLInputElement && el.type === 'checkbox' ? el.checked : el.value;
+      if (v === '' && el.name !== 'hidden') {
+        delete raw[el.name];
+        continue;
+      }
+      raw[el.name] = typeof v === 'boolean' ? v : el.name === 'hidden' ? v.split(',').filter(Boolean).map(Number) : /^[\d.e+-]+$/.test(v) ? Number(v) : v;
+    }
+    const parsed = LiveConfigSchema.safeParse(raw);
+    if (!parsed.success) {
+      $('message').textContent = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      return;
+    }
+    const next = parsed.data;
+    const restart = needsReset(this.config, next);
+    this.config = next;
+    history.replaceState(null, '', `?${configToQuery(next, { autoplay: this.playing })}`);
+    await this.enqueue(async () => {
+      if (restart) await this.reset();
+      else await this.session.reconfigure(next);
+      this.map = null;
+    });
+  }
+
+  private enqueue(f: () => Promise<void>): Promise<void> {
+    this.busy = this.busy.then(f).catch((e) => this.fail(e));
+    return this.busy;
+  }
+
+  private fail(e: unknown): void {
+    this.pause();
+    $('message').textContent = e instanceof Error ? e.message : String(e);
+  }
+
+  async reset(): Promise<void> {
+    this.session?.dispose();
+    this.session = await LiveSession.create(this.config);
+    this.map = null;
+    this.lastMap = null;
+    this.eos = [];
+    await this.refresh();
+  }
+
+  play(): void {
+    this.playing = true;
+    $('play').textContent = 'Pause';
+  }
+
+  pause(): void {
+    this.playing = false;
+    $('play').textContent = 'Play';
+  }
+
+  /** Resolves once the work queued so far is done (tests wait on it after pausing). */
+  idle(): Promise<void> {
+    return this.busy;
+  }
+
+  stepOnce(): Promise<void> {
+    this.pause();
+    return this.enqueue(async () => {
+      await this.session.train(1);
+      await this.refresh();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      await this.enqueue(async () => {
+        const t0 = performance.now();
+        if (this.playing) {
+          const loss = await this.session.train(STEPS_PER_TICK);
+          if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${this.session.step}: lower the learning rate and reset`);
+          await this.refresh();
+        }
+        // while playing, Hessian points get at most HESSIAN_SHARE of the time; paused, all of it
+        if (!this.playing || this.spent.hessian <= HESSIAN_SHARE * this.spent.total) {
+          const t1 = performance.now();
+          await this.hessianPoint();
+          this.spent.hessian += performance.now() - t1;
+        }
+        this.spent.total += performance.now() - t0;
+      });
+      await new Promise((r) => requestAnimationFrame(() => r(null)));
+    }
+  }
+
+  /** A new landscape, boundary and curves at the current weights. */
+  private async refresh(): Promise<void> {
+    const t0 = performance.now();
+    const s = await this.session.surface();
+    this.rates.surfaces.push(performance.now() - t0);
+    this.lastSurface = s;
+    this.landscape.show(s.grid, s.values.loss);
+    await this.session.measure();
+    const box = this.session.dataBox();
+    const probs = await this.session.boundary(BOUNDARY_RES, box);
+    drawBoundary($('boundary'), probs, BOUNDARY_RES, this.session.model.outputDim, box, this.session.data.all);
+    drawCurves($('curves'), this.session.batchLoss, this.session.history);
+    const h = this.session.history.at(-1)!;
+    const centre = s.values.loss[(s.values.loss.length - 1) / 2]!;
+    $('status').textContent =
+      `step ${this.session.step} · epoch ${this.session.epoch.toFixed(2)} · train loss ${h.train_loss.toFixed(4)} · acc ${h.train_acc.toFixed(1)} % · ` +
+      `test acc ${(h.test_acc ?? Number.NaN).toFixed(1)} % · subset loss ${centre.toFixed(4)}`;
+    $('rates').textContent = `${this.surfacesPerSecond().toFixed(1)} landscapes/s · ${this.mapsPerSecond().toFixed(2)} Hessian maps/s`;
+  }
+
+  /** One point of the |λmin/λmax| map; a finished map is shown and its centre's λmax recorded against 2/η. */
+  private async hessianPoint(): Promise<void> {
+    const s = this.lastSurface;
+    if (!s) return;
+    const n = this.config.hessianGrid;
+    if (!this.map) {
+      this.map = { n, next: 0, ratio: new Float64Array(n * n).fill(Number.NaN), lambdaMax: new Float64Array(n * n), surface: s, started: performance.now() };
+    }
+    const m = this.map;
+    const pts = gridPoints({ x: { min: -this.config.range, max: this.config.range, n }, y: { min: -this.config.range, max: this.config.range, n } });
+    const e = await this.session.eigenAt(m.surface.theta, m.surface.plane, pts[2 * m.next]!, pts[2 * m.next + 1]!);
+    m.ratio[m.next] = e.ratio;
+    m.lambdaMax[m.next] = e.lambdaMax;
+    m.next++;
+    drawRatioMap($('ratio'), n, m.next === n * n ? m.ratio : (this.lastMap?.ratio ?? m.ratio));
+    if (m.next < n * n) return;
+    this.rates.maps.push(performance.now() - m.started);
+    this.lastMap = m;
+    this.eos.push({ step: m.surface.step, lambdaMax: m.lambdaMax[(n * n - 1) / 2]!, twoOverLr: 2 / this.config.lr });
+    drawEdgeOfStability($('eos'), this.eos);
+    this.map = null;
+  }
+
+  surfacesPerSecond(): number {
+    const r = this.rates.surfaces.slice(-10);
+    return r.length ? (1000 * r.length) / r.reduce((a, b) => a + b, 0) : 0;
+  }
+
+  mapsPerSecond(): number {
+    const r = this.rates.maps.slice(-3);
+    return r.length ? (1000 * r.length) / r.reduce((a, b) => a + b, 0) : 0;
+  }
+
+  /** Save the session: through `losscape live` when served by it, else as a downloaded file. */
+  async save(): Promise<string> {
+    const wasPlaying = this.playing;
+    this.pause();
+    let text = '';
+    await this.enqueue(async () => {
+      const name = `live-${this.config.data}-step${this.session.step}`;
+      text = JSON.stringify(await sessionDoc(this.session, name));
+    });
+    let where: string;
+    if (location.protocol.startsWith('http')) {
+      const r = await fetch('api/save', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: text });
+      const body = (await r.json()) as { dir?: string; error?: string };
+      if (!r.ok || !body.dir) throw new Error(body.error ?? `save failed (${r.status})`);
+      where = `saved as run folder ${body.dir}`;
+    } else {
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+      a.download = 'live-session.json';
+      a.click();
+      where = 'downloaded live-session.json: make a run folder with `losscape live --save live-session.json --out runs/live`';
+    }
+    this.saved = where;
+    $('message').textContent = where;
+    if (wasPlaying) this.play();
+    return where;
+  }
+}
+
+function page(): string {
+  const opt = (values: readonly string[]) => values.map((v) => `<option>${v}</option>`).join('');
+  return `
+<header><h1>losscape live</h1><span class="muted">backend: <b id="backend">…</b></span>
+<span id="rates" class="muted"></span></header>
+<aside>
+  <div class="buttons"><button id="play">Play</button><button id="step">Step</button><button id="reset">Reset</button><button id="save">Save run</button></div>
+  <form id="settings" onsubmit="return false">
+    <label>data <select name="data">${opt(['spirals', 'moons', 'circles', 'xor'])}</select></label>
+    <label>samples <input name="n" type="number" min="20" step="10"></label>
+    <label>noise <input name="noise" type="number" min="0" max="1" step="0.01" placeholder="default"></label>
+    <label>hidden widths <input name="hidden" placeholder="64,64"></label>
+    <label>activation <select name="activation">${opt(ACTIVATIONS)}</select></label>
+    <label class="check"><input name="batchNorm" type="checkbox"> batch norm</label>
+    <label>dropout <input name="dropout" type="number" min="0" max="0.9" step="0.05"></label>
+    <label>optimizer <select name="optimizer">${opt(OPTIMIZERS)}</select></label>
+    <label>learning rate <input name="lr" type="number" min="0" step="0.001"></label>
+    <label>batch size <input name="batchSize" type="number" min="1"></label>
+    <label>seed <input name="seed" type="number" min="0"></label>
+    <label>grid <input name="grid" type="number" min="5" max="41"></label>
+    <label>range <input name="range" type="number" min="0.05" step="0.05"></label>
+    <label>Hessian grid <input name="hessianGrid" type="number" min="1" max="15"></label>
+    <label>direction seed <input name="dirSeed" type="number" min="0"></label>
+  </form>
+  <p id="message" class="muted"></p>
+</aside>
+<main>
+  <section class="big"><h2>landscape L(θ + αδ + βη), log scale</h2><canvas id="landscape"></canvas></section>
+  <section><h2>decision boundary</h2><canvas id="boundary"></canvas></section>
+  <section><h2>|λmin/λmax| on the plane</h2><canvas id="ratio"></canvas></section>
+  <section class="wide"><h2>loss and accuracy</h2><canvas id="curves"></canvas></section>
+  <section class="wide eos"><h2>λmax at θ vs 2/η (edge of stability)</h2><canvas id="eos"></canvas></section>
+  <p id="status"></p>
+</main>`;
+}
+
+async function boot(): Promise<void> {
+  const style = document.createElement('style');
+  style.textContent = css;
+  document.head.append(style);
+  document.body.innerHTML = page();
+  const { config, autoplay, problems } = configFromQuery(location.search);
+  const pg = new Playground(config);
+  (window as unknown as { live: Playground }).live = pg;
+  if (problems.length) $('message').textContent = `ignored: ${problems.join('; ')}`;
+  try {
+    await pg.start(autoplay);
+    document.body.dataset.ready = '1';
+  } catch (e) {
+    $('message').textContent = `could not start: ${e instanceof Error ? e.message : String(e)}`;
+    document.body.dataset.ready = 'error';
+  }
+}
+
+void boot();
