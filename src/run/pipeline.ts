@@ -17,16 +17,17 @@ import type { LossEngine } from '../engine/engine.js';
 import { createEngine } from '../engine/registry.js';
 import { type Shard, shardPath } from '../jobs/shard.js';
 import type { Model } from '../model/model.js';
-import { frameFile, type Manifest, RUN_FORMAT, RunStore } from '../store/run-store.js';
+import { type FrameInfo, frameFile, type Manifest, RUN_FORMAT, RunStore } from '../store/run-store.js';
 import { checkCentre, computeSurface } from '../surface/surface.js';
 import { stepsPerEpoch } from '../train/loop.js';
 import { type Checkpoint, checkpointSteps, type TrainState, train } from '../train/train.js';
 import type { HessianSpec, RunConfig } from './config.js';
 import { prepareData, type RunData } from './data.js';
-import { checkpointSeed, specAttrs, specPlane } from './directions.js';
+import { checkpointSeed } from './directions.js';
 import { checkpointEigenmap, resolveHessianSpec } from './eigenmaps.js';
 import { runEngineOptions } from './engine.js';
 import { resolveModel } from './model.js';
+import { checkpointPlane, planeReport, reportsCurvature, writeRunTrajectory } from './planes.js';
 import { versions } from './versions.js';
 
 /** Saved checkpoints by index (checkpoints.h5). */
@@ -114,6 +115,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
       await finishSavedCheckpoints(run, engines, thetas);
       await trainRemaining(run, engines, thetas);
     });
+    if (run.writes && !opts.shard) await writeRunTrajectory(run.store, run.model.layout, run.manifest);
   } catch (e) {
     recordFailure(run, e);
     throw e;
@@ -257,13 +259,10 @@ async function landscape(run: RunContext, engines: RunEngines, index: number, th
   const { cfg, store, manifest, progress, grid, opts } = run;
   if (manifest.frames.find((f) => f.checkpoint === index)?.surface) return;
   const seed = checkpointSeed(cfg.directions, index);
-  const plane = specPlane(theta, run.model.layout, cfg.directions, seed);
+  const plane = await checkpointPlane(cfg.directions, run.model.layout, engines.train, theta, seed);
   const dirFile = frameFile('directions', index);
   if (run.writes) {
-    await writeDirectionFile(store.path(dirFile), run.model.layout, plane.dx, grid.y ? plane.dy : undefined, {
-      ...specAttrs(cfg.directions, seed),
-      cosine: plane.cosine,
-    });
+    await writeDirectionFile(store.path(dirFile), run.model.layout, plane.dx, grid.y ? plane.dy : undefined, { ...plane.attrs, cosine: plane.cosine });
   }
   const ck = manifest.checkpoints.find((c) => c.index === index)!;
   const surfFile = opts.shard ? shardPath(frameFile('surfaces', index), opts.shard) : frameFile('surfaces', index);
@@ -295,7 +294,7 @@ async function landscape(run: RunContext, engines: RunEngines, index: number, th
   task.end();
   if (opts.shard) return; // frames: losscape merge
   warnNonFinite(gf.values.train_loss!, index, progress);
-  const frame = {
+  const frame: FrameInfo = {
     ...manifest.frames.find((f) => f.checkpoint === index),
     checkpoint: index,
     surface: surfFile,
@@ -304,6 +303,7 @@ async function landscape(run: RunContext, engines: RunEngines, index: number, th
     center_acc: center.acc,
     cosine: plane.cosine,
   };
+  if (reportsCurvature(cfg) && grid.y) frame.curvature = await planeReport(cfg, engines.train, theta, plane);
   manifest.frames = [...manifest.frames.filter((f) => f.checkpoint !== index), frame].sort((a, b) => a.checkpoint - b.checkpoint);
   store.writeManifest(manifest);
 }

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ParamSpec } from '../core/layout.js';
+import type { PlaneCurvature } from '../hessian/plane-curvature.js';
 import { asFloat32, type H5Tree, readH5, writeH5 } from '../io/h5.js';
 import type { Metrics4 } from '../train/train.js';
 
@@ -26,6 +27,8 @@ export interface FrameInfo {
   center_acc?: number;
   /** Cosine between the two directions. */
   cosine?: number;
+  /** Hidden-curvature report of the frame's plane (run/planes.ts). */
+  curvature?: PlaneCurvature;
 }
 
 export interface SubsetInfo {
