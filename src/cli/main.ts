@@ -12,6 +12,7 @@ import { register as registerHessian } from './commands/hessian.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerInterpolate } from './commands/interpolate.js';
 import { register as registerMerge } from './commands/merge.js';
+import { register as registerPlanes } from './commands/planes.js';
 import { register as registerReport } from './commands/report.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerSnapshot } from './commands/snapshot.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerStudies(program);
   registerMerge(program);
   registerHessian(program);
+  registerPlanes(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(`${s.split('\n')[0]}\n`) });
   return program;
 }

@@ -6,16 +6,20 @@
  * projects onto the plane, how far off the plane it lies, and which checkpoints of the whole
  * path lie near the plane.
  */
+
+import { LosscapeError } from '../core/errors.js';
 import type { ParamLayout } from '../core/layout.js';
+import { type ProgressSink, silent } from '../core/progress.js';
 import { norm2 } from '../directions/directions.js';
 import { readDirectionFile } from '../directions/file.js';
 import { type PlaneProjection, projectOntoPlane } from '../directions/projection.js';
 import type { LossEngine } from '../engine/engine.js';
 import { type EigenPair, eigenvectorPlane } from '../hessian/eigen-plane.js';
 import { HIDDEN_SADDLE_EPSILON, type PlaneCurvature, planeCurvature } from '../hessian/plane-curvature.js';
-import { type Manifest, type RunStore, writeAtomic } from '../store/run-store.js';
-import type { DirectionSpec, RunConfig } from './config.js';
+import { type FrameInfo, type Manifest, RunStore, writeAtomic } from '../store/run-store.js';
+import { type DirectionSpec, type RunConfig, resolveConfig } from './config.js';
 import { specAttrs, specPlane } from './directions.js';
+import { runEvalEngine } from './engine.js';
 
 export interface RunPlane {
   dx: Float32Array;
@@ -130,4 +134,44 @@ export async function writeRunTrajectory(store: RunStore, layout: ParamLayout, m
   const doc = await runTrajectory(store, layout, manifest);
   writeAtomic(store.path(TRAJECTORY_FILE), `${JSON.stringify(doc)}\n`);
   return doc;
+}
+
+export interface RunPlanesOptions {
+  /** ε of the hidden-saddle flag (default: the run's curvature section, else HIDDEN_SADDLE_EPSILON). */
+  epsilon?: number;
+  progress?: ProgressSink;
+}
+
+/**
+ * For a finished run (`losscape planes RUN`): the hidden-curvature report of every frame's
+ * plane (kept where one with the same ε exists) and trajectory.json. The manifest is re-read
+ * and written after every frame, so an interrupted call resumes.
+ */
+export async function computeRunPlanes(dir: string, opts: RunPlanesOptions = {}): Promise<{ reports: FrameInfo[]; trajectory: TrajectoryDoc }> {
+  const store = new RunStore(dir);
+  if (!store.exists()) throw new LosscapeError('usage', `${dir} is not a run folder (no manifest.json)`);
+  const cfg = resolveConfig(store.readManifest().config, `${dir}/manifest.json`);
+  const epsilon = opts.epsilon ?? cfg.curvature?.epsilon ?? HIDDEN_SADDLE_EPSILON;
+  const progress = opts.progress ?? silent;
+  const thetas = await store.readCheckpoints();
+  const engine = await runEvalEngine(cfg, {}, (l) => progress.warn(l));
+  try {
+    const todo = store.readManifest().frames.filter((f) => f.directions && thetas.has(f.checkpoint) && f.curvature?.epsilon !== epsilon);
+    const task = progress.task('curvature reports', todo.length, 'planes');
+    for (const [k, f] of todo.entries()) {
+      const dirs = await readDirectionFile(store.path(f.directions!), engine.layout);
+      if (dirs.dy) {
+        const report = await planeCurvature(engine, thetas.get(f.checkpoint)!.theta, dirs.dx, dirs.dy, { epsilon });
+        const m = store.readManifest();
+        m.frames = m.frames.map((x) => (x.checkpoint === f.checkpoint ? { ...x, curvature: report } : x));
+        store.writeManifest(m);
+      }
+      task.update(k + 1);
+    }
+    task.end();
+    const m = store.readManifest();
+    return { reports: m.frames.filter((f) => f.curvature), trajectory: await writeRunTrajectory(store, engine.layout, m) };
+  } finally {
+    await engine.dispose();
+  }
 }

@@ -8,6 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { type GridFile, readGridFile } from '../../jobs/grid-file.js';
 import { type FieldSet, type FrameScene, type MetricRow, type PcaScene, type RunScene, SCENE_FORMAT, type Scene } from '../shared/scene.js';
+import { loadPlanes } from './planes-scene.js';
 
 const SURFACE_CHANNELS = ['train_loss', 'train_acc', 'test_loss', 'test_acc'];
 const HESSIAN_CHANNELS = ['eig_ratio', 'max_eig', 'min_eig'];
@@ -116,6 +117,9 @@ export async function loadRun(dir: string): Promise<RunScene> {
       run.warnings.push(`PCA trajectory skipped: ${oneLine(e)}`);
     }
   }
+
+  const planes = loadPlanes(dir, frames, (line) => run.warnings.push(line));
+  if (planes) run.planes = planes;
 
   if (run.frames.length === 0) {
     const listed = frames.length;
