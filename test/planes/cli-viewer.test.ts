@@ -79,7 +79,7 @@ describe('losscape planes', () => {
     expect(await panel.count()).toBe(1);
     const text = await panel.locator('[data-role="off-plane"]').textContent();
     expect(text).toContain(`${(100 * doc.frames[0]!.next!.captured).toFixed(1)}% of the step in the plane`);
-    const width = await panel.locator('.ls-plane-bar-fill').evaluate((e) => (e as HTMLElement).style.width);
+    const width = await panel.locator('.ls-plane-bar-fill').evaluate((e) => (e as { style: { width: string } }).style.width);
     expect(width).toBe(`${(100 * doc.frames[0]!.next!.captured).toFixed(1)}%`);
     const report = await panel.locator('[data-role="curvature"]').textContent();
     expect(report).toContain(`full λmin`);
