@@ -4,7 +4,7 @@
  * its distance off the plane as a number and a bar, and the hidden-saddle flag where a frame has
  * one.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,5 +91,38 @@ describe('losscape planes', () => {
     expect((await panel.locator('[data-role="curvature"]').textContent())!.includes('HIDDEN SADDLE')).toBe(!flag0);
     expect(await panel.locator('.ls-warn').count()).toBe(flag0 ? 0 : 1);
     expect(errors).toEqual([]);
+  });
+
+  it("the movie's frames carry the inset: the plane map with the next checkpoint, and the off-plane bar", async () => {
+    // the same frame rendered with trajectory.json and without it
+    const shot = (name: string) => {
+      const r = cli(['snapshot', run, '--frame', '0', '--out', join(root, name), '--width', '1280', '--height', '720', '--quiet']);
+      expect(r.code, r.stderr).toBe(0);
+      return readFileSync(join(root, name)).toString('base64');
+    };
+    const withPlanes = shot('with.png');
+    renameSync(join(run, 'trajectory.json'), join(root, 'trajectory.json'));
+    const m: Manifest = JSON.parse(readFileSync(join(run, 'manifest.json'), 'utf8'));
+    for (const f of m.frames) delete f.curvature;
+    writeFileSync(join(run, 'manifest.json'), JSON.stringify(m));
+    const without = shot('without.png');
+    // standard deviation of the gray levels in the inset's rectangle
+    const insetStd = (b64: string) =>
+      browser!.page.evaluate(`(async () => {
+        const img = new Image();
+        img.src = 'data:image/png;base64,${b64}';
+        await img.decode();
+        const c = document.createElement('canvas');
+        c.width = 1280; c.height = 720;
+        const x = c.getContext('2d');
+        x.drawImage(img, 0, 0);
+        const d = x.getImageData(30, 110, 200, 240).data;
+        let s = 0, s2 = 0, n = d.length / 4;
+        for (let i = 0; i < d.length; i += 4) { const g = (d[i] + d[i + 1] + d[i + 2]) / 3; s += g; s2 += g * g; }
+        return Math.sqrt(s2 / n - (s / n) ** 2);
+      })()`) as Promise<number>;
+    const [a, b] = [await insetStd(withPlanes), await insetStd(without)];
+    expect(a).toBeGreaterThan(20);
+    expect(b).toBeLessThan(8);
   });
 });

@@ -10,6 +10,7 @@ import { framePos, metricsOf, type RunData, stepAt } from './data.js';
 import type { DecodedScene } from './decoded-scene.js';
 import { drawTrainingCurves } from './draw/curves.js';
 import { drawColorbar } from './draw/heatmap.js';
+import { drawPlaneInset, planeFrameAt } from './draw/plane-inset.js';
 import { DARK } from './draw/plot.js';
 import { SurfaceView } from './draw/surface3d.js';
 import { fmt } from './draw/ticks.js';
@@ -107,6 +108,8 @@ export class MovieRenderer {
       look.colorTitle,
     );
     drawTrainingCurves(ctx, { x: 24 * u, y: glTop + glH, w: W - 48 * u, h: bottom - 18 * u }, run, view, theme, 'rgba(20,26,41,0.85)');
+    const plane = view.plane === 'frames' ? planeFrameAt(run, view.t) : undefined;
+    if (plane?.path) drawPlaneInset(ctx, { x: 24 * u, y: glTop + 62 * u, w: 230 * u, h: 250 * u }, look, plane, cmap, theme);
     return this.canvas;
   }
 
