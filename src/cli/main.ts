@@ -8,6 +8,7 @@ import { exitCodeOf } from '../core/errors.js';
 import { ownVersion } from '../run/versions.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerExport } from './commands/export.js';
+import { register as registerFrames } from './commands/frames.js';
 import { register as registerHessian } from './commands/hessian.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerInterpolate } from './commands/interpolate.js';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerHessian(program);
   registerPlanes(program);
+  registerFrames(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(`${s.split('\n')[0]}\n`) });
   return program;
 }

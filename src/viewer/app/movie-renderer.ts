@@ -6,6 +6,7 @@
  */
 import { BufferTarget, CanvasSource, canEncodeVideo, Mp4OutputFormat, Output, QUALITY_HIGH, WebMOutputFormat } from 'mediabunny';
 import { colormap } from '../../core/colormap.js';
+import type { CameraPose } from '../shared/camera-path.js';
 import { framePos, metricsOf, type RunData, stepAt } from './data.js';
 import type { DecodedScene } from './decoded-scene.js';
 import { drawTrainingCurves } from './draw/curves.js';
@@ -31,6 +32,10 @@ export interface StillOptions {
   fit?: boolean;
   /** Camera rotation about the vertical axis, in degrees. */
   azimuth?: number;
+  /** Camera pose (a camera path's keyframes, shared/camera-path.ts); overrides azimuth. */
+  pose?: CameraPose;
+  /** Only the surface, on a transparent background (no backdrop, headings or curves). */
+  transparent?: boolean;
   run?: number;
 }
 
@@ -65,8 +70,8 @@ export class MovieRenderer {
 
   /** Draw one composite frame into `this.canvas`. */
   draw(o: StillOptions): HTMLCanvasElement {
-    const box = hudLayout(o.width, o.height);
-    const key = `${box.W}x${box.H}`;
+    const box = o.transparent ? { ...hudLayout(o.width, o.height), glTop: 0, glH: o.height } : hudLayout(o.width, o.height);
+    const key = `${box.W}x${box.H}x${box.glH}`;
     if (key !== this.size) {
       this.canvas.width = box.W;
       this.canvas.height = box.H;
@@ -84,15 +89,18 @@ export class MovieRenderer {
     const look = this.scene.look(runIndex, view);
     const cmap = colormap(view.colormap);
     const ctx = this.canvas.getContext('2d')!;
-    drawBackdrop(ctx, box);
+    if (o.transparent) ctx.clearRect(0, 0, box.W, box.H);
+    else drawBackdrop(ctx, box);
     if (!look || !run) {
       drawMessage(ctx, box, this.scene.errors[runIndex] ?? 'nothing to show');
       return this.canvas;
     }
-    this.view.orbit(((o.azimuth ?? 0) * Math.PI) / 180);
+    if (o.pose) this.view.setCamera(o.pose);
+    else this.view.orbit(((o.azimuth ?? 0) * Math.PI) / 180);
     this.view.show({ ...look, exaggeration: view.exaggeration, cmap, contours: 12 });
     this.view.render();
     ctx.drawImage(this.gl, 0, box.glTop, box.W, box.glH);
+    if (o.transparent) return this.canvas;
     drawHeadings(ctx, box, run, view);
     const { W, u, glTop, glH, bottom } = box;
     const theme = { ...DARK, scale: u };
