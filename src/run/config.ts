@@ -103,6 +103,8 @@ export const CurvatureSpec = z
   .object({
     /** Negative curvature below −ε·λmax that the plane does not show is a hidden saddle. */
     epsilon: z.number().positive().default(HIDDEN_SADDLE_EPSILON),
+    /** λmax vs 2/η (Adam: preconditioned λmax), trace and ε-sharpness at every checkpoint while training. */
+    timeline: z.boolean().default(false),
   })
   .strict();
 

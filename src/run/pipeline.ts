@@ -28,6 +28,7 @@ import { checkpointEigenmap, resolveHessianSpec } from './eigenmaps.js';
 import { runEngineOptions } from './engine.js';
 import { resolveModel } from './model.js';
 import { checkpointPlane, planeReport, reportsCurvature, writeRunTrajectory } from './planes.js';
+import { checkpointCurvature } from './timeline.js';
 import { versions } from './versions.js';
 
 /** Saved checkpoints by index (checkpoints.h5). */
@@ -216,6 +217,7 @@ async function trainRemaining(run: RunContext, engines: RunEngines, thetas: Save
     onStep: (s, _t, loss) => task.update(s, `loss ${loss.toFixed(4)}`),
     onCheckpoint: async (c: Checkpoint, state: TrainState) => {
       await saveCheckpoint(run, thetas, c, state);
+      await curvatureTimeline(run, engines, c, state);
       await checkpointStages(run, engines, c.index, c.theta);
     },
   });
@@ -242,6 +244,17 @@ async function saveCheckpoint(run: RunContext, thetas: SavedCheckpoints, c: Chec
   manifest.checkpoints = [...manifest.checkpoints.filter((x) => x.index !== c.index), info];
   manifest.history = [...manifest.history.filter((x) => x.step !== c.step), { step: c.step, epoch: c.epoch, ...c.metrics }];
   if (run.writes) store.writeManifest(manifest);
+}
+
+/** The checkpoint's curvature timeline point (config curvature.timeline), in its manifest row. */
+async function curvatureTimeline(run: RunContext, engines: RunEngines, c: Checkpoint, state: TrainState): Promise<void> {
+  if (!run.cfg.curvature?.timeline) return;
+  const row = run.manifest.checkpoints.find((x) => x.index === c.index)!;
+  if (row.curvature) return;
+  const start = Date.now();
+  row.curvature = await checkpointCurvature(engines.train, run.model.layout, run.cfg.train, run.data.train.y.length, c, state.optState);
+  run.spent.hessian += Date.now() - start;
+  if (run.writes) run.store.writeManifest(run.manifest);
 }
 
 /** The landscape of a checkpoint (every `surface.every`-th and the last), then its eigenvalue map. */

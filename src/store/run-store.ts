@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import type { ParamSpec } from '../core/layout.js';
 import type { PlaneCurvature } from '../hessian/plane-curvature.js';
+import type { CurvaturePoint } from '../hessian/timeline.js';
 import { asFloat32, type H5Tree, readH5, writeH5 } from '../io/h5.js';
 import type { Metrics4 } from '../train/train.js';
 
@@ -16,6 +17,8 @@ export interface CheckpointInfo extends Metrics4 {
   index: number;
   step: number;
   epoch: number;
+  /** The curvature timeline's point (run/timeline.ts). */
+  curvature?: CurvaturePoint;
 }
 
 export interface FrameInfo {

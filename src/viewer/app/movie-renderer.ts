@@ -9,6 +9,7 @@ import { colormap } from '../../core/colormap.js';
 import type { CameraPose } from '../shared/camera-path.js';
 import { framePos, metricsOf, type RunData, stepAt } from './data.js';
 import type { DecodedScene } from './decoded-scene.js';
+import { drawCurvatureTimeline } from './draw/curvature-timeline.js';
 import { drawTrainingCurves } from './draw/curves.js';
 import { drawColorbar } from './draw/heatmap.js';
 import { drawPlaneInset, planeFrameAt } from './draw/plane-inset.js';
@@ -115,7 +116,13 @@ export class MovieRenderer {
       theme,
       look.colorTitle,
     );
-    drawTrainingCurves(ctx, { x: 24 * u, y: glTop + glH, w: W - 48 * u, h: bottom - 18 * u }, run, view, theme, 'rgba(20,26,41,0.85)');
+    const curves = { x: 24 * u, y: glTop + glH, w: W - 48 * u, h: bottom - 18 * u };
+    if (run.scene.curvature?.length) {
+      // the curvature timeline beside the training curves, on the same step axis position
+      const half = (curves.w - 12 * u) / 2;
+      drawTrainingCurves(ctx, { ...curves, w: half }, run, view, theme, 'rgba(20,26,41,0.85)');
+      drawCurvatureTimeline(ctx, { ...curves, x: curves.x + half + 12 * u, w: half }, run, view, theme, 'rgba(20,26,41,0.85)');
+    } else drawTrainingCurves(ctx, curves, run, view, theme, 'rgba(20,26,41,0.85)');
     const plane = view.plane === 'frames' ? planeFrameAt(run, view.t) : undefined;
     if (plane?.path) drawPlaneInset(ctx, { x: 24 * u, y: glTop + 62 * u, w: 230 * u, h: 250 * u }, look, plane, cmap, theme);
     return this.canvas;

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CurvatureScene, PathPointScene, PlaneFrameScene } from '../shared/planes.js';
+import type { CurvatureRow, CurvatureScene, PathPointScene, PlaneFrameScene } from '../shared/planes.js';
 
 type Json = Record<string, unknown>;
 
@@ -67,4 +67,28 @@ function pointOf(v: unknown): PathPointScene | null {
     distance: p.distance as number,
     near: p.near === true,
   };
+}
+
+/** The curvature timeline from the manifest's checkpoint rows (those with a `curvature` point). */
+export function loadCurvatureTimeline(checkpoints: unknown): CurvatureRow[] | undefined {
+  if (!Array.isArray(checkpoints)) return undefined;
+  const rows: CurvatureRow[] = [];
+  for (const c of checkpoints as Json[]) {
+    const k = c?.curvature as Json | undefined;
+    if (!k || !isNum(c.index) || !isNum(c.step) || !['lambdaMax', 'threshold', 'trace', 'epsSharpness'].every((f) => isNum(k[f]))) continue;
+    const row: CurvatureRow = {
+      checkpoint: c.index,
+      step: c.step,
+      lambdaMax: k.lambdaMax as number,
+      threshold: k.threshold as number,
+      trace: k.trace as number,
+      epsSharpness: k.epsSharpness as number,
+    };
+    if (isNum(k.preconditionedLambdaMax) && isNum(k.preconditionedThreshold)) {
+      row.preconditionedLambdaMax = k.preconditionedLambdaMax;
+      row.preconditionedThreshold = k.preconditionedThreshold;
+    }
+    rows.push(row);
+  }
+  return rows.length ? rows.sort((a, b) => a.step - b.step) : undefined;
 }

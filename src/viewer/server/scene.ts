@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { type GridFile, readGridFile } from '../../jobs/grid-file.js';
 import { type FieldSet, type FrameScene, type MetricRow, type PcaScene, type RunScene, SCENE_FORMAT, type Scene } from '../shared/scene.js';
-import { loadPlanes } from './planes-scene.js';
+import { loadCurvatureTimeline, loadPlanes } from './planes-scene.js';
 
 const SURFACE_CHANNELS = ['train_loss', 'train_acc', 'test_loss', 'test_acc'];
 const HESSIAN_CHANNELS = ['eig_ratio', 'max_eig', 'min_eig'];
@@ -120,6 +120,8 @@ export async function loadRun(dir: string): Promise<RunScene> {
 
   const planes = loadPlanes(dir, frames, (line) => run.warnings.push(line));
   if (planes) run.planes = planes;
+  const curvature = loadCurvatureTimeline(m.checkpoints);
+  if (curvature) run.curvature = curvature;
 
   if (run.frames.length === 0) {
     const listed = frames.length;

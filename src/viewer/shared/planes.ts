@@ -38,3 +38,17 @@ export interface PlaneFrameScene {
   /** Every checkpoint relative to this frame's plane. */
   path?: PathPointScene[];
 }
+
+/** One checkpoint of the curvature timeline (run/timeline.ts). */
+export interface CurvatureRow {
+  checkpoint: number;
+  step: number;
+  lambdaMax: number;
+  /** 2/η at this step. */
+  threshold: number;
+  trace: number;
+  epsSharpness: number;
+  /** Adam: λmax(P⁻¹H) and its threshold (2 + 2β1)/((1 − β1)η). */
+  preconditionedLambdaMax?: number;
+  preconditionedThreshold?: number;
+}

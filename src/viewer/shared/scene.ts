@@ -9,7 +9,7 @@
  * Float arrays travel as base64 of little-endian float32 (NaN = unfinished).
  */
 
-import type { PlaneFrameScene } from './planes.js';
+import type { CurvatureRow, PlaneFrameScene } from './planes.js';
 
 export const SCENE_FORMAT = 'losscape-scene/1';
 
@@ -69,6 +69,8 @@ export interface RunScene {
   pca?: PcaScene;
   /** Per frame: the plane's hidden-curvature report and the trajectory relative to it (./planes.ts). */
   planes?: PlaneFrameScene[];
+  /** The curvature timeline: λmax against 2/η at every checkpoint that has one (./planes.ts). */
+  curvature?: CurvatureRow[];
   /** Things that were skipped but did not stop the run from showing. */
   warnings: string[];
   /** Set when the run cannot be shown at all (missing, corrupt, no frames). */
