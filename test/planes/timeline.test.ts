@@ -4,10 +4,11 @@
  * rises (progressive sharpening) against 2/η; an Adam run with the preconditioned values; the
  * viewer's timeline panel.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { inverseSqrtPreconditioner, preconditionedLambdaMax } from '../../src/hessian/timeline.js';
 import { resolveConfig } from '../../src/run/config.js';
 import { runPipeline } from '../../src/run/pipeline.js';
@@ -26,15 +27,16 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** Full-batch GD (one batch holds the whole training set) on spirals, the timeline at every checkpoint. */
+/** examples/runs/edge-of-stability.yaml at reduced size: 250 points, 150 steps, a 3×3 grid. */
 function eosConfig(over: Record<string, unknown> = {}) {
+  const doc = parseYaml(readFileSync(new URL('../../examples/runs/edge-of-stability.yaml', import.meta.url), 'utf8'));
   return resolveConfig({
+    ...doc,
     name: 'eos-small',
-    data: { source: 'spirals', n: 250, subset: { size: 'all' } },
-    model: { type: 'mlp', hidden: [16, 16], activation: 'tanh' },
-    train: { epochs: 150, batchSize: 100000, optimizer: { type: 'sgd', lr: 0.2 }, seed: 1, checkpointEvery: 50 },
+    data: { ...doc.data, n: 250 },
+    model: { ...doc.model, hidden: [16, 16] },
+    train: { ...doc.train, epochs: 150 },
     surface: { x: '-1:1:3', y: '-1:1:3', every: 3 },
-    curvature: { timeline: true },
     ...over,
   });
 }
@@ -61,6 +63,9 @@ describe('curvature timeline of a run', () => {
     const m = await runPipeline(eosConfig(), join(root, 'gd'));
     const pts = m.checkpoints.map((c) => c.curvature!);
     expect(pts).toHaveLength(4);
+    // full batch: the run's one batch per epoch is the whole training set, which the timeline's loss averages over
+    expect(m.data.train).toBe(200);
+    expect(m.data.subset.size).toBe(200);
     for (const p of pts) expect(p.threshold).toBeCloseTo(10, 12);
     expect(pts.at(-1)!.lambdaMax).toBeGreaterThan(1.5 * pts[0]!.lambdaMax);
     expect(pts.every((p) => p.preconditionedLambdaMax === undefined)).toBe(true);
@@ -70,6 +75,7 @@ describe('curvature timeline of a run', () => {
 
   it("Adam: the preconditioned λmax against Adam's threshold (2 + 2β1)/((1 − β1)η)", async () => {
     const cfg = eosConfig({ name: 'adam', train: { epochs: 100, batchSize: 100000, optimizer: { type: 'adam', lr: 0.01 }, seed: 1, checkpointEvery: 50 } });
+    expect(cfg.train.optimizer.type).toBe('adam');
     const m = await runPipeline(cfg, join(root, 'adam'));
     const pts = m.checkpoints.map((c) => c.curvature!);
     // no Adam state before the first step
