@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { makeLayout } from '../../src/core/layout.js';
 import { pointWeights } from '../../src/core/plane.js';
 import { Rng } from '../../src/core/rng.js';
@@ -62,7 +63,9 @@ describe('projection onto a plane', () => {
 
 describe('a run with Hessian-eigenvector planes', () => {
   const dir = join(mkdtempSync(join(tmpdir(), 'losscape-planes-')), 'run');
-  const cfg = resolveConfig(tinyConfig({ directions: { type: 'hessian', pair: 'top-bottom' }, curvature: { epsilon: 0.05 } }));
+  // examples/runs/hessian-planes.yaml at reduced size (2 epochs, a 9×7 grid), ε = 0.05
+  const doc = parseYaml(readFileSync(new URL('../../examples/runs/hessian-planes.yaml', import.meta.url), 'utf8'));
+  const cfg = resolveConfig({ ...doc, train: { ...doc.train, epochs: 2 }, surface: tinyConfig().surface, curvature: { epsilon: 0.05 } });
 
   it('writes eigenvector directions, a curvature report per frame and trajectory.json', async () => {
     const m = await runPipeline(cfg, dir);
