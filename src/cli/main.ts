@@ -8,11 +8,13 @@ import { exitCodeOf } from '../core/errors.js';
 import { ownVersion } from '../run/versions.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerExport } from './commands/export.js';
+import { register as registerFrames } from './commands/frames.js';
 import { register as registerHessian } from './commands/hessian.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerInterpolate } from './commands/interpolate.js';
 import { register as registerLive } from './commands/live.js';
 import { register as registerMerge } from './commands/merge.js';
+import { register as registerPlanes } from './commands/planes.js';
 import { register as registerReport } from './commands/report.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerSnapshot } from './commands/snapshot.js';
@@ -47,6 +49,8 @@ export function buildProgram(): Command {
   registerStudies(program);
   registerMerge(program);
   registerHessian(program);
+  registerPlanes(program);
+  registerFrames(program);
   for (const c of program.commands) c.exitOverride().configureOutput({ outputError: (s, write) => write(`${s.split('\n')[0]}\n`) });
   return program;
 }

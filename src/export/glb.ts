@@ -17,12 +17,12 @@ export interface GlbOptions extends HeightOptions {
   frameSeconds?: number;
 }
 
-const FLOAT = 5126;
+export const FLOAT = 5126;
 const UINT = 5125;
-const ARRAY_BUFFER = 34962;
-const ELEMENT_ARRAY_BUFFER = 34963;
+export const ARRAY_BUFFER = 34962;
+export const ELEMENT_ARRAY_BUFFER = 34963;
 
-interface Json {
+export interface GltfJson {
   asset: { version: string; generator: string };
   scene: number;
   scenes: { name: string; nodes: number[] }[];
@@ -59,10 +59,11 @@ export function glbContainer(json: unknown, bin: Uint8Array): Uint8Array {
   return out;
 }
 
-class BinBuilder {
+/** Typed arrays appended to the BIN chunk, each as a bufferView + accessor of `json`. */
+export class BinBuilder {
   parts: Uint8Array[] = [];
   length = 0;
-  constructor(private readonly json: Json) {}
+  constructor(private readonly json: GltfJson) {}
   /** Add a typed array as a bufferView + accessor; returns the accessor index. */
   accessor(data: Float32Array | Uint32Array, type: 'SCALAR' | 'VEC3', target: number | null, minmax = true): number {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -103,6 +104,44 @@ class BinBuilder {
   }
 }
 
+/** Vertices of a surface grid: positions (x, height, −y), unit normals and linear-RGB colours of the height. */
+export function surfaceVertices(
+  f: SurfaceFrame,
+  h: Float64Array | Float32Array,
+  o: { zScale: number; colormap: ColormapName; lo: number; hi: number },
+): { pos: Float32Array; nrm: Float32Array; col: Float32Array } {
+  const { zScale: zs, colormap: cmap, lo, hi } = o;
+  const nx = f.xs.length;
+  const ny = f.ys.length;
+  const n = nx * ny;
+  const pos = new Float32Array(3 * n);
+  const nrm = new Float32Array(3 * n);
+  const col = new Float32Array(3 * n);
+  const at = (i: number, j: number) => h[i * nx + j]! * zs;
+  for (let i = 0; i < ny; i++) {
+    for (let j = 0; j < nx; j++) {
+      const k = i * nx + j;
+      pos[3 * k] = f.xs[j]!;
+      pos[3 * k + 1] = at(i, j);
+      pos[3 * k + 2] = -f.ys[i]!;
+      // normal of (x, h, −y): (−∂h/∂x, 1, ∂h/∂y), central differences inside, one-sided at the edges
+      const j0 = Math.max(0, j - 1);
+      const j1 = Math.min(nx - 1, j + 1);
+      const i0 = Math.max(0, i - 1);
+      const i1 = Math.min(ny - 1, i + 1);
+      const hx = j1 > j0 ? (at(i, j1) - at(i, j0)) / (f.xs[j1]! - f.xs[j0]!) : 0;
+      const hy = i1 > i0 ? (at(i1, j) - at(i0, j)) / (f.ys[i1]! - f.ys[i0]!) : 0;
+      const len = Math.hypot(hx, 1, hy);
+      nrm[3 * k] = -hx / len;
+      nrm[3 * k + 1] = 1 / len;
+      nrm[3 * k + 2] = hy / len;
+      const rgb = colorAt(cmap, hi > lo ? (h[k]! - lo) / (hi - lo) : 0.5);
+      for (let c = 0; c < 3; c++) col[3 * k + c] = srgbToLinear(rgb[c]!);
+    }
+  }
+  return { pos, nrm, col };
+}
+
 export function surfacesToGlb(frames: SurfaceFrame[], opts: GlbOptions = {}): Uint8Array {
   if (frames.length === 0) throw new Error('no frames to export');
   const zs = opts.zScale ?? 1;
@@ -110,7 +149,7 @@ export function surfacesToGlb(frames: SurfaceFrame[], opts: GlbOptions = {}): Ui
   const hs = frames.map((f) => heightsOf(f, opts));
   const lo = Math.min(...hs.map((h) => h.min));
   const hi = Math.max(...hs.map((h) => h.max));
-  const json: Json = {
+  const json: GltfJson = {
     asset: { version: '2.0', generator: 'losscape' },
     scene: 0,
     scenes: [{ name: 'loss landscape', nodes: [] }],
@@ -127,31 +166,7 @@ export function surfacesToGlb(frames: SurfaceFrame[], opts: GlbOptions = {}): Ui
     const nx = f.xs.length;
     const ny = f.ys.length;
     const n = nx * ny;
-    const pos = new Float32Array(3 * n);
-    const nrm = new Float32Array(3 * n);
-    const col = new Float32Array(3 * n);
-    const at = (i: number, j: number) => h[i * nx + j]! * zs;
-    for (let i = 0; i < ny; i++) {
-      for (let j = 0; j < nx; j++) {
-        const k = i * nx + j;
-        pos[3 * k] = f.xs[j]!;
-        pos[3 * k + 1] = at(i, j);
-        pos[3 * k + 2] = -f.ys[i]!;
-        // normal of (x, h, −y): (−∂h/∂x, 1, ∂h/∂y), central differences inside, one-sided at the edges
-        const j0 = Math.max(0, j - 1);
-        const j1 = Math.min(nx - 1, j + 1);
-        const i0 = Math.max(0, i - 1);
-        const i1 = Math.min(ny - 1, i + 1);
-        const hx = j1 > j0 ? (at(i, j1) - at(i, j0)) / (f.xs[j1]! - f.xs[j0]!) : 0;
-        const hy = i1 > i0 ? (at(i1, j) - at(i0, j)) / (f.ys[i1]! - f.ys[i0]!) : 0;
-        const len = Math.hypot(hx, 1, hy);
-        nrm[3 * k] = -hx / len;
-        nrm[3 * k + 1] = 1 / len;
-        nrm[3 * k + 2] = hy / len;
-        const rgb = colorAt(cmap, hi > lo ? (h[k]! - lo) / (hi - lo) : 0.5);
-        for (let c = 0; c < 3; c++) col[3 * k + c] = srgbToLinear(rgb[c]!);
-      }
-    }
+    const { pos, nrm, col } = surfaceVertices(f, h, { zScale: zs, colormap: cmap, lo, hi });
     const attributes: Record<string, number> = {
       POSITION: bin.accessor(pos, 'VEC3', ARRAY_BUFFER),
       NORMAL: bin.accessor(nrm, 'VEC3', ARRAY_BUFFER),

@@ -1,7 +1,8 @@
 /**
  * Export surfaces (one surface file, or frames of a run folder) to VTK PolyData
  * (.vtp, + a .pvd time series for several frames), glTF binary (.glb, one file
- * with one mesh per frame, or one file per frame), PLY or CSV.
+ * with one mesh per frame, one mesh with a morph target per frame, or one file per frame), PLY,
+ * OBJ or CSV.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
@@ -9,6 +10,8 @@ import type { ColormapName } from '../core/colormap.js';
 import { surfacesToCsv } from './csv.js';
 import { type FrameSelection, type HeightOptions, readSurfaceFrames, type SurfaceFrame } from './frames.js';
 import { surfacesToGlb } from './glb.js';
+import { surfacesToMorphGlb } from './gltf-anim.js';
+import { surfaceToObj } from './obj.js';
 import { surfaceToPly } from './ply.js';
 import { framesToPvd, surfaceToVtp } from './vtp.js';
 
@@ -16,10 +19,12 @@ export { COLORMAP_NAMES, type ColormapName } from '../core/colormap.js';
 export { surfacesToCsv } from './csv.js';
 export { heightsOf, readSurfaceFrames, type SurfaceFrame } from './frames.js';
 export { glbContainer, parseGlb, surfacesToGlb } from './glb.js';
+export { surfacesToMorphGlb } from './gltf-anim.js';
+export { surfaceToObj } from './obj.js';
 export { surfaceToPly } from './ply.js';
 export { framesToPvd, surfaceToVtp } from './vtp.js';
 
-export const EXPORT_FORMATS = ['vtp', 'glb', 'ply', 'csv'] as const;
+export const EXPORT_FORMATS = ['vtp', 'glb', 'ply', 'obj', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportOptions extends HeightOptions, FrameSelection {
@@ -35,6 +40,8 @@ export interface ExportOptions extends HeightOptions, FrameSelection {
   binary?: boolean;
   /** GLB with several frames: one file per frame instead of one animated file. */
   perFrame?: boolean;
+  /** GLB with several frames: one mesh with a morph target per frame (gltf-anim.ts) instead of one mesh per frame. */
+  morph?: boolean;
 }
 
 function frameOut(out: string, f: SurfaceFrame, many: boolean): string {
@@ -60,7 +67,11 @@ export async function exportSurfaces(input: string, opts: ExportOptions): Promis
       break;
     case 'glb':
       if (many && opts.perFrame) for (const f of frames) write(frameOut(opts.out, f, true), surfacesToGlb([f], opts));
+      else if (opts.morph) write(opts.out, surfacesToMorphGlb(frames, opts));
       else write(opts.out, surfacesToGlb(frames, opts));
+      break;
+    case 'obj':
+      for (const f of frames) write(frameOut(opts.out, f, many), surfaceToObj(f, opts));
       break;
     case 'ply':
       for (const f of frames) write(frameOut(opts.out, f, many), surfaceToPly(f, { ...opts, quads: opts.quads }));

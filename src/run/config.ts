@@ -12,6 +12,8 @@ import { MAX_AXIS_POINTS, parseAxis } from '../core/grid.js';
 import { SYNTHETIC_KINDS } from '../data/synthetic.js';
 import { NORMALIZATIONS } from '../directions/directions.js';
 import { BACKEND_CHOICES } from '../engine/registry.js';
+import { EIGEN_PAIRS } from '../hessian/eigen-plane.js';
+import { HIDDEN_SADDLE_EPSILON } from '../hessian/plane-curvature.js';
 import { CERTIFY_TOL } from '../linalg/extremes.js';
 import { defaultTol } from '../linalg/lanczos.js';
 import { ModelSpec } from '../model/spec.js';
@@ -116,6 +118,23 @@ export const DirectionSpec = z
     orthogonal: z.boolean().default(false),
     /** 'renormalize': the same seeded directions, normalized to each checkpoint; 'fresh': new seeds per checkpoint. */
     perCheckpoint: z.enum(['renormalize', 'fresh']).default('renormalize'),
+    /** random (absent): seeded directions; hessian: Hessian eigenvectors at each checkpoint (hessian/eigen-plane.ts). */
+    type: z.enum(['random', 'hessian']).optional(),
+    /** The eigenvectors of a hessian plane (default top-bottom). */
+    pair: z.enum(EIGEN_PAIRS as unknown as [string, ...string[]]).optional(),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.pair && d.type !== 'hessian') ctx.addIssue({ code: 'custom', path: ['pair'], message: 'pair is for directions.type: hessian' });
+  });
+
+/** Hidden-curvature reports of every frame's plane (always written for hessian planes). */
+export const CurvatureSpec = z
+  .object({
+    /** Negative curvature below −ε·λmax that the plane does not show is a hidden saddle. */
+    epsilon: z.number().positive().default(HIDDEN_SADDLE_EPSILON),
+    /** λmax vs 2/η (Adam: preconditioned λmax), trace and ε-sharpness at every checkpoint while training. */
+    timeline: z.boolean().default(false),
   })
   .strict();
 
@@ -185,6 +204,7 @@ export const RunConfig = z
     directions: DirectionSpec.prefault({}),
     surface: SurfaceSpec.prefault({}),
     hessian: HessianSpec.optional(),
+    curvature: CurvatureSpec.optional(),
     engine: EngineSpec.prefault({}),
   })
   .strict();

@@ -27,8 +27,9 @@ import { type CheckpointInfo, type FrameInfo, frameFile, type Manifest, RUN_FORM
 import { computeSurface } from '../surface/surface.js';
 import { DataSpec, DirectionSpec, EngineSpec, SurfaceSpec } from './config.js';
 import { type RunData, splitData } from './data.js';
-import { checkpointSeed, specAttrs, specPlane } from './directions.js';
+import { checkpointSeed } from './directions.js';
 import { surfaceGrid } from './pipeline.js';
+import { checkpointPlane } from './planes.js';
 import { versions } from './versions.js';
 
 export interface ImportOptions {
@@ -308,12 +309,9 @@ async function importLandscape(job: ImportJob, i: number, grid: Grid, engines: {
   const { directions, surface } = job.config;
   const theta = ck.thetas[i]!;
   const seed = checkpointSeed(directions, i);
-  const plane = specPlane(theta, ck.model.layout, directions, seed);
+  const plane = await checkpointPlane(directions, ck.model.layout, engines.train, theta, seed);
   const dirFile = frameFile('directions', i);
-  await writeDirectionFile(store.path(dirFile), ck.model.layout, plane.dx, grid.y ? plane.dy : undefined, {
-    ...specAttrs(directions, seed),
-    cosine: plane.cosine,
-  });
+  await writeDirectionFile(store.path(dirFile), ck.model.layout, plane.dx, grid.y ? plane.dy : undefined, { ...plane.attrs, cosine: plane.cosine });
   const surfFile = frameFile('surfaces', i);
   const task = progress.task(`landscape ${i + 1}/${ck.thetas.length}`, gridSize(grid), 'points');
   const center = await engines.train.evaluate(theta);

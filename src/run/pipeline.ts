@@ -18,17 +18,19 @@ import { createEngine } from '../engine/registry.js';
 import { type Shard, shardPath } from '../jobs/shard.js';
 import type { Model } from '../model/model.js';
 import { isLockFile } from '../store/lock.js';
-import { frameFile, type Manifest, RUN_FORMAT, RunStore } from '../store/run-store.js';
+import { type FrameInfo, frameFile, type Manifest, RUN_FORMAT, RunStore } from '../store/run-store.js';
 import { checkCentre, computeSurface } from '../surface/surface.js';
 import { stepsPerEpoch } from '../train/loop.js';
 import { type Checkpoint, checkpointSteps, type TrainState, train } from '../train/train.js';
 import type { HessianSpec, RunConfig } from './config.js';
 import { prepareData, type RunData } from './data.js';
-import { checkpointSeed, specAttrs, specPlane } from './directions.js';
+import { checkpointSeed } from './directions.js';
 import { checkpointEigenmap, resolveHessianSpec } from './eigenmaps.js';
 import { runEngineOptions } from './engine.js';
 import { resolveModel } from './model.js';
+import { checkpointPlane, planeReport, reportsCurvature, writeRunTrajectory } from './planes.js';
 import { SubsetEngines, writeSubsetSpread } from './subset-spread.js';
+import { checkpointCurvature } from './timeline.js';
 import { versions } from './versions.js';
 
 /** Saved checkpoints by index (checkpoints.h5). */
@@ -126,6 +128,7 @@ export async function runPipeline(cfg: RunConfig, dir: string, opts: PipelineOpt
         await finishSavedCheckpoints(run, engines, thetas);
         await trainRemaining(run, engines, thetas);
       });
+      if (run.writes && !opts.shard) await writeRunTrajectory(run.store, run.model.layout, run.manifest);
     } catch (e) {
       recordFailure(run, e);
       throw e;
@@ -232,6 +235,7 @@ async function trainRemaining(run: RunContext, engines: RunEngines, thetas: Save
     warn: run.progress.warn,
     onCheckpoint: async (c: Checkpoint, state: TrainState) => {
       await saveCheckpoint(run, thetas, c, state);
+      await curvatureTimeline(run, engines, c, state);
       await checkpointStages(run, engines, c.index, c.theta);
     },
   });
@@ -260,6 +264,17 @@ async function saveCheckpoint(run: RunContext, thetas: SavedCheckpoints, c: Chec
   if (run.writes) store.writeManifest(manifest);
 }
 
+/** The checkpoint's curvature timeline point (config curvature.timeline), in its manifest row. */
+async function curvatureTimeline(run: RunContext, engines: RunEngines, c: Checkpoint, state: TrainState): Promise<void> {
+  if (!run.cfg.curvature?.timeline) return;
+  const row = run.manifest.checkpoints.find((x) => x.index === c.index)!;
+  if (row.curvature) return;
+  const start = Date.now();
+  row.curvature = await checkpointCurvature(engines.train, run.model.layout, run.cfg.train, run.data.train.y.length, c, state.optState);
+  run.spent.hessian += Date.now() - start;
+  if (run.writes) run.store.writeManifest(run.manifest);
+}
+
 /** The landscape of a checkpoint (every `surface.every`-th and the last), then its eigenvalue map. */
 async function checkpointStages(run: RunContext, engines: RunEngines, index: number, theta: Float32Array): Promise<void> {
   if (index % run.cfg.surface.every === 0 || index === run.lastIndex) {
@@ -276,13 +291,10 @@ async function landscape(run: RunContext, engines: RunEngines, index: number, th
   const { cfg, store, manifest, progress, grid, opts } = run;
   if (manifest.frames.find((f) => f.checkpoint === index)?.surface) return;
   const seed = checkpointSeed(cfg.directions, index);
-  const plane = specPlane(theta, run.model.layout, cfg.directions, seed);
+  const plane = await checkpointPlane(cfg.directions, run.model.layout, engines.train, theta, seed);
   const dirFile = frameFile('directions', index);
   if (run.writes) {
-    await writeDirectionFile(store.path(dirFile), run.model.layout, plane.dx, grid.y ? plane.dy : undefined, {
-      ...specAttrs(cfg.directions, seed),
-      cosine: plane.cosine,
-    });
+    await writeDirectionFile(store.path(dirFile), run.model.layout, plane.dx, grid.y ? plane.dy : undefined, { ...plane.attrs, cosine: plane.cosine });
   }
   const ck = manifest.checkpoints.find((c) => c.index === index)!;
   const surfFile = opts.shard ? shardPath(frameFile('surfaces', index), opts.shard) : frameFile('surfaces', index);
@@ -314,7 +326,7 @@ async function landscape(run: RunContext, engines: RunEngines, index: number, th
   task.end();
   if (opts.shard) return; // frames: losscape merge
   warnNonFinite(gf.values.train_loss!, index, progress);
-  const frame = {
+  const frame: FrameInfo = {
     ...manifest.frames.find((f) => f.checkpoint === index),
     checkpoint: index,
     surface: surfFile,
@@ -323,6 +335,7 @@ async function landscape(run: RunContext, engines: RunEngines, index: number, th
     center_acc: center.acc,
     cosine: plane.cosine,
   };
+  if (reportsCurvature(cfg) && grid.y) frame.curvature = await planeReport(cfg, engines.train, theta, plane);
   manifest.frames = [...manifest.frames.filter((f) => f.checkpoint !== index), frame].sort((a, b) => a.checkpoint - b.checkpoint);
   store.writeManifest(manifest);
 }
@@ -332,7 +345,7 @@ async function subsetSpread(run: RunContext, engines: RunEngines, index: number,
   const { cfg, store, manifest, grid } = run;
   const frame = manifest.frames.find((f) => f.checkpoint === index);
   if (!engines.subsets || !frame?.surface || frame.spread) return;
-  const plane = specPlane(theta, run.model.layout, cfg.directions, checkpointSeed(cfg.directions, index));
+  const plane = await checkpointPlane(cfg.directions, run.model.layout, engines.train, theta, checkpointSeed(cfg.directions, index));
   const file = frameFile('spread', index);
   const task = run.progress.task(`subset error bars ${index + 1}/${run.lastIndex + 1}`, 1, 'landscapes');
   await writeSubsetSpread(

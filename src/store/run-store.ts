@@ -6,6 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ParamSpec } from '../core/layout.js';
+import type { PlaneCurvature } from '../hessian/plane-curvature.js';
+import type { CurvaturePoint } from '../hessian/timeline.js';
 import { asFloat32, type H5Tree, readH5, writeH5 } from '../io/h5.js';
 import type { Metrics4 } from '../train/metrics.js';
 import { lockFolder } from './lock.js';
@@ -16,6 +18,8 @@ export interface CheckpointInfo extends Metrics4 {
   index: number;
   step: number;
   epoch: number;
+  /** The curvature timeline's point (run/timeline.ts). */
+  curvature?: CurvaturePoint;
 }
 
 export interface FrameInfo {
@@ -29,6 +33,8 @@ export interface FrameInfo {
   center_acc?: number;
   /** Cosine between the two directions. */
   cosine?: number;
+  /** Hidden-curvature report of the frame's plane (run/planes.ts). */
+  curvature?: PlaneCurvature;
 }
 
 export interface SubsetInfo {

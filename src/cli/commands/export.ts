@@ -19,16 +19,19 @@ interface ExportFlags {
   quads?: boolean;
   binary?: boolean;
   perFrame?: boolean;
+  morph?: boolean;
 }
 
 export function register(program: Command): void {
   program
     .command('export')
-    .summary('export a surface (or every frame of a run) to ParaView .vtp, glTF .glb, PLY or CSV')
+    .summary('export a surface (or every frame of a run) to ParaView .vtp, glTF .glb, PLY, OBJ or CSV')
     .description(
       'Write a loss surface for other tools: VTK PolyData .vtp for ParaView (as the reference code\'s h5_to_vtp; several frames also get a .pvd time series), glTF binary .glb with vertex colours (several frames: one mesh each, played by an animation), PLY with vertex colours, or CSV (x, y, loss, acc, …). --log plots ln(z + 0.1) and --clip Z caps heights at Z first, like the reference. A run folder exports its last frame, --frame K the frame of checkpoint K, --all every frame (per-frame formats write one file each: "{k}" in --out is replaced by the checkpoint, else -ckpt-NNNN is appended).\n' +
         'Examples:\n' +
         '  losscape export runs/demo --format glb --all --log --out demo.glb\n' +
+        '  losscape export runs/demo --format glb --all --morph --log --out demo-morph.glb   (one morph target per frame)\n' +
+        '  losscape export runs/demo --format obj --all --log --out frames/demo-{k}.obj   (an OBJ sequence)\n' +
         '  losscape export surface.h5 --format vtp --log --clip 10 --out surface.vtp',
     )
     .argument('<input>', 'a run folder or a surface file (.h5)')
@@ -45,6 +48,7 @@ export function register(program: Command): void {
     .option('--quads', 'ply: quads instead of triangles')
     .option('--binary', 'ply: binary little-endian instead of ASCII')
     .option('--per-frame', 'glb with --all: one file per frame instead of one animated file')
+    .option('--morph', 'glb with --all: one mesh with a morph target per frame, blended by the animation (Blender shape keys)')
     .action(async (input: string, f: ExportFlags, c: Command) => {
       const ctx = contextOf(c);
       const format = choiceFlag(f.format, '--format', EXPORT_FORMATS)!;
@@ -68,6 +72,7 @@ export function register(program: Command): void {
         quads: Boolean(f.quads),
         binary: Boolean(f.binary),
         perFrame: Boolean(f.perFrame),
+        morph: Boolean(f.morph),
       });
       for (const p of files) ctx.out(`${format}: ${p}`);
     });

@@ -6,11 +6,14 @@
  */
 import { BufferTarget, CanvasSource, canEncodeVideo, Mp4OutputFormat, Output, Quality, WebMOutputFormat } from 'mediabunny';
 import { colormap } from '../../core/colormap.js';
+import type { CameraPose } from '../shared/camera-path.js';
 import { type RunData, stepAt } from './data.js';
 import type { DecodedScene } from './decoded-scene.js';
 import { drawAxisLabels } from './draw/axes3d.js';
+import { drawCurvatureTimeline } from './draw/curvature-timeline.js';
 import { drawTrainingCurves } from './draw/curves.js';
 import { drawColorbar } from './draw/heatmap.js';
+import { drawPlaneInset, planeFrameAt } from './draw/plane-inset.js';
 import { DARK } from './draw/plot.js';
 import { SurfaceView } from './draw/surface3d.js';
 import { DEFAULT_VIEW, type ScaleMode, type ViewState } from './state.js';
@@ -30,6 +33,10 @@ export interface StillOptions {
   scale?: ScaleMode;
   /** Camera rotation about the vertical axis, in degrees. */
   azimuth?: number;
+  /** Camera pose (a camera path's keyframes, shared/camera-path.ts); overrides azimuth. */
+  pose?: CameraPose;
+  /** Only the surface, on a transparent background (no backdrop, headings or curves). */
+  transparent?: boolean;
   run?: number;
   /** Axes with ticks on the 3-D view (default true). */
   axes?: boolean;
@@ -68,8 +75,8 @@ export class MovieRenderer {
 
   /** Draw one composite frame into `this.canvas`. */
   draw(o: StillOptions): HTMLCanvasElement {
-    const box = hudLayout(o.width, o.height);
-    const key = `${box.W}x${box.H}`;
+    const box = o.transparent ? { ...hudLayout(o.width, o.height), glTop: 0, glH: o.height } : hudLayout(o.width, o.height);
+    const key = `${box.W}x${box.H}x${box.glH}`;
     if (key !== this.size) {
       this.canvas.width = box.W;
       this.canvas.height = box.H;
@@ -87,15 +94,18 @@ export class MovieRenderer {
     const look = this.scene.look(runIndex, view);
     const cmap = colormap(view.colormap);
     const ctx = this.canvas.getContext('2d')!;
-    drawBackdrop(ctx, box);
+    if (o.transparent) ctx.clearRect(0, 0, box.W, box.H);
+    else drawBackdrop(ctx, box);
     if (!look || !run) {
       drawMessage(ctx, box, this.scene.errors[runIndex] ?? 'nothing to show');
       return this.canvas;
     }
-    this.view.orbit(((o.azimuth ?? 0) * Math.PI) / 180);
+    if (o.pose) this.view.setCamera(o.pose);
+    else this.view.orbit(((o.azimuth ?? 0) * Math.PI) / 180);
     this.view.show({ ...look, exaggeration: view.exaggeration, cmap, contours: 12, titles: o.axes === false ? undefined : look.titles });
     this.view.render();
     ctx.drawImage(this.gl, 0, box.glTop, box.W, box.glH);
+    if (o.transparent) return this.canvas;
     const { W, u, glTop, glH, bottom } = box;
     const theme = { ...DARK, scale: u };
     drawAxisLabels(ctx, this.view.axisLabels, theme, 0, glTop);
@@ -104,7 +114,15 @@ export class MovieRenderer {
     const cb = { x: W - 78 * u, y: glTop + glH / 2 - cbH / 2 + 30 * u, w: 12 * u, h: cbH };
     drawRangeNote(ctx, look.rangeNote, cb.x + cb.w, cb.y + cb.h + 8 * u, theme);
     drawColorbar(ctx, cb, cmap, look.colorLo, look.colorHi, look.colorLabel, theme, look.colorTitle);
-    drawTrainingCurves(ctx, { x: 24 * u, y: glTop + glH, w: W - 48 * u, h: bottom - 18 * u }, run, view, theme, 'rgba(20,26,41,0.85)');
+    const curves = { x: 24 * u, y: glTop + glH, w: W - 48 * u, h: bottom - 18 * u };
+    if (run.scene.curvature?.length) {
+      // the curvature timeline beside the training curves, on the same step axis position
+      const half = (curves.w - 12 * u) / 2;
+      drawTrainingCurves(ctx, { ...curves, w: half }, run, view, theme, 'rgba(20,26,41,0.85)');
+      drawCurvatureTimeline(ctx, { ...curves, x: curves.x + half + 12 * u, w: half }, run, view, theme, 'rgba(20,26,41,0.85)');
+    } else drawTrainingCurves(ctx, curves, run, view, theme, 'rgba(20,26,41,0.85)');
+    const plane = view.plane === 'frames' ? planeFrameAt(run, view.t) : undefined;
+    if (plane?.path) drawPlaneInset(ctx, { x: 24 * u, y: glTop + 62 * u, w: 230 * u, h: 250 * u }, look, plane, cmap, theme);
     return this.canvas;
   }
 

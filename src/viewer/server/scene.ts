@@ -19,6 +19,7 @@ import {
   type SpreadLine,
   type SpreadScene,
 } from '../shared/scene.js';
+import { loadCurvatureTimeline, loadPlanes } from './planes-scene.js';
 
 const SURFACE_CHANNELS = ['train_loss', 'train_acc', 'test_loss', 'test_acc'];
 const HESSIAN_CHANNELS = ['eig_ratio', 'max_eig', 'min_eig', 'certified'];
@@ -142,6 +143,11 @@ export async function loadRun(dir: string): Promise<RunScene> {
       run.warnings.push(`PCA trajectory skipped: ${oneLine(e)}`);
     }
   }
+
+  const planes = loadPlanes(dir, frames, (line) => run.warnings.push(line));
+  if (planes) run.planes = planes;
+  const curvature = loadCurvatureTimeline(m.checkpoints);
+  if (curvature) run.curvature = curvature;
 
   if (run.frames.length === 0) {
     const listed = frames.length;

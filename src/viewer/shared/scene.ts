@@ -5,9 +5,11 @@
  * there is one code path for the live viewer, the report, the video and the
  * snapshot.
  *
- * This file has no imports and no Node APIs: the browser bundle uses it too.
+ * This file imports only its sibling type files and uses no Node APIs: the browser bundle uses it too.
  * Float arrays travel as base64 of little-endian float32 (NaN = unfinished).
  */
+
+import type { CurvatureRow, PlaneFrameScene } from './planes.js';
 
 export const SCENE_FORMAT = 'losscape-scene/1';
 
@@ -87,6 +89,10 @@ export interface RunScene {
   checkpoints: (MetricRow & { index: number })[];
   frames: FrameScene[];
   pca?: PcaScene;
+  /** Per frame: the plane's hidden-curvature report and the trajectory relative to it (./planes.ts). */
+  planes?: PlaneFrameScene[];
+  /** The curvature timeline: λmax against 2/η at every checkpoint that has one (./planes.ts). */
+  curvature?: CurvatureRow[];
   /** Things that were skipped but did not stop the run from showing. */
   warnings: string[];
   /** Set when the run cannot be shown at all (missing, corrupt, no frames). */
