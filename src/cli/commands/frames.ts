@@ -62,10 +62,7 @@ export function register(program: Command): void {
     .command('frames')
     .summary('the landscape movie as a PNG sequence (4K, transparent background, camera keyframes)')
     .description(
-      'Render the movie of `losscape video` as frame-00000.png, frame-00001.png, … in a folder. --transparent\n' +
-        'draws only the surface on a transparent background (for compositing). --camera FILE moves the\n' +
-        'camera along keyframes (YAML or JSON: camera: [{ t, azimuth, elevation, distance, target }], t in\n' +
-        'checkpoints, angles in degrees, linear in between); without it the camera orbits slowly.\n' +
+      'Render the movie of `losscape video` as frame-00000.png, frame-00001.png, … in a folder. --transparent draws only the surface on a transparent background (for compositing). --camera FILE moves the camera along keyframes (YAML or JSON: camera: [{ t, azimuth, elevation, distance, target }], t in checkpoints, angles in degrees, linear in between); without it the camera orbits slowly.\n' +
         'Example: losscape frames runs/demo --out frames --width 3840 --height 2160 --transparent --camera cam.yaml',
     )
     .argument('<run>', 'run folder')

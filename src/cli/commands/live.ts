@@ -14,12 +14,7 @@ export function register(program: Command): void {
     .command('live')
     .summary('train a small network in the browser and watch its landscape move')
     .description(
-      'Serve the live playground on http://127.0.0.1: pick a data set, network, optimizer and\n' +
-        'learning rate, press play, and watch the loss landscape around the current weights,\n' +
-        'the |λmin/λmax| map, the decision boundary and λmax against 2/η change while it trains\n' +
-        '(jax-js in the page: WebGPU where available, else wasm). "Save run" writes the session\n' +
-        'as a run folder under --runs. The same page works without a server: `npm run build:live`\n' +
-        'and open dist/live/app/index.html; it downloads sessions, which --save turns into runs.\n' +
+      'Serve the live playground on http://127.0.0.1: pick a data set, network, optimizer and learning rate, press play, and watch the loss landscape around the current weights, the |λmin/λmax| map, the decision boundary and λmax against 2/η change while it trains (jax-js in the page: WebGPU where available, else wasm). "Save run" writes the session as a run folder under --runs. The same page works without a server: `npm run build:live` and open dist/live/app/index.html; it downloads sessions, which --save turns into runs.\n' +
         'Examples:\n' +
         '  losscape live\n' +
         '  losscape live --runs runs --port 8080 --no-open\n' +

@@ -13,11 +13,7 @@ export function register(program: Command): void {
     .command('planes')
     .summary("hidden-curvature report of every frame's plane, and the path relative to each plane")
     .description(
-      "For every frame of a run: the plane's in-plane curvatures δᵀHδ/‖δ‖², ηᵀHη/‖η‖², its 2×2 Hessian\n" +
-        'eigenvalues and the full λmin/λmax at the centre, flagged as a hidden saddle when λmin < −ε·λmax\n' +
-        'but the plane shows no curvature below −ε·λmax; and where every checkpoint (the next one above all)\n' +
-        "projects onto the frame's plane and how far off it lies (trajectory.json). Runs with\n" +
-        '`directions.type: hessian` or a `curvature:` section write these while they run.\n' +
+      "For every frame of a run: the plane's in-plane curvatures δᵀHδ/‖δ‖², ηᵀHη/‖η‖², its 2×2 Hessian eigenvalues and the full λmin/λmax at the centre, flagged as a hidden saddle when λmin < −ε·λmax but the plane shows no curvature below −ε·λmax; and where every checkpoint (the next one above all) projects onto the frame's plane and how far off it lies (trajectory.json). Runs with `directions.type: hessian` or a `curvature:` section write these while they run.\n" +
         'Example: losscape planes runs/demo && losscape view runs/demo',
     )
     .argument('<run>', 'run folder')

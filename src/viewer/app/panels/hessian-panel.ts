@@ -44,7 +44,8 @@ class HessianPanel implements Panel {
       { ...DARK, scale: c.ratio },
     );
     const n = crosses.length;
-    this.note.textContent = `0 to ${fmt(hi)}: ${look.rangeNote}` + (n ? ` · × ${n} point${n > 1 ? 's' : ''} not certified` : '');
+    const uncertified = n ? ` · × ${n} point${n > 1 ? 's' : ''} not certified` : '';
+    this.note.textContent = `0 to ${fmt(hi)}: ${look.rangeNote}${uncertified}`;
   }
 
   dispose(): void {
