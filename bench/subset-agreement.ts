@@ -4,10 +4,11 @@
  * digits) with `data.subset.errorBars: K` and 41 × 41 landscapes, per checkpoint:
  * - the location of the minimum along the centre row (β = 0) and column (α = 0), on the run's
  *   subset and on the K other subsets (spread/ckpt-XXXX.h5), against the whole training split;
- * - the sign of λmin at 9 points of those lines (α, β ∈ {−1, −0.5, 0, 0.5, 1}), on the run's
- *   subset against the whole split (certified Lanczos, the default settings).
+ * - the sign of λmin at the centre (`--eig centre`, default) or at 9 points of those lines
+ *   (`--eig lines`: α, β ∈ {−1, −0.5, 0, 0.5, 1}), on the run's subset against the whole split
+ *   (certified Lanczos, the default settings).
  *
- *   npx tsx bench/subset-agreement.ts [--dir runs/subset-agreement] [--subsets 5]
+ *   npx tsx bench/subset-agreement.ts [--dir runs/subset-agreement] [--subsets 5] [--eig centre|lines]
  *
  * The run is kept in --dir (a rerun resumes it); prints the agreement tables (markdown).
  */
@@ -33,6 +34,18 @@ const arg = (name: string, fallback: string) => {
 const DIR = arg('--dir', 'runs/subset-agreement');
 const K = Number(arg('--subsets', '5'));
 const AXIS = '-1:1:41';
+const LINE_POINTS: [number, number][] = [
+  [0, 0],
+  [-1, 0],
+  [-0.5, 0],
+  [0.5, 0],
+  [1, 0],
+  [0, -1],
+  [0, -0.5],
+  [0, 0.5],
+  [0, 1],
+];
+const EIG_POINTS = arg('--eig', 'centre') === 'lines' ? LINE_POINTS : [[0, 0]];
 
 const argmin = (v: ArrayLike<number>) => {
   let best = 0;
@@ -97,17 +110,7 @@ for (const f of manifest.frames) {
   minRows.push(
     `| ${f.checkpoint} | ${at(want[0]!).toFixed(2)}, ${at(want[1]!).toFixed(2)} | ${at(mainMin[0]!).toFixed(2)}, ${at(mainMin[1]!).toFixed(2)} | ${others.map((o) => at(o).toFixed(2)).join(' ')} |`,
   );
-  for (const [a, b] of [
-    [0, 0],
-    [-1, 0],
-    [-0.5, 0],
-    [0.5, 0],
-    [1, 0],
-    [0, -1],
-    [0, -0.5],
-    [0, 0.5],
-    [0, 1],
-  ] as const) {
+  for (const [a, b] of EIG_POINTS) {
     const w = new Float32Array(theta.length);
     for (let i = 0; i < w.length; i++) w[i] = theta[i]! + a * plane.dx[i]! + b * plane.dy[i]!;
     const ef = await pointEigenvalues(full, w);

@@ -14,7 +14,6 @@ import { NORMALIZATIONS } from '../directions/directions.js';
 import { BACKEND_CHOICES } from '../engine/registry.js';
 import { EIGEN_PAIRS } from '../hessian/eigen-plane.js';
 import { HIDDEN_SADDLE_EPSILON } from '../hessian/plane-curvature.js';
-import { CERTIFY_TOL } from '../linalg/extremes.js';
 import { defaultTol } from '../linalg/lanczos.js';
 import { ModelSpec } from '../model/spec.js';
 import { TrainSpec } from '../train/train.js';
@@ -77,10 +76,11 @@ export const DataSpec = z
     /**
      * The fixed evaluation subset every landscape point uses: a count, a fraction or 'all'.
      * errorBars K > 0: also evaluate each landscape's centre row and column on K other subsets of
-     * the same size (seeds seed+1 … seed+K) and store their spread (run/subset-spread.ts).
+     * the same size (seeds seed+1 … seed+K) and store their spread (run/subset-spread.ts). Absent
+     * = 0 (no default value, so configs without it keep their hash).
      */
     subset: z
-      .object({ size: SubsetSize.default(0.05), seed: z.number().int().min(0).default(0), errorBars: z.number().int().min(0).default(0) })
+      .object({ size: SubsetSize.default(0.05), seed: z.number().int().min(0).default(0), errorBars: z.number().int().min(0).optional() })
       .strict()
       .prefault({}),
     /** Also evaluate surfaces on a test subset (omit to skip). */
@@ -173,10 +173,11 @@ export const HessianSpec = z
     /**
      * Check every converged point: a second, deflated Lanczos run from a random start rules out
      * an eigenvalue beyond λmin/λmax by more than certifyTol·|λ|max (linalg/certify.ts). Only
-     * certified points count as converged.
+     * certified points count as converged. Absent = on, tolerance CERTIFY_TOL (no default
+     * values, so configs without them keep their hash).
      */
-    certify: z.boolean().default(true),
-    certifyTol: z.number().positive().default(CERTIFY_TOL),
+    certify: z.boolean().optional(),
+    certifyTol: z.number().positive().optional(),
   })
   .strict()
   .superRefine(gridWithinLimit)

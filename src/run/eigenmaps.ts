@@ -125,7 +125,7 @@ export async function checkpointEigenmap(a: CheckpointEigenmapArgs): Promise<Run
     task.end();
   }
   if (result.stats.unconverged) {
-    const why = a.spec.certify ? ', or the check could not certify them' : '';
+    const why = a.spec.certify !== false ? ', or the check could not certify them' : '';
     progress.warn(
       `checkpoint ${a.index}: ${result.stats.unconverged} points not converged: maxIter (${a.spec.maxIter}) reached before the ${a.spec.convergence} test at tol ${a.spec.tol ?? defaultTol(a.spec.convergence)}${why} (see the converged and certified channels)`,
     );

@@ -197,7 +197,7 @@ async function withRunEngines(run: RunContext, stages: (engines: RunEngines) => 
   const warn = run.progress.warn;
   let train: LossEngine | undefined;
   let test: LossEngine | undefined;
-  const subsets = run.cfg.data.subset.errorBars > 0 && !run.opts.shard ? new SubsetEngines(run.cfg, run.model, run.data, warn) : undefined;
+  const subsets = (run.cfg.data.subset.errorBars ?? 0) > 0 && !run.opts.shard ? new SubsetEngines(run.cfg, run.model, run.data, warn) : undefined;
   try {
     train = await createEngine(run.model, run.data.evalSubset, engineOpts, warn);
     if (run.data.testSubset) test = await createEngine(run.model, run.data.testSubset, engineOpts, warn);

@@ -69,7 +69,7 @@ export class SubsetEngines {
   ) {}
 
   get seeds(): number[] {
-    const { seed, errorBars } = this.cfg.data.subset;
+    const { seed, errorBars = 0 } = this.cfg.data.subset;
     return Array.from({ length: errorBars }, (_, k) => seed + k + 1);
   }
 

@@ -15,6 +15,7 @@ describe('run configs', () => {
     expect(c.surface).toMatchObject({ x: '-1:1:41', y: '-1:1:41', mode: 'eval' });
     expect(c.hessian).toBeUndefined();
     expect(resolveConfig({ hessian: {} }).hessian).toMatchObject({ x: '-1:1:5', params: 'all', convergence: 'eigenvalue', tol: 1e-6 });
+    expect(resolveConfig({ hessian: { certify: false, certifyTol: 1e-4 } }).hessian).toMatchObject({ certify: false, certifyTol: 1e-4 });
     expect(resolveConfig({ hessian: { convergence: 'residual' } }).hessian).toMatchObject({ convergence: 'residual', tol: 1e-5 });
     expect(resolveConfig({ train: { optimizer: { type: 'adam' } } }).train.optimizer).toMatchObject({ lr: 1e-3, beta2: 0.999 });
   });
