@@ -279,7 +279,7 @@ function page(): string {
 <main>
   <section class="big"><h2>landscape L(θ + αδ + βη), log scale</h2><canvas id="landscape"></canvas></section>
   <section><h2>decision boundary</h2><canvas id="boundary"></canvas></section>
-  <section><h2>|λmin/λmax| on the plane</h2><canvas id="ratio"></canvas></section>
+  <section><h2>|λmin/λmax| on the plane (dark 0 → bright 1)</h2><canvas id="ratio"></canvas></section>
   <section class="wide"><h2>loss and accuracy</h2><canvas id="curves"></canvas></section>
   <section class="wide eos"><h2>λmax at θ vs 2/η (edge of stability)</h2><canvas id="eos"></canvas></section>
   <p id="status"></p>
