@@ -143,9 +143,9 @@ describe('losscape import / export', () => {
     expect(await cliError('import', join(dir, 'nope.onnx'), '--out', join(dir, 'r'))).toMatchObject({ name: 'LosscapeError', kind: 'usage' });
     const e1 = await cliError('import', `${FIXTURE}model.onnx`, '--surfaces', '--out', join(dir, 'r'));
     expect(e1.message).toBe('--surfaces needs --data (the samples the landscapes are evaluated on)');
-    const e2 = await cliError('export', `${FIXTURE}surface.h5`, '--format', 'obj', '--out', join(dir, 'x.obj'));
+    const e2 = await cliError('export', `${FIXTURE}surface.h5`, '--format', 'stl', '--out', join(dir, 'x.stl'));
     expect(e2).toMatchObject({ name: 'LosscapeError', kind: 'usage' });
-    expect(e2.message).toBe('--format must be one of vtp, glb, ply, csv; got "obj"');
+    expect(e2.message).toBe('--format must be one of vtp, glb, ply, obj, csv; got "stl"');
     const e3 = await cliError('export', `${FIXTURE}surface.h5`, '--format', 'vtp', '--all', '--out', join(dir, 'x.vtp'));
     expect(e3.message).toMatch(/--frame and --all select frames of a run folder, not of one surface file$/);
     writeFileSync(join(dir, 'cut.onnx'), readFileSync(`${FIXTURE}model.onnx`).subarray(0, 5000));

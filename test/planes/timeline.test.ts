@@ -27,9 +27,9 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** examples/runs/edge-of-stability.yaml at reduced size: 250 points, 150 steps, a 3×3 grid. */
+/** examples/configs/edge-of-stability.yaml at reduced size: 250 points, 150 steps, a 3×3 grid. */
 function eosConfig(over: Record<string, unknown> = {}) {
-  const doc = parseYaml(readFileSync(new URL('../../examples/runs/edge-of-stability.yaml', import.meta.url), 'utf8'));
+  const doc = parseYaml(readFileSync(new URL('../../examples/configs/edge-of-stability.yaml', import.meta.url), 'utf8'));
   return resolveConfig({
     ...doc,
     name: 'eos-small',

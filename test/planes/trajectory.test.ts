@@ -63,8 +63,8 @@ describe('projection onto a plane', () => {
 
 describe('a run with Hessian-eigenvector planes', () => {
   const dir = join(mkdtempSync(join(tmpdir(), 'losscape-planes-')), 'run');
-  // examples/runs/hessian-planes.yaml at reduced size (2 epochs, a 9×7 grid), ε = 0.05
-  const doc = parseYaml(readFileSync(new URL('../../examples/runs/hessian-planes.yaml', import.meta.url), 'utf8'));
+  // examples/configs/hessian-planes.yaml at reduced size (2 epochs, a 9×7 grid), ε = 0.05
+  const doc = parseYaml(readFileSync(new URL('../../examples/configs/hessian-planes.yaml', import.meta.url), 'utf8'));
   const cfg = resolveConfig({ ...doc, train: { ...doc.train, epochs: 2 }, surface: tinyConfig().surface, curvature: { epsilon: 0.05 } });
 
   it('writes eigenvector directions, a curvature report per frame and trajectory.json', async () => {

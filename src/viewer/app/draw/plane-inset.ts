@@ -2,8 +2,8 @@
  * The trajectory relative to the current frame's plane (scene `planes`), drawn over a heatmap
  * of the frame: the next checkpoint's projection as a marker with an arrow from the centre, the
  * path as far as it stays near the plane, and (in the movie's inset) the next checkpoint's
- * distance off the plane as a number and a bar. The planes panel and the movie renderer both
- * draw with it.
+ * distance off the plane as a number and a bar, and a hidden saddle when the plane's report flags
+ * one. The planes panel and the movie renderer both draw with it.
  */
 import type { Colormap } from '../../../core/colormap.js';
 import type { PlaneFrameScene } from '../../shared/planes.js';
@@ -67,21 +67,20 @@ export function offPlaneText(p: PlaneFrameScene): string {
   return `next at α ${fmt(n.alpha)}, β ${fmt(n.beta)} · off the plane ${fmt(n.offPlane)}${units} · ${(100 * n.captured).toFixed(1)}% of the step in the plane`;
 }
 
-/** The movie's inset: the plane map, a bar of the part of the step in the plane, and the numbers. */
+/** The movie's inset: the plane map, a bar of the part of the step in the plane, the numbers, and a hidden saddle when flagged. */
 export function drawPlaneInset(ctx: CanvasRenderingContext2D, r: Rect, look: RunLook, p: PlaneFrameScene, cmap: Colormap, theme: Theme): void {
   const u = theme.scale;
   ctx.save();
   ctx.fillStyle = 'rgba(20,26,41,0.85)';
   ctx.fillRect(r.x, r.y, r.w, r.h);
   const barH = 6 * u;
-  const textH = 34 * u;
+  const textH = 48 * u;
   drawPlaneMap(ctx, { x: r.x, y: r.y, w: r.w, h: r.h - textH - barH }, look, p, cmap, theme);
   const y = r.y + r.h - textH - barH;
   ctx.fillStyle = '#3a3f4b';
   ctx.fillRect(r.x + 8 * u, y, r.w - 16 * u, barH);
   ctx.fillStyle = ARROW_COLOR;
   ctx.fillRect(r.x + 8 * u, y, (r.w - 16 * u) * (p.next?.captured ?? 0), barH);
-  ctx.fillStyle = theme.text;
   ctx.font = `${11 * u}px system-ui, sans-serif`;
   ctx.textAlign = 'left';
   ctx.textBaseline = 'top';
@@ -92,7 +91,12 @@ export function drawPlaneInset(ctx: CanvasRenderingContext2D, r: Rect, look: Run
         `off the plane ${fmt(n.offPlane)}${p.unitX ? ` = ${fmt(n.offPlane / p.unitX)} α-units` : ''}`,
       ]
     : ['last checkpoint'];
-  lines.forEach((l, i) => ctx.fillText(l, r.x + 8 * u, y + barH + 3 * u + i * 14 * u));
+  const k = p.curvature;
+  if (k?.hiddenSaddle) lines.push(`hidden saddle: λmin ${fmt(k.lambdaMin)}, plane ≥ ${fmt(Math.min(...k.planeEigenvalues))}`);
+  lines.forEach((l, i) => {
+    ctx.fillStyle = l.startsWith('hidden saddle') ? '#ffb347' : theme.text;
+    ctx.fillText(l, r.x + 8 * u, y + barH + 3 * u + i * 14 * u);
+  });
   ctx.restore();
 }
 
