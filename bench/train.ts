@@ -142,6 +142,18 @@ async function timeEpoch(w: TrainWork, engine: 'jax' | 'onnx', maxSteps: number)
   }
 }
 
+/** The jax-js row, or none (with a line saying why) where the step does not fit in wasm's memory. */
+async function timeJax(w: TrainWork, steps: number, log: (line: string) => void): Promise<TrainRow | undefined> {
+  try {
+    return await timeEpoch(w, 'jax', steps);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (!/memory32 limit|out of memory|Out of memory/i.test(msg)) throw e;
+    log(`  jax-js: not timed, a step of batch ${w.batchSize} does not fit in wasm's memory (${msg})`);
+    return undefined;
+  }
+}
+
 export interface TrainBenchFlags {
   quick: boolean;
   jax: boolean;
@@ -157,7 +169,7 @@ export async function runTrainBench(flags: TrainBenchFlags, log: (line: string) 
   for (const plan of plans) {
     const w = plan.work();
     log(`${w.label}: ${w.model.name}, ${w.model.layout.size} parameters, batch ${w.batchSize}`);
-    const jax = flags.jax && plan.jaxSteps > 0 ? await timeEpoch(w, 'jax', plan.jaxSteps) : undefined;
+    const jax = flags.jax && plan.jaxSteps > 0 ? await timeJax(w, plan.jaxSteps, log) : undefined;
     if (jax) {
       rows.push(jax);
       log(`  jax-js: ${jax.epochSeconds.toFixed(1)} s per epoch (from ${jax.stepsTimed} steps)`);

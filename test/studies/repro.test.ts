@@ -60,24 +60,23 @@ describe('examples/paper', () => {
 });
 
 describe.runIf(existsSync(FASHION_MNIST_DIR))('Li et al. (2018) reproductions at reduced size', () => {
-  it('batch-size.yaml: the large-batch net ends with the larger Hessian trace, far from a minimum', async () => {
-    // batch 16 vs 256 (all of the 256 images) instead of 128 vs 8192 of 50,000
+  it('batch-size.yaml: both nets reach a minimum; the large-batch one is the sharper by λmax', async () => {
+    // batch 16 vs 256 (all of the 256 images) instead of 128 vs 8192 of 50,000; 60 epochs, so that
+    // the full-batch net (60 steps) gets to a minimum too, at the edge of stability 2/η = 40
     const rows = await runReduced(
       'batch-size.yaml',
       {
         data: smallData(2),
         model: { widen: 0.0625 },
-        train: { epochs: 20, augment: { crop: 0, flip: false }, checkpointEvery: 'epoch', schedule: 'constant', optimizer: { lr: 0.05 } },
-        surface: { x: '-1:1:5', y: null, every: 100 },
+        train: { epochs: 60, augment: { crop: 0, flip: false }, checkpointEvery: 'epoch', schedule: 'constant', optimizer: { lr: 0.05 } },
+        surface: { x: '-1:1:5', y: null, every: 1000 },
       },
       { 'small-batch': { train: { batchSize: 16 } }, 'large-batch': { train: { batchSize: 256 } } },
     );
     const small = rows.get('small-batch')!;
     const large = rows.get('large-batch')!;
-    // Training at lr 0.05 from init amplifies rounding (docs/studies.md): λmax and ε-sharpness
-    // change order between the native and the jax-js trainer; the trace and λmin do not.
-    expect(large.trace!).toBeGreaterThan(1.5 * small.trace!);
-    expect(large.lambda_min!).toBeLessThan(5 * small.lambda_min!);
+    for (const r of [small, large]) expect(r.train_loss!).toBeLessThan(0.3);
+    expect(large.lambda_max!).toBeGreaterThan(2 * small.lambda_max!);
   }, 900_000);
 
   it('skip-vs-noskip.yaml: the plain ResNet-20 ends sharper by λmax; both get |λmin/λmax| maps', async () => {
