@@ -115,6 +115,11 @@ export function register(program: Command): void {
           `along the curve ${p(r.curve.barrier)} (peak ${p(r.curve.lMax)} at t = ${r.curve.tMax.toFixed(3)}, lowest accuracy ${r.curve.accMin.toFixed(1)}%)` +
           (Number.isFinite(r.ratio) ? `; curve/line ${(100 * r.ratio).toFixed(1)}%` : ''),
       );
+      if (r.test) {
+        ctx.out(
+          `test subset: barrier along the line ${p(r.test.line.barrier)} (lowest accuracy ${r.test.line.accMin.toFixed(1)}%), along the curve ${p(r.test.curve.barrier)} (lowest accuracy ${r.test.curve.accMin.toFixed(1)}%)`,
+        );
+      }
       ctx.out(
         `bend at (${r.bend[0].toFixed(3)}, ${r.bend[1].toFixed(3)}) in units of ‖θ₂ − θ₁‖ = ${p(r.distance)}; ` +
           `times: curve ${r.timings.train.toFixed(1)} s (${r.trainEngine}), barrier ${r.timings.barrier.toFixed(1)} s, plane ${r.timings.plane.toFixed(1)} s, movie ${r.timings.movie.toFixed(1)} s`,

@@ -11,7 +11,7 @@
  * view); next to it barrier.csv/.md, curve.json (the summary) and curve.h5 (θ₁, θ_b, θ₂).
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { type Grid, gridSize, parseAxis } from '../../core/grid.js';
 import { hashBytes } from '../../core/hash.js';
 import { layoutToJSON } from '../../core/layout.js';
@@ -20,7 +20,7 @@ import type { Dataset } from '../../data/dataset.js';
 import type { LossEngine, Metrics } from '../../engine/engine.js';
 import { writeH5 } from '../../io/h5.js';
 import type { Model } from '../../model/model.js';
-import { frameFile, type Manifest, RunStore } from '../../store/run-store.js';
+import { type CheckpointInfo, frameFile, type Manifest, RunStore } from '../../store/run-store.js';
 import { computeSurface } from '../../surface/surface.js';
 import { bezierPoint, createCurveLoop, linePoint } from '../../train/curve.js';
 import type { TrainBackend } from '../../train/native.js';
@@ -42,6 +42,8 @@ export interface CurveInputs {
   /** The fixed evaluation subset: barriers and landscapes. */
   evalData: Dataset;
   test?: Dataset;
+  /** The whole train and test splits: the movie's checkpoint rows (default: `train`, none). */
+  splits?: { train: Dataset; test?: Dataset };
   /** An engine over a data set (a run's engine settings, or the default ones). */
   engine(data: Dataset): Promise<LossEngine>;
   /** The manifest the output run copies model, data and config rows from, and its folder. */
@@ -74,7 +76,7 @@ export interface CurveOptions {
 }
 
 export const CURVE_DEFAULTS = {
-  steps: 1000,
+  steps: 2000,
   lr: 0.05,
   momentum: 0.9,
   schedule: 'cosine',
@@ -117,6 +119,8 @@ export interface CurveResult {
   curve: Barrier;
   /** curve.barrier / line.barrier. */
   ratio: number;
+  /** The same on the test subset (runs with one). */
+  test?: { line: Barrier; curve: Barrier };
   bend: [number, number];
   distance: number;
   timings: { train: number; barrier: number; plane: number; movie: number };
@@ -203,6 +207,20 @@ export async function runCurve(inp: CurveInputs, o: CurveOptions): Promise<Curve
         rows.map((r) => r.curve_loss),
         rows.map((r) => r.curve_acc),
       );
+      const testB = test
+        ? {
+            line: barrierOf(
+              ts,
+              rows.map((r) => r.line_test_loss!),
+              rows.map((r) => r.line_test_acc!),
+            ),
+            curve: barrierOf(
+              ts,
+              rows.map((r) => r.curve_test_loss!),
+              rows.map((r) => r.curve_test_acc!),
+            ),
+          }
+        : undefined;
 
       // 3. the plane through θ₁, θ₂ and θ_b
       t0 = performance.now();
@@ -270,6 +288,20 @@ export async function runCurve(inp: CurveInputs, o: CurveOptions): Promise<Curve
         frames.push({ checkpoint: k, surface: rel, center_loss: m.loss, center_acc: m.acc, cosine: 0 });
       }
       sbar.end();
+      // checkpoint rows, as runs record them: loss and accuracy on the whole splits
+      const rowsOf: CheckpointInfo[] = [];
+      const full = inp.splits ?? { train: inp.train };
+      const fullTrain = await inp.engine(full.train);
+      const fullTest = full.test ? await inp.engine(full.test) : undefined;
+      try {
+        for (const [k, c] of thetas) {
+          const tr = await fullTrain.evaluate(c.theta);
+          const te = fullTest ? await fullTest.evaluate(c.theta) : undefined;
+          rowsOf.push({ index: k, step: k, epoch: 0, train_loss: tr.loss, train_acc: tr.acc, ...(te ? { test_loss: te.loss, test_acc: te.acc } : {}) });
+        }
+      } finally {
+        for (const e of [fullTrain, fullTest]) await e?.dispose();
+      }
       const movieSec = (performance.now() - t0) / 1000;
       await store.writeCheckpoints(layoutToJSON(model.layout), thetas);
       await writeH5(
@@ -308,6 +340,7 @@ export async function runCurve(inp: CurveInputs, o: CurveOptions): Promise<Curve
         line: lineB,
         curve: curveB,
         ratio,
+        ...(testB ? { test: testB } : {}),
         bend: plane.bend,
         distance: plane.distance,
         timings: { train: trainSec, barrier: barrierSec, plane: planeSec, movie: movieSec },
@@ -321,6 +354,7 @@ export async function runCurve(inp: CurveInputs, o: CurveOptions): Promise<Curve
         line: lineB,
         curve: curveB,
         ratio,
+        test: testB,
         plane: { distance: plane.distance, bend: plane.bend, grid: { x: planeGrid.x, y: planeGrid.y }, surface: planeFile },
         movie: { frames: o.frames, t: frameTs, window: o.window, windowGrid: o.windowGrid },
         training: {
@@ -338,11 +372,11 @@ export async function runCurve(inp: CurveInputs, o: CurveOptions): Promise<Curve
       const m = writeDerivedRun(o.out, {
         source: inp.source,
         sourceDir: inp.sourceDir,
-        name: `curve ${inp.labels[0]} → ${inp.labels[1]}`,
+        name: `curve ${basename(inp.labels[0])} → ${basename(inp.labels[1])}`,
         note: 'frames travel along a trained Bézier curve between two minima; each surface is a window of the plane through θ₁, θ₂ and the bend, centred at φ(t_k); the PCA entry holds the whole plane with the frames as its path',
         kind: 'curve',
         frames,
-        checkpoints: frames.map((f, k) => ({ index: k, step: k, epoch: 0, train_loss: f.center_loss!, train_acc: f.center_acc! })),
+        checkpoints: rowsOf,
         extra: { t: frameTs, ends: inp.labels, barrier: { line: lineB.barrier, curve: curveB.barrier } },
       });
       m.history = [];
