@@ -1,7 +1,9 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { DT, decodeTensor, makeTensor, parseModel, serializeModel } from '../../src/io/onnx-proto.js';
 import { cli, errorLines, tinyConfig } from '../helpers/cli.js';
 
 describe('losscape curve', () => {
@@ -40,6 +42,34 @@ describe('losscape curve', () => {
     expect(r.stdout).toMatch(/^barrier along the line [-\d.e]+ .*along the curve [-\d.e]+/m);
     expect(r.stdout).toMatch(/^test subset: barrier along the line/m);
     for (const f of ['manifest.json', 'barrier.csv', 'curve.json', 'surfaces/plane.h5', 'surfaces/ckpt-0002.h5']) expect(existsSync(join(out, f))).toBe(true);
+  }, 120_000);
+
+  it('connects two ONNX files of one architecture, trained and evaluated on a data file', () => {
+    const fixture = fileURLToPath(new URL('../fixtures/reference-mlp/', import.meta.url));
+    // θ₂: the fixture's weights, negated and nudged (same names and shapes)
+    const m = parseModel(readFileSync(join(fixture, 'model.onnx')), 'model.onnx');
+    m.graph!.initializer = m.graph!.initializer.map((t, k) => {
+      const d = decodeTensor(t, t.name);
+      return makeTensor(
+        t.name,
+        DT.FLOAT,
+        d.shape,
+        Float32Array.from(d.data, (x, i) => -x + 0.01 * Math.sin(i + k)),
+      );
+    });
+    const b = join(dir, 'b.onnx');
+    writeFileSync(b, serializeModel(m));
+    const out = join(dir, 'onnx-curve');
+    const args = ['curve', join(fixture, 'model.onnx'), b, '--data', join(fixture, 'data.h5'), '--out', out, '--steps', '50'];
+    const r = cli([...args, '--points', '5', '--grid', '5', '--frames', '3', '--window-grid', '3', '--quiet']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^barrier along the line/m);
+    const summary = JSON.parse(readFileSync(join(out, 'curve.json'), 'utf8'));
+    expect(summary.line.barrier).toBeGreaterThan(0);
+    expect(summary.movie.frames).toBe(3);
+    const same = cli(['curve', join(fixture, 'model.onnx'), join(fixture, 'model.onnx'), '--data', join(fixture, 'data.h5'), '--out', join(dir, 'same')]);
+    expect(same.code).toBe(2);
+    expect(errorLines(same)[0]).toMatch(/are the same weights/);
   }, 120_000);
 
   it('refuses batch norm and mixed ends with one line', () => {

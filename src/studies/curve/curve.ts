@@ -12,6 +12,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { LosscapeError } from '../../core/errors.js';
 import { type Grid, gridSize, parseAxis } from '../../core/grid.js';
 import { hashBytes } from '../../core/hash.js';
 import { layoutToJSON } from '../../core/layout.js';
@@ -22,7 +23,7 @@ import { writeH5 } from '../../io/h5.js';
 import type { Model } from '../../model/model.js';
 import { type CheckpointInfo, frameFile, type Manifest, RunStore } from '../../store/run-store.js';
 import { computeSurface } from '../../surface/surface.js';
-import { bezierPoint, createCurveLoop, linePoint } from '../../train/curve.js';
+import { bezierPoint, CURVE_BN_UNSUPPORTED, createCurveLoop, linePoint } from '../../train/curve.js';
 import type { TrainBackend } from '../../train/native.js';
 import type { OptimizerSpec } from '../../train/optimizer.js';
 import { scheduledRate } from '../../train/schedule.js';
@@ -145,6 +146,9 @@ const BARRIER_DEFINITION = 'barrier = max_t L(t) − max(L(0), L(1)), L the mean
 export async function runCurve(inp: CurveInputs, o: CurveOptions): Promise<CurveResult> {
   const progress = o.progress ?? silent;
   const { model, a, b } = inp;
+  if (model.batchNorms.length > 0) throw new LosscapeError('input', CURVE_BN_UNSUPPORTED);
+  if (a.every((v, i) => v === b[i]))
+    throw new LosscapeError('input', `${inp.labels[0]} and ${inp.labels[1]} are the same weights: there is no curve to train between them`);
   mkdirSync(join(o.out, 'surfaces'), { recursive: true });
   const store = new RunStore(o.out);
   const release = store.lock('curve');
