@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf } from '../core/errors.js';
 import { ownVersion } from '../run/versions.js';
+import { register as registerCurve } from './commands/curve.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerExport } from './commands/export.js';
 import { register as registerFrames } from './commands/frames.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerSurface(program);
   registerInterpolate(program);
+  registerCurve(program);
   registerView(program);
   registerLive(program);
   registerReport(program);

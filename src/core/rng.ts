@@ -48,6 +48,12 @@ export const RNG_STREAMS = [
   'certify',
   /** Training-time data augmentation: crop offsets and flips (index: step). */
   'augment',
+  /** The curve parameter t drawn at each step of training a mode-connecting curve (index: step). */
+  'curve-t',
+  /** Minibatch order of training a mode-connecting curve (index: epoch). */
+  'curve-shuffle',
+  /** Dropout masks of training a mode-connecting curve (index: step). */
+  'curve-dropout',
 ] as const;
 
 export type RngStream = (typeof RNG_STREAMS)[number];
