@@ -72,6 +72,43 @@ export function liveData(c: LiveConfig): RunData {
   return splitData(synthetic({ kind: c.data as SyntheticKind, n: spec.n, noise: spec.noise, seed: spec.splitSeed }), spec);
 }
 
+/** The network of the settings for the data's inputs and classes (the CLI's model zoo). */
+export function liveModel(c: LiveConfig, data: RunData): Model {
+  return buildModel(modelSpec(c), data.train.inputShape, data.train.outputDim);
+}
+
+/** The landscape grid of the settings: grid × grid points on [-range, range]². */
+export function liveGrid(c: Pick<LiveConfig, 'range' | 'grid'>): Grid {
+  const { range, grid } = c;
+  return { x: { min: -range, max: range, n: grid }, y: { min: -range, max: range, n: grid } };
+}
+
+/** The seeded plane re-normalized to θ (the CLI's perCheckpoint 'renormalize'). */
+export function livePlane(c: Pick<LiveConfig, 'dirSeed'>, theta: Float32Array, model: Model): Plane {
+  return randomPlane(theta, model.layout, { seed: c.dirSeed, norm: 'filter', ignore: 'biasbn' });
+}
+
+/**
+ * The landscape around θ on the evaluation subset (the engine's plane evaluation over the
+ * settings' grid and plane): what LiveSession.surface and the page's landscape worker both run.
+ */
+export async function landscapeAt(
+  engine: JaxEngine,
+  model: Model,
+  c: LiveConfig,
+  theta: Float32Array,
+  step: number,
+  /** Only grid rows [from, to) (the page splits a landscape between workers); values then hold those rows. */
+  rows?: [number, number],
+): Promise<LiveSurface> {
+  const plane = livePlane(c, theta, model);
+  const grid = liveGrid(c);
+  const all = gridPoints(grid);
+  const points = rows ? all.subarray(2 * rows[0] * grid.x.n, 2 * rows[1] * grid.x.n) : all;
+  const values = await engine.evaluatePlane(theta, plane.dx, plane.dy, points);
+  return { step, grid, values, plane, theta };
+}
+
 export class LiveSession {
   step = 0;
   readonly history: HistoryRow[] = [];
@@ -89,7 +126,7 @@ export class LiveSession {
 
   static async create(config: LiveConfig, theta?: Float32Array): Promise<LiveSession> {
     const data = liveData(config);
-    const model = buildModel(modelSpec(config), data.train.inputShape, data.train.outputDim);
+    const model = liveModel(config, data);
     const start = theta ?? model.init(config.seed);
     const loop = await MinibatchLoop.create({
       model,
@@ -166,22 +203,17 @@ export class LiveSession {
   }
 
   get grid(): Grid {
-    const { range, grid } = this.config;
-    return { x: { min: -range, max: range, n: grid }, y: { min: -range, max: range, n: grid } };
+    return liveGrid(this.config);
   }
 
   /** The seeded plane re-normalized to θ (the CLI's perCheckpoint 'renormalize'). */
   plane(theta: Float32Array): Plane {
-    return randomPlane(theta, this.model.layout, { seed: this.config.dirSeed, norm: 'filter', ignore: 'biasbn' });
+    return livePlane(this.config, theta, this.model);
   }
 
   /** The landscape around the current weights on the evaluation subset. */
   async surface(): Promise<LiveSurface> {
-    const theta = await this.theta();
-    const plane = this.plane(theta);
-    const grid = this.grid;
-    const values = await this.engine.evaluatePlane(theta, plane.dx, plane.dy, gridPoints(grid));
-    return { step: this.step, grid, values, plane, theta };
+    return landscapeAt(this.engine, this.model, this.config, await this.theta(), this.step);
   }
 
   /** λmax, λmin and |λmin/λmax| of the evaluation-subset Hessian at θ + a·dx + b·dy. */
