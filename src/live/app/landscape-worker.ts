@@ -4,11 +4,12 @@
  * a second thread, so landscapes are evaluated while the page's thread trains. It is given the
  * settings, θ and the grid rows to evaluate (with several workers each takes a band); it rebuilds its data, model and engine when the data or the network change.
  */
-import { JaxEngine } from '../../engine/jax/engine.js';
+import type { JaxEngine } from '../../engine/jax/engine.js';
 import { ensureJax } from '../../model/jax.js';
 import type { Model } from '../../model/model.js';
 import type { LiveConfig } from '../config.js';
-import { landscapeAt, liveData, liveModel, needsReset } from '../session.js';
+import { decodeDigits, setDigitLoader } from '../digits.js';
+import { landscapeAt, liveData, liveEngine, liveModel, needsReset } from '../session.js';
 
 export interface LandscapeRequest {
   id: number;
@@ -35,18 +36,29 @@ async function handle(r: LandscapeRequest): Promise<LandscapeReply> {
   await ensureJax();
   if (!built || needsReset(built.config, r.config)) {
     built?.engine.dispose();
-    const data = liveData(r.config);
+    const data = await liveData(r.config);
     const model = liveModel(r.config, data);
-    built = { config: r.config, model, engine: await JaxEngine.create(model, data.evalSubset) };
+    built = { config: r.config, model, engine: await liveEngine(model, data) };
   }
   const t0 = performance.now();
   const s = await landscapeAt(built.engine, built.model, r.config, r.theta, r.step, r.rows);
   return { id: r.id, step: r.step, rows: r.rows, loss: s.values.loss, acc: s.values.acc, ms: performance.now() - t0 };
 }
 
-self.onmessage = (e: MessageEvent<LandscapeRequest>) => {
-  handle(e.data).then(
+/** The image sets' bundle texts (digits.ts), sent once by the page before any request. */
+export interface DigitsMessage {
+  digits: Record<string, string>;
+}
+
+self.onmessage = (e: MessageEvent<LandscapeRequest | DigitsMessage>) => {
+  if ('digits' in e.data) {
+    const texts = e.data.digits;
+    setDigitLoader((set) => decodeDigits(texts[set] ?? ''));
+    return;
+  }
+  const r = e.data;
+  handle(r).then(
     (reply) => self.postMessage(reply),
-    (err: unknown) => self.postMessage({ id: e.data.id, step: e.data.step, rows: e.data.rows, error: err instanceof Error ? err.message : String(err) }),
+    (err: unknown) => self.postMessage({ id: r.id, step: r.step, rows: r.rows, error: err instanceof Error ? err.message : String(err) }),
   );
 };

@@ -9,12 +9,13 @@ import { gridPoints } from '../../core/grid.js';
 import { ensureJax } from '../../model/jax.js';
 import { ACTIVATIONS } from '../../model/layers.js';
 import { configFromQuery, configToQuery, type LiveConfig, LiveConfig as LiveConfigSchema, OPTIMIZERS } from '../config.js';
+import { DIGIT_SETS, decodeDigits, setDigitLoader } from '../digits.js';
 import { LiveSession, type LiveSurface, liveGrid, needsReset } from '../session.js';
 import { sessionDoc } from '../session-file.js';
 import type { LandscapeReply, LandscapeRequest } from './landscape-worker.js';
 import LandscapeWorker from './landscape-worker.ts?worker&inline';
 import css from './style.css?inline';
-import { drawBoundary, drawCurves, drawEdgeOfStability, drawRatioMap, type EosRow, LandscapeView } from './views.js';
+import { drawBoundary, drawCurves, drawEdgeOfStability, drawNote, drawRatioMap, type EosRow, LandscapeView } from './views.js';
 
 const BOUNDARY_RES = 64;
 const STEPS_PER_TICK = 5;
@@ -39,6 +40,14 @@ interface Rates {
   worker: number[];
   maps: number[];
 }
+
+/** The image sets' bundle texts, set by digits.js (written next to the page at build time). */
+const BUNDLED: Record<string, string> = (globalThis as { LOSSCAPE_DIGITS?: Record<string, string> }).LOSSCAPE_DIGITS ?? {};
+setDigitLoader((set) => {
+  const text = BUNDLED[set];
+  if (!text) throw new Error(`the ${set} subset is not bundled in this build (digits.js)`);
+  return decodeDigits(text);
+});
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -66,6 +75,7 @@ class Playground {
   private generation = 0;
   private latest: { theta: Float32Array; step: number } | null = null;
   private lastReply = 0;
+  private boundaryNote = false;
 
   constructor(public config: LiveConfig) {}
 
@@ -91,6 +101,7 @@ class Playground {
     try {
       for (let i = 0; i < n; i++) {
         const w = new LandscapeWorker();
+        w.postMessage({ digits: BUNDLED });
         w.onmessage = (e: MessageEvent<LandscapeReply>) => this.onLandscape(e.data);
         w.onerror = () => this.stopWorkers();
         this.workers.push(w);
@@ -204,6 +215,7 @@ class Playground {
   }
 
   async reset(): Promise<void> {
+    this.boundaryNote = false;
     this.generation++;
     this.latest = null;
     this.lastSurface = null;
@@ -289,9 +301,14 @@ class Playground {
     }
     const s = this.lastSurface;
     await this.session.measure();
-    const box = this.session.dataBox();
-    const probs = await this.session.boundary(BOUNDARY_RES, box);
-    drawBoundary($('boundary'), probs, BOUNDARY_RES, this.session.model.outputDim, box, this.session.data.all);
+    if (this.session.data.train.inputShape.length === 1 && this.session.data.train.inputShape[0] === 2) {
+      const box = this.session.dataBox();
+      const probs = await this.session.boundary(BOUNDARY_RES, box);
+      drawBoundary($('boundary'), probs, BOUNDARY_RES, this.session.model.outputDim, box, this.session.data.all);
+    } else if (!this.boundaryNote) {
+      drawNote($('boundary'), 'images: no decision boundary to draw');
+      this.boundaryNote = true;
+    }
     drawCurves($('curves'), this.session.batchLoss, this.session.history);
     const h = this.session.history.at(-1)!;
     const centre = s ? s.values.loss[(s.values.loss.length - 1) / 2]! : Number.NaN;
@@ -371,10 +388,11 @@ function page(): string {
 <aside>
   <div class="buttons"><button id="play">Play</button><button id="step">Step</button><button id="reset">Reset</button><button id="save">Save run</button></div>
   <form id="settings" onsubmit="return false">
-    <label>data <select name="data">${opt(['spirals', 'moons', 'circles', 'xor'])}</select></label>
+    <label>data <select name="data">${opt(['spirals', 'moons', 'circles', 'xor', ...DIGIT_SETS.filter((d) => BUNDLED[d])])}</select></label>
     <label>samples <input name="n" type="number" min="20" step="10"></label>
     <label>noise <input name="noise" type="number" min="0" max="1" step="0.01" placeholder="default"></label>
-    <label>hidden widths <input name="hidden" placeholder="64,64"></label>
+    <label>network <select name="model">${opt(['mlp', 'cnn'])}</select></label>
+    <label>hidden widths (mlp) <input name="hidden" placeholder="64,64"></label>
     <label>activation <select name="activation">${opt(ACTIVATIONS)}</select></label>
     <label class="check"><input name="batchNorm" type="checkbox"> batch norm</label>
     <label>dropout <input name="dropout" type="number" min="0" max="0.9" step="0.05"></label>
