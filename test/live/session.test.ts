@@ -121,7 +121,7 @@ describe('live image data (bundled MNIST / Fashion-MNIST subsets) and the digit 
     expect(back.train.inputShape).toEqual(tt.train.inputShape);
   });
 
-  it("trains the digit CNN (the loss falls) and its landscape equals the CLI engine's (1e-5)", async () => {
+  it("trains the digit CNN (the loss falls); its landscape equals the CLI engine's and the saved run's (1e-5)", async () => {
     setDigitLoader(async (set) => decodeDigits(await encodeDigits(set, await cliSplits(set))));
     const c = LiveConfig.parse({ data: 'mnist', model: 'cnn', subset: 0.02, grid: 5, hessianGrid: 1, optimizer: 'adam', lr: 0.01, checkpointEvery: 10 });
     const s = await LiveSession.create(c);
@@ -143,6 +143,13 @@ describe('live image data (bundled MNIST / Fashion-MNIST subsets) and the digit 
       } finally {
         engine.dispose();
       }
+      // saved, it is a run folder the CLI reads: the same images, model and landscape
+      const dir = join(mkdtempSync(join(tmpdir(), 'losscape-live-digits-')), 'run');
+      expect(await saveSessionRun(parseSession(JSON.parse(JSON.stringify(await sessionDoc(s, 'digits')))), dir)).toBe(3);
+      const store = new RunStore(dir);
+      expect(store.readManifest().checkpoints.map((k) => k.step)).toEqual([0, 10, 15]);
+      const saved = (await readH5(store.path('surfaces/ckpt-0002.h5'))).get('train_loss')!.value as Float32Array;
+      for (let k = 0; k < 25; k++) expect(Math.abs(saved[k]! - sf.values.loss[k]!)).toBeLessThan(1e-5 * sf.values.loss[k]!);
     } finally {
       s.dispose();
     }

@@ -68,7 +68,7 @@ class Playground {
    * Landscape workers (wasm only): while training runs, landscapes are evaluated there, the grid's
    * rows split between them. Empty: landscapes are evaluated on the page's thread.
    */
-  private workers: Worker[] = [];
+  workers: Worker[] = [];
   /** The landscape the workers are evaluating (null: idle) and the parts returned so far. */
   private pending: { req: LandscapeRequest; parts: LandscapeReply[] } | null = null;
   /** Bumped by every reset: a worker reply of an older session is dropped. */
