@@ -100,6 +100,8 @@ async function main(): Promise<void> {
     const page = b.page;
     await page.goto(`file://${ROOT}dist/live/app/index.html${grid === 21 ? '' : `?grid=${grid}`}`);
     await page.waitForFunction('document.body.dataset.ready', undefined, { timeout: 120_000 });
+    // the page's loop stays quiet while paused rates are measured (else its Hessian points run alongside)
+    await page.evaluate('window.live.quiet = true');
     await page.evaluate('window.live.idle()');
     await page.evaluate('window.live.session.surface()'); // compile once
     const cpu0 = chromiumCpuMs();
@@ -115,6 +117,7 @@ async function main(): Promise<void> {
       w: number;
       t: number;
     };
+    await page.evaluate('window.live.quiet = false');
     await page.click('#play');
     await new Promise((r) => setTimeout(r, seconds * 1000));
     await page.click('#play');

@@ -27,12 +27,18 @@ export interface LandscapeReply {
   loss?: Float64Array;
   acc?: Float64Array;
   ms?: number;
+  /** When the worker received the request and when it replied (epoch ms: performance.timeOrigin + now). */
+  got?: number;
+  sent?: number;
   error?: string;
 }
 
 let built: { config: LiveConfig; model: Model; engine: JaxEngine } | null = null;
 
+const now = () => performance.timeOrigin + performance.now();
+
 async function handle(r: LandscapeRequest): Promise<LandscapeReply> {
+  const got = now();
   await ensureJax();
   if (!built || needsReset(built.config, r.config)) {
     built?.engine.dispose();
@@ -42,7 +48,7 @@ async function handle(r: LandscapeRequest): Promise<LandscapeReply> {
   }
   const t0 = performance.now();
   const s = await landscapeAt(built.engine, built.model, r.config, r.theta, r.step, r.rows);
-  return { id: r.id, step: r.step, rows: r.rows, loss: s.values.loss, acc: s.values.acc, ms: performance.now() - t0 };
+  return { id: r.id, step: r.step, rows: r.rows, loss: s.values.loss, acc: s.values.acc, ms: performance.now() - t0, got, sent: now() };
 }
 
 /** The image sets' bundle texts (digits.ts), sent once by the page before any request. */

@@ -38,6 +38,8 @@ interface Rates {
   surfaces: number[];
   /** The workers' own milliseconds per landscape (the slowest band). */
   worker: number[];
+  /** Per landscape of the workers: ms from the page's request to a worker starting on it, and from the last reply to the page taking it in. */
+  waits: [number, number][];
   maps: number[];
 }
 
@@ -49,6 +51,18 @@ setDigitLoader((set) => {
   return decodeDigits(text);
 });
 
+/** Resolves after pending events (worker messages) have run: a MessageChannel round trip, not clamped like a timer. */
+function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(null);
+  });
+}
+
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 class Playground {
@@ -59,9 +73,11 @@ class Playground {
   map: HessianMap | null = null;
   lastMap: HessianMap | null = null;
   eos: EosRow[] = [];
-  rates: Rates = { surfaces: [], worker: [], maps: [] };
+  rates: Rates = { surfaces: [], worker: [], waits: [], maps: [] };
   private spent = { hessian: 0, total: 0 };
   saved: string | null = null;
+  /** While set (benches), the loop does nothing: no training, no Hessian points. */
+  quiet = false;
   private busy: Promise<void> = Promise.resolve();
   private landscape!: LandscapeView;
   /**
@@ -70,7 +86,7 @@ class Playground {
    */
   workers: Worker[] = [];
   /** The landscape the workers are evaluating (null: idle) and the parts returned so far. */
-  private pending: { req: LandscapeRequest; parts: LandscapeReply[] } | null = null;
+  private pending: { req: LandscapeRequest; parts: LandscapeReply[]; posted: number } | null = null;
   /** Bumped by every reset: a worker reply of an older session is dropped. */
   private generation = 0;
   private latest: { theta: Float32Array; step: number } | null = null;
@@ -123,7 +139,7 @@ class Playground {
     const rows = this.config.grid;
     const n = Math.min(this.workers.length, rows);
     const req: LandscapeRequest = { id: this.generation, config: this.config, theta: this.latest.theta, step: this.latest.step, rows: [0, rows] };
-    this.pending = { req, parts: [] };
+    this.pending = { req, parts: [], posted: performance.timeOrigin + performance.now() };
     for (let k = 0; k < n; k++) {
       this.workers[k]!.postMessage({ ...req, rows: [Math.round((k * rows) / n), Math.round(((k + 1) * rows) / n)] });
     }
@@ -154,6 +170,8 @@ class Playground {
       const now = performance.now();
       this.rates.surfaces.push(this.lastReply ? now - this.lastReply : Math.max(...p.parts.map((q) => q.ms ?? 0)));
       this.rates.worker.push(Math.max(...p.parts.map((q) => q.ms ?? Number.NaN)));
+      const t = performance.timeOrigin + now;
+      this.rates.waits.push([Math.max(...p.parts.map((q) => (q.got ?? t) - p.posted)), t - Math.max(...p.parts.map((q) => q.sent ?? t))]);
       this.lastReply = now;
       const theta = req.theta;
       this.lastSurface = { step: req.step, grid: liveGrid(req.config), values: { loss, acc }, plane: this.session.plane(theta), theta };
@@ -256,12 +274,18 @@ class Playground {
 
   private async loop(): Promise<void> {
     for (;;) {
+      if (this.quiet) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
       await this.enqueue(async () => {
         const t0 = performance.now();
         if (this.playing) {
           let loss = Number.NaN;
           for (let i = 0; i < STEPS_PER_TICK; i++) {
             loss = await this.session.train(1);
+            // let a finished landscape of the workers in (their replies are events; awaiting jax-js alone never yields to them)
+            if (this.workers.length) await yieldToEvents();
             // the newest weights go to the worker as soon as it is idle, not only at the end of a tick
             if (this.workers.length && i < STEPS_PER_TICK - 1) {
               this.latest = { theta: await this.session.theta(), step: this.session.step };
@@ -273,6 +297,7 @@ class Playground {
         }
         // while playing, Hessian points get at most HESSIAN_SHARE of the time; paused, all of it
         if (!this.playing || this.spent.hessian <= HESSIAN_SHARE * this.spent.total) {
+          if (this.workers.length) await yieldToEvents();
           const t1 = performance.now();
           await this.hessianPoint();
           this.spent.hessian += performance.now() - t1;
