@@ -6,11 +6,14 @@
  * per point). Prints:
  *  - landscapes per second with training paused (compute only, best of --reps),
  *  - Hessian maps per second (one whole 7×7 map, paused),
- *  - while playing for --seconds: landscape refreshes per second of wall time (each after 5
- *    training steps, with the boundary, curves and one Hessian point in between) and steps per second.
+ *  - while playing for --seconds: landscape refreshes per second of wall time and steps per
+ *    second. Landscapes are then evaluated by the page's landscape worker(s) (one per core beyond
+ *    the page's own, at least one) on the newest weights while the page's thread trains, draws the
+ *    boundary and curves and computes Hessian points; the workers' own time per landscape is printed.
  * Chromium's CPU time per landscape and per map is printed too: on a busy shared machine wall
  * time overstates the work, and CPU time is what an idle core would take.
- * Flags: --seconds N (default 20)  --reps N (default 5)  --json FILE. Quote the load average with the numbers.
+ * Flags: --seconds N (default 20)  --reps N (default 5)  --grid N (landscape points per side, default 21)
+ * --json FILE. Quote the load average with the numbers.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -90,12 +93,15 @@ const MAP = `(async () => {
 async function main(): Promise<void> {
   const seconds = flag('seconds', 20);
   const reps = flag('reps', 5);
+  const grid = flag('grid', 21);
   const load0 = loadavg()[0]!;
   const b = await launchBrowser({ width: 1280, height: 800 });
   try {
     const page = b.page;
-    await page.goto(`file://${ROOT}dist/live/app/index.html`);
+    await page.goto(`file://${ROOT}dist/live/app/index.html${grid === 21 ? '' : `?grid=${grid}`}`);
     await page.waitForFunction('document.body.dataset.ready', undefined, { timeout: 120_000 });
+    // the page's loop stays quiet while paused rates are measured (else its Hessian points run alongside)
+    await page.evaluate('window.live.quiet = true');
     await page.evaluate('window.live.idle()');
     await page.evaluate('window.live.session.surface()'); // compile once
     const cpu0 = chromiumCpuMs();
@@ -103,22 +109,30 @@ async function main(): Promise<void> {
     const cpu1 = chromiumCpuMs();
     const paused = (await page.evaluate(MAP)) as MapRates;
     const cpu2 = chromiumCpuMs();
-    const before = (await page.evaluate('({ step: window.live.session.step, n: window.live.rates.surfaces.length, t: performance.now() })')) as {
+    const before = (await page.evaluate(
+      '({ step: window.live.session.step, n: window.live.rates.surfaces.length, w: window.live.rates.worker.length, t: performance.now() })',
+    )) as {
       step: number;
       n: number;
+      w: number;
       t: number;
     };
+    await page.evaluate('window.live.quiet = false');
     await page.click('#play');
     await new Promise((r) => setTimeout(r, seconds * 1000));
     await page.click('#play');
     const after = (await page.evaluate(
-      '({ step: window.live.session.step, n: window.live.rates.surfaces.length, t: performance.now(), maps: window.live.rates.maps.length })',
+      '({ step: window.live.session.step, n: window.live.rates.surfaces.length, t: performance.now(), maps: window.live.rates.maps.length, worker: window.live.rates.worker, workers: window.live.workers.length })',
     )) as {
       step: number;
       n: number;
       t: number;
       maps: number;
+      worker: number[];
+      workers: number;
     };
+    const workerMs = after.worker.slice(before.w).sort((a, b) => a - b);
+    const medianWorkerMs = workerMs.length ? workerMs[Math.floor(workerMs.length / 2)]! : Number.NaN;
     const wall = (after.t - before.t) / 1000;
     const best = Math.min(...surfaceMs);
     const cpuSurfaceMs = (cpu1 - cpu0) / reps;
@@ -128,7 +142,7 @@ async function main(): Promise<void> {
       backend: paused.backend,
       model: `mlp 2-64-64-3 relu (${paused.params} parameters)`,
       subset: paused.subset,
-      grid: '21x21',
+      grid: `${grid}x${grid}`,
       hessianGrid: '7x7',
       pausedSurfacesPerSecond: 1000 / best,
       pausedSurfaceMs: surfaceMs,
@@ -141,6 +155,9 @@ async function main(): Promise<void> {
       hessianMapSeconds: paused.mapMs / 1000,
       hvpsPerPoint: paused.hvps / 49,
       playingRefreshesPerSecond: (after.n - before.n) / wall,
+      playingWorkers: after.workers,
+      /** Median time the landscape worker(s) took per landscape while training ran. */
+      playingWorkerMsPerSurface: medianWorkerMs,
       playingStepsPerSecond: (after.step - before.step) / wall,
       playingHessianMaps: after.maps,
       playingSeconds: wall,
@@ -148,12 +165,12 @@ async function main(): Promise<void> {
     };
     const where = (await page.textContent('#backend')) ?? '';
     console.log(`live playground (file://), headless Chromium, backend ${where}; ${out.model}, ${out.subset}-point subset`);
-    console.log(`  landscapes/s (21×21, paused, best of ${reps}): ${out.pausedSurfacesPerSecond.toFixed(2)}  (${best.toFixed(0)} ms each)`);
+    console.log(`  landscapes/s (${grid}×${grid}, paused, best of ${reps}): ${out.pausedSurfacesPerSecond.toFixed(2)}  (${best.toFixed(0)} ms each)`);
     console.log(
       `  Hessian maps/s (7×7, paused):               ${out.hessianMapsPerSecond.toFixed(3)}  (${out.hessianMapSeconds.toFixed(1)} s each, ${out.hvpsPerPoint.toFixed(0)} HVPs per point)`,
     );
     console.log(
-      `  playing ${wall.toFixed(0)} s: ${out.playingRefreshesPerSecond.toFixed(2)} landscape refreshes/s, ${out.playingStepsPerSecond.toFixed(1)} steps/s, ${after.maps} Hessian maps`,
+      `  playing ${wall.toFixed(0)} s: ${out.playingRefreshesPerSecond.toFixed(2)} landscape refreshes/s (${after.workers} worker${after.workers === 1 ? '' : 's'}, median ${medianWorkerMs.toFixed(0)} ms each), ${out.playingStepsPerSecond.toFixed(1)} steps/s, ${after.maps} Hessian maps`,
     );
     console.log(
       `  Chromium CPU time: ${cpuSurfaceMs.toFixed(0)} ms per landscape, ${(cpuMapMs / 1000).toFixed(1)} s per map → on an idle core ${out.idleCoreSurfacesPerSecond.toFixed(2)} landscapes/s, ${out.idleCoreMapsPerSecond.toFixed(3)} maps/s`,

@@ -6,18 +6,22 @@
 import { z } from 'zod';
 import { SYNTHETIC_KINDS } from '../data/synthetic.js';
 import { ACTIVATIONS } from '../model/layers.js';
+import { DIGIT_SETS, DIGIT_SIZES, digitDataSpec, isDigitSet } from './digits.js';
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam'] as const;
 
 export const LiveConfig = z
   .object({
-    data: z.enum(SYNTHETIC_KINDS as unknown as [string, ...string[]]).default('spirals'),
-    /** Samples in the data set (train + test). */
+    /** A synthetic 2-D set, or a bundled image subset (digits.ts: MNIST, Fashion-MNIST). */
+    data: z.enum([...SYNTHETIC_KINDS, ...DIGIT_SETS] as unknown as [string, ...string[]]).default('spirals'),
+    /** Samples in a synthetic set (train + test); image sets have their bundled size. */
     n: z.number().int().min(20).max(5000).default(1500),
     /** Gaussian noise of the synthetic points (absent: the data set's default, as in runs). */
     noise: z.number().min(0).max(1).optional(),
     /** The fixed evaluation subset of every landscape: this fraction of all n samples, drawn from the train split. */
     subset: z.number().gt(0).max(0.8).default(0.2),
+    /** 'mlp' (hidden widths below) or 'cnn' (LIVE_CNN, for the image sets). */
+    model: z.enum(['mlp', 'cnn']).default('mlp'),
     hidden: z.array(z.number().int().positive().max(512)).max(6).default([64, 64]),
     activation: z.enum(ACTIVATIONS as unknown as [string, ...string[]]).default('relu'),
     batchNorm: z.boolean().default(false),
@@ -44,6 +48,7 @@ const PARAMS: Record<keyof LiveConfig, string> = {
   n: 'n',
   noise: 'noise',
   subset: 'subset',
+  model: 'model',
   hidden: 'hidden',
   activation: 'act',
   batchNorm: 'bn',
@@ -108,14 +113,24 @@ export function optimizerSpec(c: Pick<LiveConfig, 'optimizer' | 'lr'>) {
   return { type: 'sgd' as const, lr: c.lr, momentum: c.optimizer === 'momentum' ? 0.9 : 0, weightDecay: 0 };
 }
 
+/** The playground's tiny CNN for digits (the zoo's 'cnn'): two 5×5 conv layers of 4 and 8 channels, 2×2 max pooling, one dense layer. */
+export const LIVE_CNN = { channels: [4, 8], kernel: 5, padding: 'valid' as const, pool: 'max' as const, dense: [] as number[] };
+
 /** The model spec (model/spec.ts) of the settings. */
 export function modelSpec(c: LiveConfig) {
-  return { type: 'mlp' as const, hidden: c.hidden, activation: c.activation, batchNorm: c.batchNorm, dropout: c.dropout };
+  const common = { activation: c.activation, batchNorm: c.batchNorm, dropout: c.dropout };
+  if (c.model === 'cnn') return { type: 'cnn' as const, ...LIVE_CNN, ...common };
+  return { type: 'mlp' as const, hidden: c.hidden, ...common };
+}
+
+/** Samples in the page's data (train + test): n for a synthetic set, the bundled size for an image set. */
+export function sampleCount(c: Pick<LiveConfig, 'data' | 'n'>): number {
+  return isDigitSet(c.data) ? DIGIT_SIZES.train + DIGIT_SIZES.test : c.n;
 }
 
 /** The evaluation subset's size as a sample count. */
-export function subsetCount(c: Pick<LiveConfig, 'n' | 'subset'>): number {
-  return Math.max(1, Math.round(c.subset * c.n));
+export function subsetCount(c: Pick<LiveConfig, 'data' | 'n' | 'subset'>): number {
+  return Math.max(1, Math.round(c.subset * sampleCount(c)));
 }
 
 /** The landscape grid's axis text "min:max:n". */
@@ -132,9 +147,7 @@ export function runConfigOf(c: LiveConfig, name: string, epochs: number) {
   return {
     name,
     data: {
-      source: c.data,
-      n: c.n,
-      ...(c.noise !== undefined ? { noise: c.noise } : {}),
+      ...(isDigitSet(c.data) ? digitDataSpec(c.data) : { source: c.data, n: c.n, ...(c.noise !== undefined ? { noise: c.noise } : {}) }),
       testFraction: 0.2,
       splitSeed: 0,
       subset: { size: subsetCount(c), seed: 0 },

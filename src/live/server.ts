@@ -63,6 +63,7 @@ export async function startLiveServer(o: LiveServerOptions): Promise<LiveServer>
     '/': ['index.html', 'text/html; charset=utf-8'],
     '/index.html': ['index.html', 'text/html; charset=utf-8'],
     '/live.js': ['live.js', 'text/javascript; charset=utf-8'],
+    '/digits.js': ['digits.js', 'text/javascript; charset=utf-8'],
   };
   const progress = o.progress ?? silent;
   let saving: Promise<unknown> = Promise.resolve();

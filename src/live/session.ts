@@ -12,17 +12,18 @@ import { pointWeights } from '../core/plane.js';
 import { count, type Dataset } from '../data/dataset.js';
 import { type SyntheticKind, synthetic } from '../data/synthetic.js';
 import { type Plane, randomPlane } from '../directions/directions.js';
-import type { PlaneValues } from '../engine/engine.js';
+import type { LossEngine, PlaneValues } from '../engine/engine.js';
 import { JaxEngine } from '../engine/jax/engine.js';
 import { pointEigenvalues } from '../hessian/point.js';
 import type { Model } from '../model/model.js';
 import { buildModel } from '../model/zoo.js';
 import type { DataSpec } from '../run/config.js';
-import { type RunData, splitData } from '../run/split.js';
+import { type RunData, splitData, withSubsets } from '../run/split.js';
 import { MinibatchLoop, stepsPerEpoch } from '../train/loop.js';
 import { type Metrics4, SplitMetrics } from '../train/metrics.js';
 import { stateSlots } from '../train/optimizer.js';
 import { type LiveConfig, modelSpec, optimizerSpec, runConfigOf } from './config.js';
+import { isDigitSet, loadDigits } from './digits.js';
 
 export interface LiveCheckpoint {
   step: number;
@@ -59,17 +60,71 @@ export const LIVE_EIGEN = { tol: 1e-4, maxIter: 80 } as const;
 export const MAX_CHECKPOINTS = 120;
 
 /** Settings that change the data or the network: changing one starts a new session. */
-const STRUCTURAL: (keyof LiveConfig)[] = ['data', 'n', 'noise', 'subset', 'hidden', 'activation', 'batchNorm', 'dropout'];
+const STRUCTURAL: (keyof LiveConfig)[] = ['data', 'n', 'noise', 'subset', 'model', 'hidden', 'activation', 'batchNorm', 'dropout'];
 
 export function needsReset(a: LiveConfig, b: LiveConfig, also: (keyof LiveConfig)[] = []): boolean {
   return [...STRUCTURAL, ...also].some((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
 }
 
-/** The data a session trains on: the run config's data section through the CLI's own split. */
-export function liveData(c: LiveConfig): RunData {
+/**
+ * The data a session trains on: the run config's data section through the CLI's own split. An
+ * image set's bundle already is the run's train and test subsets (digits.ts), so only the
+ * evaluation subset is drawn here, by the same code.
+ */
+export async function liveData(c: LiveConfig): Promise<RunData> {
   const data = runConfigOf(c, 'live', 1).data;
   const spec: DataSpec = { ...data, subset: { ...data.subset, errorBars: 0 }, trainSize: 'all', normalize: 'none' };
+  if (isDigitSet(c.data)) {
+    const tt = await loadDigits(c.data);
+    return withSubsets(tt.train, tt.test, { ...tt.train, name: c.data }, { ...spec, testSize: 'all' });
+  }
   return splitData(synthetic({ kind: c.data as SyntheticKind, n: spec.n, noise: spec.noise, seed: spec.splitSeed }), spec);
+}
+
+/** The network of the settings for the data's inputs and classes (the CLI's model zoo). */
+export function liveModel(c: LiveConfig, data: RunData): Model {
+  return buildModel(modelSpec(c), data.train.inputShape, data.train.outputDim);
+}
+
+/**
+ * The engine of the landscapes and Hessian points on the evaluation subset: the CLI's jax-js
+ * engine with lax convolutions (the onnxruntime engine's choice; about 8× faster than im2col for
+ * the digit CNN's forward passes in wasm, the same values to float32 rounding).
+ */
+export function liveEngine(model: Model, data: RunData): Promise<JaxEngine> {
+  return JaxEngine.create(model, data.evalSubset, { conv: 'lax' });
+}
+
+/** The landscape grid of the settings: grid × grid points on [-range, range]². */
+export function liveGrid(c: Pick<LiveConfig, 'range' | 'grid'>): Grid {
+  const { range, grid } = c;
+  return { x: { min: -range, max: range, n: grid }, y: { min: -range, max: range, n: grid } };
+}
+
+/** The seeded plane re-normalized to θ (the CLI's perCheckpoint 'renormalize'). */
+export function livePlane(c: Pick<LiveConfig, 'dirSeed'>, theta: Float32Array, model: Model): Plane {
+  return randomPlane(theta, model.layout, { seed: c.dirSeed, norm: 'filter', ignore: 'biasbn' });
+}
+
+/**
+ * The landscape around θ on the evaluation subset (the engine's plane evaluation over the
+ * settings' grid and plane): what LiveSession.surface and the page's landscape worker both run.
+ */
+export async function landscapeAt(
+  engine: JaxEngine,
+  model: Model,
+  c: LiveConfig,
+  theta: Float32Array,
+  step: number,
+  /** Only grid rows [from, to) (the page splits a landscape between workers); values then hold those rows. */
+  rows?: [number, number],
+): Promise<LiveSurface> {
+  const plane = livePlane(c, theta, model);
+  const grid = liveGrid(c);
+  const all = gridPoints(grid);
+  const points = rows ? all.subarray(2 * rows[0] * grid.x.n, 2 * rows[1] * grid.x.n) : all;
+  const values = await engine.evaluatePlane(theta, plane.dx, plane.dy, points);
+  return { step, grid, values, plane, theta };
 }
 
 export class LiveSession {
@@ -88,8 +143,8 @@ export class LiveSession {
   ) {}
 
   static async create(config: LiveConfig, theta?: Float32Array): Promise<LiveSession> {
-    const data = liveData(config);
-    const model = buildModel(modelSpec(config), data.train.inputShape, data.train.outputDim);
+    const data = await liveData(config);
+    const model = liveModel(config, data);
     const start = theta ?? model.init(config.seed);
     const loop = await MinibatchLoop.create({
       model,
@@ -99,7 +154,7 @@ export class LiveSession {
       seed: config.seed,
       theta: start,
     });
-    const engine = await JaxEngine.create(model, data.evalSubset);
+    const engine = await liveEngine(model, data);
     const metrics = await SplitMetrics.create(model, data.train, data.test);
     const s = new LiveSession(config, data, model, loop, engine, metrics);
     await s.takeCheckpoint(start);
@@ -166,28 +221,48 @@ export class LiveSession {
   }
 
   get grid(): Grid {
-    const { range, grid } = this.config;
-    return { x: { min: -range, max: range, n: grid }, y: { min: -range, max: range, n: grid } };
+    return liveGrid(this.config);
   }
 
   /** The seeded plane re-normalized to θ (the CLI's perCheckpoint 'renormalize'). */
   plane(theta: Float32Array): Plane {
-    return randomPlane(theta, this.model.layout, { seed: this.config.dirSeed, norm: 'filter', ignore: 'biasbn' });
+    return livePlane(this.config, theta, this.model);
   }
 
   /** The landscape around the current weights on the evaluation subset. */
   async surface(): Promise<LiveSurface> {
-    const theta = await this.theta();
-    const plane = this.plane(theta);
-    const grid = this.grid;
-    const values = await this.engine.evaluatePlane(theta, plane.dx, plane.dy, gridPoints(grid));
-    return { step: this.step, grid, values, plane, theta };
+    return landscapeAt(this.engine, this.model, this.config, await this.theta(), this.step);
+  }
+
+  /**
+   * The engine whose HVPs first yield to the event loop: a Lanczos solve is a long chain of
+   * HVPs, and in the page (seconds per point for the digit CNN) the page must stay responsive.
+   */
+  private yielding(): LossEngine {
+    const e = this.engine;
+    let last = performance.now();
+    return new Proxy(e, {
+      get(target, key) {
+        if (key === 'hvp') {
+          return async (theta: Float32Array, v: Float32Array) => {
+            // at most every 30 ms (a timer costs ≥ 4 ms in browsers once nested)
+            if (performance.now() - last > 30) {
+              await new Promise((r) => setTimeout(r, 0));
+              last = performance.now();
+            }
+            return target.hvp(theta, v);
+          };
+        }
+        const v = Reflect.get(target, key) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
   }
 
   /** λmax, λmin and |λmin/λmax| of the evaluation-subset Hessian at θ + a·dx + b·dy. */
   async eigenAt(theta: Float32Array, plane: Plane, a: number, b: number): Promise<EigenPoint> {
     const w = pointWeights(theta, plane.dx, plane.dy, a, b);
-    const e = await pointEigenvalues(this.engine, w, { ...LIVE_EIGEN, certify: false });
+    const e = await pointEigenvalues(this.yielding(), w, { ...LIVE_EIGEN, certify: false });
     return { lambdaMax: e.lambdaMax, lambdaMin: e.lambdaMin, ratio: e.ratio, hvps: e.hvps };
   }
 

@@ -41,6 +41,9 @@ async function playFor(page: Page, steps: number): Promise<void> {
   await page.evaluate('window.live.idle()');
 }
 
+/** The digit CNN on the bundled MNIST subset: 24-image evaluation subset, 5×5 landscapes, one Hessian point. */
+const DIGITS_QUERY = 'data=mnist&model=cnn&subset=0.02&opt=adam&lr=0.01&grid=5&hgrid=1';
+
 let browser: Browser;
 
 beforeAll(async () => {
@@ -80,6 +83,30 @@ describe('live playground', () => {
     await page.evaluate('window.live.idle()');
     expect((await state(page)).step).toBe(after.step + 1);
     expect(errors).toEqual([]);
+  });
+});
+
+describe('live playground: image data', () => {
+  it('offers the bundled MNIST and Fashion-MNIST subsets; the digit CNN trains and its loss falls', async () => {
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`file://${ROOT}dist/live/app/index.html?${DIGITS_QUERY}`);
+    await ready(page);
+    const options = await page.$$eval('select[name=data] option', (os) => os.map((o) => (o as unknown as { value: string }).value));
+    expect(options).toEqual(expect.arrayContaining(['mnist', 'fashion-mnist']));
+    const before = (await page.evaluate(
+      '({ model: window.live.session.model.name, train: window.live.session.data.train.y.length, loss: window.live.session.history.at(-1).train_loss })',
+    )) as { model: string; train: number; loss: number };
+    expect(before.model).toMatch(/^cnn conv5\[4,8\]/);
+    expect(before.train).toBe(1000);
+    await playFor(page, 15);
+    const after = await state(page);
+    expect(after.step).toBeGreaterThanOrEqual(15);
+    expect(after.trainLoss).toBeLessThan(before.loss - 0.2);
+    expect(after.loss).toHaveLength(25);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });
 

@@ -8,11 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gridPoints } from '../../src/core/grid.js';
+import type { TrainTest } from '../../src/data/dataset.js';
+import { JaxEngine } from '../../src/engine/jax/engine.js';
 import { readH5 } from '../../src/io/h5.js';
 import { configFromQuery, configToQuery, LiveConfig, runConfigOf } from '../../src/live/config.js';
+import { DIGIT_SIZES, type DigitSet, decodeDigits, encodeDigits, setDigitLoader } from '../../src/live/digits.js';
 import { parseSession, saveSessionRun } from '../../src/live/save.js';
-import { LiveSession, type LiveSurface } from '../../src/live/session.js';
+import { LiveSession, type LiveSurface, landscapeAt } from '../../src/live/session.js';
 import { decodeFloats, encodeFloats, sessionDoc } from '../../src/live/session-file.js';
+import type { ModelSpec } from '../../src/model/spec.js';
+import { buildModel } from '../../src/model/zoo.js';
 import { resolveConfig } from '../../src/run/config.js';
 import { prepareData } from '../../src/run/data.js';
 import { specPlane } from '../../src/run/directions.js';
@@ -81,10 +86,73 @@ describe('live session', () => {
     expect(e.ratio).toBeCloseTo(Math.abs(e.lambdaMin / e.lambdaMax), 12);
   });
 
+  it("evaluates a landscape in bands of rows (the page's workers) with the same values", async () => {
+    const whole = await landscapeAt(session.engine, session.model, CONFIG, surface.theta, 25);
+    const top = await landscapeAt(session.engine, session.model, CONFIG, surface.theta, 25, [0, 4]);
+    const bottom = await landscapeAt(session.engine, session.model, CONFIG, surface.theta, 25, [4, 9]);
+    expect(whole.values.loss).toEqual(surface.values.loss);
+    expect([...top.values.loss, ...bottom.values.loss]).toEqual([...whole.values.loss]);
+  });
+
   it('decision boundary: class probabilities that sum to one', async () => {
     const p = await session.boundary(8, session.dataBox());
     expect(p.length).toBe(8 * 8 * 3);
     for (let k = 0; k < 64; k++) expect(p[3 * k]! + p[3 * k + 1]! + p[3 * k + 2]!).toBeCloseTo(1, 5);
+  });
+});
+
+describe('live image data (bundled MNIST / Fashion-MNIST subsets) and the digit CNN', () => {
+  // in Node the bundle's source: the CLI's own data pipeline (what bundle-digits.ts encodes)
+  const cliSplits = async (set: DigitSet): Promise<TrainTest> => {
+    const data = await prepareData(resolveConfig(runConfigOf(LiveConfig.parse({ data: set }), 'live', 1)).data);
+    return { train: data.train, test: data.test };
+  };
+
+  it("bundles the CLI's train and test subsets exactly", async () => {
+    const tt = await cliSplits('mnist');
+    expect(tt.train.y.length).toBe(DIGIT_SIZES.train);
+    expect(tt.test.y.length).toBe(DIGIT_SIZES.test);
+    const text = await encodeDigits('mnist', tt);
+    expect(text.length).toBeLessThan(700_000);
+    const back = await decodeDigits(text);
+    expect(back.train.x).toEqual(tt.train.x);
+    expect(back.train.y).toEqual(tt.train.y);
+    expect(back.test.x).toEqual(tt.test.x);
+    expect(back.train.inputShape).toEqual(tt.train.inputShape);
+  });
+
+  it("trains the digit CNN (the loss falls); its landscape equals the CLI engine's and the saved run's (1e-5)", async () => {
+    setDigitLoader(async (set) => decodeDigits(await encodeDigits(set, await cliSplits(set))));
+    const c = LiveConfig.parse({ data: 'mnist', model: 'cnn', subset: 0.02, grid: 5, hessianGrid: 1, optimizer: 'adam', lr: 0.01, checkpointEvery: 10 });
+    const s = await LiveSession.create(c);
+    try {
+      expect(s.model.name).toMatch(/^cnn conv5\[4,8\]/);
+      const before = s.history[0]!.train_loss;
+      await s.train(15);
+      expect((await s.measure()).train_loss).toBeLessThan(before - 0.2);
+      const sf = await s.surface();
+      const cfg = resolveConfig(runConfigOf(c, 'live', 1));
+      const data = await prepareData(cfg.data);
+      expect(s.data.evalSubset.x).toEqual(data.evalSubset.x);
+      const model = buildModel(cfg.model as ModelSpec, data.train.inputShape, data.train.outputDim);
+      const plane = specPlane(sf.theta, model.layout, cfg.directions);
+      const engine = await JaxEngine.create(model, data.evalSubset); // the CLI's jax engine (im2col convolutions)
+      try {
+        const ref = await engine.evaluatePlane(sf.theta, plane.dx, plane.dy, gridPoints(sf.grid));
+        for (let k = 0; k < 25; k++) expect(Math.abs(ref.loss[k]! - sf.values.loss[k]!)).toBeLessThan(1e-5 * ref.loss[k]!);
+      } finally {
+        engine.dispose();
+      }
+      // saved, it is a run folder the CLI reads: the same images, model and landscape
+      const dir = join(mkdtempSync(join(tmpdir(), 'losscape-live-digits-')), 'run');
+      expect(await saveSessionRun(parseSession(JSON.parse(JSON.stringify(await sessionDoc(s, 'digits')))), dir)).toBe(3);
+      const store = new RunStore(dir);
+      expect(store.readManifest().checkpoints.map((k) => k.step)).toEqual([0, 10, 15]);
+      const saved = (await readH5(store.path('surfaces/ckpt-0002.h5'))).get('train_loss')!.value as Float32Array;
+      for (let k = 0; k < 25; k++) expect(Math.abs(saved[k]! - sf.values.loss[k]!)).toBeLessThan(1e-5 * sf.values.loss[k]!);
+    } finally {
+      s.dispose();
+    }
   });
 });
 
@@ -100,11 +168,11 @@ describe('live settings in the URL', () => {
   });
 
   it('reports invalid values and keeps the defaults for them', () => {
-    const r = configFromQuery('?lr=-1&data=mnist&grid=99&bs=8');
+    const r = configFromQuery('?lr=-1&data=cifar10&grid=99&bs=8');
     expect(r.config.lr).toBe(0.1);
     expect(r.config.batchSize).toBe(8);
     expect(r.problems).toHaveLength(3);
-    expect(r.problems[0]).toMatch(/^data=mnist/);
+    expect(r.problems[0]).toMatch(/^data=cifar10/);
   });
 });
 

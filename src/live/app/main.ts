@@ -9,15 +9,20 @@ import { gridPoints } from '../../core/grid.js';
 import { ensureJax } from '../../model/jax.js';
 import { ACTIVATIONS } from '../../model/layers.js';
 import { configFromQuery, configToQuery, type LiveConfig, LiveConfig as LiveConfigSchema, OPTIMIZERS } from '../config.js';
-import { LiveSession, type LiveSurface, needsReset } from '../session.js';
+import { DIGIT_SETS, decodeDigits, setDigitLoader } from '../digits.js';
+import { LiveSession, type LiveSurface, liveGrid, needsReset } from '../session.js';
 import { sessionDoc } from '../session-file.js';
+import type { LandscapeReply, LandscapeRequest } from './landscape-worker.js';
+import LandscapeWorker from './landscape-worker.ts?worker&inline';
 import css from './style.css?inline';
-import { drawBoundary, drawCurves, drawEdgeOfStability, drawRatioMap, type EosRow, LandscapeView } from './views.js';
+import { drawBoundary, drawCurves, drawEdgeOfStability, drawNote, drawRatioMap, type EosRow, LandscapeView } from './views.js';
 
 const BOUNDARY_RES = 64;
 const STEPS_PER_TICK = 5;
 /** The share of the time Hessian points may take while training runs. */
 const HESSIAN_SHARE = 0.25;
+/** At most this many landscape workers. */
+const MAX_WORKERS = 4;
 
 interface HessianMap {
   n: number;
@@ -29,8 +34,33 @@ interface HessianMap {
 }
 
 interface Rates {
+  /** Milliseconds per landscape: its evaluation on the page's thread, or the time between two landscapes of the workers. */
   surfaces: number[];
+  /** The workers' own milliseconds per landscape (the slowest band). */
+  worker: number[];
+  /** Per landscape of the workers: ms from the page's request to a worker starting on it, and from the last reply to the page taking it in. */
+  waits: [number, number][];
   maps: number[];
+}
+
+/** The image sets' bundle texts, set by digits.js (written next to the page at build time). */
+const BUNDLED: Record<string, string> = (globalThis as { LOSSCAPE_DIGITS?: Record<string, string> }).LOSSCAPE_DIGITS ?? {};
+setDigitLoader((set) => {
+  const text = BUNDLED[set];
+  if (!text) throw new Error(`the ${set} subset is not bundled in this build (digits.js)`);
+  return decodeDigits(text);
+});
+
+/** Resolves after pending events (worker messages) have run: a MessageChannel round trip, not clamped like a timer. */
+function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(null);
+  });
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -43,11 +73,25 @@ class Playground {
   map: HessianMap | null = null;
   lastMap: HessianMap | null = null;
   eos: EosRow[] = [];
-  rates: Rates = { surfaces: [], maps: [] };
+  rates: Rates = { surfaces: [], worker: [], waits: [], maps: [] };
   private spent = { hessian: 0, total: 0 };
   saved: string | null = null;
+  /** While set (benches), the loop does nothing: no training, no Hessian points. */
+  quiet = false;
   private busy: Promise<void> = Promise.resolve();
   private landscape!: LandscapeView;
+  /**
+   * Landscape workers (wasm only): while training runs, landscapes are evaluated there, the grid's
+   * rows split between them. Empty: landscapes are evaluated on the page's thread.
+   */
+  workers: Worker[] = [];
+  /** The landscape the workers are evaluating (null: idle) and the parts returned so far. */
+  private pending: { req: LandscapeRequest; parts: LandscapeReply[]; posted: number } | null = null;
+  /** Bumped by every reset: a worker reply of an older session is dropped. */
+  private generation = 0;
+  private latest: { theta: Float32Array; step: number } | null = null;
+  private lastReply = 0;
+  private boundaryNote = false;
 
   constructor(public config: LiveConfig) {}
 
@@ -57,10 +101,83 @@ class Playground {
     defaultDevice(this.backend as 'wasm');
     $('backend').textContent = `${this.backend} (available: ${devices.filter((d) => found.includes(d)).join(', ')})`;
     this.landscape = new LandscapeView($<HTMLCanvasElement>('landscape'));
+    if (this.backend === 'wasm') this.startWorkers();
     this.buildControls();
     await this.reset();
     if (autoplay) this.play();
     void this.loop();
+  }
+
+  /**
+   * The landscape workers: one per core beyond the page's own (at least one, at most
+   * MAX_WORKERS); if a worker cannot start or fails, landscapes are evaluated on the page's thread.
+   */
+  private startWorkers(): void {
+    const n = Math.max(1, Math.min(MAX_WORKERS, (navigator.hardwareConcurrency || 2) - 1));
+    try {
+      for (let i = 0; i < n; i++) {
+        const w = new LandscapeWorker();
+        w.postMessage({ digits: BUNDLED });
+        w.onmessage = (e: MessageEvent<LandscapeReply>) => this.onLandscape(e.data);
+        w.onerror = () => this.stopWorkers();
+        this.workers.push(w);
+      }
+    } catch {
+      this.stopWorkers();
+    }
+  }
+
+  private stopWorkers(): void {
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
+    this.pending = null;
+  }
+
+  /** Hand the latest weights to the workers if they are idle, a band of grid rows each. */
+  private requestLandscape(): void {
+    if (!this.workers.length || this.pending || !this.latest || (this.lastSurface && this.lastSurface.step >= this.latest.step)) return;
+    const rows = this.config.grid;
+    const n = Math.min(this.workers.length, rows);
+    const req: LandscapeRequest = { id: this.generation, config: this.config, theta: this.latest.theta, step: this.latest.step, rows: [0, rows] };
+    this.pending = { req, parts: [], posted: performance.timeOrigin + performance.now() };
+    for (let k = 0; k < n; k++) {
+      this.workers[k]!.postMessage({ ...req, rows: [Math.round((k * rows) / n), Math.round(((k + 1) * rows) / n)] });
+    }
+  }
+
+  private onLandscape(r: LandscapeReply): void {
+    const p = this.pending;
+    if (r.error || !p) {
+      // a worker could not evaluate: from now on landscapes are evaluated on the page's thread
+      this.stopWorkers();
+      return;
+    }
+    p.parts.push(r);
+    if (p.parts.length < Math.min(this.workers.length, p.req.config.grid)) return;
+    this.pending = null;
+    // dropped: a landscape of an earlier session, of other settings, or older than the one shown
+    const req = p.req;
+    const current =
+      req.id === this.generation && JSON.stringify(req.config) === JSON.stringify(this.config) && (!this.lastSurface || req.step > this.lastSurface.step);
+    if (current) {
+      const nx = req.config.grid;
+      const loss = new Float64Array(nx * nx);
+      const acc = new Float64Array(nx * nx);
+      for (const part of p.parts) {
+        loss.set(part.loss!, part.rows[0] * nx);
+        acc.set(part.acc!, part.rows[0] * nx);
+      }
+      const now = performance.now();
+      this.rates.surfaces.push(this.lastReply ? now - this.lastReply : Math.max(...p.parts.map((q) => q.ms ?? 0)));
+      this.rates.worker.push(Math.max(...p.parts.map((q) => q.ms ?? Number.NaN)));
+      const t = performance.timeOrigin + now;
+      this.rates.waits.push([Math.max(...p.parts.map((q) => (q.got ?? t) - p.posted)), t - Math.max(...p.parts.map((q) => q.sent ?? t))]);
+      this.lastReply = now;
+      const theta = req.theta;
+      this.lastSurface = { step: req.step, grid: liveGrid(req.config), values: { loss, acc }, plane: this.session.plane(theta), theta };
+      this.landscape.show(this.lastSurface.grid, loss);
+    }
+    if (this.playing) this.requestLandscape();
   }
 
   private buildControls(): void {
@@ -116,6 +233,10 @@ class Playground {
   }
 
   async reset(): Promise<void> {
+    this.boundaryNote = false;
+    this.generation++;
+    this.latest = null;
+    this.lastSurface = null;
     this.session?.dispose();
     this.session = await LiveSession.create(this.config);
     this.map = null;
@@ -132,6 +253,10 @@ class Playground {
   pause(): void {
     this.playing = false;
     $('play').textContent = 'Play';
+    // the paused state's landscape, on the page's thread (a worker reply for an earlier step is dropped)
+    void this.enqueue(async () => {
+      if (this.session && this.lastSurface?.step !== this.session.step) await this.refresh();
+    });
   }
 
   /** Resolves once the work queued so far is done (tests wait on it after pausing). */
@@ -149,15 +274,30 @@ class Playground {
 
   private async loop(): Promise<void> {
     for (;;) {
+      if (this.quiet) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
       await this.enqueue(async () => {
         const t0 = performance.now();
         if (this.playing) {
-          const loss = await this.session.train(STEPS_PER_TICK);
+          let loss = Number.NaN;
+          for (let i = 0; i < STEPS_PER_TICK; i++) {
+            loss = await this.session.train(1);
+            // let a finished landscape of the workers in (their replies are events; awaiting jax-js alone never yields to them)
+            if (this.workers.length) await yieldToEvents();
+            // the newest weights go to the worker as soon as it is idle, not only at the end of a tick
+            if (this.workers.length && i < STEPS_PER_TICK - 1) {
+              this.latest = { theta: await this.session.theta(), step: this.session.step };
+              this.requestLandscape();
+            }
+          }
           if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${this.session.step}: lower the learning rate and reset`);
-          await this.refresh();
+          await this.refresh(this.workers.length > 0);
         }
         // while playing, Hessian points get at most HESSIAN_SHARE of the time; paused, all of it
         if (!this.playing || this.spent.hessian <= HESSIAN_SHARE * this.spent.total) {
+          if (this.workers.length) await yieldToEvents();
           const t1 = performance.now();
           await this.hessianPoint();
           this.spent.hessian += performance.now() - t1;
@@ -168,20 +308,35 @@ class Playground {
     }
   }
 
-  /** A new landscape, boundary and curves at the current weights. */
-  private async refresh(): Promise<void> {
-    const t0 = performance.now();
-    const s = await this.session.surface();
-    this.rates.surfaces.push(performance.now() - t0);
-    this.lastSurface = s;
-    this.landscape.show(s.grid, s.values.loss);
+  /**
+   * A new landscape, boundary and curves at the current weights. With `inWorker` the landscape
+   * is handed to the worker (shown when it is done) and only the rest is drawn here.
+   */
+  private async refresh(inWorker = false): Promise<void> {
+    if (inWorker) {
+      this.latest = { theta: await this.session.theta(), step: this.session.step };
+      this.requestLandscape();
+    } else {
+      const t0 = performance.now();
+      const s = await this.session.surface();
+      this.rates.surfaces.push(performance.now() - t0);
+      this.lastReply = 0;
+      this.lastSurface = s;
+      this.landscape.show(s.grid, s.values.loss);
+    }
+    const s = this.lastSurface;
     await this.session.measure();
-    const box = this.session.dataBox();
-    const probs = await this.session.boundary(BOUNDARY_RES, box);
-    drawBoundary($('boundary'), probs, BOUNDARY_RES, this.session.model.outputDim, box, this.session.data.all);
+    if (this.session.data.train.inputShape.length === 1 && this.session.data.train.inputShape[0] === 2) {
+      const box = this.session.dataBox();
+      const probs = await this.session.boundary(BOUNDARY_RES, box);
+      drawBoundary($('boundary'), probs, BOUNDARY_RES, this.session.model.outputDim, box, this.session.data.all);
+    } else if (!this.boundaryNote) {
+      drawNote($('boundary'), 'images: no decision boundary to draw');
+      this.boundaryNote = true;
+    }
     drawCurves($('curves'), this.session.batchLoss, this.session.history);
     const h = this.session.history.at(-1)!;
-    const centre = s.values.loss[(s.values.loss.length - 1) / 2]!;
+    const centre = s ? s.values.loss[(s.values.loss.length - 1) / 2]! : Number.NaN;
     $('status').textContent =
       `step ${this.session.step} · epoch ${this.session.epoch.toFixed(2)} · train loss ${h.train_loss.toFixed(4)} · acc ${h.train_acc.toFixed(1)} % · ` +
       `test acc ${(h.test_acc ?? Number.NaN).toFixed(1)} % · subset loss ${centre.toFixed(4)}`;
@@ -258,10 +413,11 @@ function page(): string {
 <aside>
   <div class="buttons"><button id="play">Play</button><button id="step">Step</button><button id="reset">Reset</button><button id="save">Save run</button></div>
   <form id="settings" onsubmit="return false">
-    <label>data <select name="data">${opt(['spirals', 'moons', 'circles', 'xor'])}</select></label>
+    <label>data <select name="data">${opt(['spirals', 'moons', 'circles', 'xor', ...DIGIT_SETS.filter((d) => BUNDLED[d])])}</select></label>
     <label>samples <input name="n" type="number" min="20" step="10"></label>
     <label>noise <input name="noise" type="number" min="0" max="1" step="0.01" placeholder="default"></label>
-    <label>hidden widths <input name="hidden" placeholder="64,64"></label>
+    <label>network <select name="model">${opt(['mlp', 'cnn'])}</select></label>
+    <label>hidden widths (mlp) <input name="hidden" placeholder="64,64"></label>
     <label>activation <select name="activation">${opt(ACTIVATIONS)}</select></label>
     <label class="check"><input name="batchNorm" type="checkbox"> batch norm</label>
     <label>dropout <input name="dropout" type="number" min="0" max="0.9" step="0.05"></label>

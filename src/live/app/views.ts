@@ -190,3 +190,15 @@ export function drawEdgeOfStability(canvas: HTMLCanvasElement, rows: EosRow[]): 
     DARK,
   );
 }
+
+/** A one-line note in place of a plot (e.g. no decision boundary for image data). */
+export function drawNote(canvas: HTMLCanvasElement, text: string): void {
+  const { w, h } = fitCanvas(canvas);
+  const ctx = canvas.getContext('2d')!;
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  ctx.fillStyle = '#888';
+  ctx.font = '13px sans-serif';
+  ctx.textAlign = 'center';
+  ctx.fillText(text, w / 2, h / 2);
+}

@@ -1,7 +1,8 @@
 /**
  * Builds the live playground into dist/live/app/: index.html and one classic script, live.js
- * (CSS inlined, no module imports), so the folder works from any static host and from
- * file://. A Node-only module reaching the bundle fails the build.
+ * (CSS and the landscape worker inlined, no module imports), so the folder works from any static
+ * host and from file://. A Node-only module reaching the bundle fails the build. The image data,
+ * digits.js, is written after this by src/live/bundle-digits.ts (npm run build:live).
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
@@ -11,7 +12,7 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const INDEX_HTML = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>losscape live</title></head>
-<body><script src="live.js"></script></body>
+<body><script src="digits.js"></script><script src="live.js"></script></body>
 </html>
 `;
 
