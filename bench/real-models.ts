@@ -16,11 +16,10 @@
  *   (one grid point) and a double-backward HVP. Needs Debian's python3-torch (`/usr/bin/python3`,
  *   or the interpreter in LOSSCAPE_TORCH_PYTHON); without it the rows are skipped with one line.
  */
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
 import { gridPoints } from '../src/core/grid.js';
 import { fitToModelInput, loadDataFile } from '../src/data/files.js';
 import { randomPlane } from '../src/directions/directions.js';
@@ -69,28 +68,11 @@ function torchPython(): string | null {
   return null;
 }
 
-/** A `bench_models.py serve` process: one command, one JSON line back. */
-class TorchServer {
-  private readonly lines: Interface;
-  private readonly queue: ((line: string) => void)[] = [];
-  private constructor(private readonly proc: ChildProcessWithoutNullStreams) {
-    this.lines = createInterface({ input: proc.stdout });
-    this.lines.on('line', (l) => this.queue.shift()?.(l));
-  }
-  static start(py: string, dir: string): TorchServer {
-    return new TorchServer(spawn(py, [SCRIPT, 'serve', dir], { stdio: ['pipe', 'pipe', 'pipe'] }));
-  }
-  ask(cmd: string): Promise<{ ms: number; value: number }> {
-    return new Promise((resolve, reject) => {
-      this.proc.once('exit', (code) => reject(new Error(`PyTorch timing process exited (${code})`)));
-      this.queue.push((l) => resolve(JSON.parse(l) as { ms: number; value: number }));
-      this.proc.stdin.write(`${cmd}\n`);
-    });
-  }
-  close(): void {
-    this.proc.stdin.end('quit\n');
-    this.lines.close();
-  }
+/** One PyTorch timing (`bench_models.py time`) in its own process, between losscape's timings. */
+function torchTime(py: string, dir: string, kind: 'point' | 'hvp', name: string, reps: number): number {
+  const r = spawnSync(py, [SCRIPT, 'time', dir, kind, name, String(reps)], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`PyTorch timing failed: ${(r.stderr || r.stdout).trim().split('\n').at(-1)}`);
+  return (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { ms: number }).ms;
 }
 
 /** onnxruntime's best single-thread GEMM rate here (GFLOP/s): a 512×1024 · 1024×1024 MatMul. */
@@ -132,7 +114,6 @@ export async function runRealBench(flags: RealFlags, log: (line: string) => void
   }
   const dir = mkdtempSync(join(tmpdir(), 'losscape-real-'));
   const rows: RealRow[] = [];
-  let server: TorchServer | null = null;
   try {
     const samples = 128;
     const exp = spawnSync(py, [SCRIPT, 'export', dir, '--samples', String(samples)], { encoding: 'utf8' });
@@ -140,7 +121,6 @@ export async function runRealBench(flags: RealFlags, log: (line: string) => void
       log(`real convnets: skipped (the export failed: ${(exp.stderr || exp.stdout).trim().split('\n').at(-1)})`);
       return [];
     }
-    server = TorchServer.start(py, dir);
     const peak = await peakGemmGflops();
     log(`real convnets: onnxruntime peak GEMM on one thread ${peak.toFixed(1)} GFLOP/s (the FLOP floor's rate)`);
     const reps = flags.quick ? 2 : 3;
@@ -166,9 +146,9 @@ export async function runRealBench(flags: RealFlags, log: (line: string) => void
         let tHvp = Infinity;
         // interleaved: PyTorch, losscape, PyTorch, losscape, … (best of each)
         for (let r = 0; r < reps; r++) {
-          tPoint = Math.min(tPoint, (await server.ask(`point ${m.key} 2`)).ms);
+          tPoint = Math.min(tPoint, torchTime(py, dir, 'point', m.key, 3));
           msPoint = Math.min(msPoint, (await best(1, () => engine.evaluatePlane(imp.theta, plane.dx, plane.dy, pts))) / (pts.length / 2));
-          tHvp = Math.min(tHvp, (await server.ask(`hvp ${m.key} 1`)).ms);
+          tHvp = Math.min(tHvp, torchTime(py, dir, 'hvp', m.key, 2));
           msHvp = Math.min(msHvp, await best(1, () => engine.hvp(imp.theta, v)));
         }
         const row: RealRow = {
@@ -185,15 +165,12 @@ export async function runRealBench(flags: RealFlags, log: (line: string) => void
           load,
         };
         rows.push(row);
-        log(
-          `  ${m.label}: ${fmt(msPoint)} ms per point (PyTorch ${fmt(tPoint)}), ${fmt(msHvp)} ms per HVP (PyTorch ${fmt(tHvp)}); load ${load.toFixed(2)}`,
-        );
+        log(`  ${m.label}: ${fmt(msPoint)} ms per point (PyTorch ${fmt(tPoint)}), ${fmt(msHvp)} ms per HVP (PyTorch ${fmt(tHvp)}); load ${load.toFixed(2)}`);
       } finally {
         await engine.dispose();
       }
     }
   } finally {
-    server?.close();
     rmSync(dir, { recursive: true, force: true });
   }
   return rows;

@@ -20,6 +20,9 @@ downloaded (random init). Two modes:
                            (autograd.grad with create_graph, then the grad of g.v): one HVP;
                            best ms of REPS
           quit
+
+    /usr/bin/python3 scripts/real-models/bench_models.py time DIR point|hvp NAME REPS
+        one such command in its own process (what the bench runs, between its own timings)
 """
 
 import json
@@ -76,7 +79,7 @@ def export(out, samples):
     print(json.dumps({"ok": True, "models": list(MODELS)}))
 
 
-def serve(out):
+def serve(out, commands=None):
     torch.set_num_threads(1)
     x = torch.from_numpy(np.load(os.path.join(out, "data.x.npy")))
     y = torch.from_numpy(np.load(os.path.join(out, "data.y.npy")))
@@ -96,7 +99,7 @@ def serve(out):
             nets[name] = (net, params, theta, d1, d2, v)
         return nets[name]
 
-    for line in sys.stdin:
+    for line in commands if commands is not None else sys.stdin:
         cmd = line.split()
         if not cmd or cmd[0] == "quit":
             break
@@ -134,5 +137,7 @@ if __name__ == "__main__":
         export(sys.argv[2], samples)
     elif sys.argv[1] == "serve":
         serve(sys.argv[2])
+    elif sys.argv[1] == "time":
+        serve(sys.argv[2], [" ".join(sys.argv[3:6])])
     else:
-        raise SystemExit("usage: bench_models.py export DIR [--samples N] | serve DIR")
+        raise SystemExit("usage: bench_models.py export DIR [--samples N] | serve DIR | time DIR point|hvp NAME REPS")
