@@ -68,10 +68,17 @@ function torchPython(): string | null {
   return null;
 }
 
-/** One PyTorch timing (`bench_models.py time`) in its own process, between losscape's timings. */
-function torchTime(py: string, dir: string, kind: 'point' | 'hvp', name: string, reps: number): number {
-  const r = spawnSync(py, [SCRIPT, 'time', dir, kind, name, String(reps)], { encoding: 'utf8', timeout: 600_000 });
-  if (r.status !== 0) throw new Error(`PyTorch timing failed: ${(r.stderr || r.stdout).trim().split('\n').at(-1)}`);
+/**
+ * One PyTorch timing (`bench_models.py time`) in its own process, between losscape's timings;
+ * NaN with one logged line when PyTorch cannot do it (torch 1.13 has no double backward through
+ * hardsigmoid, so no MobileNetV3 HVP).
+ */
+function torchTime(py: string, dir: string, kind: 'point' | 'hvp', name: string, reps: number, log: (line: string) => void): number {
+  const r = spawnSync(py, [SCRIPT, 'time', dir, kind, name, String(reps)], { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) {
+    log(`  PyTorch ${kind} ${name}: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').at(-1)}`);
+    return Number.NaN;
+  }
   return (JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { ms: number }).ms;
 }
 
@@ -146,9 +153,9 @@ export async function runRealBench(flags: RealFlags, log: (line: string) => void
         let tHvp = Infinity;
         // interleaved: PyTorch, losscape, PyTorch, losscape, … (best of each)
         for (let r = 0; r < reps; r++) {
-          tPoint = Math.min(tPoint, torchTime(py, dir, 'point', m.key, 3));
+          if (!Number.isNaN(tPoint)) tPoint = Math.min(tPoint, torchTime(py, dir, 'point', m.key, 3, log));
           msPoint = Math.min(msPoint, (await best(1, () => engine.evaluatePlane(imp.theta, plane.dx, plane.dy, pts))) / (pts.length / 2));
-          tHvp = Math.min(tHvp, torchTime(py, dir, 'hvp', m.key, 2));
+          if (!Number.isNaN(tHvp)) tHvp = Math.min(tHvp, torchTime(py, dir, 'hvp', m.key, 2, log));
           msHvp = Math.min(msHvp, await best(1, () => engine.hvp(imp.theta, v)));
         }
         const row: RealRow = {
@@ -183,6 +190,10 @@ function fmt(x: number | undefined, digits = 3): string {
   return x.toPrecision(digits);
 }
 
+function ratio(ours: number, torch: number | undefined): string {
+  return torch === undefined || !Number.isFinite(torch) ? '–' : `${fmt(ours / torch)}×`;
+}
+
 export function formatRealTable(rows: RealRow[]): string {
   const head =
     '| real convnet, 128 samples 3×32×32, 1 thread | params | forward GFLOP | ms per point | GFLOP/s | × FLOP floor | PyTorch ms per point | vs PyTorch | HVP GFLOP | ms per HVP | GFLOP/s | × FLOP floor | PyTorch ms per HVP | vs PyTorch | load |';
@@ -190,7 +201,7 @@ export function formatRealTable(rows: RealRow[]): string {
   const lines = rows.map((r) => {
     const floorPoint = (r.fwdGflop * 1e3) / r.peakGflops;
     const floorHvp = (r.hvpGflop * 1e3) / r.peakGflops;
-    return `| ${r.model} | ${(r.params / 1e6).toFixed(2)} M | ${fmt(r.fwdGflop)} | ${fmt(r.msPerPoint)} | ${fmt((r.fwdGflop * 1e3) / r.msPerPoint)} | ${fmt(r.msPerPoint / floorPoint)} | ${fmt(r.torchMsPerPoint)} | ${fmt(r.torchMsPerPoint === undefined ? undefined : r.msPerPoint / r.torchMsPerPoint)}× | ${fmt(r.hvpGflop)} | ${fmt(r.msPerHvp)} | ${fmt((r.hvpGflop * 1e3) / r.msPerHvp)} | ${fmt(r.msPerHvp / floorHvp)} | ${fmt(r.torchMsPerHvp)} | ${fmt(r.torchMsPerHvp === undefined ? undefined : r.msPerHvp / r.torchMsPerHvp)}× | ${r.load.toFixed(2)} |`;
+    return `| ${r.model} | ${(r.params / 1e6).toFixed(2)} M | ${fmt(r.fwdGflop)} | ${fmt(r.msPerPoint)} | ${fmt((r.fwdGflop * 1e3) / r.msPerPoint)} | ${fmt(r.msPerPoint / floorPoint)} | ${fmt(r.torchMsPerPoint)} | ${ratio(r.msPerPoint, r.torchMsPerPoint)} | ${fmt(r.hvpGflop)} | ${fmt(r.msPerHvp)} | ${fmt((r.hvpGflop * 1e3) / r.msPerHvp)} | ${fmt(r.msPerHvp / floorHvp)} | ${fmt(r.torchMsPerHvp)} | ${ratio(r.msPerHvp, r.torchMsPerHvp)} | ${r.load.toFixed(2)} |`;
   });
   return [head, sep, ...lines].join('\n');
 }

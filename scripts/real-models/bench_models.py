@@ -138,6 +138,12 @@ if __name__ == "__main__":
     elif sys.argv[1] == "serve":
         serve(sys.argv[2])
     elif sys.argv[1] == "time":
-        serve(sys.argv[2], [" ".join(sys.argv[3:6])])
+        try:
+            serve(sys.argv[2], [" ".join(sys.argv[3:6])])
+        except Exception as e:  # e.g. torch 1.13: no double backward through hardsigmoid
+            print(json.dumps({"error": str(e).splitlines()[0]}), flush=True)
+            os._exit(1)  # a plain exit can hang in torch's thread pools here
+        sys.stdout.flush()
+        os._exit(0)
     else:
         raise SystemExit("usage: bench_models.py export DIR [--samples N] | serve DIR | time DIR point|hvp NAME REPS")

@@ -2,8 +2,9 @@
  * Depthwise convs (jax-js vmaps a grouped conv over its groups: one input and one output channel
  * per group) lower to a sum over kernel taps in the vmapped layout (`depthwiseTaps` in
  * src/compile/rules/conv.ts): no Conv node, the same values as jax-js's jit for the forward
- * pass, the gradient and the HVP, with strides, dilation, asymmetric padding, a channel
- * multiplier of 1 and an extra vmap over weights (a plane's grid points).
+ * pass, the gradient and the HVP, with strides, dilation, asymmetric padding. Vmapped once more
+ * (a plane's grid points) the conv keeps its grouped-Conv lowering (the taps measured slower
+ * there); its values are checked too.
  */
 import { grad, init, jvp, lax, numpy as np, vmap } from '@jax-js/jax';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -78,13 +79,13 @@ describe('depthwise convs as kernel taps', () => {
       expect(h.errors[0]).toBeLessThan(1e-5);
     });
 
-    it(`${c.name}: vmapped over weights (grid points) = jax-js`, async () => {
+    it(`${c.name}: vmapped over weights (grid points): grouped Conv, = jax-js`, async () => {
       const r = rng(6);
       const x = randn(r, [3, c.C, 8, 8]);
       const ws = randn(r, [5, c.C, 1, c.k, c.k], 0.5);
       const f = (ws: np.Array, x: np.Array) => vmap((w: np.Array) => np.sum(np.tanh(conv(x, w)), [1, 2, 3]))(ws);
       const res = await compareWithJit(f, [ws, x]);
-      expect(res.summary.ops.Conv ?? 0).toBe(0);
+      expect(res.summary.ops.Conv ?? 0).toBeGreaterThan(0);
       expect(res.errors[0]).toBeLessThan(1e-5);
     });
   }
