@@ -11,6 +11,7 @@
  * Flags: --models mlp,cnn  --workers N (default: cores)  --no-jax  --no-hessian
  *        --hessian-points N  --quick (fewer points everywhere)  --json FILE
  *        --no-train (skip the training rows, bench/train.ts)  --train-only
+ *        --no-real (skip the real-convnet rows, bench/real-models.ts)  --real-only
  * The load average before and after is printed: quote it with the numbers.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { buildModel } from '../src/model/zoo.js';
 import { versions } from '../src/run/versions.js';
 import { computeSurface } from '../src/surface/surface.js';
 import { forwardFlops } from './flops.js';
+import { formatRealTable, type RealRow, runRealBench } from './real-models.js';
 import { formatTrainTable, runTrainBench, type TrainRow } from './train.js';
 
 /** The reference code's best times on this machine (notes/performance.md), ms per grid point. */
@@ -214,10 +216,22 @@ interface Flags {
   json?: string;
   train: boolean;
   trainOnly: boolean;
+  real: boolean;
+  realOnly: boolean;
 }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { models: ['mlp', 'cnn'], workers: availableParallelism(), jax: true, hessian: true, quick: false, train: true, trainOnly: false };
+  const f: Flags = {
+    models: ['mlp', 'cnn'],
+    workers: availableParallelism(),
+    jax: true,
+    hessian: true,
+    quick: false,
+    train: true,
+    trainOnly: false,
+    real: true,
+    realOnly: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => {
@@ -237,6 +251,8 @@ function parseFlags(argv: string[]): Flags {
     else if (a === '--json') f.json = next();
     else if (a === '--no-train') f.train = false;
     else if (a === '--train-only') f.trainOnly = true;
+    else if (a === '--no-real') f.real = false;
+    else if (a === '--real-only') f.realOnly = true;
     else throw new Error(`unknown flag ${a} (see bench/main.ts)`);
   }
   return f;
@@ -331,15 +347,20 @@ async function main(): Promise<void> {
   );
   console.log(`load average before: ${before.map((x) => x.toFixed(2)).join(' ')}`);
   await h5ready(); // the HDF5 library's one-time start is not part of any row
-  const rows = flags.trainOnly ? [] : await runBench(flags);
-  const trainRows: TrainRow[] = flags.train || flags.trainOnly ? await runTrainBench(flags) : [];
+  const only = flags.trainOnly || flags.realOnly;
+  const rows = only ? [] : await runBench(flags);
+  const realRows: RealRow[] = (flags.real && !flags.trainOnly) || flags.realOnly ? await runRealBench({ quick: flags.quick }) : [];
+  const trainRows: TrainRow[] = (flags.train && !flags.realOnly) || flags.trainOnly ? await runTrainBench(flags) : [];
   const after = loadavg();
   console.log(`load average after: ${after.map((x) => x.toFixed(2)).join(' ')}`);
   console.log('');
   if (rows.length) console.log(formatTable(rows));
-  if (rows.length && trainRows.length) console.log('');
+  if (rows.length && realRows.length) console.log('');
+  if (realRows.length) console.log(formatRealTable(realRows));
+  if ((rows.length || realRows.length) && trainRows.length) console.log('');
   if (trainRows.length) console.log(formatTrainTable(trainRows));
-  if (flags.json) writeFileSync(flags.json, JSON.stringify({ date: new Date().toISOString(), loadBefore: before, loadAfter: after, rows, trainRows }, null, 2));
+  if (flags.json)
+    writeFileSync(flags.json, JSON.stringify({ date: new Date().toISOString(), loadBefore: before, loadAfter: after, rows, realRows, trainRows }, null, 2));
 }
 
 const invoked = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;

@@ -54,7 +54,7 @@ export interface CompileOptions {
   /** See `JaxprToOnnxOptions.nchwcBlock` (default 0: plain ONNX). */
   nchwcBlock?: number;
   /** See `JaxprToOnnxOptions.weightGradGemm` (default false). */
-  weightGradGemm?: boolean;
+  weightGradGemm?: boolean | number;
   /** compileToOnnxSplit: indices of the flattened inputs that never change for a session (the data; see `GraphBuilder.toSplitModels`). */
   fixed?: number[];
 }

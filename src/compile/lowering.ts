@@ -157,7 +157,7 @@ export interface LoweringOptions {
   /** See `GraphBuilder.nchwcBlock` (0 or absent: plain ONNX). */
   nchwcBlock?: number;
   /** See `JaxprToOnnxOptions.weightGradGemm`. */
-  weightGradGemm?: boolean;
+  weightGradGemm?: boolean | number;
 }
 
 export class Lowering {

@@ -54,9 +54,10 @@ export interface JaxprToOnnxOptions {
   /**
    * Lower weight-gradient convs (kernel larger than the output, as jax-js's transpose rule
    * makes them) as one Gemm per output position over strided windows of the input, which
-   * onnxruntime runs several times faster than its Conv (default false).
+   * onnxruntime runs several times faster than its Conv (default false). A number: only those
+   * with at most that many output positions (the weight's kernel positions, e.g. 9 for 3×3).
    */
-  weightGradGemm?: boolean;
+  weightGradGemm?: boolean | number;
 }
 
 export function jaxprToOnnx(closed: ClosedJaxpr, opts: JaxprToOnnxOptions): Uint8Array {

@@ -86,4 +86,31 @@ describe('weight-gradient convs as Gemms (weightGradGemm)', () => {
       expect(plain.errors[0]).toBeLessThan(1e-5);
     });
   }
+
+  it('a number limits Gemms to weight gradients with at most that many kernel positions', async () => {
+    const r = rng(12);
+    const x = randn(r, [4, 3, 10, 10]);
+    const w = randn(r, [5, 3, 3, 3], 0.5);
+    const loss = (w: np.Array, x: np.Array) =>
+      np.sum(
+        np.tanh(
+          lax.convGeneralDilated(
+            x,
+            w,
+            [1, 1],
+            [
+              [1, 1],
+              [1, 1],
+            ],
+          ),
+        ),
+      );
+    const dw = (w: np.Array, x: np.Array) => grad(loss)(w, x);
+    const nine = await compareWithJit(dw, [w, x], { weightGradGemm: 9 });
+    const four = await compareWithJit(dw, [w, x], { weightGradGemm: 4 });
+    expect(nine.summary.ops.Gemm).toBe(9);
+    expect(four.summary.ops.Gemm ?? 0).toBe(0);
+    expect(nine.errors[0]).toBeLessThan(1e-5);
+    expect(four.errors[0]).toBeLessThan(1e-5);
+  });
 });

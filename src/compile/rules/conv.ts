@@ -200,6 +200,8 @@ function convWith(L: Lowering, xt: TensorRef, wt: TensorRef, xs: number[], ws: n
   const fullX = (withV: boolean) => L.full(xt, withV ? [...vShape, ...xInner] : [...xt.ashape.slice(0, V), ...xInner], dtype);
   const fullW = (withV: boolean) => L.full(wt, withV ? [...vShape, ...wInner] : [...wt.ashape.slice(0, V), ...wInner], dtype);
 
+  if (isDepthwise(V, C, O, ks, p))
+    return depthwiseTaps(L, fullX(xBatched), fullW(wBatched), xBatched ? Vp : 1, wBatched ? Vp : 1, N, sp, ks, outShape, p, dtype);
   if (!xBatched && !wBatched) {
     const x4 = L.reshape(fullX(false), [N, C, ...sp], dtype);
     const w4 = L.reshape(fullW(false), [O, C, ...ks], dtype);
@@ -290,6 +292,71 @@ function convWith(L: Lowering, xt: TensorRef, wt: TensorRef, xs: number[], ws: n
 }
 
 /**
+ * A conv vmapped once with one input and one output channel per vmap instance and a small
+ * kernel: a depthwise conv (jax-js vmaps grouped convs over their groups) or its stride-1 input
+ * gradient, as in HVP graphs. onnxruntime has no fast kernel for these with weights that are
+ * inputs: one Conv per group (up to 64 groups) costs a node per group, and a grouped Conv with
+ * one channel per group runs an im2col and a 1-row GEMM per group and image, between two
+ * transposes. MobileNetV3-small's HVP: 789 → 665 ms. Plane graphs (grid points × groups, two
+ * vmap dims) keep the grouped Conv: the taps measured 12 % slower there (139 → 156 ms/point).
+ */
+function isDepthwise(V: number, C: number, O: number, ks: number[], p: ConvParams): boolean {
+  return (
+    V === 1 &&
+    C === 1 &&
+    O === 1 &&
+    ks.length === 2 &&
+    prod(ks) <= 49 &&
+    p.lhsDilation.every((d) => d === 1) &&
+    p.padding.every(([lo, hi]) => lo >= 0 && hi >= 0)
+  );
+}
+
+/**
+ * The depthwise conv as a sum over kernel taps, in the vmapped layout itself (no transposes):
+ * y[v, n, i, j] = Σ_(a,b) w[v, a, b] · xpad[v, n, i·s + a·d, j·s + b·d], one strided Slice, Mul
+ * and Add per tap over the output; x [Vx, N, 1, ...sp], w [Vw, 1, 1, ...k] (Vx, Vw: Vp or 1).
+ */
+function depthwiseTaps(
+  L: Lowering,
+  x: string,
+  w: string,
+  Vx: number,
+  Vw: number,
+  N: number,
+  sp: number[],
+  ks: number[],
+  outShape: number[],
+  p: ConvParams,
+  dtype: ElemType,
+): TensorRef {
+  const V = p.vmapDims;
+  const outSp = outShape.slice(V + 2);
+  const x4: TensorRef = { name: L.reshape(x, [Vx, N, ...sp], dtype), ashape: [Vx, N, ...sp] };
+  const xp = L.pad(x4, [0, 0, ...p.padding.map(([lo]) => lo)], [0, 0, ...p.padding.map(([, hi]) => hi)], dtype);
+  const w2: TensorRef = { name: L.reshape(w, [Vw, 1, prod(ks)], dtype), ashape: [Vw, 1, prod(ks)] };
+  const Vo = Math.max(Vx, Vw);
+  let acc: string | null = null;
+  cartesian(ks).forEach((tap, t) => {
+    const starts = tap.map((a, i) => a * p.rhsDilation[i]);
+    const win = L.slice(
+      xp,
+      [2, 3],
+      starts,
+      starts.map((s0, i) => s0 + (outSp[i] - 1) * p.strides[i] + 1),
+      dtype,
+      p.strides.some((st) => st !== 1) ? p.strides : undefined,
+    );
+    const wt = L.slice(w2, [2], [t], [t + 1], dtype);
+    const wt4 = L.reshape(wt.name, [Vw, 1, 1, 1], dtype);
+    const term = L.b.op('Mul', [win.name, wt4], [Vo, N, ...outSp], dtype);
+    acc = acc === null ? term : L.b.op('Add', [acc, term], [Vo, N, ...outSp], dtype);
+  });
+  const full = L.full({ name: acc!, ashape: [Vo, N, ...outSp] }, [prod(outShape.slice(0, V)), N, ...outSp], dtype);
+  return { name: L.reshape(full, outShape, dtype), ashape: outShape };
+}
+
+/**
  * Grid points per call up to which a vmapped conv with batched input and kernel runs as one
  * Conv per point (in hoisted plane graphs; elsewhere, e.g. feature groups, one grouped Conv).
  */
@@ -367,7 +434,8 @@ function convCore(L: Lowering, x: string, w: string, group: number, p: ConvParam
     );
     pads = pads.map(([lo, hi]) => [Math.max(0, lo), Math.max(0, hi)]);
   }
-  if (L.options.weightGradGemm && group === 1 && isWeightGradient(outSp, ks)) {
+  const wgg = L.options.weightGradGemm;
+  if (wgg && group === 1 && isWeightGradient(outSp, ks) && (wgg === true || prod(outSp) <= wgg)) {
     const padded = L.pad(xt, [0, 0, ...pads.map(([lo]) => lo)], [0, 0, ...pads.map(([, hi]) => hi)], dtype);
     return convAsGemms(L, padded, w, wShape, outSp, p, dtype);
   }

@@ -28,6 +28,8 @@ export interface ProgramTarget {
   classify: boolean;
   /** onnxruntime's NCHWc block size for convolutions (0: plain ONNX convs). */
   nchwcBlock: number;
+  /** Weight-gradient convs of HVP graphs as Gemms (`compileToOnnx`'s weightGradGemm; default: kernels up to 3×3). */
+  hvpWeightGradGemm?: boolean;
   /** Every compiled graph is recorded here by name (for workers and inspection). */
   graphs: Map<string, Uint8Array>;
 }
@@ -149,6 +151,10 @@ export function compileHvpProgram(t: ProgramTarget, o: HvpProgramOptions): HvpPr
     return compileToOnnxSplit(obj.hvp as (...a: unknown[]) => unknown, args, leafRange(P, 2 * P), {
       graphName: `hvp:${n}`,
       nchwcBlock: t.nchwcBlock,
+      // weight gradients of convs with kernels up to 3×3 (ResNet-style nets; measured 2× per
+      // ResNet-18 HVP): one Gemm per kernel position; larger kernels keep their (NCHWc) Conv,
+      // measured faster for the bench CNN's 5×5 kernels
+      weightGradGemm: t.hvpWeightGradGemm === false ? false : 9,
       // the data: what depends on it alone (the first conv's unfolded patches) runs once per batch
       fixed: leafRange(2 * P, args.flat().length),
     });
