@@ -22,7 +22,7 @@ import { OrtFunction } from '../engine/ort/runner.js';
 import { ensureJax } from '../model/jax.js';
 import type { Model } from '../model/model.js';
 import { dropoutMaskData, Minibatches } from './loop.js';
-import { batchSizesOf, type TrainBackend } from './native.js';
+import { batchSizesOf, type TrainBackend, withJaxFallback } from './native.js';
 import { applyUpdate, biasCorrections, type OptimizerSpec, stateSlots } from './optimizer.js';
 
 type Arr = np.Array;
@@ -330,12 +330,11 @@ class NativeCurveLoop implements CurveLoop {
  */
 export async function createCurveLoop(o: CurveTrainOptions, backend: TrainBackend = 'auto', warn: (line: string) => void = () => {}): Promise<CurveLoop> {
   checkCurveModel(o.model, o);
-  if (backend === 'jax') return JaxCurveLoop.create(o);
-  try {
-    return await NativeCurveLoop.create(o);
-  } catch (e) {
-    if (backend === 'onnx') throw e;
-    warn(`onnxruntime cannot run the curve step (${(e as Error).message.split('\n')[0]}); training with jax-js, which is slower`);
-    return JaxCurveLoop.create(o);
-  }
+  return withJaxFallback<CurveLoop>(
+    backend,
+    'the curve step',
+    () => NativeCurveLoop.create(o),
+    () => JaxCurveLoop.create(o),
+    warn,
+  );
 }

@@ -152,12 +152,32 @@ export class NativeMinibatchLoop implements TrainLoop {
  * native loop, or the jax-js loop with a one-line warning when onnxruntime cannot run the step.
  */
 export async function createTrainLoop(o: NativeLoopOptions, backend: TrainBackend = 'auto', warn: (line: string) => void = () => {}): Promise<TrainLoop> {
-  if (backend === 'jax') return MinibatchLoop.create(o);
+  return withJaxFallback<TrainLoop>(
+    backend,
+    'this training step',
+    () => NativeMinibatchLoop.create(o),
+    () => MinibatchLoop.create(o),
+    warn,
+  );
+}
+
+/**
+ * 'jax' builds the jax-js loop, 'onnx' the native one, 'auto' the native one or, when
+ * onnxruntime cannot run `what`, the jax-js one after a one-line warning.
+ */
+export async function withJaxFallback<T>(
+  backend: TrainBackend,
+  what: string,
+  native: () => Promise<T>,
+  jax: () => Promise<T>,
+  warn: (line: string) => void,
+): Promise<T> {
+  if (backend === 'jax') return jax();
   try {
-    return await NativeMinibatchLoop.create(o);
+    return await native();
   } catch (e) {
     if (backend === 'onnx') throw e;
-    warn(`onnxruntime cannot run this training step (${(e as Error).message.split('\n')[0]}); training with jax-js, which is slower`);
-    return MinibatchLoop.create(o);
+    warn(`onnxruntime cannot run ${what} (${(e as Error).message.split('\n')[0]}); training with jax-js, which is slower`);
+    return jax();
   }
 }
