@@ -104,6 +104,21 @@ export class BinBuilder {
   }
 }
 
+/** A glTF document with one scene (its root nodes given), the surface material and nothing else yet. */
+export function emptyGltf(sceneNodes: number[]): GltfJson {
+  return {
+    asset: { version: '2.0', generator: 'losscape' },
+    scene: 0,
+    scenes: [{ name: 'loss landscape', nodes: sceneNodes }],
+    nodes: [],
+    meshes: [],
+    materials: [{ name: 'surface', pbrMetallicRoughness: { baseColorFactor: [1, 1, 1, 1], metallicFactor: 0, roughnessFactor: 0.85 }, doubleSided: true }],
+    accessors: [],
+    bufferViews: [],
+    buffers: [],
+  };
+}
+
 /** Vertices of a surface grid: positions (x, height, −y), unit normals and linear-RGB colours of the height. */
 export function surfaceVertices(
   f: SurfaceFrame,
@@ -149,17 +164,7 @@ export function surfacesToGlb(frames: SurfaceFrame[], opts: GlbOptions = {}): Ui
   const hs = frames.map((f) => heightsOf(f, opts));
   const lo = Math.min(...hs.map((h) => h.min));
   const hi = Math.max(...hs.map((h) => h.max));
-  const json: GltfJson = {
-    asset: { version: '2.0', generator: 'losscape' },
-    scene: 0,
-    scenes: [{ name: 'loss landscape', nodes: [] }],
-    nodes: [],
-    meshes: [],
-    materials: [{ name: 'surface', pbrMetallicRoughness: { baseColorFactor: [1, 1, 1, 1], metallicFactor: 0, roughnessFactor: 0.85 }, doubleSided: true }],
-    accessors: [],
-    bufferViews: [],
-    buffers: [],
-  };
+  const json = emptyGltf([]);
   const bin = new BinBuilder(json);
   frames.forEach((f, fi) => {
     const { h, valid, channel } = hs[fi]!;

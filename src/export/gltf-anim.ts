@@ -8,7 +8,7 @@
  */
 import type { ColormapName } from '../core/colormap.js';
 import { heightsOf, quadsToTriangles, type SurfaceFrame, validQuads } from './frames.js';
-import { ARRAY_BUFFER, BinBuilder, ELEMENT_ARRAY_BUFFER, type GlbOptions, type GltfJson, glbContainer, surfaceVertices } from './glb.js';
+import { ARRAY_BUFFER, BinBuilder, ELEMENT_ARRAY_BUFFER, emptyGltf, type GlbOptions, glbContainer, surfaceVertices } from './glb.js';
 
 /** The animated glTF (see the module comment). */
 export function surfacesToMorphGlb(frames: SurfaceFrame[], opts: GlbOptions = {}): Uint8Array {
@@ -22,17 +22,7 @@ export function surfacesToMorphGlb(frames: SurfaceFrame[], opts: GlbOptions = {}
   const hi = Math.max(...hs.map((h) => h.max));
   const verts = frames.map((f, k) => surfaceVertices(f, hs[k]!.h, { zScale: zs, colormap: cmap, lo, hi }));
   const validAll = Uint8Array.from(hs[0]!.valid, (_, i) => (hs.every((h) => h.valid[i]) ? 1 : 0));
-  const json: GltfJson = {
-    asset: { version: '2.0', generator: 'losscape' },
-    scene: 0,
-    scenes: [{ name: 'loss landscape', nodes: [0] }],
-    nodes: [],
-    meshes: [],
-    materials: [{ name: 'surface', pbrMetallicRoughness: { baseColorFactor: [1, 1, 1, 1], metallicFactor: 0, roughnessFactor: 0.85 }, doubleSided: true }],
-    accessors: [],
-    bufferViews: [],
-    buffers: [],
-  };
+  const json = emptyGltf([0]);
   const bin = new BinBuilder(json);
   const base = verts[0]!;
   const attributes = {

@@ -22,7 +22,7 @@ import { OrtFunction } from '../engine/ort/runner.js';
 import { ensureJax } from '../model/jax.js';
 import type { Model } from '../model/model.js';
 import { dropoutMaskData, Minibatches } from './loop.js';
-import { batchSizesOf, type TrainBackend, withJaxFallback } from './native.js';
+import { batchSizesOf, type TrainBackend, weightArgs, withJaxFallback } from './native.js';
 import { applyUpdate, biasCorrections, type OptimizerSpec, stateSlots } from './optimizer.js';
 
 type Arr = np.Array;
@@ -270,9 +270,7 @@ class NativeCurveLoop implements CurveLoop {
     try {
       for (const nb of batchSizesOf(count(o.data), o.batchSize)) {
         const fn = curveStepFunction(model, o.optimizer, kindOf(o.data), 'lax');
-        const params = model.layout.entries.map((e) => new ArgSpec(e.shape));
-        const slots = stateSlots(o.optimizer);
-        const state = model.layout.entries.flatMap((e) => Array.from({ length: slots }, () => new ArgSpec(e.shape)));
+        const { params, state } = weightArgs(model, o.optimizer);
         const args = [
           params,
           state,

@@ -18,7 +18,7 @@ import { OrtFunction } from '../engine/ort/runner.js';
 import { ensureJax } from '../model/jax.js';
 import type { Model } from '../model/model.js';
 import { dropoutMaskData, type LoopOptions, Minibatches, MinibatchLoop, maskedTensors, stepFunction, stepsPerEpoch } from './loop.js';
-import { biasCorrections, stateSlots } from './optimizer.js';
+import { biasCorrections, type OptimizerSpec, stateSlots } from './optimizer.js';
 
 /** What the training driver steps through: the jax-js loop or the native one. */
 export type TrainLoop = Pick<MinibatchLoop, 'step' | 'theta' | 'optState' | 'dispose'>;
@@ -40,13 +40,19 @@ export function batchSizesOf(n: number, batchSize: number): number[] {
   return last !== full ? [full, last] : [full];
 }
 
+/** Argument specs of a step's weights (one per tensor) and optimizer state (stateSlots per tensor). */
+export function weightArgs(model: Model, optimizer: OptimizerSpec): { params: ArgSpec[]; state: ArgSpec[] } {
+  const params = model.layout.entries.map((e) => new ArgSpec(e.shape));
+  const slots = stateSlots(optimizer);
+  const state = model.layout.entries.flatMap((e) => Array.from({ length: slots }, () => new ArgSpec(e.shape)));
+  return { params, state };
+}
+
 /** The step function compiled for batches of nb samples (inputs and outputs in the step's argument order). */
 function compileStepGraph(model: Model, o: NativeLoopOptions, nb: number, nchwcBlock: number): Uint8Array {
   const kind = o.data.task === 'regression' ? 'mse' : 'cross_entropy';
   const fn = stepFunction(model, o.optimizer, kind, maskedTensors(model.layout, o.mask), 'lax');
-  const params = model.layout.entries.map((e) => new ArgSpec(e.shape));
-  const slots = stateSlots(o.optimizer);
-  const state = model.layout.entries.flatMap((e) => Array.from({ length: slots }, () => new ArgSpec(e.shape)));
+  const { params, state } = weightArgs(model, o.optimizer);
   const args = [
     params,
     state,
