@@ -122,18 +122,23 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, seconds * 1000));
     await page.click('#play');
     const after = (await page.evaluate(
-      '({ step: window.live.session.step, n: window.live.rates.surfaces.length, t: performance.now(), maps: window.live.rates.maps.length, worker: window.live.rates.worker, workers: window.live.workers.length })',
+      '({ step: window.live.session.step, n: window.live.rates.surfaces.length, t: performance.now(), maps: window.live.rates.maps.length, worker: window.live.rates.worker, waits: window.live.rates.waits, workers: window.live.workers.length })',
     )) as {
       step: number;
       n: number;
       t: number;
       maps: number;
       worker: number[];
+      waits: [number, number][];
       workers: number;
     };
     const workerMs = after.worker.slice(before.w).sort((a, b) => a - b);
     const medianWorkerMs = workerMs.length ? workerMs[Math.floor(workerMs.length / 2)]! : Number.NaN;
     const wall = (after.t - before.t) / 1000;
+    const median = (v: number[]) => (v.length ? [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]! : Number.NaN);
+    const waits = after.waits.slice(before.w);
+    const startWaitMs = median(waits.map((w) => w[0]));
+    const replyWaitMs = median(waits.map((w) => w[1]));
     const best = Math.min(...surfaceMs);
     const cpuSurfaceMs = (cpu1 - cpu0) / reps;
     const cpuMapMs = cpu2 - cpu1;
@@ -158,6 +163,9 @@ async function main(): Promise<void> {
       playingWorkers: after.workers,
       /** Median time the landscape worker(s) took per landscape while training ran. */
       playingWorkerMsPerSurface: medianWorkerMs,
+      /** Medians: from the page posting a landscape to a worker starting on it (with one queued, includes the wait behind the one evaluated), and from a worker's reply to the page taking it in. */
+      playingStartWaitMs: startWaitMs,
+      playingReplyWaitMs: replyWaitMs,
       playingStepsPerSecond: (after.step - before.step) / wall,
       playingHessianMaps: after.maps,
       playingSeconds: wall,
@@ -170,7 +178,7 @@ async function main(): Promise<void> {
       `  Hessian maps/s (7×7, paused):               ${out.hessianMapsPerSecond.toFixed(3)}  (${out.hessianMapSeconds.toFixed(1)} s each, ${out.hvpsPerPoint.toFixed(0)} HVPs per point)`,
     );
     console.log(
-      `  playing ${wall.toFixed(0)} s: ${out.playingRefreshesPerSecond.toFixed(2)} landscape refreshes/s (${after.workers} worker${after.workers === 1 ? '' : 's'}, median ${medianWorkerMs.toFixed(0)} ms each), ${out.playingStepsPerSecond.toFixed(1)} steps/s, ${after.maps} Hessian maps`,
+      `  playing ${wall.toFixed(0)} s: ${out.playingRefreshesPerSecond.toFixed(2)} landscape refreshes/s (${after.workers} worker${after.workers === 1 ? '' : 's'}, median ${medianWorkerMs.toFixed(0)} ms each; mean ${(workerMs.reduce((a, b) => a + b, 0) / workerMs.length).toFixed(0)}; replies wait ${replyWaitMs.toFixed(0)} ms for the page), ${out.playingStepsPerSecond.toFixed(1)} steps/s, ${after.maps} Hessian maps`,
     );
     console.log(
       `  Chromium CPU time: ${cpuSurfaceMs.toFixed(0)} ms per landscape, ${(cpuMapMs / 1000).toFixed(1)} s per map → on an idle core ${out.idleCoreSurfacesPerSecond.toFixed(2)} landscapes/s, ${out.idleCoreMapsPerSecond.toFixed(3)} maps/s`,

@@ -25,6 +25,8 @@ export const LiveConfig = z
     hidden: z.array(z.number().int().positive().max(512)).max(6).default([64, 64]),
     activation: z.enum(ACTIVATIONS as unknown as [string, ...string[]]).default('relu'),
     batchNorm: z.boolean().default(false),
+    /** Skip connections between hidden layers of equal width (MLP only: act(bn(fc(h)) + h)). */
+    skip: z.boolean().default(false),
     dropout: z.number().min(0).lt(1).default(0),
     optimizer: z.enum(OPTIMIZERS).default('momentum'),
     lr: z.number().positive().max(10).default(0.1),
@@ -52,6 +54,7 @@ const PARAMS: Record<keyof LiveConfig, string> = {
   hidden: 'hidden',
   activation: 'act',
   batchNorm: 'bn',
+  skip: 'skip',
   dropout: 'dropout',
   optimizer: 'opt',
   lr: 'lr',
@@ -120,7 +123,7 @@ export const LIVE_CNN = { channels: [4, 8], kernel: 5, padding: 'valid' as const
 export function modelSpec(c: LiveConfig) {
   const common = { activation: c.activation, batchNorm: c.batchNorm, dropout: c.dropout };
   if (c.model === 'cnn') return { type: 'cnn' as const, ...LIVE_CNN, ...common };
-  return { type: 'mlp' as const, hidden: c.hidden, ...common };
+  return { type: 'mlp' as const, hidden: c.hidden, ...(c.skip ? { skip: true } : {}), ...common };
 }
 
 /** Samples in the page's data (train + test): n for a synthetic set, the bundled size for an image set. */

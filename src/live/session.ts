@@ -60,7 +60,7 @@ export const LIVE_EIGEN = { tol: 1e-4, maxIter: 80 } as const;
 export const MAX_CHECKPOINTS = 120;
 
 /** Settings that change the data or the network: changing one starts a new session. */
-const STRUCTURAL: (keyof LiveConfig)[] = ['data', 'n', 'noise', 'subset', 'model', 'hidden', 'activation', 'batchNorm', 'dropout'];
+const STRUCTURAL: (keyof LiveConfig)[] = ['data', 'n', 'noise', 'subset', 'model', 'hidden', 'activation', 'batchNorm', 'skip', 'dropout'];
 
 export function needsReset(a: LiveConfig, b: LiveConfig, also: (keyof LiveConfig)[] = []): boolean {
   return [...STRUCTURAL, ...also].some((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
@@ -237,8 +237,10 @@ export class LiveSession {
   /**
    * The engine whose HVPs first yield to the event loop: a Lanczos solve is a long chain of
    * HVPs, and in the page (seconds per point for the digit CNN) the page must stay responsive.
+   * `between` runs at each yield (the page trains a step there, so the weights keep moving
+   * while a Hessian point is solved).
    */
-  private yielding(): LossEngine {
+  private yielding(between?: () => Promise<void>): LossEngine {
     const e = this.engine;
     let last = performance.now();
     return new Proxy(e, {
@@ -248,6 +250,7 @@ export class LiveSession {
             // at most every 30 ms (a timer costs ≥ 4 ms in browsers once nested)
             if (performance.now() - last > 30) {
               await new Promise((r) => setTimeout(r, 0));
+              await between?.();
               last = performance.now();
             }
             return target.hvp(theta, v);
@@ -259,10 +262,13 @@ export class LiveSession {
     });
   }
 
-  /** λmax, λmin and |λmin/λmax| of the evaluation-subset Hessian at θ + a·dx + b·dy. */
-  async eigenAt(theta: Float32Array, plane: Plane, a: number, b: number): Promise<EigenPoint> {
+  /**
+   * λmax, λmin and |λmin/λmax| of the evaluation-subset Hessian at θ + a·dx + b·dy (θ as given,
+   * so training may go on in `between`, called every 30 ms or so of the solve).
+   */
+  async eigenAt(theta: Float32Array, plane: Plane, a: number, b: number, between?: () => Promise<void>): Promise<EigenPoint> {
     const w = pointWeights(theta, plane.dx, plane.dy, a, b);
-    const e = await pointEigenvalues(this.yielding(), w, { ...LIVE_EIGEN, certify: false });
+    const e = await pointEigenvalues(this.yielding(between), w, { ...LIVE_EIGEN, certify: false });
     return { lambdaMax: e.lambdaMax, lambdaMin: e.lambdaMin, ratio: e.ratio, hvps: e.hvps };
   }
 

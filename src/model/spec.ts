@@ -18,6 +18,12 @@ export const MlpSpec = z
   .object({
     type: z.literal('mlp'),
     hidden: z.array(z.number().int().positive()).default([64]),
+    /**
+     * Skip connections: a hidden layer whose width equals its input's adds its input before the
+     * activation (act(bn(fc(h)) + h), as in the ResNet blocks). Optional, so configs without it
+     * keep their hash.
+     */
+    skip: z.boolean().optional(),
     ...common,
   })
   .strict();

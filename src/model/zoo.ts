@@ -33,15 +33,15 @@ function mlp(spec: MlpSpec, inputShape: number[], outputDim: number): Model {
   const steps: Step[] = [(_f, x) => x.reshape([x.shape[0]!, inDim])];
   let d = inDim;
   spec.hidden.forEach((h, i) => {
-    steps.push(b.dense(`fc${i + 1}`, d, h));
-    if (spec.batchNorm) steps.push(b.batchNorm(`bn${i + 1}`, h));
+    const main = chain(b.dense(`fc${i + 1}`, d, h), spec.batchNorm ? b.batchNorm(`bn${i + 1}`, h) : (_f, x) => x);
+    steps.push(spec.skip && i > 0 && h === d ? (f, x) => main(f, x.ref).add(x) : main);
     steps.push(b.activation(spec.activation as Activation));
     steps.push(b.dropout(spec.dropout, [h]));
     d = h;
   });
   steps.push(b.dense(`fc${spec.hidden.length + 1}`, d, outputDim));
   const dims = [inDim, ...spec.hidden, outputDim].join('-');
-  const extras = `${spec.batchNorm ? ' bn' : ''}${spec.dropout > 0 ? ` dropout ${spec.dropout}` : ''}`;
+  const extras = `${spec.skip ? ' skip' : ''}${spec.batchNorm ? ' bn' : ''}${spec.dropout > 0 ? ` dropout ${spec.dropout}` : ''}`;
   const model = b.build(`mlp ${dims} ${spec.activation}${extras}`, inputShape, outputDim, chain(...steps));
   // fc1.weight [hidden, inDim] multiplies the flattened input directly (entry 0; with no hidden
   // layer it is the output layer's weight, which still does)

@@ -29,6 +29,8 @@ const zoo: ZooCase[] = [
   { spec: { type: 'mlp', hidden: [16], activation: 'softplus' }, input: [30] },
   { spec: { type: 'mlp', hidden: [16], activation: 'leaky_relu', batchNorm: true, dropout: 0.25 }, input: [30], train: true },
   { spec: { type: 'mlp', hidden: [16], activation: 'relu', batchNorm: true }, input: [30] },
+  { spec: { type: 'mlp', hidden: [16, 16, 12], activation: 'tanh', skip: true }, input: [30] },
+  { spec: { type: 'mlp', hidden: [16, 16], activation: 'relu', skip: true, batchNorm: true, dropout: 0.2 }, input: [30], train: true },
   { spec: { type: 'cnn', channels: [4, 6], kernel: 3, pool: 'max', dense: [8] }, input: [1, 14, 14], conv: 'lax' },
   { spec: { type: 'cnn', channels: [4, 6], kernel: 3, pool: 'avg', padding: 'same', batchNorm: true }, input: [1, 12, 12], conv: 'im2col', train: true },
   { spec: { type: 'cnn', channels: [4], kernel: 5, pool: 'max', batchNorm: true, dropout: 0.2 }, input: [2, 12, 12], conv: 'lax', train: true },

@@ -79,6 +79,27 @@ describe('live session', () => {
     }
   });
 
+  it('trains an MLP with skip connections: the run config builds the same network and landscape', async () => {
+    const c = { ...CONFIG, skip: true };
+    const s = await LiveSession.create(c);
+    try {
+      expect(s.model.name).toBe('mlp 2-16-16-3 relu skip');
+      await s.train(20);
+      expect(s.history.at(-1)!.train_loss).toBeLessThan(s.history[0]!.train_loss);
+      const cfg = resolveConfig(runConfigOf(c, 'live', 1));
+      expect(cfg.model).toMatchObject({ type: 'mlp', skip: true });
+      const model = buildModel(cfg.model as ModelSpec, [2], 3);
+      expect(model.name).toBe(s.model.name);
+      const sf = await s.surface();
+      const engine = await JaxEngine.create(model, s.data.evalSubset, { conv: 'lax' });
+      const ref = await engine.evaluatePlane(sf.theta, sf.plane.dx, sf.plane.dy, gridPoints(sf.grid));
+      engine.dispose();
+      expect(sf.values.loss).toEqual(ref.loss);
+    } finally {
+      s.dispose();
+    }
+  });
+
   it('gives Hessian extremes at plane points (λmax ≥ |λmin| ratio in [0, 1])', async () => {
     const e = await session.eigenAt(surface.theta, surface.plane, 0, 0);
     expect(e.lambdaMax).toBeGreaterThan(0);
@@ -158,9 +179,9 @@ describe('live image data (bundled MNIST / Fashion-MNIST subsets) and the digit 
 
 describe('live settings in the URL', () => {
   it('round-trips every setting and leaves defaults out', () => {
-    const c = LiveConfig.parse({ data: 'moons', hidden: [32, 8], activation: 'tanh', batchNorm: true, optimizer: 'adam', lr: 0.003, seed: 4 });
+    const c = LiveConfig.parse({ data: 'moons', hidden: [32, 8], activation: 'tanh', batchNorm: true, skip: true, optimizer: 'adam', lr: 0.003, seed: 4 });
     const q = configToQuery(c, { autoplay: true });
-    expect(q).toBe('data=moons&hidden=32%2C8&act=tanh&bn=1&opt=adam&lr=0.003&seed=4&autoplay');
+    expect(q).toBe('data=moons&hidden=32%2C8&act=tanh&bn=1&skip=1&opt=adam&lr=0.003&seed=4&autoplay');
     const back = configFromQuery(`?${q}`);
     expect(back.config).toEqual(c);
     expect(back.autoplay).toBe(true);

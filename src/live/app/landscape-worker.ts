@@ -2,7 +2,7 @@
  * The page's landscape worker: the same landscape as LiveSession.surface (landscapeAt: the
  * CLI's data split, model zoo, seeded filter-normalized plane and JaxEngine.evaluatePlane), on
  * a second thread, so landscapes are evaluated while the page's thread trains. It is given the
- * settings, θ and the grid rows to evaluate (with several workers each takes a band); it rebuilds its data, model and engine when the data or the network change.
+ * settings, θ and the grid rows to evaluate (with several workers each takes a band), one request after the other as they arrive; it rebuilds its data, model and engine when the data or the network change.
  */
 import type { JaxEngine } from '../../engine/jax/engine.js';
 import { ensureJax } from '../../model/jax.js';
@@ -12,7 +12,10 @@ import { decodeDigits, setDigitLoader } from '../digits.js';
 import { landscapeAt, liveData, liveEngine, liveModel, needsReset } from '../session.js';
 
 export interface LandscapeRequest {
+  /** The page's session generation (a reply of an older one is dropped). */
   id: number;
+  /** The request's number: the page matches the workers' bands by it. */
+  seq: number;
   config: LiveConfig;
   theta: Float32Array;
   step: number;
@@ -22,6 +25,7 @@ export interface LandscapeRequest {
 
 export interface LandscapeReply {
   id: number;
+  seq: number;
   step: number;
   rows: [number, number];
   loss?: Float64Array;
@@ -48,13 +52,15 @@ async function handle(r: LandscapeRequest): Promise<LandscapeReply> {
   }
   const t0 = performance.now();
   const s = await landscapeAt(built.engine, built.model, r.config, r.theta, r.step, r.rows);
-  return { id: r.id, step: r.step, rows: r.rows, loss: s.values.loss, acc: s.values.acc, ms: performance.now() - t0, got, sent: now() };
+  return { id: r.id, seq: r.seq, step: r.step, rows: r.rows, loss: s.values.loss, acc: s.values.acc, ms: performance.now() - t0, got, sent: now() };
 }
 
 /** The image sets' bundle texts (digits.ts), sent once by the page before any request. */
 export interface DigitsMessage {
   digits: Record<string, string>;
 }
+
+let queue: Promise<void> = Promise.resolve();
 
 self.onmessage = (e: MessageEvent<LandscapeRequest | DigitsMessage>) => {
   if ('digits' in e.data) {
@@ -63,8 +69,11 @@ self.onmessage = (e: MessageEvent<LandscapeRequest | DigitsMessage>) => {
     return;
   }
   const r = e.data;
-  handle(r).then(
-    (reply) => self.postMessage(reply),
-    (err: unknown) => self.postMessage({ id: r.id, step: r.step, rows: r.rows, error: err instanceof Error ? err.message : String(err) }),
+  // one landscape at a time, in the order the page sent them (the page queues the next one early)
+  queue = queue.then(() =>
+    handle(r).then(
+      (reply) => self.postMessage(reply),
+      (err: unknown) => self.postMessage({ id: r.id, seq: r.seq, step: r.step, rows: r.rows, error: err instanceof Error ? err.message : String(err) }),
+    ),
   );
 };

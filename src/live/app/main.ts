@@ -23,6 +23,18 @@ const STEPS_PER_TICK = 5;
 const HESSIAN_SHARE = 0.25;
 /** At most this many landscape workers. */
 const MAX_WORKERS = 4;
+/**
+ * Landscapes handed to the workers at once: one being evaluated and the next already queued, so
+ * a worker starts on new weights the moment it finishes instead of waiting for the page's thread
+ * (busy with a training step or a Hessian point) to take its reply in and answer.
+ */
+const QUEUED = 2;
+
+interface Pending {
+  req: LandscapeRequest;
+  parts: LandscapeReply[];
+  posted: number;
+}
 
 interface HessianMap {
   n: number;
@@ -85,8 +97,9 @@ class Playground {
    * rows split between them. Empty: landscapes are evaluated on the page's thread.
    */
   workers: Worker[] = [];
-  /** The landscape the workers are evaluating (null: idle) and the parts returned so far. */
-  private pending: { req: LandscapeRequest; parts: LandscapeReply[]; posted: number } | null = null;
+  /** The landscapes the workers hold (oldest first: one being evaluated, the next queued) and the parts returned so far. */
+  private inflight: Pending[] = [];
+  private seq = 0;
   /** Bumped by every reset: a worker reply of an older session is dropped. */
   private generation = 0;
   private latest: { theta: Float32Array; step: number } | null = null;
@@ -130,31 +143,42 @@ class Playground {
   private stopWorkers(): void {
     for (const w of this.workers) w.terminate();
     this.workers = [];
-    this.pending = null;
+    this.inflight = [];
   }
 
-  /** Hand the latest weights to the workers if they are idle, a band of grid rows each. */
+  /** Hand the latest weights to the workers unless they hold QUEUED landscapes already, a band of grid rows each. */
   private requestLandscape(): void {
-    if (!this.workers.length || this.pending || !this.latest || (this.lastSurface && this.lastSurface.step >= this.latest.step)) return;
+    if (!this.workers.length || !this.latest || this.inflight.length >= QUEUED) return;
+    const mine = this.inflight.filter((p) => p.req.id === this.generation);
+    const newest = mine.length ? mine.at(-1)!.req.step : (this.lastSurface?.step ?? -1);
+    if (this.latest.step <= newest) return;
     const rows = this.config.grid;
     const n = Math.min(this.workers.length, rows);
-    const req: LandscapeRequest = { id: this.generation, config: this.config, theta: this.latest.theta, step: this.latest.step, rows: [0, rows] };
-    this.pending = { req, parts: [], posted: performance.timeOrigin + performance.now() };
+    const req: LandscapeRequest = {
+      id: this.generation,
+      seq: ++this.seq,
+      config: this.config,
+      theta: this.latest.theta,
+      step: this.latest.step,
+      rows: [0, rows],
+    };
+    this.inflight.push({ req, parts: [], posted: performance.timeOrigin + performance.now() });
     for (let k = 0; k < n; k++) {
       this.workers[k]!.postMessage({ ...req, rows: [Math.round((k * rows) / n), Math.round(((k + 1) * rows) / n)] });
     }
   }
 
   private onLandscape(r: LandscapeReply): void {
-    const p = this.pending;
-    if (r.error || !p) {
+    if (r.error) {
       // a worker could not evaluate: from now on landscapes are evaluated on the page's thread
       this.stopWorkers();
       return;
     }
+    const p = this.inflight.find((q) => q.req.seq === r.seq);
+    if (!p) return;
     p.parts.push(r);
     if (p.parts.length < Math.min(this.workers.length, p.req.config.grid)) return;
-    this.pending = null;
+    this.inflight.splice(this.inflight.indexOf(p), 1);
     // dropped: a landscape of an earlier session, of other settings, or older than the one shown
     const req = p.req;
     const current =
@@ -299,8 +323,8 @@ class Playground {
         if (!this.playing || this.spent.hessian <= HESSIAN_SHARE * this.spent.total) {
           if (this.workers.length) await yieldToEvents();
           const t1 = performance.now();
-          await this.hessianPoint();
-          this.spent.hessian += performance.now() - t1;
+          const trained = await this.hessianPoint();
+          this.spent.hessian += performance.now() - t1 - trained;
         }
         this.spent.total += performance.now() - t0;
       });
@@ -343,27 +367,41 @@ class Playground {
     $('rates').textContent = `${this.surfacesPerSecond().toFixed(1)} landscapes/s · ${this.mapsPerSecond().toFixed(2)} Hessian maps/s`;
   }
 
-  /** One point of the |λmin/λmax| map; a finished map is shown and its centre's λmax recorded against 2/η. */
-  private async hessianPoint(): Promise<void> {
+  /**
+   * One point of the |λmin/λmax| map; a finished map is shown and its centre's λmax recorded
+   * against 2/η. While playing with landscape workers, training goes on at the solve's yields
+   * (so the workers keep getting new weights); returns the milliseconds spent training there.
+   */
+  private async hessianPoint(): Promise<number> {
     const s = this.lastSurface;
-    if (!s) return;
+    if (!s) return 0;
+    let trained = 0;
+    const between = async () => {
+      if (!this.playing || !this.workers.length) return;
+      const t0 = performance.now();
+      await this.session.train(1);
+      this.latest = { theta: await this.session.theta(), step: this.session.step };
+      this.requestLandscape();
+      trained += performance.now() - t0;
+    };
     const n = this.config.hessianGrid;
     if (!this.map) {
       this.map = { n, next: 0, ratio: new Float64Array(n * n).fill(Number.NaN), lambdaMax: new Float64Array(n * n), surface: s, started: performance.now() };
     }
     const m = this.map;
     const pts = gridPoints({ x: { min: -this.config.range, max: this.config.range, n }, y: { min: -this.config.range, max: this.config.range, n } });
-    const e = await this.session.eigenAt(m.surface.theta, m.surface.plane, pts[2 * m.next]!, pts[2 * m.next + 1]!);
+    const e = await this.session.eigenAt(m.surface.theta, m.surface.plane, pts[2 * m.next]!, pts[2 * m.next + 1]!, between);
     m.ratio[m.next] = e.ratio;
     m.lambdaMax[m.next] = e.lambdaMax;
     m.next++;
     drawRatioMap($('ratio'), n, m.next === n * n ? m.ratio : (this.lastMap?.ratio ?? m.ratio));
-    if (m.next < n * n) return;
+    if (m.next < n * n) return trained;
     this.rates.maps.push(performance.now() - m.started);
     this.lastMap = m;
     this.eos.push({ step: m.surface.step, lambdaMax: m.lambdaMax[(n * n - 1) / 2]!, twoOverLr: 2 / this.config.lr });
     drawEdgeOfStability($('eos'), this.eos);
     this.map = null;
+    return trained;
   }
 
   surfacesPerSecond(): number {
@@ -420,6 +458,7 @@ function page(): string {
     <label>hidden widths (mlp) <input name="hidden" placeholder="64,64"></label>
     <label>activation <select name="activation">${opt(ACTIVATIONS)}</select></label>
     <label class="check"><input name="batchNorm" type="checkbox"> batch norm</label>
+    <label class="check" title="hidden layers of equal width add their input before the activation"><input name="skip" type="checkbox"> skip connections</label>
     <label>dropout <input name="dropout" type="number" min="0" max="0.9" step="0.05"></label>
     <label>optimizer <select name="optimizer">${opt(OPTIMIZERS)}</select></label>
     <label>learning rate <input name="lr" type="number" min="0" step="0.001"></label>
