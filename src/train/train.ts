@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { LosscapeError } from '../core/errors.js';
 import { AugmentSpec } from '../data/augment.js';
 import { count, type Dataset } from '../data/dataset.js';
+import { createEngine } from '../engine/registry.js';
 import type { Model } from '../model/model.js';
 import { stepsPerEpoch } from './loop.js';
 import { type Metrics4, SplitMetrics } from './metrics.js';
@@ -98,7 +99,8 @@ export async function train(opts: TrainOptions): Promise<void> {
   );
   let metrics: SplitMetrics | undefined;
   try {
-    metrics = await SplitMetrics.create(model, opts.train, opts.test);
+    // the checkpoints' full-split metrics on the engine of the step's backend (onnxruntime unless jax-js is asked for)
+    metrics = await SplitMetrics.create(model, opts.train, opts.test, (m, d) => createEngine(m, d, { backend: spec.backend }, opts.warn));
     await trainSteps(loop, metrics, opts);
   } finally {
     loop.dispose();

@@ -72,7 +72,8 @@ describe('a run that fails', () => {
     expect(m.status).toBe('failed');
     expect(m.error).toBe((err as Error).message);
     expect(m.error).toMatch(/diverged/);
-    expect(engines.created).toBe(2);
+    // the train and test splits' metrics engines of the checkpoints, and the two subsets' engines
+    expect(engines.created).toBe(4);
     expect(engines.disposed).toBe(engines.created);
   }, 120_000);
 
