@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createEngine } from '../../src/engine/registry.js';
 import { sharpness } from '../../src/hessian/sharpness.js';
 import { readGridFile } from '../../src/jobs/grid-file.js';
 import { checkpointOf, openRun, runEngine } from '../../src/studies/run-access.js';
@@ -69,8 +70,8 @@ describe('comparison study (CLI, end to end)', () => {
       const run = await openRun(join(out, row.variant!));
       frames.push(run.manifest.frames.length);
       const ck = checkpointOf(run);
-      // loss and accuracy: the final checkpoint on the full splits
-      const metrics = await SplitMetrics.create(run.model, run.data.train, run.data.test);
+      // loss and accuracy: the final checkpoint on the full splits, by the training backend's engine
+      const metrics = await SplitMetrics.create(run.model, run.data.train, run.data.test, (m, d) => createEngine(m, d, { backend: run.cfg.train.backend }));
       const m = await metrics.at(ck.theta);
       metrics.dispose();
       expect(Number(row.train_loss)).toBe(m.train_loss);
