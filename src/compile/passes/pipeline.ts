@@ -5,12 +5,13 @@
  * - 'nchwc': the same, when the builder's `nchwcBlock` is set;
  * - 'hoisting': only `toSplitModels` (the setup / prefix / rest split; `ctx.vary` names the
  *   inputs that change per call), after the others.
- * A new pass is a function in its family file (conv.ts, elementwise.ts) and a line here.
+ * A new pass is a function in its family file (conv.ts, elementwise.ts, pool.ts) and a line here.
  */
 
 import { neededBy, type PassContext, type PendingNode, topoSort } from './context.js';
 import { fuseSiblingConvs, hoistedPatchConvs, mergeSummedConvTransposes, nchwcConvs, nchwcSums } from './conv.js';
 import { foldInvariantFactors, poolBeforeRelu } from './elementwise.js';
+import { windowMaxPools } from './pool.js';
 
 interface Pass {
   name: string;
@@ -19,6 +20,7 @@ interface Pass {
 }
 
 const PASSES: readonly Pass[] = [
+  { name: 'window maxima as MaxPool', applies: 'every graph', run: windowMaxPools },
   { name: 'dead nodes dropped', applies: 'every graph', run: (ctx, nodes) => neededBy(nodes, ctx.outputs) },
   { name: 'sibling convs fused', applies: 'every graph', run: fuseSiblingConvs },
   { name: 'summed ConvTransposes merged', applies: 'every graph', run: mergeSummedConvTransposes },
