@@ -57,6 +57,17 @@ describe('examples/paper', () => {
       }
     });
   }
+  it('skip-vs-noskip-fashion.yaml: the documented Fashion-MNIST study resolves (ResNet-20/56 ×1/2 and plain twins, 14×14, 30,000 images, 10 epochs)', () => {
+    const s = loadStudyFile(join(PAPER, 'skip-vs-noskip-fashion.yaml'));
+    const plans = planVariants(s, '/tmp/x');
+    expect(plans.map((p) => p.name)).toEqual(['resnet20', 'resnet20-noskip', 'resnet56', 'resnet56-noskip']);
+    for (const p of plans) {
+      expect(p.config.data).toMatchObject({ source: 'fashion-mnist', downsample: 2, trainSize: 30000 });
+      expect(p.config.model).toMatchObject({ type: 'cifar-resnet', widen: 0.5, skip: !p.name.endsWith('noskip') });
+      expect(p.config.train).toMatchObject({ epochs: 10, batchSize: 128, schedule: 'cosine', augment: { crop: 2, flip: true } });
+      expect(p.config.hessian).toMatchObject({ x: '-0.5:0.5:3', tol: 1e-3 });
+    }
+  });
 });
 
 describe.runIf(existsSync(FASHION_MNIST_DIR))('Li et al. (2018) reproductions at reduced size', () => {
