@@ -4,6 +4,8 @@ import { type Array as JArray, jit, numpy as np, tree } from '@jax-js/jax';
 import { expect } from 'vitest';
 import { type CompileOptions, compileToOnnx } from '../../src/compile/compile.js';
 import { type ModelSummary, summarizeModel } from '../../src/compile/inspect.js';
+import { Rng } from '../../src/core/rng.js';
+import type { Dataset } from '../../src/data/dataset.js';
 import { OrtFunction, type TypedArray } from '../../src/engine/ort/runner.js';
 
 /** Deterministic uniform [0, 1) generator (mulberry32). */
@@ -121,4 +123,17 @@ export function expectCloseToScale(ref: ArrayLike<number>, got: ArrayLike<number
   for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]!));
   expect(scale).toBeGreaterThan(minScale);
   for (let i = 0; i < ref.length; i++) expect(Math.abs(got[i]! - ref[i]!)).toBeLessThan(rel * scale);
+}
+
+/** A random 3-class image data set: n samples of `shape`, standard normal pixels from (seed, 'default', 1). */
+export function randomImages(n: number, shape: number[], seed: number): Dataset {
+  const rng = new Rng(seed, 'default', 1);
+  return {
+    name: 'random',
+    inputShape: shape,
+    x: Float32Array.from({ length: n * shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+    y: Int32Array.from({ length: n }, (_, i) => i % 3),
+    task: 'classification',
+    outputDim: 3,
+  };
 }
