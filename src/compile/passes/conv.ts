@@ -146,14 +146,7 @@ export function nchwcConvs(ctx: PassContext, nodes: PendingNode[]): PendingNode[
     const y = ctx.shapes.get(nd.outputs[0]!);
     // every new tensor gets its static type (the prefix/rest split needs them at its frontier)
     const tensor = (shape: number[] | undefined): string => typed(ctx, shape, 'float32');
-    const padded = (t: string, shape: number[], axis: number, to: number): string => {
-      if (shape[axis] === to) return t;
-      const pads = new Array<number>(2 * shape.length).fill(0);
-      pads[shape.length + axis] = to - shape[axis]!;
-      const p = tensor(shape.map((d, i) => (i === axis ? to : d)));
-      out.push({ opType: 'Pad', inputs: [t, ctx.int64s(pads)], outputs: [p], attrs: {} });
-      return p;
-    };
+    const padded = (t: string, shape: number[], axis: number, to: number): string => zeroPadTo(ctx, out, t, shape, axis, to);
     // Weight-gradient convs read their "weights" as Transpose(s, [1,0,2,3]) of s [I, O, kh, kw]
     // (batch and channels swapped): the blocked layout is then one transpose of s, ~3× faster
     // than reordering the transposed tensor.
@@ -204,6 +197,20 @@ export function nchwcConvs(ctx: PassContext, nodes: PendingNode[]): PendingNode[
   return changed ? out.filter((n) => !drop.has(n)) : nodes;
 }
 
+/** `t` (of `shape`) zero-padded at the end of `axis` to size `to` (a float32 Pad pushed onto `out`), or `t` when it has that size. */
+function zeroPadTo(ctx: PassContext, out: PendingNode[], t: string, shape: number[], axis: number, to: number): string {
+  if (shape[axis] === to) return t;
+  const pads = new Array<number>(2 * shape.length).fill(0);
+  pads[shape.length + axis] = to - shape[axis]!;
+  const p = typed(
+    ctx,
+    shape.map((d, i) => (i === axis ? to : d)),
+    'float32',
+  );
+  out.push({ opType: 'Pad', inputs: [t, ctx.int64s(pads)], outputs: [p], attrs: {} });
+  return p;
+}
+
 /** A depthwise Conv (filter [C, 1, kh, kw], group C) as an NCHWc depthwise Conv (see nchwcConvs). */
 function nchwcDepthwise(ctx: PassContext, nd: PendingNode, x: number[], w: number[], B: number): PendingNode[] {
   const dom = 'com.microsoft.nchwc';
@@ -211,14 +218,7 @@ function nchwcDepthwise(ctx: PassContext, nd: PendingNode, x: number[], w: numbe
   const [C, , kh, kw] = w as [number, number, number, number];
   const Cp = Math.ceil(C / B) * B;
   const tensor = (shape: number[] | undefined): string => typed(ctx, shape, 'float32');
-  const padded = (t: string, shape: number[], axis: number): string => {
-    if (shape[axis] === Cp) return t;
-    const pads = new Array<number>(2 * shape.length).fill(0);
-    pads[shape.length + axis] = Cp - shape[axis]!;
-    const p = tensor(shape.map((d, i) => (i === axis ? Cp : d)));
-    out.push({ opType: 'Pad', inputs: [t, ctx.int64s(pads)], outputs: [p], attrs: {} });
-    return p;
-  };
+  const padded = (t: string, shape: number[], axis: number): string => zeroPadTo(ctx, out, t, shape, axis, Cp);
   // filter [Cp, 1, kh, kw] → [Cp/B, B, kh·kw] → [Cp/B, kh·kw, B] (OIHWBo with I = 1)
   const src = padded(nd.inputs[1]!, w, 0);
   const blocked = [Cp / B, B, kh * kw];
