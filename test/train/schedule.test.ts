@@ -24,4 +24,17 @@ describe('learning-rate schedules', () => {
     expect(scheduledRate('cosine', 0.2, 100, 100, 10)).toBeCloseTo(0, 12);
     expect(scheduledRate('constant', 0.2, 77, 100, 10)).toBe(0.2);
   });
+  it('a linear warm-up ramps any schedule over its first epochs, then leaves it as it was', () => {
+    const per = 10;
+    const warm = ScheduleSpec.parse({ type: 'cosine', warmup: 2 });
+    expect(scheduledRate(warm, 0.1, 0, 100, per)).toBeCloseTo(0.1 * (1 / 20) * 0.5 * (1 + Math.cos(0)), 12);
+    expect(scheduledRate(warm, 0.1, 9, 100, per)).toBeCloseTo(0.1 * (10 / 20) * 0.5 * (1 + Math.cos((Math.PI * 9) / 100)), 12);
+    for (const t of [20, 50, 99]) expect(scheduledRate(warm, 0.1, t, 100, per)).toBe(scheduledRate('cosine', 0.1, t, 100, per));
+    const step = ScheduleSpec.parse({ type: 'step', milestones: [5], warmup: 0.5 });
+    expect(scheduledRate(step, 1, 0, 100, per)).toBeCloseTo(0.2, 12);
+    expect(scheduledRate(step, 1, 4, 100, per)).toBeCloseTo(1, 12);
+    expect(scheduledRate(step, 1, 50, 100, per)).toBeCloseTo(0.1, 12);
+    expect(scheduledRate(ScheduleSpec.parse({ type: 'constant', warmup: 1 }), 0.5, 3, 100, per)).toBeCloseTo(0.2, 12);
+    expect(ScheduleSpec.safeParse({ type: 'cosine', warmup: -1 }).success).toBe(false);
+  });
 });

@@ -11,7 +11,7 @@
 import { neededBy, type PassContext, type PendingNode, topoSort } from './context.js';
 import { fuseSiblingConvs, hoistedPatchConvs, mergeSummedConvTransposes, nchwcConvs, nchwcSums } from './conv.js';
 import { foldInvariantFactors, poolBeforeRelu } from './elementwise.js';
-import { windowMaxPools } from './pool.js';
+import { windowGathers, windowMaxPools, windowSums } from './pool.js';
 
 interface Pass {
   name: string;
@@ -21,6 +21,8 @@ interface Pass {
 
 const PASSES: readonly Pass[] = [
   { name: 'window maxima as MaxPool', applies: 'every graph', run: windowMaxPools },
+  { name: 'window sums by phase', applies: 'every graph', run: windowSums },
+  { name: 'window slices by phase', applies: 'every graph', run: windowGathers },
   { name: 'dead nodes dropped', applies: 'every graph', run: (ctx, nodes) => neededBy(nodes, ctx.outputs) },
   { name: 'sibling convs fused', applies: 'every graph', run: fuseSiblingConvs },
   { name: 'summed ConvTransposes merged', applies: 'every graph', run: mergeSummedConvTransposes },
