@@ -39,7 +39,7 @@ interface Ev {
   cat: string;
   name: string;
   dur: number;
-  args?: { op_name?: string; output_size?: string };
+  args?: { op_name?: string; output_size?: string; input_type_shape?: Record<string, number[]>[]; output_type_shape?: Record<string, number[]>[] };
 }
 
 async function profile(label: string, warm: () => Promise<unknown>, run: () => Promise<unknown>, done: () => Promise<unknown>) {
@@ -56,7 +56,7 @@ async function profile(label: string, warm: () => Promise<unknown>, run: () => P
   await done();
   profiling = false;
   const byOp = new Map<string, number>();
-  const byNode = new Map<string, { op: string; dur: number; n: number }>();
+  const byNode = new Map<string, { op: string; dur: number; n: number; shapes: string }>();
   let total = 0;
   for (const f of files) {
     const path = f.startsWith('/') ? f : join(process.cwd(), f);
@@ -67,7 +67,8 @@ async function profile(label: string, warm: () => Promise<unknown>, run: () => P
       const op = e.args?.op_name ?? '?';
       byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
       const k = `${f.split('-')[3]}:${e.name.replace('_kernel_time', '')}`;
-      const r = byNode.get(k) ?? { op, dur: 0, n: 0 };
+      const shapes = (xs?: Record<string, number[]>[]) => (xs ?? []).map((x) => `[${Object.values(x)[0]?.join(',') ?? ''}]`).join(' ');
+      const r = byNode.get(k) ?? { op, dur: 0, n: 0, shapes: `${shapes(e.args?.input_type_shape)} -> ${shapes(e.args?.output_type_shape)}` };
       r.dur += e.dur;
       r.n++;
       byNode.set(k, r);
@@ -80,7 +81,7 @@ async function profile(label: string, warm: () => Promise<unknown>, run: () => P
   for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 20))
     console.log(`  ${op.padEnd(28)} ${per(us).padStart(9)} ms  ${((100 * us) / total).toFixed(1)} %`);
   console.log('  top nodes:');
-  for (const [k, r] of [...byNode].sort((a, b) => b[1].dur - a[1].dur).slice(0, top)) console.log(`  ${r.op.padEnd(22)} ${per(r.dur).padStart(8)} ms  ${k}`);
+  for (const [k, r] of [...byNode].sort((a, b) => b[1].dur - a[1].dur).slice(0, top)) console.log(`  ${r.op.padEnd(22)} ${per(r.dur).padStart(8)} ms  ${k}  ${r.shapes}`);
 }
 
 const imp = await loadOnnxModel(join(dir!, `${name}.onnx`), { label: name });

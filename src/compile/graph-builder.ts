@@ -164,6 +164,7 @@ export class GraphBuilder {
       fresh: () => this.fresh(),
       int64s: (values) => this.int64s(values),
       scalar: (dtype, value) => this.scalar(dtype, value),
+      constant: (dtype, values, shape) => this.constant(dtype, values, shape),
     };
   }
 

@@ -32,6 +32,7 @@ export interface PassContext {
   /** Cached constants. */
   int64s(values: number[]): string;
   scalar(dtype: ElemType, value: number): string;
+  constant(dtype: ElemType, values: number[], shape: number[]): string;
 }
 
 /** A fresh tensor name with its static type recorded (the shape when known). */

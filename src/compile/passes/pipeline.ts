@@ -5,12 +5,14 @@
  * - 'nchwc': the same, when the builder's `nchwcBlock` is set;
  * - 'hoisting': only `toSplitModels` (the setup / prefix / rest split; `ctx.vary` names the
  *   inputs that change per call), after the others.
- * A new pass is a function in its family file (conv.ts, elementwise.ts, pool.ts) and a line here.
+ * A new pass is a function in its family file (conv.ts, elementwise.ts, movement.ts, pool.ts) and
+ * a line here.
  */
 
 import { neededBy, type PassContext, type PendingNode, topoSort } from './context.js';
 import { fuseSiblingConvs, hoistedPatchConvs, mergeSummedConvTransposes, nchwcConvs, nchwcSums } from './conv.js';
 import { foldInvariantFactors, poolBeforeRelu } from './elementwise.js';
+import { movementRoundTrips, reversalsAsProducts, reversedKernelConvs } from './movement.js';
 import { windowGathers, windowMaxPools, windowSums } from './pool.js';
 
 interface Pass {
@@ -23,6 +25,9 @@ const PASSES: readonly Pass[] = [
   { name: 'window maxima as MaxPool', applies: 'every graph', run: windowMaxPools },
   { name: 'window sums by phase', applies: 'every graph', run: windowSums },
   { name: 'window slices by phase', applies: 'every graph', run: windowGathers },
+  { name: 'reversed kernels read directly', applies: 'every graph', run: reversedKernelConvs },
+  { name: 'movement round trips dropped', applies: 'every graph', run: movementRoundTrips },
+  { name: 'reversals as permutation products', applies: 'every graph', run: reversalsAsProducts },
   { name: 'dead nodes dropped', applies: 'every graph', run: (ctx, nodes) => neededBy(nodes, ctx.outputs) },
   { name: 'sibling convs fused', applies: 'every graph', run: fuseSiblingConvs },
   { name: 'summed ConvTransposes merged', applies: 'every graph', run: mergeSummedConvTransposes },
