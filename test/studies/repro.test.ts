@@ -90,7 +90,7 @@ describe.runIf(existsSync(FASHION_MNIST_DIR))('Li et al. (2018) reproductions at
     expect(large.lambda_max!).toBeGreaterThan(2 * small.lambda_max!);
   }, 900_000);
 
-  it('skip-vs-noskip-fashion.yaml at depth 56: around the minimum the plain net's |λmin/λmax| exceeds the residual net's', async () => {
+  it("skip-vs-noskip-fashion.yaml at depth 56: around the minimum the plain net's |λmin/λmax| exceeds the residual net's", async () => {
     // ResNet-56 ×1/4 and its plain twin on 512 Fashion-MNIST images at 7×7, 10 epochs of the
     // study's recipe (lr 0.1, cosine) at batch 32; |λmin/λmax| on the 3×3 map at ±0.5 around the
     // final weights. Measured on four such runs (docs/studies.md): the plain net's mean over the 8

@@ -268,7 +268,7 @@ export function reversedKernelConvs(ctx: PassContext, nodes: PendingNode[]): Pen
     const wPrime = nd.inputs[1]!;
     const ws = ctx.shapes.get(wPrime);
     const out = ctx.shapes.get(nd.outputs[0]!);
-    if (!ws || ws.length !== 4 || !out || prod(ws) <= prod(out)) continue;
+    if (ws?.length !== 4 || !out || prod(ws) <= prod(out)) continue;
     const [kh, kw] = ws.slice(2) as [number, number];
     const pads = (nd.attrs.pads as number[] | undefined) ?? [0, 0, 0, 0];
     const tPads = [kh - 1 - pads[0]!, kw - 1 - pads[1]!, kh - 1 - pads[2]!, kw - 1 - pads[3]!];
@@ -302,7 +302,10 @@ export function reversedKernelConvs(ctx: PassContext, nodes: PendingNode[]): Pen
     }
     if (!kernel) continue;
     const { pads: _pads, ...attrs } = nd.attrs;
-    replace.set(nd, [...(replace.get(nd) ?? []), { opType: 'ConvTranspose', inputs: [nd.inputs[0]!, kernel], outputs: nd.outputs, attrs: { ...attrs, pads: tPads } }]);
+    replace.set(nd, [
+      ...(replace.get(nd) ?? []),
+      { opType: 'ConvTranspose', inputs: [nd.inputs[0]!, kernel], outputs: nd.outputs, attrs: { ...attrs, pads: tPads } },
+    ]);
   }
   if (replace.size === 0) return nodes;
   return nodes.flatMap((n) => replace.get(n) ?? [n]);
