@@ -255,7 +255,7 @@ function poolOf(ctx: PassContext, leaves: string[], producer: Map<string, Pendin
   return added;
 }
 
-/** A term of a window sum: `source` [lead…, ho, wo] (maybe with trailing unit axes) placed at rows r + a·sh, columns c + b·sw of the sum. */
+/** A term of a window sum: `source` [lead…, ho, wo] (maybe with unit axes) placed at rows r + a·sh, columns c + b·sw of the sum. */
 interface Placed {
   source: string;
   ho: number;
@@ -280,9 +280,9 @@ function placedWindow(ctx: PassContext, producer: Map<string, PendingNode>, leaf
   }
   const shape = ctx.shapes.get(source);
   if (pads === 0 || !shape || shape.length < lead.length + 2 || lead.some((d, i) => shape[i] !== d)) return null;
-  // [lead…, ho, wo], possibly with trailing unit axes (a broadcast taken before the chain)
-  const sp = shape.slice(lead.length);
-  while (sp.length > 2 && sp.at(-1) === 1) sp.pop();
+  // [lead…, ho, wo], possibly with unit axes between or after (a broadcast taken mid-chain)
+  const sp = shape.slice(lead.length).filter((d) => d !== 1);
+  while (sp.length < 2) sp.unshift(1);
   if (sp.length !== 2) return null;
   const [ho, wo] = sp as [number, number];
   const m = indexEvaluator(ctx, producer, source, lead, ho, wo, true)(leaf);
@@ -355,6 +355,11 @@ export function windowSums(ctx: PassContext, nodes: PendingNode[]): PendingNode[
       else rest.push(leaf);
     }
     const first = windows[0];
+    if (first && windows.length >= 4 && windows.every((w) => w.ho === 1 && w.wo === 1)) {
+      replace.set(root, pointSum(ctx, windows, rest, shape, out, dtype));
+      for (const m of inner) if (m !== root) replace.set(m, []);
+      continue;
+    }
     if (!first || windows.length < 4 || first.sh * first.sw === 1) continue;
     if (windows.some((w) => w.sh !== first.sh || w.sw !== first.sw || w.ho !== first.ho || w.wo !== first.wo)) continue;
     replace.set(root, phaseSum(ctx, windows, rest, shape, out, dtype));
@@ -362,6 +367,37 @@ export function windowSums(ctx: PassContext, nodes: PendingNode[]): PendingNode[
   }
   if (replace.size === 0) return nodes;
   return nodes.flatMap((n) => replace.get(n) ?? [n]);
+}
+
+/**
+ * Σ of single elements placed on an H×W grid (the windows of a pooling whose output is 1×1):
+ * the terms summed per position, zeros where none lands, concatenated in row-major order.
+ */
+function pointSum(ctx: PassContext, windows: Placed[], rest: string[], shape: number[], out: string, dtype: 'float32' | 'float64'): PendingNode[] {
+  const L = shape.length - 2;
+  const lead = shape.slice(0, L);
+  const [H, W] = shape.slice(-2) as [number, number];
+  const nodes: PendingNode[] = [];
+  const add = (op: string, inputs: string[], outShape: number[], attrs: PendingNode['attrs'] = {}, name?: string) => {
+    const t = name ?? typed(ctx, outShape, dtype);
+    if (name) ctx.shapes.set(t, outShape);
+    nodes.push({ opType: op, inputs, outputs: [t], attrs });
+    return t;
+  };
+  const one = [...lead, 1];
+  let zeros: string | null = null;
+  const cells: string[] = [];
+  for (let f = 0; f < H * W; f++) {
+    const here = windows.filter((w) => w.r * W + w.c === f).map((w) => add('Reshape', [w.source, ctx.int64s(one)], one));
+    if (here.length === 0) zeros ??= add('Expand', [ctx.scalar(dtype, 0), ctx.int64s(one)], one);
+    cells.push(here.length ? here.reduce((a, b) => add('Add', [a, b], one)) : zeros!);
+  }
+  const flat = add('Concat', cells, [...lead, H * W], { axis: L });
+  let sum = add('Reshape', [flat, ctx.int64s(shape)], shape, {}, rest.length ? undefined : out);
+  rest.forEach((x, i) => {
+    sum = add('Add', [sum, x], shape, {}, i === rest.length - 1 ? out : undefined);
+  });
+  return nodes;
 }
 
 function sameShape(a: number[] | undefined, b: number[]): boolean {
@@ -384,6 +420,9 @@ function phaseSum(ctx: PassContext, windows: Placed[], rest: string[], shape: nu
     return t;
   };
   const phaseShape = [...lead, 1, Hc, Wc];
+  // square strides on [N, C, H, W]: onnxruntime's DepthToSpace interleaves (its transpose
+  // optimizer leaves it alone); otherwise a Transpose of the stacked phases
+  const d2s = L === 2 && sh === sw;
   const phases: string[] = [];
   for (let p = 0; p < sh; p++) {
     for (let q = 0; q < sw; q++) {
@@ -397,18 +436,30 @@ function phaseSum(ctx: PassContext, windows: Placed[], rest: string[], shape: nu
         const term = pads.some((x) => x !== 0) ? add('Pad', [src, ctx.int64s(pads)], [...lead, Hc, Wc], { mode: 'constant' }) : src;
         sum = sum ? add('Add', [sum, term], [...lead, Hc, Wc]) : term;
       }
-      const zeros = () => add('Expand', [ctx.scalar(dtype, 0), ctx.int64s(phaseShape)], phaseShape);
-      phases.push(sum ? add('Reshape', [sum, ctx.int64s(phaseShape)], phaseShape) : zeros());
+      if (d2s) {
+        phases.push(sum ?? add('Expand', [ctx.scalar(dtype, 0), ctx.int64s([...lead, Hc, Wc])], [...lead, Hc, Wc]));
+      } else {
+        const zeros = () => add('Expand', [ctx.scalar(dtype, 0), ctx.int64s(phaseShape)], phaseShape);
+        phases.push(sum ? add('Reshape', [sum, ctx.int64s(phaseShape)], phaseShape) : zeros());
+      }
     }
   }
-  // [lead…, sh·sw, Hc, Wc] → [lead…, sh, sw, Hc, Wc] → [lead…, Hc, sh, Wc, sw] → [lead…, Hc·sh, Wc·sw]
-  const stacked = phases.length > 1 ? add('Concat', phases, [...lead, sh * sw, Hc, Wc], { axis: L }) : phases[0]!;
-  const split = add('Reshape', [stacked, ctx.int64s([...lead, sh, sw, Hc, Wc])], [...lead, sh, sw, Hc, Wc]);
-  const perm = [...lead.map((_, i) => i), L + 2, L, L + 3, L + 1];
-  const moved = add('Transpose', [split], [...lead, Hc, sh, Wc, sw], { perm });
   const cropped = Hc * sh !== H || Wc * sw !== W;
   const full = [...lead, Hc * sh, Wc * sw];
-  let sum = add('Reshape', [moved, ctx.int64s(full)], full, {}, cropped || rest.length ? undefined : out);
+  const last = cropped || rest.length ? undefined : out;
+  let sum: string;
+  if (d2s) {
+    // [N, C·s², Hc, Wc] with channel (p·s + q)·C + c → [N, C, Hc·s, Wc·s]: DepthToSpace (DCR)
+    const stacked = add('Concat', phases, [lead[0]!, lead[1]! * sh * sw, Hc, Wc], { axis: 1 });
+    sum = add('DepthToSpace', [stacked], full, { blocksize: sh, mode: 'DCR' }, last);
+  } else {
+    // [lead…, sh·sw, Hc, Wc] → [lead…, sh, sw, Hc, Wc] → [lead…, Hc, sh, Wc, sw] → [lead…, Hc·sh, Wc·sw]
+    const stacked = phases.length > 1 ? add('Concat', phases, [...lead, sh * sw, Hc, Wc], { axis: L }) : phases[0]!;
+    const split = add('Reshape', [stacked, ctx.int64s([...lead, sh, sw, Hc, Wc])], [...lead, sh, sw, Hc, Wc]);
+    const perm = [...lead.map((_, i) => i), L + 2, L, L + 3, L + 1];
+    const moved = add('Transpose', [split], [...lead, Hc, sh, Wc, sw], { perm });
+    sum = add('Reshape', [moved, ctx.int64s(full)], full, {}, last);
+  }
   if (cropped) {
     sum = add('Slice', [sum, ctx.int64s([0, 0]), ctx.int64s([H, W]), ctx.int64s([L, L + 1])], shape, {}, rest.length ? undefined : out);
   }
@@ -500,7 +551,13 @@ export function windowGathers(ctx: PassContext, nodes: PendingNode[]): PendingNo
       added.push({ opType: 'Pad', inputs: [base, ctx.int64s(pads)], outputs: [x], attrs: { mode: 'constant' } });
     }
     let phases = x;
-    if (sh * sw > 1) {
+    // square strides on [N, C, H, W]: SpaceToDepth (onnxruntime's transpose optimizer would move
+    // a Transpose behind the window slices, making them strided again)
+    const s2d = L === 2 && sh === sw && sh > 1;
+    if (s2d) {
+      phases = t([lead[0]!, lead[1]! * sh * sw, Hc, Wc]);
+      added.push({ opType: 'SpaceToDepth', inputs: [x], outputs: [phases], attrs: { blocksize: sh } });
+    } else if (sh * sw > 1) {
       const split = t([...lead, Hc, sh, Wc, sw]);
       added.push({ opType: 'Reshape', inputs: [x, ctx.int64s([...lead, Hc, sh, Wc, sw])], outputs: [split], attrs: {} });
       phases = t([...lead, sh, sw, Hc, Wc]);
@@ -509,9 +566,16 @@ export function windowGathers(ctx: PassContext, nodes: PendingNode[]): PendingNo
     for (const w of same) {
       const [dr, dc] = [Math.floor(w.r / sh), Math.floor(w.c / sw)];
       const out = ctx.shapes.get(w.leaf)!;
-      const win = t(sh * sw > 1 ? [...lead, 1, 1, w.ho, w.wo] : out);
-      const [starts, ends, axes] =
-        sh * sw > 1
+      const C = lead[1]!;
+      const ch = ((w.r % sh) * sw + (w.c % sw)) * C;
+      const win = t(sh * sw > 1 && !s2d ? [...lead, 1, 1, w.ho, w.wo] : out);
+      const [starts, ends, axes] = s2d
+        ? [
+            [ch, dr, dc],
+            [ch + C, dr + w.ho, dc + w.wo],
+            [1, 2, 3],
+          ]
+        : sh * sw > 1
           ? [
               [w.r % sh, w.c % sw, dr, dc],
               [(w.r % sh) + 1, (w.c % sw) + 1, dr + w.ho, dc + w.wo],
@@ -524,7 +588,7 @@ export function windowGathers(ctx: PassContext, nodes: PendingNode[]): PendingNo
             ];
       added.push({ opType: 'Slice', inputs: [phases, ctx.int64s(starts), ctx.int64s(ends), ctx.int64s(axes)], outputs: [win], attrs: {} });
       let leafNew = win;
-      if (sh * sw > 1) {
+      if (sh * sw > 1 && !s2d) {
         leafNew = t(out);
         added.push({ opType: 'Reshape', inputs: [win, ctx.int64s(out)], outputs: [leafNew], attrs: {} });
       }
