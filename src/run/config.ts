@@ -170,6 +170,8 @@ export const HessianSpec = z
     tol: z.number().positive().optional(),
     maxIter: z.number().int().positive().default(200),
     every: z.number().int().positive().default(1),
+    /** Map the initial weights (checkpoint 0) too. Absent = yes (no default, so configs without it keep their hash). */
+    initial: z.boolean().optional(),
     /**
      * Check every converged point: a second, deflated Lanczos run from a random start rules out
      * an eigenvalue beyond λmin/λmax by more than certifyTol·|λ|max (linalg/certify.ts). Only

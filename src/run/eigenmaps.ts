@@ -67,11 +67,11 @@ export function hessianGrid(spec: Pick<HessianSpec, 'x' | 'y'>): Grid {
   return g;
 }
 
-/** Checkpoints that get a map: every `every`-th index and the last one. */
-export function hessianCheckpoints(indices: readonly number[], every: number): number[] {
+/** Checkpoints that get a map: every `every`-th index and the last one (checkpoint 0 only with `initial`). */
+export function hessianCheckpoints(indices: readonly number[], every: number, initial = true): number[] {
   const sorted = [...indices].sort((a, b) => a - b);
   const last = sorted[sorted.length - 1];
-  return sorted.filter((i) => i % every === 0 || i === last);
+  return sorted.filter((i) => i === last || (i % every === 0 && (initial || i !== 0)));
 }
 
 /**
@@ -179,7 +179,7 @@ async function eigenmapsOfRun(store: RunStore, cfg: RunConfig, opts: RunEigenmap
   const spec = resolveHessianSpec(cfg, opts.spec);
   const thetas = await store.readCheckpoints();
   if (thetas.size === 0) throw new Error(`${store.dir} has no checkpoints yet`);
-  const wanted = opts.checkpoints ?? hessianCheckpoints([...thetas.keys()], spec.every);
+  const wanted = opts.checkpoints ?? hessianCheckpoints([...thetas.keys()], spec.every, spec.initial ?? true);
   for (const i of wanted) if (!thetas.has(i)) throw new Error(`${store.dir} has no checkpoint ${i}`);
   let engine = opts.engine;
   const own = !engine;

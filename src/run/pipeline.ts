@@ -360,10 +360,10 @@ async function subsetSpread(run: RunContext, engines: RunEngines, index: number,
   store.writeManifest(manifest);
 }
 
-/** λmin/λmax maps on the plane of checkpoint `index` (every `hessian.every`-th and the last), after its landscape. */
+/** λmin/λmax maps on the plane of checkpoint `index` (every `hessian.every`-th and the last; 0 unless `hessian.initial: false`), after its landscape. */
 async function eigenvalueMap(run: RunContext, engines: RunEngines, index: number, theta: Float32Array): Promise<void> {
   const spec = run.hessianSpec;
-  if (!spec || (index % spec.every !== 0 && index !== run.lastIndex)) return;
+  if (!spec || (index !== run.lastIndex && (index % spec.every !== 0 || (index === 0 && spec.initial === false)))) return;
   const f = run.manifest.frames.find((x) => x.checkpoint === index);
   if (!f?.directions || f.hessian) return;
   const start = Date.now();

@@ -25,6 +25,10 @@ describe('hessianCheckpoints', () => {
     expect(hessianCheckpoints([4, 0, 1, 2, 3, 5], 2)).toEqual([0, 2, 4, 5]);
     expect(hessianCheckpoints([0, 1, 2], 1)).toEqual([0, 1, 2]);
   });
+  it('without the initial weights (hessian.initial: false), unless checkpoint 0 is the last', () => {
+    expect(hessianCheckpoints([0, 1, 2, 3, 4], 2, false)).toEqual([2, 4]);
+    expect(hessianCheckpoints([0], 3, false)).toEqual([0]);
+  });
 });
 
 describe('eigenvalue maps of a run', () => {
