@@ -81,7 +81,8 @@ async function profile(label: string, warm: () => Promise<unknown>, run: () => P
   for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 20))
     console.log(`  ${op.padEnd(28)} ${per(us).padStart(9)} ms  ${((100 * us) / total).toFixed(1)} %`);
   console.log('  top nodes:');
-  for (const [k, r] of [...byNode].sort((a, b) => b[1].dur - a[1].dur).slice(0, top)) console.log(`  ${r.op.padEnd(22)} ${per(r.dur).padStart(8)} ms  ${k}  ${r.shapes}`);
+  for (const [k, r] of [...byNode].sort((a, b) => b[1].dur - a[1].dur).slice(0, top))
+    console.log(`  ${r.op.padEnd(22)} ${per(r.dur).padStart(8)} ms  ${k}  ${r.shapes}`);
 }
 
 const imp = await loadOnnxModel(join(dir!, `${name}.onnx`), { label: name });
