@@ -149,6 +149,31 @@ function indexEvaluator(
 }
 
 /**
+ * The tree of same-kind nodes under `root` (an n-ary Max or Add written as binary nodes): its
+ * nodes, and its leaves — the inputs that are not an inner node read only by the tree.
+ */
+function treeOf(
+  root: PendingNode,
+  producer: Map<string, PendingNode>,
+  readers: Map<string, number>,
+  isInner: (nd: PendingNode | undefined) => boolean,
+): { leaves: string[]; inner: PendingNode[] } {
+  const leaves: string[] = [];
+  const inner: PendingNode[] = [];
+  const stack = [root];
+  while (stack.length) {
+    const m = stack.pop()!;
+    inner.push(m);
+    for (const x of m.inputs) {
+      const p = producer.get(x);
+      if (isInner(p) && readers.get(x) === 1) stack.push(p!);
+      else leaves.push(x);
+    }
+  }
+  return { leaves, inner };
+}
+
+/**
  * Max chains of window slices → MaxPool. Runs first (pipeline.ts): the slices it leaves without
  * readers are dropped by the dead-node pass after it.
  */
@@ -164,18 +189,7 @@ export function windowMaxPools(ctx: PassContext, nodes: PendingNode[]): PendingN
     const dtype = ctx.dtypes.get(root.outputs[0]!);
     if (dtype !== 'float32' && dtype !== 'float64') continue;
     // the chain's leaves: inputs of Max nodes that are not themselves absorbed partial maxima
-    const leaves: string[] = [];
-    const inner: PendingNode[] = [];
-    const stack = [root];
-    while (stack.length) {
-      const m = stack.pop()!;
-      inner.push(m);
-      for (const x of m.inputs) {
-        const p = producer.get(x);
-        if (isMax(p) && readers.get(x) === 1) stack.push(p!);
-        else leaves.push(x);
-      }
-    }
+    const { leaves, inner } = treeOf(root, producer, readers, isMax);
     if (leaves.length < 4) continue;
     const rewritten = poolOf(ctx, leaves, producer, root.outputs[0]!, dtype);
     if (!rewritten) continue;
@@ -332,18 +346,7 @@ export function windowSums(ctx: PassContext, nodes: PendingNode[]): PendingNode[
     if (readers.get(out) === 1 && isAdd(readBy.get(out), shape)) continue; // an inner node of a larger sum
     const dtype = ctx.dtypes.get(out);
     if (dtype !== 'float32' && dtype !== 'float64') continue;
-    const leaves: string[] = [];
-    const inner: PendingNode[] = [];
-    const stack = [root];
-    while (stack.length) {
-      const m = stack.pop()!;
-      inner.push(m);
-      for (const x of m.inputs) {
-        const p = producer.get(x);
-        if (isAdd(p, shape) && readers.get(x) === 1) stack.push(p!);
-        else leaves.push(x);
-      }
-    }
+    const { leaves, inner } = treeOf(root, producer, readers, (nd) => isAdd(nd, shape));
     if (leaves.length < 4 || leaves.some((x) => !sameShape(ctx.shapes.get(x), shape))) continue;
     const lead = shape.slice(0, -2);
     const [H, W] = shape.slice(-2) as [number, number];
