@@ -373,13 +373,10 @@ export function windowSums(ctx: PassContext, nodes: PendingNode[]): PendingNode[
 }
 
 /**
- * Σ of single elements placed on an H×W grid (the windows of a pooling whose output is 1×1):
- * the terms summed per position, zeros where none lands, concatenated in row-major order.
+ * A node list and `add(op, inputs, shape, attrs?, name?)`, which appends a one-output node and
+ * returns its output: a fresh typed tensor, or `name` (an existing output the rewrite must keep).
  */
-function pointSum(ctx: PassContext, windows: Placed[], rest: string[], shape: number[], out: string, dtype: 'float32' | 'float64'): PendingNode[] {
-  const L = shape.length - 2;
-  const lead = shape.slice(0, L);
-  const [H, W] = shape.slice(-2) as [number, number];
+function emitter(ctx: PassContext, dtype: 'float32' | 'float64') {
   const nodes: PendingNode[] = [];
   const add = (op: string, inputs: string[], outShape: number[], attrs: PendingNode['attrs'] = {}, name?: string) => {
     const t = name ?? typed(ctx, outShape, dtype);
@@ -387,6 +384,18 @@ function pointSum(ctx: PassContext, windows: Placed[], rest: string[], shape: nu
     nodes.push({ opType: op, inputs, outputs: [t], attrs });
     return t;
   };
+  return { nodes, add };
+}
+
+/**
+ * Σ of single elements placed on an H×W grid (the windows of a pooling whose output is 1×1):
+ * the terms summed per position, zeros where none lands, concatenated in row-major order.
+ */
+function pointSum(ctx: PassContext, windows: Placed[], rest: string[], shape: number[], out: string, dtype: 'float32' | 'float64'): PendingNode[] {
+  const L = shape.length - 2;
+  const lead = shape.slice(0, L);
+  const [H, W] = shape.slice(-2) as [number, number];
+  const { nodes, add } = emitter(ctx, dtype);
   const one = [...lead, 1];
   let zeros: string | null = null;
   const cells: string[] = [];
@@ -415,13 +424,7 @@ function phaseSum(ctx: PassContext, windows: Placed[], rest: string[], shape: nu
   const [H, W] = shape.slice(-2) as [number, number];
   const Hc = Math.ceil(H / sh);
   const Wc = Math.ceil(W / sw);
-  const nodes: PendingNode[] = [];
-  const add = (op: string, inputs: string[], outShape: number[], attrs: PendingNode['attrs'] = {}, name?: string) => {
-    const t = name ?? typed(ctx, outShape, dtype);
-    if (name) ctx.shapes.set(t, outShape);
-    nodes.push({ opType: op, inputs, outputs: [t], attrs });
-    return t;
-  };
+  const { nodes, add } = emitter(ctx, dtype);
   const phaseShape = [...lead, 1, Hc, Wc];
   // square strides on [N, C, H, W]: onnxruntime's DepthToSpace interleaves (its transpose
   // optimizer leaves it alone); otherwise a Transpose of the stacked phases
