@@ -112,3 +112,12 @@ export function topoSort(nodes: PendingNode[], available: string[]): PendingNode
   }
   return out;
 }
+
+export const prod = (a: number[]): number => a.reduce((p, q) => p * q, 1);
+
+/** Row-major (C order) strides of a shape, in elements. */
+export function rowMajorStrides(shape: number[]): number[] {
+  const s = new Array<number>(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1]! * shape[i + 1]!;
+  return s;
+}

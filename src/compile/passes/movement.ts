@@ -12,7 +12,7 @@
  * them, Reshape regroups axes where that needs no copy. When the view at the chain's end reads its
  * start in plain order, the end is its start (reshaped): the readers read that instead.
  */
-import { type PassContext, type PendingNode, topoSort, typed, usage } from './context.js';
+import { type PassContext, type PendingNode, prod, rowMajorStrides, topoSort, typed, usage } from './context.js';
 
 const MOVES = new Set(['Transpose', 'Reshape', 'Slice', 'Identity']);
 
@@ -22,12 +22,8 @@ interface View {
   offset: number;
 }
 
-const prod = (a: number[]) => a.reduce((p, q) => p * q, 1);
-
 function contiguous(shape: number[]): View {
-  const strides = new Array<number>(shape.length).fill(1);
-  for (let i = shape.length - 2; i >= 0; i--) strides[i] = strides[i + 1]! * shape[i + 1]!;
-  return { shape: [...shape], strides, offset: 0 };
+  return { shape: [...shape], strides: rowMajorStrides(shape), offset: 0 };
 }
 
 /** Whether v reads its base's elements in plain C order from the first (unit axes ignored). */

@@ -14,22 +14,14 @@
  * least 4 windows whose partial maxima have no other reader (forward graphs; an HVP graph's
  * backward reads them) are rewritten, so the values are the same maxima, bit for bit.
  */
-import { type PassContext, type PendingNode, topoSort, typed, usage } from './context.js';
+import { type PassContext, type PendingNode, prod, rowMajorStrides, topoSort, typed, usage } from './context.js';
 
 const CHAIN_OPS = new Set(['Slice', 'Reshape', 'Pad', 'Identity']);
-
-const prod = (a: number[]) => a.reduce((p, q) => p * q, 1);
 
 /** An index array: for each element of a tensor of `shape`, the flat index into the base's last two axes it holds (−1: padding). */
 interface IndexArray {
   shape: number[];
   v: Int32Array;
-}
-
-function strides(shape: number[]): number[] {
-  const s = new Array<number>(shape.length).fill(1);
-  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1]! * shape[i + 1]!;
-  return s;
 }
 
 /** ONNX Slice on an index array (negative starts/ends counted from the end, clamped as the spec says). */
@@ -53,8 +45,8 @@ function slice(a: IndexArray, starts: number[], ends: number[], axes: number[], 
     step[ax] = s;
     out[ax] = Math.max(0, Math.ceil((e - b) / s));
   }
-  const inS = strides(a.shape);
-  const outS = strides(out);
+  const inS = rowMajorStrides(a.shape);
+  const outS = rowMajorStrides(out);
   const v = new Int32Array(prod(out));
   for (let f = 0; f < v.length; f++) {
     let src = 0;
@@ -68,8 +60,8 @@ function pad(a: IndexArray, pads: number[]): IndexArray | null {
   const r = a.shape.length;
   if (pads.length !== 2 * r || pads.some((p) => p < 0)) return null;
   const out = a.shape.map((d, i) => d + pads[i]! + pads[r + i]!);
-  const outS = strides(out);
-  const inS = strides(a.shape);
+  const outS = rowMajorStrides(out);
+  const inS = rowMajorStrides(a.shape);
   const v = new Int32Array(prod(out)).fill(-1);
   for (let f = 0; f < a.v.length; f++) {
     let dst = 0;
