@@ -2,9 +2,10 @@
 """Reference training trajectories from PyTorch for test/train/torch-trajectory.test.ts.
 
 Two small networks (an MLP with batch norm and dropout, a CNN with batch norm) are trained for
-50 steps by torch.optim.SGD (momentum, weight decay) and torch.optim.Adam (weight decay), each
-from the same initial weights on the same minibatches: the inputs, the minibatch order and the
-dropout masks are written to the fixture, so losscape's trainer can be fed exactly the same.
+50 steps by torch.optim.SGD (momentum, weight decay; plain and Nesterov) and torch.optim.Adam
+(weight decay), each from the same initial weights on the same minibatches: the inputs, the
+minibatch order and the dropout masks are written to the fixture, so losscape's trainer can be fed
+exactly the same.
 The batch size does not divide the data set, so every epoch ends on a short batch.
 
 The data and initial weights are float32 numbers; training runs in float64, so the reference is
@@ -12,7 +13,7 @@ the exact trajectory (to ~1e-15), free of one implementation's float32 rounding.
 
     /usr/bin/python3 scripts/torch-trajectory.py   # Debian: apt-get install python3-torch python3-h5py
 
-writes test/fixtures/torch-trajectory/trajectory.h5 (~170 KB):
+writes test/fixtures/torch-trajectory/trajectory.h5 (~160 KB):
   <net>/x, <net>/y                 the data set (x: [N, ...input shape], y: class labels)
   <net>/indices, <net>/sizes       minibatch s = indices[sum(sizes[:s]) : sum(sizes[:s+1])]
   <net>/dropout/<k>                keep masks (0/1) of dropout site k, one row per sample of each step
@@ -36,6 +37,7 @@ P_DROP = 0.2
 OPTIMIZERS = {
     'sgd': lambda params: torch.optim.SGD(params, lr=0.05, momentum=0.9, weight_decay=5e-4),
     'adam': lambda params: torch.optim.Adam(params, lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-4),
+    'nesterov': lambda params: torch.optim.SGD(params, lr=0.05, momentum=0.9, weight_decay=5e-4, nesterov=True),
 }
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'torch-trajectory', 'trajectory.h5')
 

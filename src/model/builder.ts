@@ -12,7 +12,15 @@ import type { ApplyOptions, BatchNormSite, DropoutSite, Model } from './model.js
 type Arr = np.Array;
 type Init = (rng: Rng, out: Float32Array) => void;
 
-/** PyTorch's default: U(−1/√fan_in, 1/√fan_in) for weights and biases of Linear and Conv. */
+/**
+ * How weights start. 'torch': PyTorch's defaults, U(−1/√fan_in, 1/√fan_in) for the weights and
+ * biases of Linear and Conv. 'kaiming': Li et al.'s `init_params` (loss-landscape, cifar10/main.py):
+ * conv weights N(0, 2/fan_in) (Kaiming-normal, fan_in mode), dense weights N(0, 10⁻⁶), biases 0.
+ * Batch norm starts at scale 1, shift 0 in both.
+ */
+export const INIT_SCHEMES = ['torch', 'kaiming'] as const;
+export type InitScheme = (typeof INIT_SCHEMES)[number];
+
 const uniformFanIn =
   (fanIn: number): Init =>
   (rng, out) => {
@@ -23,6 +31,11 @@ const constant =
   (v: number): Init =>
   (_rng, out) => {
     out.fill(v);
+  };
+const normal =
+  (std: number): Init =>
+  (rng, out) => {
+    rng.fillNormal(out, std);
   };
 
 /** Per-forward state: the parameter arrays and the options. */
@@ -65,6 +78,8 @@ export class NetBuilder {
   readonly dropoutSites: DropoutSite[] = [];
   readonly batchNorms: BatchNormSite[] = [];
 
+  constructor(private readonly scheme: InitScheme = 'torch') {}
+
   param(name: string, shape: number[], role: ParamRole, init: Init): number {
     this.specs.push({ name, shape, role });
     this.inits.push(init);
@@ -73,15 +88,17 @@ export class NetBuilder {
 
   /** Dense layer y = x Wᵀ + b; returns the forward step. */
   dense(name: string, inDim: number, outDim: number, bias = true): (f: Forward, x: Arr) => Arr {
-    const w = this.param(`${name}.weight`, [outDim, inDim], 'weight', uniformFanIn(inDim));
-    const b = bias ? this.param(`${name}.bias`, [outDim], 'bias', uniformFanIn(inDim)) : -1;
+    const kaiming = this.scheme === 'kaiming';
+    const w = this.param(`${name}.weight`, [outDim, inDim], 'weight', kaiming ? normal(1e-3) : uniformFanIn(inDim));
+    const b = bias ? this.param(`${name}.bias`, [outDim], 'bias', kaiming ? constant(0) : uniformFanIn(inDim)) : -1;
     return (f, x) => dense(x, f.take(w), b >= 0 ? f.take(b) : null);
   }
 
   conv(name: string, inCh: number, outCh: number, k: number, pad: number, bias = true): (f: Forward, x: Arr) => Arr {
     const fanIn = inCh * k * k;
-    const w = this.param(`${name}.weight`, [outCh, inCh, k, k], 'weight', uniformFanIn(fanIn));
-    const b = bias ? this.param(`${name}.bias`, [outCh], 'bias', uniformFanIn(fanIn)) : -1;
+    const kaiming = this.scheme === 'kaiming';
+    const w = this.param(`${name}.weight`, [outCh, inCh, k, k], 'weight', kaiming ? normal(Math.sqrt(2 / fanIn)) : uniformFanIn(fanIn));
+    const b = bias ? this.param(`${name}.bias`, [outCh], 'bias', kaiming ? constant(0) : uniformFanIn(fanIn)) : -1;
     return (f, x) => conv2d(x, f.take(w), b >= 0 ? f.take(b) : null, pad, f.conv);
   }
 

@@ -5,6 +5,7 @@
  *   { type: 'resnet', width: 8, blocks: [1, 1], skip: false }
  */
 import { z } from 'zod';
+import { INIT_SCHEMES } from './builder.js';
 import { ACTIVATIONS } from './layers.js';
 
 const common = {
@@ -12,6 +13,12 @@ const common = {
   batchNorm: z.boolean().default(false),
   /** Dropout probability after each hidden activation (0 = off). */
   dropout: z.number().min(0).lt(1).default(0),
+  /**
+   * Weight initialization (builder.ts INIT_SCHEMES): 'torch' (PyTorch's defaults, when absent) or
+   * 'kaiming' (Li et al.'s: Kaiming-normal convs, N(0, 10⁻⁶) dense weights, zero biases). Optional,
+   * so configs without it keep their hash.
+   */
+  init: z.enum(INIT_SCHEMES).optional(),
 };
 
 export const MlpSpec = z

@@ -28,7 +28,7 @@ export function imageShape(inputShape: number[]): [number, number, number] {
 }
 
 function mlp(spec: MlpSpec, inputShape: number[], outputDim: number): Model {
-  const b = new NetBuilder();
+  const b = new NetBuilder(spec.init);
   const inDim = inputShape.reduce((p, q) => p * q, 1);
   const steps: Step[] = [(_f, x) => x.reshape([x.shape[0]!, inDim])];
   let d = inDim;
@@ -51,7 +51,7 @@ function mlp(spec: MlpSpec, inputShape: number[], outputDim: number): Model {
 }
 
 function cnn(spec: CnnSpec, inputShape: number[], outputDim: number): Model {
-  const b = new NetBuilder();
+  const b = new NetBuilder(spec.init);
   const img = imageShape(inputShape);
   let [c, h, w] = img;
   const steps: Step[] = [(_f, x) => x.reshape([x.shape[0]!, ...img])];
@@ -92,7 +92,7 @@ function cnn(spec: CnnSpec, inputShape: number[], outputDim: number): Model {
  * appended on both sides. With `skip: false` there is no shortcut at all.
  */
 function resnet(spec: ResnetSpec, inputShape: number[], outputDim: number, shortcutKind: 'conv' | 'A' = 'conv', name?: string): Model {
-  const b = new NetBuilder();
+  const b = new NetBuilder(spec.init);
   const [c0, h0, w0] = imageShape(inputShape);
   const act = spec.activation as Activation;
   const bn = (name: string, ch: number): Step => (spec.batchNorm ? b.batchNorm(name, ch) : (_f, x) => x);
@@ -164,7 +164,7 @@ const VGG9 = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M'] as const;
 
 /** VGG-9: 3×3 conv–BN–act layers and 2×2 max pools, dense–BN–act, the classifier. */
 function vgg(spec: VggSpec, inputShape: number[], outputDim: number): Model {
-  const b = new NetBuilder();
+  const b = new NetBuilder(spec.init);
   const img = imageShape(inputShape);
   let [c, h, w] = img;
   const act = spec.activation as Activation;

@@ -2,6 +2,7 @@
  * Optimizers with PyTorch's semantics, as pure jax-js updates over lists of
  * parameter arrays (jitted together with the gradient in the train step).
  *   SGD:  g ← g + λw;  b ← μb + g;  w ← w − η·b            (torch.optim.SGD, dampening 0)
+ *         nesterov: w ← w − η·(g + μb)                    (torch.optim.SGD(nesterov=True))
  *   Adam: g ← g + λw;  m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;
  *         w ← w − η·m̂/(√v̂ + ε), m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ)   (torch.optim.Adam)
  * Adam's bias corrections 1 − βᵗ are computed in float64 outside the traced step (in float32,
@@ -19,8 +20,11 @@ export const OptimizerSpec = z.discriminatedUnion('type', [
       lr: z.number().positive().default(0.05),
       momentum: z.number().min(0).lt(1).default(0.9),
       weightDecay: z.number().min(0).default(0),
+      /** Nesterov momentum, as Li et al. train (optional, so configs without it keep their hash). */
+      nesterov: z.boolean().optional(),
     })
-    .strict(),
+    .strict()
+    .refine((s) => !s.nesterov || s.momentum > 0, 'nesterov needs a momentum > 0'),
   z
     .object({
       type: z.literal('adam'),
@@ -66,8 +70,13 @@ export function applyUpdate(spec: OptimizerSpec, params: Arr[], grads: Arr[], st
     const g = spec.weightDecay > 0 ? g0.add(w.ref.mul(spec.weightDecay)) : g0;
     if (spec.type === 'sgd') {
       if (spec.momentum === 0) s[0]!.dispose();
-      const b = spec.momentum > 0 ? s[0]!.mul(spec.momentum).add(g) : g;
-      newParams.push(w.sub(b.ref.mul(lr.ref)));
+      const b = spec.momentum > 0 ? s[0]!.mul(spec.momentum).add(g.ref) : g.ref;
+      let step = b.ref;
+      if (spec.nesterov) {
+        step.dispose();
+        step = g.add(b.ref.mul(spec.momentum));
+      } else g.dispose();
+      newParams.push(w.sub(step.mul(lr.ref)));
       newState.push(b);
     } else {
       const m = s[0]!.mul(spec.beta1).add(g.ref.mul(1 - spec.beta1));

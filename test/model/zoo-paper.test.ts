@@ -40,6 +40,53 @@ describe('paper models: parameter counts', () => {
   });
 });
 
+/** Mean and standard deviation of one tensor of a model's initial weights. */
+function stats(spec: Record<string, unknown>, name: string, input = [3, 32, 32]) {
+  const m = buildModel(spec, input, 10);
+  const e = m.layout.entries.find((t) => t.name === name);
+  if (!e) throw new Error(`no tensor ${name}`);
+  const v = m.init(0).subarray(e.offset, e.offset + e.size);
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
+  const absMax = v.reduce((a, b) => Math.max(a, Math.abs(b)), 0);
+  return { mean, sd, absMax, n: v.length };
+}
+
+describe('paper models: initialization', () => {
+  it("init: kaiming is Li et al.'s init_params: convs N(0, 2/fan_in), dense weights N(0, 1e-6), zero biases, BN 1 and 0", () => {
+    const spec = { type: 'cifar-resnet', depth: 56, shortcut: 'conv', init: 'kaiming' };
+    // 64·64·9 = 36,864 samples: the standard deviation within 2 % (its sampling error is 0.4 %)
+    const conv = stats(spec, 'layer3.3.conv2.weight');
+    expect(conv.n).toBe(36864);
+    expect(Math.abs(conv.sd / Math.sqrt(2 / (64 * 9)) - 1)).toBeLessThan(0.02);
+    expect(Math.abs(conv.mean)).toBeLessThan(0.02 * conv.sd);
+    // normal, not uniform: a uniform law of this deviation never exceeds √3·sd
+    expect(conv.absMax).toBeGreaterThan(3.5 * conv.sd);
+    const shortcut = stats(spec, 'layer2.0.downsample.0.weight');
+    expect(Math.abs(shortcut.sd / Math.sqrt(2 / 16) - 1)).toBeLessThan(0.1);
+    const fc = stats(spec, 'fc.weight');
+    expect(Math.abs(fc.sd / 1e-3 - 1)).toBeLessThan(0.1);
+    expect(stats(spec, 'fc.bias').absMax).toBe(0);
+    expect(stats(spec, 'layer1.0.bn1.weight')).toMatchObject({ mean: 1, sd: 0 });
+    expect(stats(spec, 'layer1.0.bn1.bias').absMax).toBe(0);
+    // the CNN's convs carry biases: zero too
+    expect(stats({ type: 'cnn', channels: [4], kernel: 3, init: 'kaiming' }, 'conv1.bias', [1, 8, 8]).absMax).toBe(0);
+  });
+  it("without init (or init: torch): PyTorch's U(−1/√fan_in, 1/√fan_in), the same numbers either way", () => {
+    const conv = stats({ type: 'cifar-resnet', depth: 56 }, 'layer3.3.conv2.weight');
+    const bound = 1 / Math.sqrt(64 * 9);
+    expect(conv.absMax).toBeLessThan(bound);
+    expect(conv.absMax).toBeGreaterThan(0.99 * bound);
+    expect(Math.abs(conv.sd / (bound / Math.sqrt(3)) - 1)).toBeLessThan(0.02);
+    const a = buildModel({ type: 'cifar-resnet', depth: 8 }, [3, 8, 8], 10).init(4);
+    const b = buildModel({ type: 'cifar-resnet', depth: 8, init: 'torch' }, [3, 8, 8], 10).init(4);
+    expect(b).toEqual(a);
+  });
+  it('an unknown init is refused, naming the choices', () => {
+    expect(() => buildModel({ type: 'cifar-resnet', depth: 8, init: 'xavier' }, [3, 8, 8], 10)).toThrow(/torch.*kaiming/);
+  });
+});
+
 const cases: { spec: Record<string, unknown>; input: number[]; train: boolean }[] = [
   { spec: { type: 'cifar-resnet', depth: 8, shortcut: 'A' }, input: [3, 8, 8], train: false },
   { spec: { type: 'cifar-resnet', depth: 8, shortcut: 'conv' }, input: [3, 8, 8], train: true },

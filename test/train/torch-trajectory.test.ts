@@ -1,7 +1,7 @@
 /**
  * losscape's trainer against PyTorch (test/fixtures/torch-trajectory, made by
  * scripts/torch-trajectory.py): an MLP with batch norm and dropout and a CNN with batch norm,
- * 50 steps of SGD (momentum, weight decay) and of Adam (weight decay) from the same initial
+ * 50 steps of SGD (momentum, weight decay; plain and Nesterov) and of Adam (weight decay) from the same initial
  * weights on the same minibatches and dropout masks. Every step's loss, the final weights and
  * the batch-norm running statistics agree to 1e-5 relative (`dtype: 'float64'`); see TOLERANCES
  * for float32 and `noiseDriven` for the tensors Adam moves by rounding noise.
@@ -26,6 +26,7 @@ const NETS = {
 const OPTIMIZERS = {
   sgd: OptimizerSpec.parse({ type: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4 }),
   adam: OptimizerSpec.parse({ type: 'adam', lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4 }),
+  nesterov: OptimizerSpec.parse({ type: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, nesterov: true }),
 };
 
 const f32 = (h5: H5Read, name: string) => asFloat32(h5.get(name)?.value, name);
@@ -103,15 +104,16 @@ async function replay(h5: H5Read, net: keyof typeof NETS, optimizer: OptimizerSp
 /**
  * Tolerances: float64 arithmetic against PyTorch's float64 trajectory, 1e-5 (what the conventions
  * must give; measured ≤ 5e-6). The default float32 trainer carries float32 rounding along the
- * trajectory: weights and running statistics 1e-5 (measured ≤ 4.6e-6), losses 2e-5 (measured
- * ≤ 1.3e-5 by step 50 on the CNN with SGD).
+ * trajectory: weights and running statistics 1e-5 (measured ≤ 4.6e-6), losses 4e-5 (measured
+ * on 2026-12-06: ≤ 1.1e-5 on the CNN with SGD, 2.9e-5 with Nesterov SGD, whose step adds the
+ * rounded gradient twice; ≤ 5e-6 elsewhere).
  */
-const TOLERANCES = { float64: { loss: TOL, state: TOL }, float32: { loss: 2e-5, state: TOL } };
+const TOLERANCES = { float64: { loss: TOL, state: TOL }, float32: { loss: 4e-5, state: TOL } };
 
 describe('training equals PyTorch on the committed trajectories', async () => {
   const h5 = await readH5(FIXTURE);
   for (const net of ['mlp', 'cnn'] as const) {
-    for (const opt of ['sgd', 'adam'] as const) {
+    for (const opt of ['sgd', 'nesterov', 'adam'] as const) {
       for (const dtype of ['float64', 'float32'] as const) {
         const tol = TOLERANCES[dtype];
         it(`${net} + ${opt} in ${dtype}: 50 steps, every loss to ${tol.loss}, final weights and running statistics to ${tol.state}`, async () => {
