@@ -25,7 +25,12 @@ describe.runIf(existsSync(FASHION_MNIST_DIR))('skip vs no skip at depth 56, redu
       {
         data: { ...smallData(4), trainSize: 512, subset: { size: 128, seed: 0 }, testSubset: { size: 128, seed: 0 } },
         model: { widen: 0.25, init: 'kaiming' },
-        train: { epochs: 10, batchSize: 32, augment: { crop: 0, flip: false }, optimizer: { type: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true } },
+        train: {
+          epochs: 10,
+          batchSize: 32,
+          augment: { crop: 0, flip: false },
+          optimizer: { type: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true },
+        },
         surface: { x: '-1:1:3', y: '-1:1:3', every: 100 },
         hessian: { x: '-0.5:0.5:3', y: '-0.5:0.5:3', every: 100, tol: 1e-3, initial: false },
       },
