@@ -38,6 +38,22 @@ const normal =
     rng.fillNormal(out, std);
   };
 
+/** Per scheme, the initializers of a dense or conv layer's weight and bias, given its fan-in. */
+interface LayerInit {
+  dense: (fanIn: number) => { weight: Init; bias: Init };
+  conv: (fanIn: number) => { weight: Init; bias: Init };
+}
+const LAYER_INITS: Record<InitScheme, LayerInit> = {
+  torch: {
+    dense: (fanIn) => ({ weight: uniformFanIn(fanIn), bias: uniformFanIn(fanIn) }),
+    conv: (fanIn) => ({ weight: uniformFanIn(fanIn), bias: uniformFanIn(fanIn) }),
+  },
+  kaiming: {
+    dense: () => ({ weight: normal(1e-3), bias: constant(0) }),
+    conv: (fanIn) => ({ weight: normal(Math.sqrt(2 / fanIn)), bias: constant(0) }),
+  },
+};
+
 /** Per-forward state: the parameter arrays and the options. */
 export class Forward {
   private used: boolean[];
@@ -88,17 +104,16 @@ export class NetBuilder {
 
   /** Dense layer y = x Wᵀ + b; returns the forward step. */
   dense(name: string, inDim: number, outDim: number, bias = true): (f: Forward, x: Arr) => Arr {
-    const kaiming = this.scheme === 'kaiming';
-    const w = this.param(`${name}.weight`, [outDim, inDim], 'weight', kaiming ? normal(1e-3) : uniformFanIn(inDim));
-    const b = bias ? this.param(`${name}.bias`, [outDim], 'bias', kaiming ? constant(0) : uniformFanIn(inDim)) : -1;
+    const init = LAYER_INITS[this.scheme].dense(inDim);
+    const w = this.param(`${name}.weight`, [outDim, inDim], 'weight', init.weight);
+    const b = bias ? this.param(`${name}.bias`, [outDim], 'bias', init.bias) : -1;
     return (f, x) => dense(x, f.take(w), b >= 0 ? f.take(b) : null);
   }
 
   conv(name: string, inCh: number, outCh: number, k: number, pad: number, bias = true): (f: Forward, x: Arr) => Arr {
-    const fanIn = inCh * k * k;
-    const kaiming = this.scheme === 'kaiming';
-    const w = this.param(`${name}.weight`, [outCh, inCh, k, k], 'weight', kaiming ? normal(Math.sqrt(2 / fanIn)) : uniformFanIn(fanIn));
-    const b = bias ? this.param(`${name}.bias`, [outCh], 'bias', kaiming ? constant(0) : uniformFanIn(fanIn)) : -1;
+    const init = LAYER_INITS[this.scheme].conv(inCh * k * k);
+    const w = this.param(`${name}.weight`, [outCh, inCh, k, k], 'weight', init.weight);
+    const b = bias ? this.param(`${name}.bias`, [outCh], 'bias', init.bias) : -1;
     return (f, x) => conv2d(x, f.take(w), b >= 0 ? f.take(b) : null, pad, f.conv);
   }
 

@@ -113,10 +113,18 @@ describe('live playground: image data', () => {
 describe('losscape live', () => {
   let server: ChildProcess;
   let url: string;
+  let serverErr = '';
+  let serverExit = 'running';
   const runs = mkdtempSync(join(tmpdir(), 'losscape-live-runs-'));
 
   beforeAll(async () => {
     server = spawn(process.execPath, [BIN, 'live', '--port', '0', '--no-open', '--runs', runs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    server.stderr!.on('data', (d: Buffer) => {
+      serverErr += d.toString();
+    });
+    server.on('exit', (code, signal) => {
+      serverExit = `exited with ${code ?? signal}`;
+    });
     url = await new Promise<string>((resolve, reject) => {
       let out = '';
       server.stdout!.on('data', (d: Buffer) => {
@@ -134,7 +142,10 @@ describe('losscape live', () => {
 
   it('serves the page (?autoplay starts training); the paused landscape equals `losscape surface`; a saved session is a run the report renders', async () => {
     const page = await browser.context.newPage();
-    await page.goto(`${url}?${QUERY}&autoplay`);
+    // a failed load says what became of the server (once, under load, the page was refused)
+    await page.goto(`${url}?${QUERY}&autoplay`).catch((e: Error) => {
+      throw new Error(`${e.message.split('\n')[0]}; losscape live ${serverExit}; its stderr: ${serverErr.slice(-2000) || '(empty)'}`);
+    });
     await ready(page);
     await page.waitForFunction('window.live.session.step >= 30', undefined, { timeout: 90_000 });
     await page.click('#play');
