@@ -40,19 +40,25 @@ describe('examples/paper', () => {
       expect(p.config.hessian).toMatchObject({ x: '-0.5:0.5:3', tol: 1e-3 });
     }
   });
-  it("skip-vs-noskip-fashion-56.yaml: the depth-56 pair of that study, with Li et al.'s initialization and Nesterov momentum, 20 epochs", () => {
-    const s = loadStudyFile(join(PAPER, 'skip-vs-noskip-fashion-56.yaml'));
-    const plans = planVariants(s, '/tmp/x');
-    expect(plans.map((p) => p.name)).toEqual(['resnet56-noskip', 'resnet56']);
-    for (const p of plans) {
-      expect(p.config.data).toMatchObject({ source: 'fashion-mnist', downsample: 2, trainSize: 30000 });
-      expect(p.config.model).toMatchObject({ type: 'cifar-resnet', depth: 56, widen: 0.5, init: 'kaiming', skip: p.name === 'resnet56' });
-      expect(p.config.train).toMatchObject({ epochs: 20, batchSize: 128, schedule: 'cosine', augment: { crop: 2, flip: true } });
-      expect(p.config.train.optimizer).toMatchObject({ type: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true });
-      expect(p.config.surface).toMatchObject({ x: '-1:1:21', every: 20 });
-      expect(p.config.hessian).toMatchObject({ x: '-0.5:0.5:3', tol: 1e-3, every: 20, initial: false });
-    }
-  });
+  it.each([
+    { file: 'skip-vs-noskip-fashion-56.yaml', downsample: 2, widen: 0.5, crop: 2, epochs: 20 },
+    { file: 'skip-vs-noskip-fashion-56-long.yaml', downsample: 4, widen: 0.25, crop: 1, epochs: 50 },
+  ])(
+    "$file: the depth-56 pair of that study, with Li et al.'s initialization and Nesterov momentum, $epochs epochs, channels ×$widen, images downsampled $downsample×",
+    ({ file, downsample, widen, crop, epochs }) => {
+      const s = loadStudyFile(join(PAPER, file));
+      const plans = planVariants(s, '/tmp/x');
+      expect(plans.map((p) => p.name)).toEqual(['resnet56-noskip', 'resnet56']);
+      for (const p of plans) {
+        expect(p.config.data).toMatchObject({ source: 'fashion-mnist', downsample, trainSize: 30000 });
+        expect(p.config.model).toMatchObject({ type: 'cifar-resnet', depth: 56, widen, init: 'kaiming', skip: p.name === 'resnet56' });
+        expect(p.config.train).toMatchObject({ epochs, batchSize: 128, schedule: 'cosine', augment: { crop, flip: true } });
+        expect(p.config.train.optimizer).toMatchObject({ type: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true });
+        expect(p.config.surface).toMatchObject({ x: '-1:1:21', every: epochs });
+        expect(p.config.hessian).toMatchObject({ x: '-0.5:0.5:3', tol: 1e-3, every: epochs, initial: false });
+      }
+    },
+  );
 });
 
 describe('examples/paper/resnet20-fashion-28.yaml', () => {
