@@ -61,6 +61,28 @@ describe('examples/paper', () => {
   );
 });
 
+describe('examples/paper/init-vs-nesterov-56.yaml', () => {
+  it("crosses PyTorch's and Li et al.'s init with plain and Nesterov momentum, for the residual and the plain ResNet-56, at the depth-56 test's reduced size", () => {
+    const plans = planVariants(loadStudyFile(join(PAPER, 'init-vs-nesterov-56.yaml')), '/tmp/x');
+    expect(plans).toHaveLength(8);
+    const seen = new Set<string>();
+    for (const p of plans) {
+      const { model, train, data, hessian } = p.config;
+      const m = model as { skip?: boolean; init?: string };
+      const opt = train.optimizer as { nesterov?: boolean };
+      seen.add(`${m.skip === false ? 'plain' : 'res'}-${m.init}-${opt.nesterov ? 'nesterov' : 'sgd'}`);
+      expect(p.name).toBe([...seen].at(-1));
+      // the configuration of test/studies/repro-depth56.test.ts (its residual/plain pair is kaiming-nesterov)
+      expect(model).toMatchObject({ type: 'cifar-resnet', depth: 56, widen: 0.25, shortcut: 'A' });
+      expect(data).toMatchObject({ source: 'fashion-mnist', downsample: 4, trainSize: 512, testSize: 256, subset: { size: 128 }, testSubset: { size: 128 } });
+      expect(train).toMatchObject({ epochs: 10, batchSize: 32, seed: 0, augment: { crop: 0, flip: false } });
+      expect(train.optimizer).toMatchObject({ type: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
+      expect(hessian).toMatchObject({ x: '-0.5:0.5:3', y: '-0.5:0.5:3', tol: 1e-3, initial: false });
+    }
+    expect(seen.size).toBe(8);
+  });
+});
+
 describe('examples/paper/resnet20-fashion-28.yaml', () => {
   it('is the documented run: ResNet-20 ×1/2 on all 60,000 Fashion-MNIST images at 28×28, 10 epochs, cosine lr 0.1', () => {
     const c = loadConfigFile(join(PAPER, 'resnet20-fashion-28.yaml'));
