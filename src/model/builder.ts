@@ -43,11 +43,9 @@ interface LayerInit {
   dense: (fanIn: number) => { weight: Init; bias: Init };
   conv: (fanIn: number) => { weight: Init; bias: Init };
 }
+const torchLayer = (fanIn: number) => ({ weight: uniformFanIn(fanIn), bias: uniformFanIn(fanIn) });
 const LAYER_INITS: Record<InitScheme, LayerInit> = {
-  torch: {
-    dense: (fanIn) => ({ weight: uniformFanIn(fanIn), bias: uniformFanIn(fanIn) }),
-    conv: (fanIn) => ({ weight: uniformFanIn(fanIn), bias: uniformFanIn(fanIn) }),
-  },
+  torch: { dense: torchLayer, conv: torchLayer },
   kaiming: {
     dense: () => ({ weight: normal(1e-3), bias: constant(0) }),
     conv: (fanIn) => ({ weight: normal(Math.sqrt(2 / fanIn)), bias: constant(0) }),
