@@ -1,14 +1,16 @@
 /**
  * Li et al. (2018) at depth 56, reduced size (its own file: the longest study test, so it runs
- * beside the others): ResNet-56 ×1/4 and its plain twin from
- * examples/paper/skip-vs-noskip-fashion-56.yaml (Li et al.'s initialization, Nesterov momentum).
+ * beside the others): ResNet-56 ×1/4 and its plain twin with the recipe of
+ * examples/paper/skip-vs-noskip-fashion-56.yaml (Li et al.'s initialization, Nesterov momentum),
+ * as the two variants of examples/paper/init-vs-nesterov-56.yaml that use it.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FASHION_MNIST_DIR } from '../../src/data/fashion-mnist.js';
 import { readH5 } from '../../src/io/h5.js';
-import { runReduced, smallData, tempDir } from './helpers.js';
+import { loadStudyFile } from '../../src/studies/config.js';
+import { PAPER, runReduced, tempDir } from './helpers.js';
 
 describe.runIf(existsSync(FASHION_MNIST_DIR))('skip vs no skip at depth 56, reduced size', () => {
   it("skip-vs-noskip-fashion-56.yaml: the plain net trains worse, is far sharper, and around the minimum its |λmin/λmax| exceeds the residual net's", async () => {
@@ -19,22 +21,14 @@ describe.runIf(existsSync(FASHION_MNIST_DIR))('skip vs no skip at depth 56, redu
     // 19 / 14 against 1861 / 1515, the mean |λmin/λmax| of the 8 points around the centre 0.18 /
     // 0.11 against 0.25 / 0.27. These small runs are chaotic (rounding decides close calls and
     // differs between CPUs), so only the large differences and the order of the ratios are asserted.
+    // the residual/plain pair of examples/paper/init-vs-nesterov-56.yaml with Li et al.'s init and Nesterov
+    const study = loadStudyFile(join(PAPER, 'init-vs-nesterov-56.yaml'));
+    const variants = study.config.variants as Record<string, Record<string, unknown>>;
     const out = tempDir('skip-vs-noskip-56');
     const rows = await runReduced(
-      'skip-vs-noskip-fashion-56.yaml',
-      {
-        data: { ...smallData(4), trainSize: 512, subset: { size: 128, seed: 0 }, testSubset: { size: 128, seed: 0 } },
-        model: { widen: 0.25, init: 'kaiming' },
-        train: {
-          epochs: 10,
-          batchSize: 32,
-          augment: { crop: 0, flip: false },
-          optimizer: { type: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true },
-        },
-        surface: { x: '-1:1:3', y: '-1:1:3', every: 100 },
-        hessian: { x: '-0.5:0.5:3', y: '-0.5:0.5:3', every: 100, tol: 1e-3, initial: false },
-      },
-      { resnet56: { model: { depth: 56 } }, 'resnet56-noskip': { model: { depth: 56, skip: false } } },
+      'init-vs-nesterov-56.yaml',
+      study.config.override as Record<string, unknown>,
+      { resnet56: variants['res-kaiming-nesterov']!, 'resnet56-noskip': variants['plain-kaiming-nesterov']! },
       out,
     );
     const [res, plain] = [rows.get('resnet56')!, rows.get('resnet56-noskip')!];

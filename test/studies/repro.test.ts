@@ -73,7 +73,7 @@ describe('examples/paper/init-vs-nesterov-56.yaml', () => {
       const key = `${m.skip === false ? 'plain' : 'res'}-${m.init}-${opt.nesterov ? 'nesterov' : 'sgd'}`;
       expect(p.name).toBe(key);
       seen.add(key);
-      // the configuration of test/studies/repro-depth56.test.ts (its residual/plain pair is kaiming-nesterov)
+      // test/studies/repro-depth56.test.ts runs the kaiming-nesterov pair of this file
       expect(model).toMatchObject({ type: 'cifar-resnet', depth: 56, widen: 0.25, shortcut: 'A' });
       expect(data).toMatchObject({ source: 'fashion-mnist', downsample: 4, trainSize: 512, testSize: 256, subset: { size: 128 }, testSubset: { size: 128 } });
       expect(train).toMatchObject({ epochs: 10, batchSize: 32, seed: 0, augment: { crop: 0, flip: false } });
