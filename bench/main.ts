@@ -10,7 +10,7 @@
  *
  * Flags: --models mlp,cnn  --workers N (default: cores)  --no-jax  --no-hessian
  *        --hessian-points N  --quick (fewer points everywhere)  --json FILE
- *        --no-train (skip the training rows, bench/train.ts)  --train-only
+ *        --no-train (skip the training rows, bench/train.ts and bench/train-torch.ts)  --train-only
  *        --no-real (skip the real-convnet rows, bench/real-models.ts)  --real-only
  * The load average before and after is printed: quote it with the numbers.
  */
@@ -32,6 +32,7 @@ import { computeSurface } from '../src/surface/surface.js';
 import { forwardFlops } from './flops.js';
 import { formatRealTable, type RealRow, runRealBench } from './real-models.js';
 import { formatTrainTable, runTrainBench, type TrainRow } from './train.js';
+import { formatTorchStepTable, runTorchStepBench, type TorchStepRow } from './train-torch.js';
 
 /** The reference code's best times on this machine (notes/performance.md), ms per grid point. */
 export const REFERENCE = { mlpSurface: 1.39, cnnSurface: 21.8, mlpHessian: 370, cnnHessian: 4550 } as const;
@@ -351,6 +352,7 @@ async function main(): Promise<void> {
   const rows = only ? [] : await runBench(flags);
   const realRows: RealRow[] = (flags.real && !flags.trainOnly) || flags.realOnly ? await runRealBench({ quick: flags.quick }) : [];
   const trainRows: TrainRow[] = (flags.train && !flags.realOnly) || flags.trainOnly ? await runTrainBench(flags) : [];
+  const torchRows: TorchStepRow[] = (flags.train && !flags.realOnly) || flags.trainOnly ? await runTorchStepBench(flags) : [];
   const after = loadavg();
   console.log(`load average after: ${after.map((x) => x.toFixed(2)).join(' ')}`);
   console.log('');
@@ -359,8 +361,12 @@ async function main(): Promise<void> {
   if (realRows.length) console.log(formatRealTable(realRows));
   if ((rows.length || realRows.length) && trainRows.length) console.log('');
   if (trainRows.length) console.log(formatTrainTable(trainRows));
+  if (torchRows.length) console.log(`\n${formatTorchStepTable(torchRows)}`);
   if (flags.json)
-    writeFileSync(flags.json, JSON.stringify({ date: new Date().toISOString(), loadBefore: before, loadAfter: after, rows, realRows, trainRows }, null, 2));
+    writeFileSync(
+      flags.json,
+      JSON.stringify({ date: new Date().toISOString(), loadBefore: before, loadAfter: after, rows, realRows, trainRows, torchRows }, null, 2),
+    );
 }
 
 const invoked = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;

@@ -1,6 +1,7 @@
 /** The training bench's deterministic parts (no timings): its ResNet-20 and its table. */
 import { describe, expect, it } from 'vitest';
 import { formatTrainTable, resnet20Spec } from '../../bench/train.js';
+import { formatTorchStepTable } from '../../bench/train-torch.js';
 import { buildModel } from '../../src/model/zoo.js';
 
 describe('training bench', () => {
@@ -48,5 +49,15 @@ describe('training bench', () => {
     ]);
     expect(t).toMatch(/\| jax-js \(wasm\) \| 1 \| 50\.0 \(from 10 steps\) \| 160 \| 0\.310 \|.*\| – \| – \| – \| – \|$/m);
     expect(t).toMatch(/\| onnxruntime \| 2 \| 2\.50 \| 3200 \| 6\.20 \| 4\.10 \| 0\.400 \| 20\.0× \| ≥ 10× jax-js \| yes \|$/m);
+  });
+
+  it("prints the step times against PyTorch, with the native step as a multiple of PyTorch's", () => {
+    const t = formatTorchStepTable([
+      { work: 'plain ResNet-56 ×1/4, 7×7', engine: 'PyTorch 1.13.0a0', msPerStep: 41.26, cpuMsPerStep: 40.9 },
+      { work: 'plain ResNet-56 ×1/4, 7×7', engine: 'onnxruntime (native trainer)', msPerStep: 123.4, cpuMsPerStep: 120.2, vsTorch: 123.4 / 41.26 },
+    ]);
+    expect(t.split('\n')[0]).toBe('| training step, batch 128, 1 thread | engine | ms per step | CPU ms per step | × PyTorch |');
+    expect(t).toMatch(/^\| plain ResNet-56 ×1\/4, 7×7 \| PyTorch 1\.13\.0a0 \| 41\.3 \| 40\.9 \| – \|$/m);
+    expect(t).toMatch(/^\| plain ResNet-56 ×1\/4, 7×7 \| onnxruntime \(native trainer\) \| 123 \| 120 \| 2\.99× \|$/m);
   });
 });
