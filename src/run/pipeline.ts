@@ -231,6 +231,7 @@ async function trainRemaining(run: RunContext, engines: RunEngines, thetas: Save
     spec: cfg.train,
     resume,
     initTheta: run.initTheta,
+    threads: cfg.engine.threads,
     onStep: (s, _t, loss) => task.update(s, `loss ${loss.toFixed(4)}`),
     warn: run.progress.warn,
     onCheckpoint: async (c: Checkpoint, state: TrainState) => {

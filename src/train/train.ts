@@ -62,6 +62,8 @@ export interface TrainOptions {
   resume?: TrainState;
   /** Start from these weights instead of `model.init(seed)`. */
   initTheta?: Float32Array;
+  /** onnxruntime intra-op threads of the native step and of the checkpoints' metrics (default: all cores). */
+  threads?: number;
   /** Called for every checkpoint, with the optimizer state to save for resuming. */
   onCheckpoint(c: Checkpoint, state: TrainState): Promise<void>;
   onStep?(step: number, totalSteps: number, loss: number): void;
@@ -93,6 +95,7 @@ export async function train(opts: TrainOptions): Promise<void> {
       theta: opts.resume?.theta ?? opts.initTheta ?? model.init(spec.seed),
       optState: opts.resume?.optState,
       augment: spec.augment,
+      threads: opts.threads,
     },
     spec.backend,
     opts.warn,
@@ -100,7 +103,7 @@ export async function train(opts: TrainOptions): Promise<void> {
   let metrics: SplitMetrics | undefined;
   try {
     // the checkpoints' full-split metrics on the engine of the step's backend (onnxruntime unless jax-js is asked for)
-    metrics = await SplitMetrics.create(model, opts.train, opts.test, (m, d) => createEngine(m, d, { backend: spec.backend }, opts.warn));
+    metrics = await SplitMetrics.create(model, opts.train, opts.test, (m, d) => createEngine(m, d, { backend: spec.backend, threads: opts.threads }, opts.warn));
     await trainSteps(loop, metrics, opts);
   } finally {
     loop.dispose();

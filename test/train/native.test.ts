@@ -1,7 +1,8 @@
 import { numpy as np } from '@jax-js/jax';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.js';
 import { mnistBalanced } from '../../src/data/mnist.js';
+import { OrtFunction } from '../../src/engine/ort/runner.js';
 import type { Model } from '../../src/model/model.js';
 import { buildModel } from '../../src/model/zoo.js';
 import { type LoopOptions, MinibatchLoop } from '../../src/train/loop.js';
@@ -174,5 +175,25 @@ describe('train.backend', () => {
       expect(b[k]!.metrics.train_loss).toBeCloseTo(a[k]!.metrics.train_loss, 4);
     }
     expect(b[2]!.metrics.train_loss).toBeLessThan(b[0]!.metrics.train_loss);
+  });
+
+  it("train({ threads }) gives the native step's sessions that many threads; the weights do not depend on it (a run's engine.threads)", async () => {
+    const model = buildModel({ type: 'cifar-resnet', depth: 8, widen: 0.5 }, data.inputShape, 10);
+    const spec = TrainSpec.parse({ epochs: 2, batchSize: 16, optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4 } });
+    const create = vi.spyOn(OrtFunction, 'create');
+    const run = async (threads?: number) => {
+      create.mockClear();
+      const cks: Checkpoint[] = [];
+      await train({ model, train: data, spec, threads, onCheckpoint: async (c) => void cks.push(c) });
+      // one session per batch size (16 and the last 4), one for the checkpoints' metrics
+      return { theta: cks.at(-1)!.theta, threads: create.mock.calls.map((c) => c[1]?.threads) };
+    };
+    const one = await run(1);
+    const all = await run();
+    create.mockRestore();
+    expect(one.threads).toEqual([1, 1, 1]);
+    expect(all.threads).toEqual([undefined, undefined, undefined]);
+    expect(maxRelDiff(one.theta, model.init(0))).toBeGreaterThan(1e-2);
+    expect(Array.from(one.theta)).toEqual(Array.from(all.theta));
   });
 });
