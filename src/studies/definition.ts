@@ -21,6 +21,11 @@ export interface StudySettings {
   out: string;
   fresh: boolean;
   progress: ProgressSink;
+  /**
+   * Only these variants of a variants study (trained and summarized; the study's tables, report
+   * and figure are left to a run without it): separate processes can then train variants side by side.
+   */
+  variants?: string[];
 }
 
 /** How a flag's text becomes its value; a flag without one passes its text (or switch) on as given. */

@@ -5,6 +5,7 @@
  * first. Every study ends with its figure.
  */
 import { join } from 'node:path';
+import { LosscapeError } from '../core/errors.js';
 import { type ProgressSink, silent } from '../core/progress.js';
 import { resolveConfig } from '../run/config.js';
 import { runConfigHash, runPipeline } from '../run/pipeline.js';
@@ -22,6 +23,8 @@ export interface RunStudyOptions {
   progress?: ProgressSink;
   /** Render figure.png too. */
   png?: boolean;
+  /** Only these variants (`study: compare`; see StudySettings.variants). */
+  variants?: string[];
 }
 
 export interface StudyRun {
@@ -36,7 +39,7 @@ export interface StudyRun {
 
 export async function runStudy(s: LoadedStudy, o: RunStudyOptions = {}): Promise<StudyRun> {
   const progress = o.progress ?? silent;
-  const settings: StudySettings = { out: o.out ?? join('studies', s.config.name), fresh: Boolean(o.fresh), progress };
+  const settings: StudySettings = { out: o.out ?? join('studies', s.config.name), fresh: Boolean(o.fresh), progress, variants: o.variants };
   const png = Boolean(o.png);
   const def = studyOf(s.config.study);
   if (def.input === 'variants') {
@@ -44,6 +47,7 @@ export async function runStudy(s: LoadedStudy, o: RunStudyOptions = {}): Promise
     const figure = await drawFigure(def, result, png, progress.warn);
     return { kind: def.kind, result, figure, report: (io) => def.report(result, io) };
   }
+  if (o.variants) throw new LosscapeError('usage', `--variant: only a study of variants has them ("study: ${s.config.study}" studies one run)`);
   const run = await studyRun(s, settings);
   const spec = (s.config[def.kind] ?? {}) as object;
   writeJson(join(settings.out, 'study.json'), { study: def.kind, name: s.config.name, source: s.source, run, options: spec });

@@ -103,7 +103,9 @@ export async function train(opts: TrainOptions): Promise<void> {
   let metrics: SplitMetrics | undefined;
   try {
     // the checkpoints' full-split metrics on the engine of the step's backend (onnxruntime unless jax-js is asked for)
-    metrics = await SplitMetrics.create(model, opts.train, opts.test, (m, d) => createEngine(m, d, { backend: spec.backend, threads: opts.threads }, opts.warn));
+    metrics = await SplitMetrics.create(model, opts.train, opts.test, (m, d) =>
+      createEngine(m, d, { backend: spec.backend, threads: opts.threads }, opts.warn),
+    );
     await trainSteps(loop, metrics, opts);
   } finally {
     loop.dispose();

@@ -120,3 +120,42 @@ describe('comparison study (CLI, end to end)', () => {
     expect(r2.stderr).toContain('batchnorm');
   });
 });
+
+describe('comparison study: --variant trains some variants (one process each, side by side)', () => {
+  const dir = tempDir('compare-variant');
+  writeFileSync(join(dir, 'base.json'), JSON.stringify(tinyConfig({ surface: { x: '-1:1:5', y: '-1:1:3', chunk: 8 } })));
+  const study = join(dir, 'study.yaml');
+  writeFileSync(study, ['study: compare', 'name: two', 'base: base.json', 'variants:', '  small: {}', '  big: { train: { batchSize: 96 } }'].join('\n'));
+  const out = join(dir, 'out');
+
+  it('trains only the named variant and writes no tables; the same command without --variant skips it, trains the other and writes them', () => {
+    const r = cli(['study', study, '--out', out, '--variant', 'big']);
+    expect(r.code).toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toContain("big: done; the study's tables, report and figure: the same command without --variant");
+    expect(JSON.parse(readFileSync(join(out, 'big', 'manifest.json'), 'utf8')).status).toBe('complete');
+    expect(existsSync(join(out, 'small'))).toBe(false);
+    expect(existsSync(join(out, 'summary.csv'))).toBe(false);
+    expect(existsSync(join(out, 'figure.svg'))).toBe(false);
+
+    const all = cli(['study', study, '--out', out]);
+    expect(all.code).toBe(0);
+    expect(`${all.stdout}${all.stderr}`).toContain('big: trained, skipped');
+    expect(readCsv(join(out, 'summary.csv')).map((x) => x.variant)).toEqual(['small', 'big']);
+    expect(existsSync(join(out, 'figure.svg'))).toBe(true);
+  });
+
+  it("an unknown variant: one line naming the study's variants, usage exit code, nothing trained", () => {
+    const r = cli(['study', study, '--out', join(dir, 'none'), '--variant', 'small,huge']);
+    expect(r.code).toBe(2);
+    expect(errorLines(r)).toEqual([expect.stringMatching(/--variant huge: not a variant of this study \(its variants: small, big\)/)]);
+    expect(existsSync(join(dir, 'none', 'small'))).toBe(false);
+  });
+
+  it('a study of one run has no variants to pick', () => {
+    const one = join(dir, 'pca.yaml');
+    writeFileSync(one, ['study: pca', 'name: one', 'run: nowhere'].join('\n'));
+    const r = cli(['study', one, '--out', join(dir, 'pca'), '--variant', 'a']);
+    expect(r.code).toBe(2);
+    expect(errorLines(r)).toEqual([expect.stringMatching(/--variant: only a study of variants has them \("study: pca" studies one run\)/)]);
+  });
+});

@@ -35,7 +35,7 @@ function registerStudy(program: Command): void {
         `The other kinds (${STUDIES.filter((s) => s.input === 'run')
           .map((s) => s.kind)
           .join(', ')}) study one run: "run: <folder>" or a "base" config trained into <out>/run.\n` +
-        'Reruns skip finished variants and resume unfinished ones. See docs/studies.md and examples/.\n' +
+        'Reruns skip finished variants and resume unfinished ones; --variant trains some of them, e.g. one per process. See docs/studies.md and examples/.\n' +
         'Examples:\n' +
         '  losscape study examples/bn-vs-none.yaml\n' +
         '  losscape study examples/pca-trajectory.yaml --out studies/pca',
@@ -44,11 +44,16 @@ function registerStudy(program: Command): void {
     .option('--out <dir>', 'output folder (default studies/<name>)')
     .option('--fresh', 'discard runs and results made with other settings, and recompute the sharpness')
     .option('--png', PNG_HELP)
-    .action(async (configPath: string, o: { out?: string; fresh?: boolean; png?: boolean }, cmd: Command) => {
+    .option(
+      '--variant <names>',
+      'only these variants (comma-separated), trained and summarized: run one per process (with engine.threads: 1) to train variants side by side; the same command without --variant then writes the tables',
+    )
+    .action(async (configPath: string, o: { out?: string; fresh?: boolean; png?: boolean; variant?: string }, cmd: Command) => {
       const ctx = contextOf(cmd);
       const s = loadStudyFile(configPath);
       const out = o.out ?? join('studies', s.config.name);
-      const r = await runStudy(s, { out, fresh: o.fresh, progress: ctx.progress, png: o.png });
+      const variants = o.variant?.split(',').map((v) => v.trim());
+      const r = await runStudy(s, { out, fresh: o.fresh, progress: ctx.progress, png: o.png, variants });
       if (r.figure) ctx.progress.log(`figure: ${r.figure.png ?? r.figure.svg}`);
       r.report(output(ctx));
     });

@@ -12,7 +12,7 @@ export const compare = defineVariantsStudy({
   label: 'compare variants',
   input: 'variants',
   compute: (study, s) => compareStudy(study, s),
-  figure: (r, png) => compareFigure(r.out, r.rows, png),
+  figure: (r, png) => (r.tables ? compareFigure(r.out, r.rows, png) : Promise.resolve(undefined)),
   report(r, io) {
     for (const row of r.rows) {
       io.log(
@@ -23,6 +23,10 @@ export const compare = defineVariantsStudy({
       );
     }
     const dirs = r.variants.map((v) => v.dir).join(' ');
+    if (!r.tables) {
+      io.log(`${r.variants.map((v) => v.name).join(', ')}: done; the study's tables, report and figure: the same command without --variant`);
+      return;
+    }
     io.log(`side by side: losscape view ${dirs}${r.report ? `   (or open ${r.report})` : ''}`);
     io.out(`study: ${r.tables.md}`);
   },

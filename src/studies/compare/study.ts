@@ -60,7 +60,8 @@ export interface CompareResult {
   out: string;
   rows: CompareRow[];
   variants: VariantPlan[];
-  tables: TableFiles;
+  /** The study's tables; none when only some variants were asked for (`variants`). */
+  tables?: TableFiles;
   report?: string;
   skipped: string[];
 }
@@ -101,11 +102,14 @@ export interface CompareOptions {
   progress?: ProgressSink;
   /** Override the study's report setting. */
   report?: boolean;
+  /** Only these variants: train and summarize them, write no tables, report or figure. */
+  variants?: string[];
 }
 
 export async function compareStudy(study: LoadedStudy, o: CompareOptions): Promise<CompareResult> {
   const progress = o.progress ?? silent;
-  const plans = planVariants(study, o.out);
+  const all = planVariants(study, o.out);
+  const plans = o.variants ? selectVariants(all, o.variants) : all;
   const sharp = studySharpness(study.config.sharpness);
   warnUnsynchronized(plans, progress);
   writeJson(join(o.out, 'study.json'), {
@@ -113,7 +117,7 @@ export async function compareStudy(study: LoadedStudy, o: CompareOptions): Promi
     name: study.config.name,
     source: study.source,
     sharpness: sharp,
-    variants: plans.map((p) => ({ name: p.name, override: p.override, config: p.config })),
+    variants: all.map((p) => ({ name: p.name, override: p.override, config: p.config })),
   });
   const rows: CompareRow[] = [];
   const skipped: string[] = [];
@@ -121,9 +125,20 @@ export async function compareStudy(study: LoadedStudy, o: CompareOptions): Promi
     if (await trainVariant(p, Boolean(o.fresh), progress)) skipped.push(p.name);
     rows.push(await summarize(p, sharp, Boolean(o.fresh), progress));
   }
+  if (o.variants) return { out: o.out, rows, variants: plans, skipped };
   const report = (o.report ?? study.config.report) ? await writeVariantsReport(plans, o.out, progress) : undefined;
   const tables = writeCompareTables(o.out, study, rows, sharp);
   return { out: o.out, rows, variants: plans, tables, report, skipped };
+}
+
+/** The plans of the named variants, in the study's order; an unknown name is a usage error naming the study's. */
+function selectVariants(plans: VariantPlan[], names: string[]): VariantPlan[] {
+  const known = new Set(plans.map((p) => p.name));
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new LosscapeError('usage', `--variant ${unknown[0] ?? '""'}: not a variant of this study (its variants: ${[...known].join(', ')})`);
+  }
+  return plans.filter((p) => names.includes(p.name));
 }
 
 function warnUnsynchronized(plans: VariantPlan[], progress: ProgressSink): void {
