@@ -88,7 +88,7 @@ export async function runTorchStepBench(flags: { quick: boolean }, log: (line: s
   }
   const repeats = flags.quick ? 1 : 2;
   const rows: TorchStepRow[] = [];
-  for (const w of flags.quick ? WORKS.slice(0, 1) : WORKS) {
+  for (const w of WORKS) {
     let native = { ms: Infinity, cpuMs: Infinity };
     let torch = { ms: Infinity, cpuMs: Infinity, version: '?' };
     for (let k = 0; k < repeats; k++) {

@@ -9,8 +9,10 @@
  * channels, 1×1-conv shortcuts, global average pooling) on 60,000 28×28 images (the `mnist`
  * package's 10,000 digits, six times over), batch 128. The jax-js epochs are extrapolated from
  * timed steps (marked in the table); the native CNN epoch is timed whole, as is the ResNet-20
- * epoch except under --quick. Times exclude compiling (printed separately). GFLOP/s counts
- * 3× the forward FLOPs per image (forward, input and weight gradients; bench/flops.ts).
+ * epoch except under --quick. On a machine with several cores each work also gets a native row
+ * on one thread (`engine.threads: 1`; the ResNet-20 one from 20 steps). Times exclude compiling
+ * (printed separately). GFLOP/s counts 3× the forward FLOPs per image (forward, input and weight
+ * gradients; bench/flops.ts).
  */
 import { availableParallelism } from 'node:os';
 import { count, type Dataset } from '../src/data/dataset.js';
@@ -111,11 +113,11 @@ async function timeSteps(loop: TrainLoop, from: number, steps: number, lr: numbe
   return { seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
-async function timeEpoch(w: TrainWork, engine: 'jax' | 'onnx', maxSteps: number): Promise<TrainRow> {
+async function timeEpoch(w: TrainWork, engine: 'jax' | 'onnx', maxSteps: number, threads?: number): Promise<TrainRow> {
   const n = count(w.data);
   const per = stepsPerEpoch(n, w.batchSize);
   const flopsPerImage = (3 * forwardFlops(w.model, w.batchSize)) / w.batchSize;
-  const opts = { model: w.model, data: w.data, optimizer: w.optimizer, batchSize: w.batchSize, seed: 0, theta: w.model.init(0) };
+  const opts = { model: w.model, data: w.data, optimizer: w.optimizer, batchSize: w.batchSize, seed: 0, theta: w.model.init(0), threads };
   const t0 = performance.now();
   const loop = engine === 'onnx' ? await NativeMinibatchLoop.create(opts) : await MinibatchLoop.create(opts);
   const compileSeconds = (performance.now() - t0) / 1000;
@@ -127,7 +129,7 @@ async function timeEpoch(w: TrainWork, engine: 'jax' | 'onnx', maxSteps: number)
     return {
       work: w.label,
       engine: engine === 'onnx' ? 'onnxruntime' : 'jax-js (wasm)',
-      threads: engine === 'onnx' ? availableParallelism() : 1,
+      threads: engine === 'onnx' ? (threads ?? availableParallelism()) : 1,
       images: n,
       epochSeconds,
       stepsTimed: steps,
@@ -163,8 +165,8 @@ export interface TrainBenchFlags {
 export async function runTrainBench(flags: TrainBenchFlags, log: (line: string) => void = console.log): Promise<TrainRow[]> {
   const rows: TrainRow[] = [];
   const plans = [
-    { work: cnnWork, jaxSteps: flags.quick ? 3 : 10, nativeSteps: Infinity, target: 10 },
-    { work: resnet20Work, jaxSteps: flags.quick ? 0 : 2, nativeSteps: flags.quick ? 20 : Infinity, target: undefined },
+    { work: cnnWork, jaxSteps: flags.quick ? 3 : 10, nativeSteps: Infinity, oneThreadSteps: Infinity, target: 10 },
+    { work: resnet20Work, jaxSteps: flags.quick ? 0 : 2, nativeSteps: flags.quick ? 20 : Infinity, oneThreadSteps: 20, target: undefined },
   ];
   for (const plan of plans) {
     const w = plan.work();
@@ -182,6 +184,13 @@ export async function runTrainBench(flags: TrainBenchFlags, log: (line: string) 
     } else native.target = 'minutes';
     rows.push(native);
     log(`  onnxruntime: ${native.epochSeconds.toFixed(1)} s per epoch, ${native.imagesPerSecond.toFixed(0)} images/s, ${native.gflops.toFixed(1)} GFLOP/s`);
+    if (availableParallelism() > 1) {
+      // the same step on one thread (engine.threads: 1): for small nets the faster choice, and the one for variants trained side by side
+      const one = await timeEpoch(w, 'onnx', Math.min(plan.nativeSteps, plan.oneThreadSteps), 1);
+      if (jax) one.speedup = jax.epochSeconds / one.epochSeconds;
+      rows.push(one);
+      log(`  onnxruntime, 1 thread: ${one.epochSeconds.toFixed(1)} s per epoch`);
+    }
   }
   return rows;
 }

@@ -41,11 +41,12 @@ describe('examples/paper', () => {
     }
   });
   it.each([
-    { file: 'skip-vs-noskip-fashion-56.yaml', downsample: 2, widen: 0.5, crop: 2, epochs: 20 },
-    { file: 'skip-vs-noskip-fashion-56-long.yaml', downsample: 4, widen: 0.25, crop: 1, epochs: 50 },
+    { file: 'skip-vs-noskip-fashion-56.yaml', downsample: 2, widen: 0.5, crop: 2, epochs: 20, surfaceX: '-1:1:21' },
+    { file: 'skip-vs-noskip-fashion-56-long.yaml', downsample: 4, widen: 0.25, crop: 1, epochs: 50, surfaceX: '-1:1:21' },
+    { file: 'skip-vs-noskip-fashion-56-28.yaml', downsample: 1, widen: 0.25, crop: 4, epochs: 15, surfaceX: '-1:1:11' },
   ])(
     "$file: the depth-56 pair of that study, with Li et al.'s initialization and Nesterov momentum, $epochs epochs, channels ×$widen, images downsampled $downsample×",
-    ({ file, downsample, widen, crop, epochs }) => {
+    ({ file, downsample, widen, crop, epochs, surfaceX }) => {
       const s = loadStudyFile(join(PAPER, file));
       const plans = planVariants(s, '/tmp/x');
       expect(plans.map((p) => p.name)).toEqual(['resnet56-noskip', 'resnet56']);
@@ -54,7 +55,7 @@ describe('examples/paper', () => {
         expect(p.config.model).toMatchObject({ type: 'cifar-resnet', depth: 56, widen, init: 'kaiming', skip: p.name === 'resnet56' });
         expect(p.config.train).toMatchObject({ epochs, batchSize: 128, schedule: 'cosine', augment: { crop, flip: true } });
         expect(p.config.train.optimizer).toMatchObject({ type: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: true });
-        expect(p.config.surface).toMatchObject({ x: '-1:1:21', every: epochs });
+        expect(p.config.surface).toMatchObject({ x: surfaceX, every: epochs });
         expect(p.config.hessian).toMatchObject({ x: '-0.5:0.5:3', tol: 1e-3, every: epochs, initial: false });
       }
     },
