@@ -16,6 +16,9 @@ const SCRIPT = join(import.meta.dirname, '../../scripts/torch-train-resnet.py');
 const hasTorch = spawnSync(PY, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 const hasFashion = existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'));
 
+/** A ResNet-8 ×1/4 on Fashion-MNIST averaged down to 7×7: seconds per epoch. */
+const RESNET8 = ['--depth', '8', '--widen', '0.25', '--downsample', '4'];
+
 function script(args: string[]): Record<string, number>[] {
   const r = spawnSync(PY, [SCRIPT, ...args], { encoding: 'utf8' });
   expect(r.stderr).toBe('');
@@ -39,23 +42,7 @@ describe.runIf(hasTorch)('scripts/torch-train-resnet.py', () => {
   });
 
   it.runIf(hasFashion)('3 epochs of a ResNet-8 on 4,096 images: one line per epoch, the cosine schedule, test accuracy > 50 %', () => {
-    const lines = script([
-      '--depth',
-      '8',
-      '--widen',
-      '0.25',
-      '--downsample',
-      '4',
-      '--crop',
-      '1',
-      '--train-size',
-      '4096',
-      '--epochs',
-      '3',
-      '--init',
-      'kaiming',
-      '--nesterov',
-    ]);
+    const lines = script([...RESNET8, '--crop', '1', '--train-size', '4096', '--epochs', '3', '--init', 'kaiming', '--nesterov']);
     expect(lines.map((l) => l.epoch)).toEqual([1, 2, 3]);
     expect(lines.map((l) => l.step)).toEqual([32, 64, 96]);
     // the lr of the last step of each epoch: 0.1 · ½(1 + cos(π · s / 96)), s = 31, 63, 95
@@ -66,23 +53,7 @@ describe.runIf(hasTorch)('scripts/torch-train-resnet.py', () => {
   });
 
   it.runIf(hasFashion)('a step schedule divides the lr by 10 at each milestone', () => {
-    const lines = script([
-      '--depth',
-      '8',
-      '--widen',
-      '0.25',
-      '--downsample',
-      '4',
-      '--train-size',
-      '512',
-      '--epochs',
-      '3',
-      '--schedule',
-      'step',
-      '--milestones',
-      '1',
-      '2',
-    ]);
+    const lines = script([...RESNET8, '--train-size', '512', '--epochs', '3', '--schedule', 'step', '--milestones', '1', '2']);
     expect(lines.map((l) => l.lr)).toEqual([0.1, expect.closeTo(0.01, 10), expect.closeTo(0.001, 10)]);
   });
 });

@@ -111,7 +111,7 @@ export async function compareStudy(study: LoadedStudy, o: CompareOptions): Promi
   const all = planVariants(study, o.out);
   const plans = o.variants ? selectVariants(all, o.variants) : all;
   const sharp = studySharpness(study.config.sharpness);
-  warnUnsynchronized(plans, progress);
+  warnUnsynchronized(all, progress);
   writeJson(join(o.out, 'study.json'), {
     study: 'compare',
     name: study.config.name,
