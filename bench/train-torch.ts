@@ -12,6 +12,7 @@ import type { Dataset } from '../src/data/dataset.js';
 import { buildModel } from '../src/model/zoo.js';
 import { NativeMinibatchLoop } from '../src/train/native.js';
 import type { OptimizerSpec } from '../src/train/optimizer.js';
+import { timeSteps } from './train.js';
 
 const PY = '/usr/bin/python3';
 const SCRIPT = join(import.meta.dirname, '../scripts/torch-train-resnet.py');
@@ -59,12 +60,10 @@ async function timeNative(w: StepWork): Promise<{ ms: number; cpuMs: number }> {
   const model = buildModel({ type: 'cifar-resnet', depth: w.depth, widen: w.widen, skip: w.skip, shortcut: 'A', init: 'kaiming' }, data.inputShape, 10);
   const loop = await NativeMinibatchLoop.create({ model, data, optimizer: OPTIMIZER, batchSize: batch, seed: 0, theta: model.init(0), threads: 1 });
   try {
-    for (let k = 0; k < 3; k++) await loop.step(k, OPTIMIZER.lr);
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    for (let k = 3; k < 3 + w.steps; k++) await loop.step(k, OPTIMIZER.lr);
-    const c = process.cpuUsage(c0);
-    return { ms: (performance.now() - t0) / w.steps, cpuMs: (c.user + c.system) / 1000 / w.steps };
+    // steps 0 and 1 here and step 2 in timeSteps are untimed
+    for (let k = 0; k < 2; k++) await loop.step(k, OPTIMIZER.lr);
+    const r = await timeSteps(loop, 2, w.steps, OPTIMIZER.lr);
+    return { ms: (1000 * r.seconds) / w.steps, cpuMs: (1000 * r.cpuSeconds) / w.steps };
   } finally {
     loop.dispose();
   }

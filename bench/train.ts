@@ -101,7 +101,7 @@ function resnet20Work(): TrainWork {
 }
 
 /** Seconds and CPU seconds of `steps` steps from step `from`, after one untimed warm-up step. */
-async function timeSteps(loop: TrainLoop, from: number, steps: number, lr: number): Promise<{ seconds: number; cpuSeconds: number }> {
+export async function timeSteps(loop: TrainLoop, from: number, steps: number, lr: number): Promise<{ seconds: number; cpuSeconds: number }> {
   await loop.step(from, lr);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
